@@ -1,0 +1,129 @@
+#include "worker/request_validation.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tests/testutil/status_matchers.h"
+#include "tests/worker/test_requests.h"
+
+namespace headevo::worker {
+namespace {
+
+using headevo::v1::EvaluationRequest;
+using testing::AddHead;
+using testing::TinyPlantedRequest;
+
+EvaluationRequest ValidRequest() {
+  EvaluationRequest request = TinyPlantedRequest();
+  AddHead(&request, 0, {-3, -1});
+  AddHead(&request, 0, {-7});
+  return request;
+}
+
+struct BadCase {
+  std::string name;
+  std::function<void(EvaluationRequest*)> mutate;
+  std::string expected;  // a substring of the message
+};
+
+TEST(RequestValidationTest, AcceptsAValidRequest) { EXPECT_OK(ValidateRequest(ValidRequest())); }
+
+TEST(RequestValidationTest, RejectsBadRequestsNamingTheProblem) {
+  const std::vector<BadCase> cases = {
+      {"empty genome", [](EvaluationRequest* r) { r->mutable_genome()->clear_heads(); },
+       "genome.heads is empty"},
+      {"layer out of range",
+       [](EvaluationRequest* r) { r->mutable_genome()->mutable_heads(1)->set_layer(1); },
+       "layer index 1 is out of range"},
+      {"negative layer",
+       [](EvaluationRequest* r) { r->mutable_genome()->mutable_heads(0)->set_layer(-1); },
+       "layer index -1"},
+      {"layer without heads",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_model()->set_num_layers(2);
+         r->mutable_genome()->set_num_layers(2);
+       },
+       "layer 1 has no heads"},
+      {"genome/model layer mismatch",
+       [](EvaluationRequest* r) { r->mutable_genome()->set_num_layers(3); }, "genome.num_layers"},
+      {"empty offsets",
+       [](EvaluationRequest* r) { r->mutable_genome()->mutable_heads(1)->clear_offsets(); },
+       "genome.heads[1] (layer 0): empty offset set"},
+      {"unsorted offsets",
+       [](EvaluationRequest* r) {
+         r->mutable_genome()->mutable_heads(0)->mutable_offsets()->set_offsets(0, -1);
+         r->mutable_genome()->mutable_heads(0)->mutable_offsets()->set_offsets(1, -3);
+       },
+       "sorted and unique"},
+      {"duplicate offsets",
+       [](EvaluationRequest* r) {
+         r->mutable_genome()->mutable_heads(0)->mutable_offsets()->set_offsets(1, -3);
+       },
+       "sorted and unique"},
+      {"positive offset when causal",
+       [](EvaluationRequest* r) {
+         r->mutable_genome()->mutable_heads(1)->mutable_offsets()->set_offsets(0, 2);
+       },
+       "offset 2 looks ahead"},
+      {"offset outside the window",
+       [](EvaluationRequest* r) {
+         r->mutable_genome()->mutable_heads(1)->mutable_offsets()->set_offsets(0, -16);
+       },
+       "offset -16 is outside seq_len 16"},
+      {"zero steps", [](EvaluationRequest* r) { r->mutable_training()->set_steps(0); },
+       "training.steps must be > 0"},
+      {"zero batch", [](EvaluationRequest* r) { r->mutable_training()->set_batch_size(0); },
+       "training.batch_size"},
+      {"zero eval batches",
+       [](EvaluationRequest* r) { r->mutable_training()->set_eval_batches(0); },
+       "training.eval_batches"},
+      {"negative d_model",
+       [](EvaluationRequest* r) { r->mutable_training()->mutable_model()->set_d_model(-4); },
+       "training.model.d_model must be > 0, got -4"},
+      {"zero seq_len",
+       [](EvaluationRequest* r) { r->mutable_training()->mutable_model()->set_seq_len(0); },
+       "training.model.seq_len"},
+      {"zero learning rate",
+       [](EvaluationRequest* r) { r->mutable_training()->set_learning_rate(0.0); },
+       "training.learning_rate"},
+      {"negative weight decay",
+       [](EvaluationRequest* r) { r->mutable_training()->set_weight_decay(-0.1); },
+       "training.weight_decay"},
+      {"no task", [](EvaluationRequest* r) { r->mutable_training()->clear_task(); },
+       "training.task.kind"},
+      {"no planted offsets",
+       [](EvaluationRequest* r) { r->mutable_training()->mutable_task()->clear_planted_offsets(); },
+       "training.task.planted_offsets is empty"},
+      {"planted offset outside the window",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_task()->set_planted_offsets(0, 40);
+       },
+       "planted_offsets: offset 40"},
+      {"brown corpus with a small vocabulary",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_task()->set_kind(headevo::v1::TASK_KIND_BROWN_CORPUS);
+       },
+       "vocab_size must be 256"},
+  };
+  for (const BadCase& c : cases) {
+    EvaluationRequest request = ValidRequest();
+    c.mutate(&request);
+    const absl::Status status = ValidateRequest(request);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.name << ": " << status;
+    EXPECT_NE(status.message().find(c.expected), std::string::npos) << c.name << ": " << status;
+  }
+}
+
+TEST(RequestValidationTest, DenseModeIgnoresOffsets) {
+  EvaluationRequest request = ValidRequest();
+  request.mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
+  request.mutable_genome()->mutable_heads(0)->clear_offsets();
+  request.mutable_genome()->mutable_heads(1)->mutable_offsets()->set_offsets(0, 5);
+  EXPECT_OK(ValidateRequest(request));
+}
+
+}  // namespace
+}  // namespace headevo::worker

@@ -1,0 +1,112 @@
+// The candidate model: a pre-LN decoder-style transformer whose attention heads each attend
+// to their own offset set (see sparse_attention.h), with per-layer head counts. Position
+// enters only through the offsets and a learned bias per (head, offset); there is no
+// absolute position embedding.
+#ifndef HEADEVO_WORKER_MODEL_H_
+#define HEADEVO_WORKER_MODEL_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "worker/sparse_attention.h"
+
+namespace headevo::worker {
+
+struct SparseTransformerOptions {
+  int64_t vocab_size = 0;  // embedding rows and output logits
+  int64_t d_model = 0;     // residual stream width
+  int64_t d_head = 0;      // width of every head's q, k, v
+  int64_t mlp_ratio = 4;   // MLP hidden width = mlp_ratio * d_model
+  int64_t seq_len = 0;     // the only sequence length forward() accepts
+  // offsets[layer][head]: the offsets of each head; one entry per layer, each layer with at
+  // least one head.
+  std::vector<std::vector<std::vector<int32_t>>> offsets;
+  // Parameters are initialised on the CPU (so init is the same on every device) and then
+  // moved here; attention patterns are built here.
+  torch::Device device = torch::kCPU;
+};
+
+// What forward() can expose of one layer, for head statistics. Detached from the graph.
+struct LayerTrace {
+  torch::Tensor head_outputs;  // [B, H, N, d_head]: gated head outputs, what W_O reads
+  torch::Tensor probs;         // [B, H, N, K]: attention weights (see SparseAttention)
+};
+
+// The attention sublayer of one block: fused Q/K/V projection d_model -> 3 * H * d_head,
+// sparse attention with a bias per (head, offset) initialised to 0, a gate per head
+// multiplying its output, and W_O: H * d_head -> d_model.
+class SparseSelfAttentionImpl : public torch::nn::Module {
+ public:
+  SparseSelfAttentionImpl(int64_t d_model, int64_t d_head,
+                          const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len,
+                          const torch::Device& device);
+
+  // x: [B, N, d_model] -> [B, N, d_model]. Fills *trace when it is non-null.
+  torch::Tensor forward(const torch::Tensor& x, LayerTrace* trace = nullptr);
+
+  int64_t num_heads() const { return pattern_.num_heads; }
+  int64_t d_head() const { return d_head_; }
+  const AttentionPattern& pattern() const { return pattern_; }
+  // [H], fixed at 1.0. It requires grad, and its gradient is the heads' importance signal,
+  // but the optimiser never updates it (see SparseTransformerImpl::TrainableParameters).
+  const torch::Tensor& gate() const { return gate_; }
+  // W_O's weight, [d_model, H * d_head]; columns [h * d_head, (h + 1) * d_head) read head h.
+  const torch::Tensor& output_weight() const { return out_->weight; }
+
+ private:
+  int64_t d_head_;
+  AttentionPattern pattern_;
+  torch::nn::Linear qkv_{nullptr};
+  torch::nn::Linear out_{nullptr};
+  torch::Tensor bias_;  // [H, K]
+  torch::Tensor gate_;  // [H]
+};
+TORCH_MODULE(SparseSelfAttention);
+
+// x + attn(LN(x)), then x + MLP(LN(x)) with MLP d_model -> mlp_ratio * d_model -> GELU ->
+// d_model.
+class TransformerBlockImpl : public torch::nn::Module {
+ public:
+  TransformerBlockImpl(const SparseTransformerOptions& options, int layer);
+  torch::Tensor forward(const torch::Tensor& x, LayerTrace* trace = nullptr);
+  SparseSelfAttention& attention() { return attention_; }
+
+ private:
+  torch::nn::LayerNorm norm1_{nullptr};
+  SparseSelfAttention attention_{nullptr};
+  torch::nn::LayerNorm norm2_{nullptr};
+  torch::nn::Linear fc1_{nullptr};
+  torch::nn::Linear fc2_{nullptr};
+};
+TORCH_MODULE(TransformerBlock);
+
+// Token embedding, the blocks, a final LayerNorm and a linear map to vocab_size logits.
+// Not thread-safe; use from one thread at a time.
+class SparseTransformerImpl : public torch::nn::Module {
+ public:
+  // Requires options that make sense (positive sizes, a head in every layer).
+  explicit SparseTransformerImpl(const SparseTransformerOptions& options);
+
+  // tokens: [B, seq_len] int64 in [0, vocab_size) -> logits [B, seq_len, vocab_size].
+  // When trace is non-null it is resized to num_layers() and filled.
+  torch::Tensor forward(const torch::Tensor& tokens, std::vector<LayerTrace>* trace = nullptr);
+
+  // Every parameter except the gates: what the optimiser updates.
+  std::vector<torch::Tensor> TrainableParameters();
+
+  int num_layers() const { return static_cast<int>(blocks_.size()); }
+  SparseSelfAttention& attention(int layer) { return blocks_[layer]->attention(); }
+
+ private:
+  torch::nn::Embedding embedding_{nullptr};
+  std::vector<TransformerBlock> blocks_;
+  torch::nn::LayerNorm final_norm_{nullptr};
+  torch::nn::Linear unembedding_{nullptr};
+};
+TORCH_MODULE(SparseTransformer);
+
+}  // namespace headevo::worker
+
+#endif  // HEADEVO_WORKER_MODEL_H_

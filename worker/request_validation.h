@@ -1,0 +1,22 @@
+// Checks that an EvaluationRequest describes a model and task the worker can train, before
+// any tensor is allocated.
+#ifndef HEADEVO_WORKER_REQUEST_VALIDATION_H_
+#define HEADEVO_WORKER_REQUEST_VALIDATION_H_
+
+#include "absl/status/status.h"
+#include "headevo/v1/candidate.pb.h"
+
+namespace headevo::worker {
+
+// Returns OK, or InvalidArgument whose message names the offending field, e.g.
+// "training.batch_size must be > 0, got 0" or "genome.heads[3] (layer 1): offset 2 looks
+// ahead but model.causal is true". Checks: positive model sizes, steps, batch size,
+// eval_batches and learning rate; weight_decay >= 0; a non-empty genome whose num_layers
+// (when set) matches the model's; every head's layer in range and every layer with a head;
+// in sparse mode non-empty, sorted, unique offsets with |offset| < seq_len and none positive
+// when causal; a known task whose parameters fit the model. Offsets are ignored in dense mode.
+absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request);
+
+}  // namespace headevo::worker
+
+#endif  // HEADEVO_WORKER_REQUEST_VALIDATION_H_
