@@ -3,7 +3,14 @@
 // whole or not at all. Errors come back as absl::Status naming the problem; SQLite codes and
 // exceptions never cross this boundary.
 //
-// Thread safety: a Store is used by one thread at a time.
+// Thread safety: a Store is used by one thread at a time. Several processes may open one file
+// (WAL: readers never block; writers take turns, waiting up to busy_timeout_ms).
+//
+// Error codes used throughout: NotFound for an id that names nothing (the message names the
+// id); InvalidArgument for input that contradicts itself or what is stored (the message names
+// the field, slot or head id); FailedPrecondition for a write the stored state forbids (a
+// second result, a read-only store); Unavailable when the file stayed locked past
+// busy_timeout_ms (retry); DataLoss for a file whose contents make no sense.
 #ifndef HEADEVO_STORAGE_STORE_H_
 #define HEADEVO_STORAGE_STORE_H_
 
@@ -22,15 +29,18 @@ namespace headevo::storage {
 struct StoreOptions {
   // Open without the right to write (queries from the CLI, dashboards).
   bool read_only = false;
-  // How long a statement waits on another connection's lock before failing, in ms.
+  // How long a statement waits on another connection's lock before failing, in ms. >= 0.
   int busy_timeout_ms = 5000;
+
+  // InvalidArgument naming the first bad field.
+  absl::Status Validate() const;
 };
 
 struct SearchRecord {
   int64_t id = 0;
   std::string name;
   std::string config_toml;  // the config exactly as the user wrote it
-  uint64_t seed = 0;
+  uint64_t seed = 0;        // all 64 bits round-trip
   headevo::v1::SearchState state = headevo::v1::SEARCH_STATE_RUNNING;
 };
 
@@ -48,40 +58,63 @@ class Store {
 
   // Opens (creating if absent, unless read_only) the database at `path` (":memory:" works),
   // applies pending schema migrations, and refuses a file written by a newer headevo.
+  // Errors: InvalidArgument for bad options or an empty path; NotFound for a read_only open of
+  // a missing file; FailedPrecondition naming the path for a file that is not an SQLite
+  // database, one whose schema is newer than this code (the file is left untouched), or a
+  // read_only open of a file with an older schema (open it read-write once to upgrade it).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const StoreOptions& options = {});
 
-  // Creates a search; returns its id (ids start at 1 and increase).
+  // Creates a search; returns its id (ids start at 1 and increase, and are never reused).
+  // `search.id` is ignored. InvalidArgument for state UNSPECIFIED.
   virtual absl::StatusOr<int64_t> CreateSearch(const SearchRecord& search) = 0;
   // NotFound names the id when there is no such search.
   virtual absl::StatusOr<SearchRecord> GetSearch(int64_t search_id) = 0;
+  // NotFound for an unknown search; InvalidArgument for state UNSPECIFIED.
   virtual absl::Status SetSearchState(int64_t search_id, headevo::v1::SearchState state) = 0;
 
   // Writes a new candidate (state PENDING) with its genome, mutation and parent link, and
-  // every head it carries. Heads with id 0 are new: they are inserted and given ids. Heads with
-  // an id must already exist in the same search (inherited). The returned candidate is the
-  // input with candidate id and all head ids filled in (mutation.pruned_head_ids untouched).
+  // every head it carries. Heads with id 0 are new: they are inserted and given ids; their
+  // origin must be INITIAL or SAMPLED. Heads with an id must already exist in the same search
+  // with the same layer and offsets (inherited; their origin in the input is ignored). The
+  // returned candidate is the input with candidate id and all head ids filled in
+  // (mutation.pruned_head_ids untouched), carried heads as stored with origin INHERITED,
+  // mutation.added_head_slots = the slots of the new heads, and result fields cleared: exactly
+  // what GetCandidate returns afterwards.
   // One transaction for a whole batch: a generation's candidates land together or not at all.
+  // A candidate may name as parent one written earlier in the same batch.
+  // Errors, prefixed "candidates[i]: ": NotFound for an unknown search; InvalidArgument for a
+  // non-zero candidate id, a parent outside the search, a head id that is unknown or from
+  // another search (naming the head id), a layer out of range, offsets that are empty or not
+  // sorted and unique, a head twice in one genome, or a pruned head id that is not a head of
+  // the parent or is still in the genome.
   virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidates(
       const std::vector<headevo::v1::Candidate>& candidates) = 0;
 
-  // Records an evaluation: metrics, per-head statistics, state DONE. FailedPrecondition if the
-  // candidate already has a result (a result is recorded exactly once).
+  // Records an evaluation: metrics, per-head statistics, state DONE. FailedPrecondition
+  // "candidate N already has a result" if it has one (a result is recorded exactly once; the
+  // first is kept); NotFound for an unknown candidate; InvalidArgument if a HeadStats names a
+  // head not in the candidate's genome, names one twice, or gives another layer. A FAILED
+  // candidate still accepts a (late) result, which clears its error.
   virtual absl::Status RecordResult(const headevo::v1::EvaluationResult& result) = 0;
-  // Marks a candidate FAILED with the error text.
+  // Marks a candidate FAILED with the error text. NotFound / FailedPrecondition as
+  // RecordResult.
   virtual absl::Status RecordFailure(int64_t candidate_id, const std::string& error) = 0;
 
-  // A candidate with genome, mutation, metrics and head stats as stored.
+  // A candidate with genome, mutation, metrics and head stats as stored: heads in slot order
+  // with their origin in this candidate, pruned ids in the order written, metrics set only
+  // once a result is recorded (a NaN loss reads back as NaN), head_stats in slot order.
+  // NotFound for an unknown id.
   virtual absl::StatusOr<headevo::v1::Candidate> GetCandidate(int64_t candidate_id) = 0;
-  // All candidates of a search ordered by id.
-  virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> ListCandidates(
-      int64_t search_id) = 0;
+  // All candidates of a search ordered by id. NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> ListCandidates(int64_t search_id) = 0;
   // Every (candidate, head) appearance in a search, ordered by candidate id then slot.
-  virtual absl::StatusOr<std::vector<CandidateHeadRow>> ListCandidateHeads(
-      int64_t search_id) = 0;
-  // A head as first written (layer, offsets, origin, sampler, source head).
+  // NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<CandidateHeadRow>> ListCandidateHeads(int64_t search_id) = 0;
+  // A head as first written (layer, offsets, origin INITIAL or SAMPLED, sampler, source head).
+  // NotFound for an unknown id.
   virtual absl::StatusOr<headevo::v1::Head> GetHead(int64_t head_id) = 0;
-  // The candidate and its ancestors up to the root, child first.
+  // The candidate and its ancestors up to the root, child first. NotFound for an unknown id.
   virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> Ancestors(int64_t candidate_id) = 0;
 };
 

@@ -1,0 +1,219 @@
+#include "storage/candidate_reader.h"
+
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/row_codec.h"
+
+namespace headevo::storage {
+namespace {
+
+using headevo::v1::Candidate;
+using headevo::v1::Head;
+using headevo::v1::HeadStats;
+
+// SQLite stores a NaN double as NULL; in a result column that NULL was a NaN (a diverged run).
+double ColumnDoubleOrNaN(const Statement& stmt, int column) {
+  return stmt.ColumnIsNull(column) ? std::numeric_limits<double>::quiet_NaN()
+                                   : stmt.ColumnDouble(column);
+}
+
+// Fills the candidate's columns from `SELECT ... FROM candidates`.
+absl::Status ReadCandidateRow(Database& db, int64_t candidate_id, Candidate& candidate) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT search_id, generation, parent_id, state, num_layers, mutation_description, "
+      "train_loss, val_loss, connections, steps, train_seconds, checkpoint_sha256, error "
+      "FROM candidates WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
+  candidate.set_id(candidate_id);
+  candidate.set_search_id(stmt->ColumnInt64(0));
+  candidate.set_generation(stmt->ColumnInt(1));
+  candidate.set_parent_id(stmt->ColumnIdOrZero(2));
+  absl::StatusOr<headevo::v1::CandidateState> state =
+      CandidateStateFromText(stmt->ColumnText(3), "candidates.state");
+  if (!state.ok()) return state.status();
+  candidate.set_state(*state);
+  candidate.mutable_genome()->set_num_layers(stmt->ColumnInt(4));
+  candidate.mutable_mutation()->set_description(stmt->ColumnText(5));
+  if (*state == headevo::v1::CANDIDATE_STATE_DONE) {
+    headevo::v1::Metrics& metrics = *candidate.mutable_metrics();
+    metrics.set_train_loss(ColumnDoubleOrNaN(*stmt, 6));
+    metrics.set_val_loss(ColumnDoubleOrNaN(*stmt, 7));
+    metrics.set_connections(stmt->ColumnInt64(8));
+    metrics.set_steps(stmt->ColumnInt(9));
+    metrics.set_train_seconds(ColumnDoubleOrNaN(*stmt, 10));
+  }
+  candidate.set_checkpoint_sha256(stmt->ColumnText(11));
+  candidate.set_error(stmt->ColumnText(12));
+  return absl::OkStatus();
+}
+
+// Genome heads in slot order, and the slots of heads this candidate created.
+absl::Status ReadCandidateHeads(Database& db, Candidate& candidate) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT ch.slot, ch.origin, h.id, h.layer, h.offsets, h.sampler, h.sampler_params, "
+      "h.source_head_id, h.created_candidate_id "
+      "FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
+      "WHERE ch.candidate_id = ?1 ORDER BY ch.slot");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate.id());
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    const int slot = stmt->ColumnInt(0);
+    if (slot != candidate.genome().heads_size()) {
+      return absl::DataLossError(absl::StrCat("storage: candidate ", candidate.id(),
+                                              " has no head at slot ",
+                                              candidate.genome().heads_size()));
+    }
+    Head& head = *candidate.mutable_genome()->add_heads();
+    absl::StatusOr<headevo::v1::HeadOrigin> origin =
+        HeadOriginFromText(stmt->ColumnText(1), "candidate_heads.origin");
+    if (!origin.ok()) return origin.status();
+    head.set_origin(*origin);
+    head.set_id(stmt->ColumnInt64(2));
+    head.set_layer(stmt->ColumnInt(3));
+    absl::StatusOr<headevo::v1::OffsetSet> offsets =
+        OffsetsFromText(stmt->ColumnText(4), "heads.offsets");
+    if (!offsets.ok()) return offsets.status();
+    *head.mutable_offsets() = *std::move(offsets);
+    absl::StatusOr<headevo::v1::SamplerKind> sampler =
+        SamplerKindFromText(stmt->ColumnText(5), "heads.sampler");
+    if (!sampler.ok()) return sampler.status();
+    head.set_sampler(*sampler);
+    head.set_sampler_params(stmt->ColumnText(6));
+    head.set_source_head_id(stmt->ColumnIdOrZero(7));
+    if (stmt->ColumnInt64(8) == candidate.id()) {
+      candidate.mutable_mutation()->add_added_head_slots(slot);
+    }
+  }
+}
+
+absl::Status ReadPrunedHeads(Database& db, Candidate& candidate) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare("SELECT head_id FROM pruned_heads WHERE candidate_id = ?1 ORDER BY position");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate.id());
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    candidate.mutable_mutation()->add_pruned_head_ids(stmt->ColumnInt64(0));
+  }
+}
+
+absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT s.head_id, s.layer, s.entropy, s.independence, s.weight_norm, s.importance "
+      "FROM head_stats s JOIN candidate_heads ch "
+      "  ON ch.candidate_id = s.candidate_id AND ch.head_id = s.head_id "
+      "WHERE s.candidate_id = ?1 ORDER BY ch.slot");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate.id());
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    HeadStats& stats = *candidate.add_head_stats();
+    stats.set_head_id(stmt->ColumnInt64(0));
+    stats.set_layer(stmt->ColumnInt(1));
+    stats.set_entropy(ColumnDoubleOrNaN(*stmt, 2));
+    stats.set_independence(ColumnDoubleOrNaN(*stmt, 3));
+    stats.set_weight_norm(ColumnDoubleOrNaN(*stmt, 4));
+    stats.set_importance(ColumnDoubleOrNaN(*stmt, 5));
+  }
+}
+
+// The first column of every row of `stmt` as ids.
+absl::StatusOr<std::vector<int64_t>> CollectIds(Statement& stmt) {
+  std::vector<int64_t> ids;
+  while (true) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return ids;
+    ids.push_back(stmt.ColumnInt64(0));
+  }
+}
+
+}  // namespace
+
+absl::Status RequireSearch(Database& db, int64_t search_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare("SELECT 1 FROM searches WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, search_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("search ", search_id, " not found"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoredHead> LoadHead(Database& db, int64_t head_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT search_id, layer, offsets, origin, sampler, sampler_params, source_head_id, "
+      "created_candidate_id FROM heads WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, head_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("head ", head_id, " not found"));
+  StoredHead stored;
+  stored.search_id = stmt->ColumnInt64(0);
+  stored.created_candidate_id = stmt->ColumnInt64(7);
+  Head& head = stored.head;
+  head.set_id(head_id);
+  head.set_layer(stmt->ColumnInt(1));
+  absl::StatusOr<headevo::v1::OffsetSet> offsets =
+      OffsetsFromText(stmt->ColumnText(2), "heads.offsets");
+  if (!offsets.ok()) return offsets.status();
+  *head.mutable_offsets() = *std::move(offsets);
+  absl::StatusOr<headevo::v1::HeadOrigin> origin =
+      HeadOriginFromText(stmt->ColumnText(3), "heads.origin");
+  if (!origin.ok()) return origin.status();
+  head.set_origin(*origin);
+  absl::StatusOr<headevo::v1::SamplerKind> sampler =
+      SamplerKindFromText(stmt->ColumnText(4), "heads.sampler");
+  if (!sampler.ok()) return sampler.status();
+  head.set_sampler(*sampler);
+  head.set_sampler_params(stmt->ColumnText(5));
+  head.set_source_head_id(stmt->ColumnIdOrZero(6));
+  return stored;
+}
+
+absl::StatusOr<Candidate> LoadCandidate(Database& db, int64_t candidate_id) {
+  Candidate candidate;
+  if (absl::Status s = ReadCandidateRow(db, candidate_id, candidate); !s.ok()) return s;
+  if (absl::Status s = ReadCandidateHeads(db, candidate); !s.ok()) return s;
+  if (absl::Status s = ReadPrunedHeads(db, candidate); !s.ok()) return s;
+  if (absl::Status s = ReadHeadStats(db, candidate); !s.ok()) return s;
+  return candidate;
+}
+
+absl::StatusOr<std::vector<int64_t>> CandidateIdsOfSearch(Database& db, int64_t search_id) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare("SELECT id FROM candidates WHERE search_id = ?1 ORDER BY id");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, search_id);
+  return CollectIds(*stmt);
+}
+
+absl::StatusOr<std::vector<int64_t>> AncestorIds(Database& db, int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "WITH RECURSIVE lineage(id, parent_id, depth) AS ("
+      "  SELECT id, parent_id, 0 FROM candidates WHERE id = ?1"
+      "  UNION ALL"
+      "  SELECT c.id, c.parent_id, l.depth + 1"
+      "  FROM candidates c JOIN lineage l ON c.id = l.parent_id"
+      ") SELECT id FROM lineage ORDER BY depth");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate_id);
+  absl::StatusOr<std::vector<int64_t>> ids = CollectIds(*stmt);
+  if (ids.ok() && ids->empty()) {
+    return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
+  }
+  return ids;
+}
+
+}  // namespace headevo::storage

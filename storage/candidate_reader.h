@@ -1,0 +1,44 @@
+// Queries that rebuild protos from the lineage tables. Callers that need several of these to
+// agree with each other run them inside one Transaction (Mode::kRead); these functions open
+// none themselves.
+#ifndef HEADEVO_STORAGE_CANDIDATE_READER_H_
+#define HEADEVO_STORAGE_CANDIDATE_READER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "headevo/v1/candidate.pb.h"
+#include "headevo/v1/genome.pb.h"
+#include "storage/sqlite_db.h"
+
+namespace headevo::storage {
+
+// NotFound "search N not found" unless the search exists.
+absl::Status RequireSearch(Database& db, int64_t search_id);
+
+// A head as first written, with the columns lineage checks need.
+struct StoredHead {
+  headevo::v1::Head head;  // origin as created: INITIAL or SAMPLED
+  int64_t search_id = 0;
+  int64_t created_candidate_id = 0;
+};
+// NotFound "head N not found".
+absl::StatusOr<StoredHead> LoadHead(Database& db, int64_t head_id);
+
+// The candidate as stored: genome heads in slot order with their origin in this candidate,
+// mutation (pruned ids in the order written, added_head_slots = slots of heads this candidate
+// created), metrics only once a result is recorded, head_stats in slot order.
+// NotFound "candidate N not found".
+absl::StatusOr<headevo::v1::Candidate> LoadCandidate(Database& db, int64_t candidate_id);
+
+// Ids of the search's candidates, ascending. The search is not checked.
+absl::StatusOr<std::vector<int64_t>> CandidateIdsOfSearch(Database& db, int64_t search_id);
+
+// `candidate_id` and its ancestors up to the root, child first. NotFound for an unknown id.
+absl::StatusOr<std::vector<int64_t>> AncestorIds(Database& db, int64_t candidate_id);
+
+}  // namespace headevo::storage
+
+#endif  // HEADEVO_STORAGE_CANDIDATE_READER_H_

@@ -1,0 +1,259 @@
+#include "storage/candidate_writer.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "storage/candidate_reader.h"
+#include "storage/row_codec.h"
+
+namespace headevo::storage {
+namespace {
+
+using headevo::v1::Candidate;
+using headevo::v1::Head;
+
+// Per genome slot: the stored head for a carried head, nullopt for a new one.
+using HeadPlan = std::vector<std::optional<StoredHead>>;
+
+std::string Describe(const Head& head) {
+  return absl::StrCat("layer ", head.layer(), " offsets {",
+                      absl::StrJoin(head.offsets().offsets(), ","), "}");
+}
+
+absl::Status CheckParent(Database& db, const Candidate& c) {
+  if (c.parent_id() == 0) return absl::OkStatus();
+  absl::StatusOr<Statement> stmt = db.Prepare("SELECT search_id FROM candidates WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, c.parent_id()).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parent candidate ", c.parent_id(), " does not exist"));
+  }
+  if (stmt->ColumnInt64(0) != c.search_id()) {
+    return absl::InvalidArgumentError(absl::StrCat("parent candidate ", c.parent_id(),
+                                                   " belongs to search ", stmt->ColumnInt64(0),
+                                                   ", not search ", c.search_id()));
+  }
+  return absl::OkStatus();
+}
+
+// A head the genome carries by id: must be stored in this search with this layer and offsets.
+absl::StatusOr<StoredHead> CheckCarriedHead(Database& db, const Candidate& c, int slot) {
+  const Head& head = c.genome().heads(slot);
+  absl::StatusOr<StoredHead> stored = LoadHead(db, head.id());
+  if (absl::IsNotFound(stored.status())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("slot ", slot, ": head ", head.id(), " does not exist"));
+  }
+  if (!stored.ok()) return stored.status();
+  if (stored->search_id != c.search_id()) {
+    return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": head ", head.id(),
+                                                   " belongs to search ", stored->search_id,
+                                                   ", not search ", c.search_id()));
+  }
+  if (stored->head.layer() != head.layer() ||
+      !std::equal(head.offsets().offsets().begin(), head.offsets().offsets().end(),
+                  stored->head.offsets().offsets().begin(),
+                  stored->head.offsets().offsets().end())) {
+    return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": head ", head.id(),
+                                                   " is stored as ", Describe(stored->head),
+                                                   ", the genome says ", Describe(head)));
+  }
+  return stored;
+}
+
+absl::Status CheckNewHead(Database& db, const Candidate& c, int slot) {
+  const Head& head = c.genome().heads(slot);
+  if (head.origin() != headevo::v1::HEAD_ORIGIN_INITIAL &&
+      head.origin() != headevo::v1::HEAD_ORIGIN_SAMPLED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("slot ", slot,
+                     ": a new head (id 0) must have origin INITIAL or SAMPLED, "
+                     "not ",
+                     ToText(head.origin())));
+  }
+  if (head.source_head_id() == 0) return absl::OkStatus();
+  absl::StatusOr<StoredHead> source = LoadHead(db, head.source_head_id());
+  if (source.ok() && source->search_id == c.search_id()) return absl::OkStatus();
+  if (!source.ok() && !absl::IsNotFound(source.status())) return source.status();
+  return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": source head ",
+                                                 head.source_head_id(), " is not a head of search ",
+                                                 c.search_id()));
+}
+
+absl::StatusOr<HeadPlan> CheckHeads(Database& db, const Candidate& c) {
+  HeadPlan plan;
+  std::unordered_map<int64_t, int> slot_of_id;
+  for (int slot = 0; slot < c.genome().heads_size(); ++slot) {
+    const Head& head = c.genome().heads(slot);
+    if (head.layer() < 0 || head.layer() >= c.genome().num_layers()) {
+      return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": layer ", head.layer(),
+                                                     " is outside [0, ", c.genome().num_layers(),
+                                                     ")"));
+    }
+    if (absl::Status s = ValidateOffsets(head.offsets()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": ", s.message()));
+    }
+    if (head.id() == 0) {
+      if (absl::Status s = CheckNewHead(db, c, slot); !s.ok()) return s;
+      plan.emplace_back();
+      continue;
+    }
+    if (auto [it, inserted] = slot_of_id.emplace(head.id(), slot); !inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("head ", head.id(), " appears at slots ", it->second, " and ", slot));
+    }
+    absl::StatusOr<StoredHead> stored = CheckCarriedHead(db, c, slot);
+    if (!stored.ok()) return stored.status();
+    plan.push_back(*std::move(stored));
+  }
+  return plan;
+}
+
+absl::Status CheckPruned(Database& db, const Candidate& c) {
+  const auto& pruned = c.mutation().pruned_head_ids();
+  if (pruned.empty()) return absl::OkStatus();
+  if (c.parent_id() == 0) {
+    return absl::InvalidArgumentError("pruned_head_ids given for a candidate without a parent");
+  }
+  std::unordered_set<int64_t> in_genome;
+  for (const Head& head : c.genome().heads()) in_genome.insert(head.id());
+  std::unordered_set<int64_t> seen;
+  for (int64_t id : pruned) {
+    if (!seen.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("pruned head ", id, " is listed twice"));
+    }
+    if (in_genome.count(id) > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pruned head ", id, " is still in the genome"));
+    }
+    absl::StatusOr<Statement> stmt =
+        db.Prepare("SELECT 1 FROM candidate_heads WHERE candidate_id = ?1 AND head_id = ?2");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->BindAll(c.parent_id(), id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pruned head ", id, " is not a head of parent candidate ", c.parent_id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCandidate(const Candidate& c) {
+  if (c.id() != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("candidate already has id ", c.id(), "; new candidates have id 0"));
+  }
+  if (c.generation() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("generation ", c.generation(), " < 0"));
+  }
+  if (c.genome().num_layers() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("genome.num_layers is ", c.genome().num_layers(), ", must be positive"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> InsertCandidateRow(Database& db, const Candidate& c) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT INTO candidates(search_id, generation, parent_id, state, num_layers, "
+      "mutation_description) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(c.search_id(), c.generation()).BindIdOrNull(3, c.parent_id());
+  stmt->Bind(4, ToText(headevo::v1::CANDIDATE_STATE_PENDING))
+      .Bind(5, c.genome().num_layers())
+      .Bind(6, c.mutation().description());
+  if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  return db.LastInsertRowId();
+}
+
+absl::StatusOr<int64_t> InsertHeadRow(Database& db, int64_t search_id, const Head& head,
+                                      int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT INTO heads(search_id, layer, offsets, k, origin, sampler, sampler_params, "
+      "source_head_id, created_candidate_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(search_id, head.layer(), OffsetsToText(head.offsets()),
+                head.offsets().offsets_size(), ToText(head.origin()), ToText(head.sampler()),
+                head.sampler_params());
+  stmt->BindIdOrNull(8, head.source_head_id()).Bind(9, candidate_id);
+  if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  return db.LastInsertRowId();
+}
+
+absl::Status InsertAppearance(Database& db, int64_t candidate_id, int64_t head_id, int slot,
+                              headevo::v1::HeadOrigin origin) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT INTO candidate_heads(candidate_id, head_id, slot, origin) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindAll(candidate_id, head_id, slot, ToText(origin)).Run();
+}
+
+absl::Status InsertPruned(Database& db, int64_t candidate_id, const Candidate& c) {
+  for (int position = 0; position < c.mutation().pruned_head_ids_size(); ++position) {
+    absl::StatusOr<Statement> stmt =
+        db.Prepare("INSERT INTO pruned_heads(candidate_id, head_id, position) VALUES (?1, ?2, ?3)");
+    if (!stmt.ok()) return stmt.status();
+    absl::Status s =
+        stmt->BindAll(candidate_id, c.mutation().pruned_head_ids(position), position).Run();
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// Writes the heads of `out` (a copy of the input with its id set) and fills in their ids.
+absl::Status WriteHeads(Database& db, const HeadPlan& plan, Candidate& out) {
+  out.mutable_mutation()->clear_added_head_slots();
+  for (int slot = 0; slot < out.genome().heads_size(); ++slot) {
+    Head& head = *out.mutable_genome()->mutable_heads(slot);
+    if (plan[slot].has_value()) {
+      head = plan[slot]->head;
+      head.set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
+    } else {
+      absl::StatusOr<int64_t> id = InsertHeadRow(db, out.search_id(), head, out.id());
+      if (!id.ok()) return id.status();
+      head.set_id(*id);
+      out.mutable_mutation()->add_added_head_slots(slot);
+    }
+    if (absl::Status s = InsertAppearance(db, out.id(), head.id(), slot, head.origin()); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Candidate> InsertCandidate(Database& db, const Candidate& input) {
+  if (absl::Status s = CheckCandidate(input); !s.ok()) return s;
+  if (absl::Status s = RequireSearch(db, input.search_id()); !s.ok()) return s;
+  if (absl::Status s = CheckParent(db, input); !s.ok()) return s;
+  absl::StatusOr<HeadPlan> plan = CheckHeads(db, input);
+  if (!plan.ok()) return plan.status();
+  if (absl::Status s = CheckPruned(db, input); !s.ok()) return s;
+
+  absl::StatusOr<int64_t> id = InsertCandidateRow(db, input);
+  if (!id.ok()) return id.status();
+  Candidate out = input;
+  out.set_id(*id);
+  out.set_state(headevo::v1::CANDIDATE_STATE_PENDING);
+  out.clear_metrics();
+  out.clear_head_stats();
+  out.clear_checkpoint_sha256();
+  out.clear_error();
+  if (absl::Status s = WriteHeads(db, *plan, out); !s.ok()) return s;
+  if (absl::Status s = InsertPruned(db, out.id(), input); !s.ok()) return s;
+  return out;
+}
+
+}  // namespace headevo::storage

@@ -1,0 +1,109 @@
+#include "storage/result_writer.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "storage/row_codec.h"
+
+namespace headevo::storage {
+namespace {
+
+using headevo::v1::HeadStats;
+
+// NotFound for an unknown candidate, FailedPrecondition for one that already has a result.
+absl::Status RequireNoResult(Database& db, int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare("SELECT state FROM candidates WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
+  if (stmt->ColumnText(0) == ToText(headevo::v1::CANDIDATE_STATE_DONE)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("candidate ", candidate_id, " already has a result"));
+  }
+  return absl::OkStatus();
+}
+
+// The layer of each head in the candidate's genome, by head id.
+absl::StatusOr<std::unordered_map<int64_t, int>> HeadLayers(Database& db, int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT h.id, h.layer FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
+      "WHERE ch.candidate_id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate_id);
+  std::unordered_map<int64_t, int> layers;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return layers;
+    layers.emplace(stmt->ColumnInt64(0), stmt->ColumnInt(1));
+  }
+}
+
+absl::Status CheckHeadStats(Database& db, const headevo::v1::EvaluationResult& result) {
+  absl::StatusOr<std::unordered_map<int64_t, int>> layers = HeadLayers(db, result.candidate_id());
+  if (!layers.ok()) return layers.status();
+  std::unordered_set<int64_t> seen;
+  for (const HeadStats& stats : result.head_stats()) {
+    auto it = layers->find(stats.head_id());
+    if (it == layers->end()) {
+      return absl::InvalidArgumentError(absl::StrCat("head_stats names head ", stats.head_id(),
+                                                     ", which is not a head of candidate ",
+                                                     result.candidate_id()));
+    }
+    if (it->second != stats.layer()) {
+      return absl::InvalidArgumentError(absl::StrCat("head_stats gives head ", stats.head_id(),
+                                                     " layer ", stats.layer(), "; it is in layer ",
+                                                     it->second));
+    }
+    if (!seen.insert(stats.head_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("head_stats names head ", stats.head_id(), " twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InsertHeadStats(Database& db, const headevo::v1::EvaluationResult& result) {
+  for (const HeadStats& s : result.head_stats()) {
+    absl::StatusOr<Statement> stmt = db.Prepare(
+        "INSERT INTO head_stats(candidate_id, head_id, layer, entropy, independence, "
+        "weight_norm, importance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!stmt.ok()) return stmt.status();
+    absl::Status status = stmt->BindAll(result.candidate_id(), s.head_id(), s.layer(), s.entropy(),
+                                        s.independence(), s.weight_norm(), s.importance())
+                              .Run();
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result) {
+  if (absl::Status s = RequireNoResult(db, result.candidate_id()); !s.ok()) return s;
+  if (absl::Status s = CheckHeadStats(db, result); !s.ok()) return s;
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "UPDATE candidates SET state = ?2, train_loss = ?3, val_loss = ?4, connections = ?5, "
+      "steps = ?6, train_seconds = ?7, checkpoint_sha256 = ?8, error = NULL WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  const headevo::v1::Metrics& m = result.metrics();
+  absl::Status status =
+      stmt->BindAll(result.candidate_id(), ToText(headevo::v1::CANDIDATE_STATE_DONE),
+                    m.train_loss(), m.val_loss(), m.connections(), m.steps(), m.train_seconds(),
+                    result.checkpoint_sha256())
+          .Run();
+  if (!status.ok()) return status;
+  return InsertHeadStats(db, result);
+}
+
+absl::Status WriteFailure(Database& db, int64_t candidate_id, const std::string& error) {
+  if (absl::Status s = RequireNoResult(db, candidate_id); !s.ok()) return s;
+  absl::StatusOr<Statement> stmt =
+      db.Prepare("UPDATE candidates SET state = ?2, error = ?3 WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindAll(candidate_id, ToText(headevo::v1::CANDIDATE_STATE_FAILED), error).Run();
+}
+
+}  // namespace headevo::storage

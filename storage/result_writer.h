@@ -1,0 +1,27 @@
+// Writes the outcome of a candidate's evaluation. Runs inside the caller's write Transaction
+// and opens none.
+#ifndef HEADEVO_STORAGE_RESULT_WRITER_H_
+#define HEADEVO_STORAGE_RESULT_WRITER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "headevo/v1/candidate.pb.h"
+#include "storage/sqlite_db.h"
+
+namespace headevo::storage {
+
+// Writes metrics, checkpoint_sha256 and head_stats, sets state DONE and clears any error.
+// NotFound if the candidate does not exist; FailedPrecondition "candidate N already has a
+// result" if it is DONE (a candidate marked FAILED still accepts its late result: the
+// evaluation happened, and dropping it would lose work). InvalidArgument if a head_stats entry
+// names a head that is not in the candidate's genome, names one twice, or gives another layer.
+absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result);
+
+// Sets state FAILED and the error text. NotFound / FailedPrecondition as WriteResult.
+absl::Status WriteFailure(Database& db, int64_t candidate_id, const std::string& error);
+
+}  // namespace headevo::storage
+
+#endif  // HEADEVO_STORAGE_RESULT_WRITER_H_

@@ -1,0 +1,66 @@
+// The Store on one SQLite file. Private to storage/: everyone else holds a Store from
+// Store::Open. Tests of this implementation, and the storage features built on it later
+// (jobs and leases, workers, events), may use the SqliteStore and its Database directly.
+//
+// The connection is configured on open: journal_mode=WAL (readers never block the one writer;
+// ":memory:" stays in memory mode), synchronous=FULL (a committed transaction survives power
+// loss), foreign_keys=ON, busy_timeout from the options.
+//
+// Thread safety: one thread at a time, like Store.
+#ifndef HEADEVO_STORAGE_SQLITE_STORE_H_
+#define HEADEVO_STORAGE_SQLITE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite_db.h"
+#include "storage/store.h"
+#include "storage/transaction.h"
+
+namespace headevo::storage {
+
+class SqliteStore final : public Store {
+ public:
+  // As Store::Open. Errors: InvalidArgument for bad options or an empty path; NotFound for a
+  // read-only open of a file that does not exist; FailedPrecondition for a file that is not
+  // an SQLite database, one with a newer schema than this code (left untouched), or a
+  // read-only open of a file whose schema is older than this code (it cannot be migrated).
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                           const StoreOptions& options);
+
+  absl::StatusOr<int64_t> CreateSearch(const SearchRecord& search) override;
+  absl::StatusOr<SearchRecord> GetSearch(int64_t search_id) override;
+  absl::Status SetSearchState(int64_t search_id, headevo::v1::SearchState state) override;
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidates(
+      const std::vector<headevo::v1::Candidate>& candidates) override;
+  absl::Status RecordResult(const headevo::v1::EvaluationResult& result) override;
+  absl::Status RecordFailure(int64_t candidate_id, const std::string& error) override;
+  absl::StatusOr<headevo::v1::Candidate> GetCandidate(int64_t candidate_id) override;
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> ListCandidates(int64_t search_id) override;
+  absl::StatusOr<std::vector<CandidateHeadRow>> ListCandidateHeads(int64_t search_id) override;
+  absl::StatusOr<headevo::v1::Head> GetHead(int64_t head_id) override;
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> Ancestors(int64_t candidate_id) override;
+
+  // The connection. Owned by this store; valid while it lives.
+  Database& database() { return *db_; }
+
+ private:
+  SqliteStore(std::unique_ptr<Database> db, const StoreOptions& options)
+      : db_(std::move(db)), options_(options) {}
+
+  // BEGIN IMMEDIATE; FailedPrecondition "store <path> is open read-only" on a read-only store.
+  absl::StatusOr<Transaction> BeginWrite();
+  // BEGIN: one snapshot for a read made of several queries.
+  absl::StatusOr<Transaction> BeginRead();
+  // The candidates with these ids, read in one snapshot.
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> LoadCandidates(
+      const std::vector<int64_t>& ids);
+
+  std::unique_ptr<Database> db_;
+  StoreOptions options_;
+};
+
+}  // namespace headevo::storage
+
+#endif  // HEADEVO_STORAGE_SQLITE_STORE_H_
