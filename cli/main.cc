@@ -1,0 +1,40 @@
+// headevo: evolutionary search over sparse attention heads. Thin: parses flags, calls a command.
+#include <CLI/CLI.hpp>
+
+#include "cli/run_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "headevo: evolutionary search over sparse attention heads.\n\n"
+      "A sparse head attends to a small set of relative offsets (k per query), so it costs\n"
+      "O(n*k) instead of O(n^2). headevo trains candidate models, ranks every head (attention\n"
+      "entropy, independence, output-weight norm, gate importance), prunes the worst, resamples\n"
+      "replacements, and records every candidate and every head's lineage in SQLite.\n\n"
+      "Start with:  headevo run examples/quickstart.toml",
+      "headevo"};
+  app.require_subcommand(1);
+
+  headevo::cli::RunFlags run_flags;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run a search in this process: coordinator + local worker, lineage in a SQLite file.\n"
+      "Prints one line per evaluated candidate and a summary beside a dense-attention model.");
+  run->add_option("config", run_flags.config_path,
+                  "Search config (TOML); see examples/quickstart.toml for every key")
+      ->required();
+  run->add_option("--db", run_flags.db_path,
+                  "SQLite file holding the lineage; created if absent, reopened (a new search is "
+                  "added) if present. Must be on a local disk.")
+      ->capture_default_str();
+  run->add_option("--device", run_flags.device, "Where the worker trains: cpu or cuda[:i]")
+      ->capture_default_str();
+  run->add_option("--threads", run_flags.threads,
+                  "CPU threads for training; 0 = one per core")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("-q,--quiet", run_flags.quiet, "Print only the summary");
+
+  CLI11_PARSE(app, argc, argv);
+  if (run->parsed()) return headevo::cli::RunCommand(run_flags);
+  return 2;
+}

@@ -1,0 +1,82 @@
+#include "cli/run_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "cli/summary.h"
+#include "server/search_config.h"
+#include "server/search_driver.h"
+#include "storage/store.h"
+#include "worker/torch_evaluator.h"
+
+namespace headevo::cli {
+namespace {
+
+class PrintingListener : public server::SearchListener {
+ public:
+  explicit PrintingListener(bool quiet) : quiet_(quiet) {}
+
+  void OnSearchStarted(int64_t search_id, int total_candidates) override {
+    std::printf("search %lld: %d candidates to evaluate\n", static_cast<long long>(search_id),
+                total_candidates);
+    std::fflush(stdout);
+  }
+  void OnCandidateFinished(const server::CandidateProgress& progress) override {
+    if (quiet_) return;
+    std::printf("%s\n", FormatProgressLine(progress).c_str());
+    std::fflush(stdout);
+  }
+  void OnBaselineStarted(const char* what) override {
+    if (quiet_) return;
+    std::printf("training the %s baseline...\n", what);
+    std::fflush(stdout);
+  }
+
+ private:
+  bool quiet_;
+};
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "headevo: " << message << "\n";
+  return code;
+}
+
+}  // namespace
+
+int RunCommand(const RunFlags& flags) {
+  const auto start = std::chrono::steady_clock::now();
+
+  std::string config_text;
+  absl::StatusOr<search::SearchOptions> options =
+      server::LoadSearchConfigFile(flags.config_path, &config_text);
+  if (!options.ok()) return Fail(2, std::string(options.status().message()));
+
+  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
+  if (!store.ok()) {
+    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
+                                "': ", store.status().message()));
+  }
+
+  worker::TorchEvaluatorOptions worker_options;
+  worker_options.device = flags.device;
+  worker_options.num_threads = flags.threads;
+  absl::StatusOr<std::unique_ptr<worker::TorchEvaluator>> evaluator =
+      worker::TorchEvaluator::Create(worker_options);
+  if (!evaluator.ok()) return Fail(2, std::string(evaluator.status().message()));
+
+  std::printf("headevo run %s: database %s, device %s\n", flags.config_path.c_str(),
+              flags.db_path.c_str(), flags.device.c_str());
+  PrintingListener listener(flags.quiet);
+  server::SearchDriver driver(store->get(), evaluator->get(), &listener);
+  absl::StatusOr<server::SearchOutcome> outcome = driver.Run(*options, config_text);
+  if (!outcome.ok()) return Fail(1, std::string(outcome.status().message()));
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%s", FormatSummary(*options, *outcome, seconds).c_str());
+  return 0;
+}
+
+}  // namespace headevo::cli

@@ -1,0 +1,24 @@
+// `headevo run CONFIG`: the embedded mode. A coordinator loop and an in-process LibTorch worker
+// in one process, the lineage in a SQLite file (headevo.db in the working directory by default).
+#ifndef HEADEVO_CLI_RUN_COMMAND_H_
+#define HEADEVO_CLI_RUN_COMMAND_H_
+
+#include <string>
+
+namespace headevo::cli {
+
+struct RunFlags {
+  std::string config_path;
+  std::string db_path = "headevo.db";
+  std::string device = "cpu";
+  int threads = 0;  // 0: LibTorch's default (one per core)
+  bool quiet = false;
+};
+
+// Runs the search and prints progress and a summary to stdout, errors to stderr.
+// Returns the process exit code: 0 done, 1 failed while running, 2 bad config or flags.
+int RunCommand(const RunFlags& flags);
+
+}  // namespace headevo::cli
+
+#endif  // HEADEVO_CLI_RUN_COMMAND_H_

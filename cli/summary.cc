@@ -1,0 +1,97 @@
+#include "cli/summary.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace headevo::cli {
+namespace {
+
+int64_t DenseConnections(const headevo::v1::ModelSpec& model) {
+  return static_cast<int64_t>(model.num_layers()) * model.heads_per_layer() * model.seq_len();
+}
+
+}  // namespace
+
+std::string FormatProgressLine(const server::CandidateProgress& progress) {
+  const headevo::v1::Candidate& c = *progress.candidate;
+  const int width = static_cast<int>(absl::StrCat(progress.total).size());
+  std::string line = absl::StrFormat("[%*d/%d] gen %-2d #%-4d", width, progress.evaluated,
+                                     progress.total, c.generation(), c.id());
+  absl::StrAppend(&line, c.parent_id() != 0 ? absl::StrFormat("<- #%-4d", c.parent_id())
+                                            : std::string(8, ' '));
+  if (c.state() == headevo::v1::CANDIDATE_STATE_DONE) {
+    absl::StrAppendFormat(&line, " loss %.4f  conn %-4d", c.metrics().val_loss(),
+                          c.metrics().connections());
+  } else {
+    absl::StrAppend(&line, " FAILED: ", c.error());
+  }
+  if (progress.best != nullptr) {
+    absl::StrAppendFormat(&line, "  best %.4f (#%d)", progress.best->metrics().val_loss(),
+                          progress.best->id());
+  }
+  return line;
+}
+
+std::string FormatLayerHeads(const headevo::v1::Genome& genome, int layer) {
+  std::vector<std::string> heads;
+  for (const auto& head : genome.heads()) {
+    if (head.layer() != layer) continue;
+    heads.push_back(absl::StrCat("{", absl::StrJoin(head.offsets().offsets(), ","), "}"));
+  }
+  return absl::StrJoin(heads, " ");
+}
+
+std::string FormatSummary(const search::SearchOptions& options,
+                          const server::SearchOutcome& outcome, double wall_seconds) {
+  const headevo::v1::Candidate& best = outcome.best;
+  const auto& model = options.training.model();
+  std::string out = absl::StrFormat(
+      "\nsearch %d \"%s\": %d candidates evaluated (%d failed) in %.1f s\n", outcome.search_id,
+      options.name, outcome.evaluated, outcome.failed, wall_seconds);
+  absl::StrAppendFormat(&out, "best candidate #%d (generation %d%s): val_loss %.4f, %d connections per query\n",
+                        best.id(), best.generation(),
+                        best.parent_id() != 0 ? absl::StrCat(", parent #", best.parent_id()) : "",
+                        best.metrics().val_loss(), best.metrics().connections());
+  for (int layer = 0; layer < best.genome().num_layers(); ++layer) {
+    absl::StrAppend(&out, "  layer ", layer, ": ", FormatLayerHeads(best.genome(), layer), "\n");
+  }
+
+  const int64_t dense_connections = DenseConnections(model);
+  if (outcome.dense.has_value()) {
+    absl::StrAppendFormat(&out, "dense attention, trained the same way: val_loss %.4f, %d connections per query\n",
+                          outcome.dense->val_loss(), outcome.dense->connections());
+    absl::StrAppendFormat(&out, "the best candidate keeps %.1f%% of the dense connections at %.2fx the dense loss\n",
+                          100.0 * best.metrics().connections() / outcome.dense->connections(),
+                          best.metrics().val_loss() / outcome.dense->val_loss());
+  } else {
+    if (!outcome.dense_error.empty()) {
+      absl::StrAppend(&out, "dense baseline failed: ", outcome.dense_error, "\n");
+    }
+    absl::StrAppendFormat(&out, "the best candidate keeps %.1f%% of the %d dense connections\n",
+                          100.0 * best.metrics().connections() / dense_connections,
+                          dense_connections);
+  }
+
+  const auto& task = options.training.task();
+  if (task.kind() == headevo::v1::TASK_KIND_PLANTED_OFFSETS) {
+    std::set<int> present;
+    for (const auto& head : best.genome().heads()) {
+      present.insert(head.offsets().offsets().begin(), head.offsets().offsets().end());
+    }
+    std::vector<int> found, missing;
+    for (int offset : task.planted_offsets()) {
+      (present.count(offset) ? found : missing).push_back(offset);
+    }
+    absl::StrAppend(&out, "planted offsets {", absl::StrJoin(task.planted_offsets(), ","),
+                    "}: ", found.size(), " of ", task.planted_offsets_size(),
+                    " present in the best candidate's heads",
+                    missing.empty() ? "" : absl::StrCat(" (missing {", absl::StrJoin(missing, ","), "})"),
+                    "\n");
+  }
+  return out;
+}
+
+}  // namespace headevo::cli

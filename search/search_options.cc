@@ -1,0 +1,126 @@
+#include "search/search_options.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+
+namespace headevo::search {
+namespace {
+
+absl::Status RequireAtLeast(const char* field, int64_t value, int64_t minimum) {
+  if (value >= minimum) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, " must be >= ", minimum, ", got ", value));
+}
+
+absl::Status Prefixed(const char* section, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(absl::StrCat(section, ": ", status.message()));
+}
+
+absl::Status ValidateTraining(const headevo::v1::TrainingSpec& t) {
+  const auto& m = t.model();
+  const std::tuple<const char*, int64_t, int64_t> minimums[] = {
+      {"model.vocab_size", m.vocab_size(), 2},
+      {"model.d_model", m.d_model(), 1},
+      {"model.layers", m.num_layers(), 1},
+      {"model.heads_per_layer", m.heads_per_layer(), 1},
+      {"model.d_head", m.d_head(), 1},
+      {"model.mlp_ratio", m.mlp_ratio(), 1},
+      {"model.seq_len", m.seq_len(), 2},
+      {"training.steps", t.steps(), 1},
+      {"training.batch_size", t.batch_size(), 1},
+      {"training.eval_batches", t.eval_batches(), 1},
+  };
+  for (const auto& [field, value, minimum] : minimums) {
+    if (auto s = RequireAtLeast(field, value, minimum); !s.ok()) return s;
+  }
+  if (!(t.learning_rate() > 0.0) || !std::isfinite(t.learning_rate())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.learning_rate must be > 0, got ", t.learning_rate()));
+  }
+  if (!(t.weight_decay() >= 0.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.weight_decay must be >= 0, got ", t.weight_decay()));
+  }
+  const auto& task = t.task();
+  if (task.kind() == headevo::v1::TASK_KIND_PLANTED_OFFSETS) {
+    if (task.planted_offsets_size() == 0) {
+      return absl::InvalidArgumentError("task.planted_offsets must name at least one offset");
+    }
+    for (int offset : task.planted_offsets()) {
+      if (std::abs(offset) >= m.seq_len()) {
+        return absl::InvalidArgumentError(absl::StrCat("task.planted_offsets: offset ", offset,
+                                                       " does not fit seq_len ", m.seq_len()));
+      }
+      if (m.causal() && offset > 0) {
+        return absl::InvalidArgumentError(absl::StrCat("task.planted_offsets: offset ", offset,
+                                                       " looks ahead but model.causal is true"));
+      }
+    }
+  } else if (task.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS) {
+    if (m.vocab_size() != 256) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model.vocab_size must be 256 for the byte-level brown_corpus task, got ",
+                       m.vocab_size()));
+    }
+  } else {
+    return absl::InvalidArgumentError("task.kind must be planted_offsets or brown_corpus");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+headevo::v1::TrainingSpec DefaultTrainingSpec() {
+  headevo::v1::TrainingSpec t;
+  auto* m = t.mutable_model();
+  m->set_vocab_size(16);
+  m->set_d_model(32);
+  m->set_num_layers(2);
+  m->set_heads_per_layer(4);
+  m->set_d_head(8);
+  m->set_mlp_ratio(2);
+  m->set_seq_len(32);
+  m->set_causal(true);
+  m->set_attention(headevo::v1::ATTENTION_KIND_SPARSE);
+  t.mutable_task()->set_kind(headevo::v1::TASK_KIND_PLANTED_OFFSETS);
+  for (int offset : {-2, -5, -11}) t.mutable_task()->add_planted_offsets(offset);
+  t.set_steps(200);
+  t.set_batch_size(32);
+  t.set_learning_rate(5e-3);
+  t.set_weight_decay(0.0);
+  t.set_eval_batches(4);
+  return t;
+}
+
+absl::Status SearchOptions::Validate() const {
+  if (auto s = RequireAtLeast("search.population", population_size, 1); !s.ok()) return s;
+  if (auto s = RequireAtLeast("search.generations", generations, 0); !s.ok()) return s;
+  if (selection.num_parents > population_size) {
+    return absl::InvalidArgumentError(absl::StrCat("search.parents (", selection.num_parents,
+                                                   ") must not exceed search.population (",
+                                                   population_size, ")"));
+  }
+  if (auto s = Prefixed("search", selection.Validate()); !s.ok()) return s;
+  if (auto s = Prefixed("ranking", ranking.Validate()); !s.ok()) return s;
+  if (auto s = Prefixed("pruning", pruning.Validate()); !s.ok()) return s;
+  if (auto s = Prefixed("initial", initial.Validate()); !s.ok()) return s;
+  if (pruning.min_heads_per_layer > training.model().heads_per_layer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pruning.min_heads_per_layer (", pruning.min_heads_per_layer,
+                     ") exceeds model.heads_per_layer (", training.model().heads_per_layer(), ")"));
+  }
+  if (initial.window >= training.model().seq_len()) {
+    return absl::InvalidArgumentError(absl::StrCat("initial.window (", initial.window,
+                                                   ") must be < model.seq_len (",
+                                                   training.model().seq_len(), ")"));
+  }
+  if (initial.causal != training.model().causal()) {
+    return absl::InvalidArgumentError("initial offsets and model.causal disagree");
+  }
+  return ValidateTraining(training);
+}
+
+}  // namespace headevo::search

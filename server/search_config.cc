@@ -1,0 +1,186 @@
+#include "server/search_config.h"
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/toml_section.h"
+
+namespace headevo::server {
+namespace {
+
+constexpr int kMaxInt = std::numeric_limits<int>::max();
+constexpr double kMaxDouble = std::numeric_limits<double>::max();
+
+void ReadSearch(TomlSection& s, search::SearchOptions& o) {
+  s.String("name", &o.name);
+  int64_t seed = static_cast<int64_t>(o.seed);
+  s.Int("seed", int64_t{0}, std::numeric_limits<int64_t>::max(), &seed);
+  o.seed = static_cast<uint64_t>(seed);
+  s.Int("population", 1, 100000, &o.population_size);
+  s.Int("generations", 0, 1000000, &o.generations);
+  s.Int("parents", 1, 100000, &o.selection.num_parents);
+  s.Double("connection_cost", 0.0, kMaxDouble, &o.selection.connection_cost);
+  s.Bool("compare_with_dense", &o.compare_with_dense);
+}
+
+void ReadModel(TomlSection& s, search::SearchOptions& o) {
+  headevo::v1::ModelSpec& m = *o.training.mutable_model();
+  int value = 0;
+  const auto read = [&](const char* key, int min, int max, int current, auto set) {
+    value = current;
+    s.Int(key, min, max, &value);
+    set(value);
+  };
+  read("vocab_size", 2, 1 << 20, m.vocab_size(), [&](int v) { m.set_vocab_size(v); });
+  read("d_model", 1, 1 << 16, m.d_model(), [&](int v) { m.set_d_model(v); });
+  read("layers", 1, 1024, m.num_layers(), [&](int v) { m.set_num_layers(v); });
+  read("heads_per_layer", 1, 1024, m.heads_per_layer(), [&](int v) { m.set_heads_per_layer(v); });
+  read("d_head", 1, 1 << 12, m.d_head(), [&](int v) { m.set_d_head(v); });
+  read("mlp_ratio", 1, 64, m.mlp_ratio(), [&](int v) { m.set_mlp_ratio(v); });
+  read("seq_len", 2, 1 << 20, m.seq_len(), [&](int v) { m.set_seq_len(v); });
+  bool causal = m.causal();
+  s.Bool("causal", &causal);
+  m.set_causal(causal);
+}
+
+void ReadTask(TomlSection& s, search::SearchOptions& o) {
+  headevo::v1::TaskSpec& t = *o.training.mutable_task();
+  int kind = t.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS ? 1 : 0;
+  s.Choice("kind", {"planted_offsets", "brown_corpus"}, &kind);
+  t.set_kind(kind == 1 ? headevo::v1::TASK_KIND_BROWN_CORPUS
+                       : headevo::v1::TASK_KIND_PLANTED_OFFSETS);
+  std::vector<int> planted(t.planted_offsets().begin(), t.planted_offsets().end());
+  s.IntArray("planted_offsets", -(1 << 20), 1 << 20, &planted);
+  t.clear_planted_offsets();
+  for (int offset : planted) t.add_planted_offsets(offset);
+  std::string corpus_dir = t.corpus_dir();
+  s.String("corpus_dir", &corpus_dir);
+  t.set_corpus_dir(corpus_dir);
+}
+
+void ReadTraining(TomlSection& s, search::SearchOptions& o) {
+  headevo::v1::TrainingSpec& t = o.training;
+  int value = t.steps();
+  s.Int("steps", 1, kMaxInt, &value);
+  t.set_steps(value);
+  value = t.batch_size();
+  s.Int("batch_size", 1, 1 << 20, &value);
+  t.set_batch_size(value);
+  value = t.eval_batches();
+  s.Int("eval_batches", 1, 1 << 20, &value);
+  t.set_eval_batches(value);
+  double number = t.learning_rate();
+  s.Double("learning_rate", 1e-12, 10.0, &number);
+  t.set_learning_rate(number);
+  number = t.weight_decay();
+  s.Double("weight_decay", 0.0, 10.0, &number);
+  t.set_weight_decay(number);
+}
+
+void ReadInitial(TomlSection& s, search::SearchOptions& o) {
+  search::InitialDistribution& d = o.initial;
+  int count = d.count == search::CountDistribution::kFixed ? 0 : 1;
+  s.Choice("k_distribution", {"fixed", "normal"}, &count);
+  d.count = count == 0 ? search::CountDistribution::kFixed : search::CountDistribution::kNormal;
+  s.Double("k_mean", 1.0, 1e6, &d.mean_k);
+  s.Double("k_stddev", 0.0, 1e6, &d.stddev_k);
+  int offsets = d.offsets == search::OffsetDistribution::kUniform ? 0 : 1;
+  s.Choice("offset_distribution", {"uniform", "normal"}, &offsets);
+  d.offsets =
+      offsets == 0 ? search::OffsetDistribution::kUniform : search::OffsetDistribution::kNormal;
+  s.Double("offset_stddev", 1e-6, 1e9, &d.offset_stddev);
+  s.Int("window", 1, 1 << 20, &d.window);
+  s.Bool("allow_zero", &d.allow_zero);
+}
+
+void ReadRanking(TomlSection& s, search::SearchOptions& o) {
+  search::RankingOptions& r = o.ranking;
+  s.Double("entropy", -1e6, 1e6, &r.entropy_weight);
+  s.Double("independence", -1e6, 1e6, &r.independence_weight);
+  s.Double("weight_norm", -1e6, 1e6, &r.weight_norm_weight);
+  s.Double("importance", -1e6, 1e6, &r.importance_weight);
+  s.Double("cost_per_connection", 0.0, 1e6, &r.cost_per_connection);
+}
+
+void ReadPruning(TomlSection& s, search::SearchOptions& o) {
+  search::PruningOptions& p = o.pruning;
+  s.Double("fraction", 0.0, 0.99, &p.fraction);
+  s.Int("min_heads_per_layer", 1, 1024, &p.min_heads_per_layer);
+}
+
+}  // namespace
+
+absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_text,
+                                                        std::string_view source_name) {
+  const std::string source(source_name);
+  toml::table doc;
+  try {
+    doc = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.source().begin.line, ":",
+                                                   e.source().begin.column, ": ",
+                                                   std::string(e.description())));
+  }
+
+  search::SearchOptions options;
+  options.training = search::DefaultTrainingSpec();
+  absl::Status error;
+  const auto section = [&](const char* name) {
+    const toml::node* node = doc.get(name);
+    const toml::table* table = node != nullptr ? node->as_table() : nullptr;
+    if (node != nullptr && table == nullptr && error.ok()) {
+      error = absl::InvalidArgumentError(absl::StrCat(source, ":", node->source().begin.line,
+                                                      ": '", name, "' must be a [", name,
+                                                      "] section"));
+    }
+    return TomlSection(table, name, source, &error);
+  };
+
+  using Reader = void (*)(TomlSection&, search::SearchOptions&);
+  const std::pair<const char*, Reader> readers[] = {
+      {"search", ReadSearch},   {"model", ReadModel},     {"task", ReadTask},
+      {"training", ReadTraining}, {"initial", ReadInitial}, {"ranking", ReadRanking},
+      {"pruning", ReadPruning},
+  };
+  for (const auto& [name, read] : readers) {
+    TomlSection s = section(name);
+    read(s, options);
+    s.FinishUnknownKeys();
+  }
+  for (const auto& [key, node] : doc) {
+    bool known = false;
+    for (const auto& [name, read] : readers) known |= key.str() == name;
+    if (!known && error.ok()) {
+      error = absl::InvalidArgumentError(absl::StrCat(
+          source, ":", node.source().begin.line, ":", node.source().begin.column,
+          ": unknown section [", std::string(key.str()),
+          "]; sections are search, model, task, training, initial, ranking, pruning"));
+    }
+  }
+  if (!error.ok()) return error;
+
+  // The causal constraint is one fact of the model; the offset sampler follows it.
+  options.initial.causal = options.training.model().causal();
+  if (absl::Status s = options.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", s.message()));
+  }
+  return options;
+}
+
+absl::StatusOr<search::SearchOptions> LoadSearchConfigFile(const std::string& path,
+                                                           std::string* text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  *text = contents.str();
+  return ParseSearchConfig(*text, path);
+}
+
+}  // namespace headevo::server

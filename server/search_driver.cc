@@ -1,0 +1,169 @@
+#include "server/search_driver.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "search/random.h"
+#include "search/reproduction.h"
+#include "search/selection.h"
+
+namespace headevo::server {
+namespace {
+
+// The dense baseline's training stream: far from any candidate ordinal.
+constexpr int64_t kDenseBaselineStream = -1;
+
+headevo::v1::Genome DenseGenome(const headevo::v1::ModelSpec& model) {
+  headevo::v1::Genome genome;
+  genome.set_num_layers(model.num_layers());
+  for (int layer = 0; layer < model.num_layers(); ++layer) {
+    for (int h = 0; h < model.heads_per_layer(); ++h) genome.add_heads()->set_layer(layer);
+  }
+  return genome;
+}
+
+}  // namespace
+
+uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal) {
+  return search::DeriveSeed(search_seed, static_cast<uint64_t>(ordinal));
+}
+
+SearchDriver::SearchDriver(storage::Store* store, search::Evaluator* evaluator,
+                           SearchListener* listener)
+    : store_(store), evaluator_(evaluator), listener_(listener) {}
+
+absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& options,
+                                              std::vector<headevo::v1::Candidate>& population,
+                                              std::vector<headevo::v1::Candidate> generation,
+                                              SearchOutcome& outcome, int total) {
+  // One transaction: a generation's candidates, heads and lineage links land together.
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> stored =
+      store_->InsertCandidates(generation);
+  if (!stored.ok()) return stored.status();
+
+  for (headevo::v1::Candidate& candidate : *stored) {
+    headevo::v1::EvaluationRequest request;
+    request.set_candidate_id(candidate.id());
+    *request.mutable_genome() = candidate.genome();
+    *request.mutable_training() = options.training;
+    request.mutable_training()->set_seed(
+        CandidateTrainingSeed(options.seed, static_cast<int64_t>(population.size())));
+
+    absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
+    if (result.ok()) {
+      result->set_candidate_id(candidate.id());
+      if (absl::Status s = store_->RecordResult(*result); !s.ok()) return s;
+    } else {
+      ++outcome.failed;
+      if (absl::Status s = store_->RecordFailure(candidate.id(), result.status().ToString());
+          !s.ok()) {
+        return s;
+      }
+    }
+    absl::StatusOr<headevo::v1::Candidate> recorded = store_->GetCandidate(candidate.id());
+    if (!recorded.ok()) return recorded.status();
+    population.push_back(*std::move(recorded));
+    ++outcome.evaluated;
+
+    if (listener_ != nullptr) {
+      const auto best = search::RankByFitness(population, options.selection, 1);
+      CandidateProgress progress;
+      progress.candidate = &population.back();
+      progress.evaluated = outcome.evaluated;
+      progress.total = total;
+      progress.best = best.empty() ? nullptr : best.front();
+      listener_->OnCandidateFinished(progress);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& options,
+                                                const std::string& config_toml) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+
+  storage::SearchRecord record;
+  record.name = options.name;
+  record.config_toml = config_toml;
+  record.seed = options.seed;
+  absl::StatusOr<int64_t> search_id = store_->CreateSearch(record);
+  if (!search_id.ok()) return search_id.status();
+
+  SearchOutcome outcome;
+  outcome.search_id = *search_id;
+  const int total = options.population_size * (options.generations + 1);
+  if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total);
+
+  search::Rng rng(options.seed);
+  const auto& model = options.training.model();
+  std::vector<headevo::v1::Candidate> population;
+
+  std::vector<headevo::v1::Candidate> generation(options.population_size);
+  for (headevo::v1::Candidate& c : generation) {
+    c.set_search_id(*search_id);
+    c.set_generation(0);
+    *c.mutable_genome() = search::MakeInitialGenome(model.num_layers(), model.heads_per_layer(),
+                                                    options.initial, rng);
+    c.mutable_mutation()->set_description("initial: uniform sample");
+  }
+  if (absl::Status s = EvaluateGeneration(options, population, generation, outcome, total);
+      !s.ok()) {
+    return s;
+  }
+  if (outcome.failed == options.population_size) {
+    (void)store_->SetSearchState(*search_id, headevo::v1::SEARCH_STATE_FAILED);
+    return absl::InternalError(
+        absl::StrCat("every candidate of generation 0 failed; last error: ",
+                     population.back().error()));
+  }
+
+  search::ReproductionOptions reproduction{options.ranking, options.pruning, options.initial};
+  for (int g = 1; g <= options.generations; ++g) {
+    const std::vector<const headevo::v1::Candidate*> parents =
+        search::SelectParents(population, options.selection);
+    generation.clear();
+    for (int i = 0; i < options.population_size; ++i) {
+      const headevo::v1::Candidate& parent = *parents[i % parents.size()];
+      absl::StatusOr<search::ChildPlan> plan = search::MakeChild(parent, reproduction, rng);
+      if (!plan.ok()) return plan.status();
+      headevo::v1::Candidate& child = generation.emplace_back();
+      child.set_search_id(*search_id);
+      child.set_generation(g);
+      child.set_parent_id(parent.id());
+      *child.mutable_genome() = std::move(plan->genome);
+      *child.mutable_mutation() = std::move(plan->mutation);
+    }
+    if (absl::Status s = EvaluateGeneration(options, population, generation, outcome, total);
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  outcome.best = *search::RankByFitness(population, options.selection, 1).front();
+
+  if (absl::Status s = store_->SetSearchState(*search_id, headevo::v1::SEARCH_STATE_DONE);
+      !s.ok()) {
+    return s;
+  }
+
+  // The baseline is not part of the lineage: the search is complete and stored before it runs,
+  // and its failure costs only the comparison.
+  if (options.compare_with_dense) {
+    if (listener_ != nullptr) listener_->OnBaselineStarted("dense attention");
+    headevo::v1::EvaluationRequest request;
+    *request.mutable_genome() = DenseGenome(model);
+    *request.mutable_training() = options.training;
+    request.mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
+    request.mutable_training()->set_seed(CandidateTrainingSeed(options.seed, kDenseBaselineStream));
+    absl::StatusOr<headevo::v1::EvaluationResult> dense = evaluator_->Evaluate(request);
+    if (dense.ok()) {
+      outcome.dense = dense->metrics();
+    } else {
+      outcome.dense_error = dense.status().ToString();
+    }
+  }
+  return outcome;
+}
+
+}  // namespace headevo::server

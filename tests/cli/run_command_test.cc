@@ -1,0 +1,208 @@
+// Runs the real `headevo` binary in a temporary directory and checks what it printed and the
+// database it left behind.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "storage/store.h"
+#include "tests/testutil/status_matchers.h"
+
+namespace headevo {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Small enough to train 12 candidates in seconds, large enough to be a real transformer.
+constexpr const char* kTinyConfig = R"(
+[search]
+name = "tiny"
+seed = 5
+population = 4
+generations = 2
+parents = 2
+
+[model]
+vocab_size = 8
+d_model = 16
+layers = 2
+heads_per_layer = 3
+d_head = 4
+seq_len = 16
+
+[task]
+planted_offsets = [-1, -3]
+
+[training]
+steps = 15
+batch_size = 8
+eval_batches = 1
+
+[initial]
+window = 6
+
+[pruning]
+fraction = 0.34
+)";
+
+struct Ran {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class RunCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "headevo-cli-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+
+  static std::string Slurp(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  // Runs `headevo ARGS` with the temporary directory as working directory.
+  Ran Headevo(const std::string& args) {
+    const std::string command = "cd '" + dir_.string() + "' && '" HEADEVO_BINARY "' " + args +
+                                " --threads 1 >stdout.txt 2>stderr.txt";
+    const int status = std::system(command.c_str());
+    Ran ran;
+    ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    ran.out = Slurp(dir_ / "stdout.txt");
+    ran.err = Slurp(dir_ / "stderr.txt");
+    return ran;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(RunCommandTest, TwoGenerationSearchLeavesAConsistentLineage) {
+  Write("tiny.toml", kTinyConfig);
+  const Ran ran = Headevo("run tiny.toml");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+
+  // One progress line per candidate, then the summary.
+  int progress_lines = 0;
+  std::istringstream lines(ran.out);
+  for (std::string line; std::getline(lines, line);) progress_lines += line.rfind("[", 0) == 0;
+  EXPECT_EQ(progress_lines, 12) << ran.out;
+  EXPECT_NE(ran.out.find("best candidate #"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("dense attention, trained the same way"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("planted offsets {-1,-3}"), std::string::npos) << ran.out;
+
+  // The database is in the working directory; read it as a user's query would.
+  ASSERT_TRUE(fs::exists(dir_ / "headevo.db"));
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open((dir_ / "headevo.db").string(), read_only));
+  ASSERT_OK_AND_ASSIGN(storage::SearchRecord search, store->GetSearch(1));
+  EXPECT_EQ(search.name, "tiny");
+  EXPECT_EQ(search.state, headevo::v1::SEARCH_STATE_DONE);
+  EXPECT_EQ(search.config_toml, kTinyConfig) << "the config is stored exactly as written";
+  ASSERT_OK_AND_ASSIGN(auto candidates, store->ListCandidates(1));
+  ASSERT_EQ(candidates.size(), 12u);
+
+  std::map<int64_t, headevo::v1::Candidate> by_id;
+  for (const auto& c : candidates) by_id[c.id()] = c;
+  for (const auto& c : candidates) {
+    EXPECT_EQ(c.state(), headevo::v1::CANDIDATE_STATE_DONE) << c.error();
+    EXPECT_TRUE(std::isfinite(c.metrics().val_loss()));
+    EXPECT_EQ(c.head_stats_size(), c.genome().heads_size());
+    if (c.generation() == 0) {
+      EXPECT_EQ(c.parent_id(), 0);
+      continue;
+    }
+    ASSERT_EQ(by_id.count(c.parent_id()), 1u)
+        << "non-initial candidate " << c.id() << " has no parent in the search";
+    const auto& parent = by_id[c.parent_id()];
+    std::set<int64_t> parent_heads;
+    for (const auto& h : parent.genome().heads()) parent_heads.insert(h.id());
+    int inherited = 0, sampled = 0;
+    for (const auto& head : c.genome().heads()) {
+      ASSERT_OK_AND_ASSIGN(headevo::v1::Head first, store->GetHead(head.id()));
+      if (head.origin() == headevo::v1::HEAD_ORIGIN_INHERITED) {
+        ++inherited;
+        EXPECT_EQ(parent_heads.count(head.id()), 1u)
+            << "head " << head.id() << " of candidate " << c.id() << " claims inheritance "
+            << "but is not a head of parent " << parent.id();
+      } else {
+        ++sampled;
+        EXPECT_EQ(head.origin(), headevo::v1::HEAD_ORIGIN_SAMPLED);
+        EXPECT_EQ(first.sampler(), headevo::v1::SAMPLER_UNIFORM);
+        EXPECT_NE(first.sampler_params().find("uniform[-6,-1]"), std::string::npos);
+      }
+    }
+    EXPECT_GT(inherited, 0);
+    EXPECT_EQ(sampled, c.mutation().pruned_head_ids_size());
+  }
+}
+
+TEST_F(RunCommandTest, ReopeningTheDatabaseAddsASearchAndKeepsTheFirst) {
+  Write("tiny.toml", kTinyConfig);
+  ASSERT_EQ(Headevo("run tiny.toml -q").exit_code, 0);
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  std::vector<headevo::v1::Candidate> first;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         storage::Store::Open((dir_ / "headevo.db").string(), read_only));
+    ASSERT_OK_AND_ASSIGN(first, store->ListCandidates(1));
+  }
+  const Ran again = Headevo("run tiny.toml -q");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("search 2"), std::string::npos) << again.out;
+  ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open((dir_ / "headevo.db").string(), read_only));
+  ASSERT_OK_AND_ASSIGN(auto still, store->ListCandidates(1));
+  ASSERT_EQ(still.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(still[i].SerializeAsString(), first[i].SerializeAsString());
+  }
+  ASSERT_OK_AND_ASSIGN(auto second, store->ListCandidates(2));
+  EXPECT_EQ(second.size(), 12u);
+}
+
+TEST_F(RunCommandTest, BadConfigNamesFileLineAndKeyAndWritesNothing) {
+  Write("bad.toml", "[search]\npopulation = 4\n\n[model]\nd_modle = 16\n");
+  const Ran ran = Headevo("run bad.toml");
+  EXPECT_EQ(ran.exit_code, 2);
+  EXPECT_NE(ran.err.find("bad.toml:5:"), std::string::npos) << ran.err;
+  EXPECT_NE(ran.err.find("model.d_modle"), std::string::npos) << ran.err;
+  EXPECT_FALSE(fs::exists(dir_ / "headevo.db")) << "a rejected config must not create a database";
+}
+
+TEST_F(RunCommandTest, MissingConfigAndUnwritableDatabaseAreExplained) {
+  Ran ran = Headevo("run nowhere.toml");
+  EXPECT_EQ(ran.exit_code, 2);
+  EXPECT_NE(ran.err.find("nowhere.toml"), std::string::npos) << ran.err;
+
+  Write("tiny.toml", kTinyConfig);
+  ran = Headevo("run tiny.toml --db no/such/dir/x.db");
+  EXPECT_EQ(ran.exit_code, 1);
+  EXPECT_NE(ran.err.find("no/such/dir/x.db"), std::string::npos) << ran.err;
+}
+
+TEST_F(RunCommandTest, HelpTeachesTheCommand) {
+  const Ran ran = Headevo("run --help");
+  EXPECT_EQ(ran.exit_code, 0);
+  EXPECT_NE(ran.out.find("--db"), std::string::npos);
+  EXPECT_NE(ran.out.find("quickstart.toml"), std::string::npos) << ran.out;
+}
+
+}  // namespace
+}  // namespace headevo

@@ -1,0 +1,109 @@
+#include "search/reproduction.h"
+
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+
+namespace headevo::search {
+namespace {
+
+// An evaluated parent with head ids 100.. in slot order; entropy grows with the slot, so the
+// last head of each layer is its worst.
+headevo::v1::Candidate EvaluatedParent(int layers, int heads_per_layer, uint64_t seed) {
+  InitialDistribution initial;
+  Rng rng(seed);
+  headevo::v1::Candidate parent;
+  parent.set_id(7);
+  parent.set_state(headevo::v1::CANDIDATE_STATE_DONE);
+  *parent.mutable_genome() = MakeInitialGenome(layers, heads_per_layer, initial, rng);
+  for (int i = 0; i < parent.genome().heads_size(); ++i) {
+    auto* head = parent.mutable_genome()->mutable_heads(i);
+    head->set_id(100 + i);
+    auto* s = parent.add_head_stats();
+    s->set_head_id(head->id());
+    s->set_layer(head->layer());
+    s->set_entropy(static_cast<double>(i));  // later slots are more diffuse: worse
+  }
+  return parent;
+}
+
+TEST(ReproductionTest, InitialGenomeHasEveryLayerFull) {
+  Rng rng(1);
+  const headevo::v1::Genome genome = MakeInitialGenome(3, 5, InitialDistribution{}, rng);
+  EXPECT_EQ(genome.num_layers(), 3);
+  ASSERT_EQ(genome.heads_size(), 15);
+  for (int i = 0; i < 15; ++i) {
+    EXPECT_EQ(genome.heads(i).layer(), i / 5);
+    EXPECT_EQ(genome.heads(i).origin(), headevo::v1::HEAD_ORIGIN_INITIAL);
+    EXPECT_EQ(genome.heads(i).sampler(), headevo::v1::SAMPLER_UNIFORM);
+  }
+}
+
+TEST(ReproductionTest, ChildKeepsSurvivorsAndReplacesThePrunedInTheirLayer) {
+  const headevo::v1::Candidate parent = EvaluatedParent(2, 4, 3);
+  ReproductionOptions options;
+  options.pruning.fraction = 0.25;  // 2 of 8 heads
+  Rng rng(4);
+  auto plan = MakeChild(parent, options, rng);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+
+  // The worst head of each layer is its last slot (highest entropy within the layer).
+  EXPECT_EQ(std::set<int64_t>(plan->mutation.pruned_head_ids().begin(),
+                              plan->mutation.pruned_head_ids().end()),
+            (std::set<int64_t>{103, 107}));
+  ASSERT_EQ(plan->genome.heads_size(), 8);
+  std::map<int, int> per_layer;
+  std::set<int64_t> parent_ids;
+  for (const auto& h : parent.genome().heads()) parent_ids.insert(h.id());
+  std::set<int> added(plan->mutation.added_head_slots().begin(),
+                      plan->mutation.added_head_slots().end());
+  EXPECT_EQ(added.size(), 2u);
+  for (int slot = 0; slot < plan->genome.heads_size(); ++slot) {
+    const auto& head = plan->genome.heads(slot);
+    ++per_layer[head.layer()];
+    if (added.count(slot)) {
+      EXPECT_EQ(head.id(), 0);
+      EXPECT_EQ(head.origin(), headevo::v1::HEAD_ORIGIN_SAMPLED);
+      EXPECT_EQ(head.sampler(), headevo::v1::SAMPLER_UNIFORM);
+    } else {
+      EXPECT_TRUE(parent_ids.count(head.id())) << "survivor must keep its parent's head id";
+      EXPECT_EQ(head.origin(), headevo::v1::HEAD_ORIGIN_INHERITED);
+      EXPECT_NE(head.id(), 103);
+      EXPECT_NE(head.id(), 107);
+    }
+  }
+  EXPECT_EQ(per_layer, (std::map<int, int>{{0, 4}, {1, 4}}));
+  // Heads of one layer stay contiguous, so a layer's slots read in order.
+  for (int slot = 1; slot < plan->genome.heads_size(); ++slot) {
+    EXPECT_LE(plan->genome.heads(slot - 1).layer(), plan->genome.heads(slot).layer());
+  }
+}
+
+TEST(ReproductionTest, SameParentAndSeedSameChild) {
+  const headevo::v1::Candidate parent = EvaluatedParent(2, 4, 3);
+  Rng a(10), b(10);
+  auto first = MakeChild(parent, ReproductionOptions{}, a);
+  auto second = MakeChild(parent, ReproductionOptions{}, b);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->genome.SerializeAsString(), second->genome.SerializeAsString());
+  EXPECT_EQ(first->mutation.SerializeAsString(), second->mutation.SerializeAsString());
+}
+
+TEST(ReproductionTest, UnevaluatedParentIsRefused) {
+  headevo::v1::Candidate parent = EvaluatedParent(1, 2, 3);
+  parent.set_state(headevo::v1::CANDIDATE_STATE_PENDING);
+  Rng rng(1);
+  auto plan = MakeChild(parent, ReproductionOptions{}, rng);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("candidate 7"), std::string::npos);
+
+  parent.set_state(headevo::v1::CANDIDATE_STATE_DONE);
+  parent.clear_head_stats();
+  plan = MakeChild(parent, ReproductionOptions{}, rng);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("no statistics"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace headevo::search
