@@ -29,8 +29,10 @@ std::string FormatProgressLine(const server::CandidateProgress& progress) {
     absl::StrAppend(&line, " FAILED: ", c.error());
   }
   if (progress.best != nullptr) {
-    absl::StrAppendFormat(&line, "  best %.4f (#%d)", progress.best->metrics().val_loss(),
-                          progress.best->id());
+    // The fittest so far, which with a connection cost need not have the lowest loss.
+    absl::StrAppendFormat(&line, "  best #%d loss %.4f conn %d", progress.best->id(),
+                          progress.best->metrics().val_loss(),
+                          progress.best->metrics().connections());
   }
   return line;
 }
@@ -63,7 +65,7 @@ std::string FormatSummary(const search::SearchOptions& options,
   if (outcome.dense.has_value()) {
     absl::StrAppendFormat(&out, "dense attention, trained the same way: val_loss %.4f, %d connections per query\n",
                           outcome.dense->val_loss(), outcome.dense->connections());
-    absl::StrAppendFormat(&out, "the best candidate keeps %.1f%% of the dense connections at %.2fx the dense loss\n",
+    absl::StrAppendFormat(&out, "the best candidate keeps %.1f%% of the dense connections at %.3gx the dense loss\n",
                           100.0 * best.metrics().connections() / outcome.dense->connections(),
                           best.metrics().val_loss() / outcome.dense->val_loss());
   } else {

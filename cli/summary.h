@@ -11,7 +11,7 @@
 
 namespace headevo::cli {
 
-// "[ 5/24] gen 1  #13 <- #4   loss 0.4123  conn 12   best 0.3987 (#9)"
+// "[ 5/24] gen 1  #13  <- #4    loss 0.4123  conn 12    best #9 loss 0.3987 conn 14"
 std::string FormatProgressLine(const server::CandidateProgress& progress);
 
 // "{-11,-5} {-2} {-3,-1}": the heads of one layer.

@@ -44,7 +44,7 @@ TEST(SummaryTest, ProgressLineShowsGenerationLossConnectionsAndBest) {
   EXPECT_NE(line.find("<- #4"), std::string::npos) << line;
   EXPECT_NE(line.find("loss 0.5000"), std::string::npos) << line;
   EXPECT_NE(line.find("conn 5"), std::string::npos) << line;
-  EXPECT_NE(line.find("best 0.5000 (#13)"), std::string::npos) << line;
+  EXPECT_NE(line.find("best #13 loss 0.5000 conn 5"), std::string::npos) << line;
 
   headevo::v1::Candidate failed = c;
   failed.set_state(headevo::v1::CANDIDATE_STATE_FAILED);
@@ -71,7 +71,7 @@ TEST(SummaryTest, SummaryComparesWithDenseAndChecksThePlantedOffsets) {
   EXPECT_NE(summary.find("layer 0: {-11,-5} {-2}"), std::string::npos) << summary;
   EXPECT_NE(summary.find("dense attention, trained the same way: val_loss 0.2500"),
             std::string::npos);
-  EXPECT_NE(summary.find("keeps 2.0% of the dense connections at 2.00x the dense loss"),
+  EXPECT_NE(summary.find("keeps 2.0% of the dense connections at 2x the dense loss"),
             std::string::npos)
       << summary;
   EXPECT_NE(summary.find("3 of 3 present"), std::string::npos) << summary;
