@@ -53,18 +53,19 @@ int RunCommand(const RunFlags& flags) {
       server::LoadSearchConfigFile(flags.config_path, &config_text);
   if (!options.ok()) return Fail(2, std::string(options.status().message()));
 
-  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
-  if (!store.ok()) {
-    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
-                                "': ", store.status().message()));
-  }
-
+  // Flags are checked before the database is touched: a typo must not create a file.
   worker::TorchEvaluatorOptions worker_options;
   worker_options.device = flags.device;
   worker_options.num_threads = flags.threads;
   absl::StatusOr<std::unique_ptr<worker::TorchEvaluator>> evaluator =
       worker::TorchEvaluator::Create(worker_options);
   if (!evaluator.ok()) return Fail(2, std::string(evaluator.status().message()));
+
+  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
+  if (!store.ok()) {
+    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
+                                "': ", store.status().message()));
+  }
 
   std::printf("headevo run %s: database %s, device %s\n", flags.config_path.c_str(),
               flags.db_path.c_str(), flags.device.c_str());

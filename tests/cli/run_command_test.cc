@@ -153,7 +153,7 @@ TEST_F(RunCommandTest, TwoGenerationSearchLeavesAConsistentLineage) {
   }
 }
 
-TEST_F(RunCommandTest, ReopeningTheDatabaseAddsASearchAndKeepsTheFirst) {
+TEST_F(RunCommandTest, RerunAddsAnIdenticalSearchAndKeepsTheFirst) {
   Write("tiny.toml", kTinyConfig);
   ASSERT_EQ(Headevo("run tiny.toml -q").exit_code, 0);
   storage::StoreOptions read_only;
@@ -174,7 +174,23 @@ TEST_F(RunCommandTest, ReopeningTheDatabaseAddsASearchAndKeepsTheFirst) {
     EXPECT_EQ(still[i].SerializeAsString(), first[i].SerializeAsString());
   }
   ASSERT_OK_AND_ASSIGN(auto second, store->ListCandidates(2));
-  EXPECT_EQ(second.size(), 12u);
+  ASSERT_EQ(second.size(), first.size());
+
+  // Same config and seed on CPU: the same lineage, up to the ids the database hands out.
+  const int64_t shift = second[0].id() - first[0].id();
+  for (size_t i = 0; i < first.size(); ++i) {
+    const auto& a = first[i];
+    const auto& b = second[i];
+    EXPECT_EQ(b.generation(), a.generation());
+    EXPECT_EQ(b.parent_id(), a.parent_id() == 0 ? 0 : a.parent_id() + shift);
+    EXPECT_EQ(b.metrics().val_loss(), a.metrics().val_loss()) << "candidate " << b.id();
+    ASSERT_EQ(b.genome().heads_size(), a.genome().heads_size());
+    for (int slot = 0; slot < a.genome().heads_size(); ++slot) {
+      EXPECT_EQ(b.genome().heads(slot).offsets().SerializeAsString(),
+                a.genome().heads(slot).offsets().SerializeAsString());
+      EXPECT_EQ(b.genome().heads(slot).origin(), a.genome().heads(slot).origin());
+    }
+  }
 }
 
 TEST_F(RunCommandTest, BadConfigNamesFileLineAndKeyAndWritesNothing) {
@@ -195,6 +211,14 @@ TEST_F(RunCommandTest, MissingConfigAndUnwritableDatabaseAreExplained) {
   ran = Headevo("run tiny.toml --db no/such/dir/x.db");
   EXPECT_EQ(ran.exit_code, 1);
   EXPECT_NE(ran.err.find("no/such/dir/x.db"), std::string::npos) << ran.err;
+}
+
+TEST_F(RunCommandTest, BadDeviceIsRefusedBeforeTheDatabaseIsCreated) {
+  Write("tiny.toml", kTinyConfig);
+  const Ran ran = Headevo("run tiny.toml --device tpu7");
+  EXPECT_EQ(ran.exit_code, 2);
+  EXPECT_NE(ran.err.find("tpu7"), std::string::npos) << ran.err;
+  EXPECT_FALSE(fs::exists(dir_ / "headevo.db"));
 }
 
 TEST_F(RunCommandTest, HelpTeachesTheCommand) {
