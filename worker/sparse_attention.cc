@@ -1,5 +1,7 @@
 #include "worker/sparse_attention.h"
 
+#include "worker/sparse_attention_cpu.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,6 +18,13 @@ AttentionPattern AttentionPattern::Build(const std::vector<std::vector<int32_t>>
     pattern.max_k = std::max<int64_t>(pattern.max_k, static_cast<int64_t>(head.size()));
   }
   const int64_t H = pattern.num_heads, N = seq_len, K = pattern.max_k;
+  std::vector<int32_t> table(H * K, 0), counts(H, 0);
+  for (int64_t h = 0; h < H; ++h) {
+    counts[h] = static_cast<int32_t>(offsets[h].size());
+    std::copy(offsets[h].begin(), offsets[h].end(), table.begin() + h * K);
+  }
+  pattern.offset_table = torch::tensor(table, torch::kInt32).view({H, K});
+  pattern.counts = torch::tensor(counts, torch::kInt32);
   std::vector<int64_t> gather(H * N * K);
   std::vector<uint8_t> valid(H * N * K, 0);
   for (int64_t h = 0; h < H; ++h) {
@@ -39,6 +48,18 @@ AttentionPattern AttentionPattern::Build(const std::vector<std::vector<int32_t>>
 SparseAttentionOutput SparseAttention(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& bias,
                                       const AttentionPattern& pattern) {
+  if (!q.device().is_cpu()) return SparseAttentionByGather(q, k, v, bias, pattern);
+  TORCH_CHECK(q.size(1) == pattern.num_heads && q.size(2) == pattern.seq_len,
+              "SparseAttention: q has ", q.size(1), " heads x ", q.size(2),
+              " positions, the pattern ", pattern.num_heads, " x ", pattern.seq_len);
+  std::vector<torch::Tensor> result =
+      SparseAttentionCpu(q, k, v, bias, pattern.offset_table, pattern.counts);
+  return {result[0], result[1]};
+}
+
+SparseAttentionOutput SparseAttentionByGather(const torch::Tensor& q, const torch::Tensor& k,
+                                              const torch::Tensor& v, const torch::Tensor& bias,
+                                              const AttentionPattern& pattern) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "SparseAttention: q, k, v must share a [B, H, N, D] shape");
   const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3);

@@ -1,6 +1,5 @@
 // Multi-head attention in which each head attends to its own set of relative positions
-// ("offsets"): query t of head h reads keys t + o for o in the head's offset set. Built from
-// plain LibTorch ops (gather, batched matmul, softmax), so autograd gives the backward.
+// ("offsets"): query t of head h reads keys t + o for o in the head's offset set.
 // Dense attention is the special case where every head's set is DenseOffsets().
 #ifndef HEADEVO_WORKER_SPARSE_ATTENTION_H_
 #define HEADEVO_WORKER_SPARSE_ATTENTION_H_
@@ -33,6 +32,10 @@ struct AttentionPattern {
   // scores become -inf. Queries with no valid entry are zeroed after the softmax instead, so
   // they give a zero output and no NaN.
   torch::Tensor masked;
+  // The fused CPU op's view of the same plan (always on the CPU): [H, K] int32 offsets padded
+  // with 0, and [H] int32 real offsets per head.
+  torch::Tensor offset_table;
+  torch::Tensor counts;
 };
 
 struct SparseAttentionOutput {
@@ -43,10 +46,17 @@ struct SparseAttentionOutput {
 // q, k, v: [B, H, N, D] with H == pattern.num_heads and N == pattern.seq_len; bias: [H, K]
 // with K == pattern.max_k, added to the score of entry j of every query of head h.
 // scores = q.k / sqrt(D) + bias; softmax over the valid entries; output = sum_j p_j v_j.
-// Throws c10::Error on mismatched shapes.
+// On the CPU this runs the fused op (sparse_attention_cpu.h); elsewhere the gather
+// formulation below. Throws c10::Error on mismatched shapes.
 SparseAttentionOutput SparseAttention(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& bias,
                                       const AttentionPattern& pattern);
+
+// The same attention from plain LibTorch ops (gather into [B, H, N, K, D], batched matmul,
+// softmax); autograd gives the backward. Any device; memory-bound on the CPU.
+SparseAttentionOutput SparseAttentionByGather(const torch::Tensor& q, const torch::Tensor& k,
+                                              const torch::Tensor& v, const torch::Tensor& bias,
+                                              const AttentionPattern& pattern);
 
 }  // namespace headevo::worker
 
