@@ -10,68 +10,87 @@
 namespace headevo::worker {
 namespace {
 
-// The inner loops run over D with unit stride; `omp simd` (enabled by -fopenmp-simd, no
-// OpenMP runtime) lets the compiler vectorise the reductions too.
-template <typename T>
-inline T Dot(const T* a, const T* b, int64_t n) {
-  T sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-template <typename T>
-inline void Axpy(T alpha, const T* x, T* y, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
-}
+// Every loop below runs over query positions t with unit stride: the kernel works on [D, N]
+// (transposed) copies of q, k, v, so entry j of a tile of queries reads the contiguous key rows
+// t + o_j of each feature d. No horizontal reductions, no gathers: the compiler vectorises
+// the plain multiply-adds.
+constexpr int64_t kTile = 256;  // queries per tile: a [D, kTile] block of each input stays in L2
 
 struct Dims {
   int64_t B, H, N, D, K;
 };
 
-// The pointers of one (batch, head) slice. Rows of q/k/v/out/grads are D long, rows of probs K.
+// One (batch, head) slice. q, k, v, out and their gradients are [D, N]; probs are [K, N].
 template <typename T>
 struct Slice {
   const T* q;
   const T* k;
   const T* v;
-  const T* bias;            // [K]
-  const int32_t* offsets;   // [K]
-  int64_t count;            // real offsets of this head
+  const T* bias;           // [K]
+  const int32_t* offsets;  // [K]
+  int64_t count;           // real offsets of this head
 };
+
+// The queries t in [t0, t1) whose key t + o lies inside [0, N).
+inline void ValidRange(int64_t t0, int64_t t1, int64_t o, int64_t n, int64_t* lo, int64_t* hi) {
+  *lo = std::max(t0, -o);
+  *hi = std::min(t1, n - o);
+}
 
 template <typename T>
 void ForwardSlice(const Slice<T>& in, const Dims& d, T* out, T* probs, T* scores) {
   const T scale = T(1) / std::sqrt(static_cast<T>(d.D));
   constexpr T kMinusInf = -std::numeric_limits<T>::infinity();
-  std::fill(out, out + d.N * d.D, T(0));
-  std::fill(probs, probs + d.N * d.K, T(0));
-  for (int64_t t = 0; t < d.N; ++t) {
-    const T* qt = in.q + t * d.D;
-    T max_score = kMinusInf;
+  const int64_t N = d.N;
+  std::fill(out, out + d.D * N, T(0));
+  std::fill(probs, probs + d.K * N, T(0));
+  T max_score[kTile], sum[kTile];
+  for (int64_t t0 = 0; t0 < N; t0 += kTile) {
+    const int64_t t1 = std::min(N, t0 + kTile), len = t1 - t0;
+    std::fill(max_score, max_score + len, kMinusInf);
     for (int64_t j = 0; j < in.count; ++j) {
-      const int64_t src = t + in.offsets[j];
-      if (src < 0 || src >= d.N) {
-        scores[j] = kMinusInf;
-        continue;
+      const int64_t o = in.offsets[j];
+      T* __restrict__ s = scores + j * kTile - t0;  // s[t] for t in [t0, t1)
+      std::fill(s + t0, s + t1, kMinusInf);
+      int64_t lo, hi;
+      ValidRange(t0, t1, o, N, &lo, &hi);
+      if (lo >= hi) continue;
+      std::fill(s + lo, s + hi, T(0));
+      for (int64_t f = 0; f < d.D; ++f) {
+        const T* __restrict__ qf = in.q + f * N;
+        const T* __restrict__ kf = in.k + f * N + o;
+        for (int64_t t = lo; t < hi; ++t) s[t] += qf[t] * kf[t];
       }
-      scores[j] = Dot(qt, in.k + src * d.D, d.D) * scale + in.bias[j];
-      max_score = std::max(max_score, scores[j]);
+      for (int64_t t = lo; t < hi; ++t) {
+        s[t] = s[t] * scale + in.bias[j];
+        max_score[t - t0] = std::max(max_score[t - t0], s[t]);
+      }
     }
-    if (max_score == kMinusInf) continue;  // no key in range: zero output, zero probs
-    T* pt = probs + t * d.K;
-    T sum = 0;
-    for (int64_t j = 0; j < in.count; ++j) {
-      pt[j] = std::exp(scores[j] - max_score);  // exp(-inf) = 0 for masked entries
-      sum += pt[j];
+    // A query with no key in range keeps max -inf; shifting by 0 instead makes its exps 0.
+    for (int64_t i = 0; i < len; ++i) {
+      if (max_score[i] == kMinusInf) max_score[i] = 0;
+      sum[i] = 0;
     }
-    const T inv = T(1) / sum;
-    T* ot = out + t * d.D;
     for (int64_t j = 0; j < in.count; ++j) {
-      if (pt[j] == T(0)) continue;
-      pt[j] *= inv;
-      Axpy(pt[j], in.v + (t + in.offsets[j]) * d.D, ot, d.D);
+      const T* s = scores + j * kTile;
+      T* p = probs + j * N + t0;
+      for (int64_t i = 0; i < len; ++i) {
+        p[i] = std::exp(s[i] - max_score[i]);
+        sum[i] += p[i];
+      }
+    }
+    for (int64_t i = 0; i < len; ++i) sum[i] = sum[i] > 0 ? T(1) / sum[i] : T(0);
+    for (int64_t j = 0; j < in.count; ++j) {
+      const int64_t o = in.offsets[j];
+      T* p = probs + j * N;
+      for (int64_t t = t0; t < t1; ++t) p[t] *= sum[t - t0];
+      int64_t lo, hi;
+      ValidRange(t0, t1, o, N, &lo, &hi);
+      for (int64_t f = 0; f < d.D; ++f) {
+        T* __restrict__ of = out + f * N;
+        const T* __restrict__ vf = in.v + f * N + o;
+        for (int64_t t = lo; t < hi; ++t) of[t] += p[t] * vf[t];
+      }
     }
   }
 }
@@ -82,21 +101,52 @@ template <typename T>
 void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* probs,
                    const T* grad_out, T* dq, T* dk, T* dv, T* dbias) {
   const T scale = T(1) / std::sqrt(static_cast<T>(d.D));
-  for (int64_t t = 0; t < d.N; ++t) {
-    const T* dot = grad_out + t * d.D;
-    const T* qt = in.q + t * d.D;
-    const T* pt = probs + t * d.K;
-    const T c = Dot(dot, out + t * d.D, d.D);
-    T* dqt = dq + t * d.D;
+  const int64_t N = d.N;
+  T c[kTile], ds[kTile];
+  for (int64_t t0 = 0; t0 < N; t0 += kTile) {
+    const int64_t t1 = std::min(N, t0 + kTile), len = t1 - t0;
+    std::fill(c, c + len, T(0));
+    for (int64_t f = 0; f < d.D; ++f) {
+      const T* gf = grad_out + f * N + t0;
+      const T* of = out + f * N + t0;
+      for (int64_t i = 0; i < len; ++i) c[i] += gf[i] * of[i];
+    }
     for (int64_t j = 0; j < in.count; ++j) {
-      const T p = pt[j];
-      if (p == T(0)) continue;  // masked (or underflowed): every term below is 0
-      const int64_t src = t + in.offsets[j];
-      const T ds = p * (Dot(dot, in.v + src * d.D, d.D) - c);
-      Axpy(ds * scale, in.k + src * d.D, dqt, d.D);
-      Axpy(ds * scale, qt, dk + src * d.D, d.D);
-      Axpy(p, dot, dv + src * d.D, d.D);
-      dbias[j] += ds;
+      const int64_t o = in.offsets[j];
+      int64_t lo, hi;
+      ValidRange(t0, t1, o, N, &lo, &hi);
+      if (lo >= hi) continue;
+      T* __restrict__ dst = ds - t0;  // dst[t] for t in [lo, hi)
+      std::fill(dst + lo, dst + hi, T(0));
+      for (int64_t f = 0; f < d.D; ++f) {
+        const T* __restrict__ gf = grad_out + f * N;
+        const T* __restrict__ vf = in.v + f * N + o;
+        for (int64_t t = lo; t < hi; ++t) dst[t] += gf[t] * vf[t];
+      }
+      const T* p = probs + j * N;
+      T bias_grad = 0;
+      for (int64_t t = lo; t < hi; ++t) {
+        dst[t] = p[t] * (dst[t] - c[t - t0]);
+        bias_grad += dst[t];
+      }
+      dbias[j] += bias_grad;
+      for (int64_t t = lo; t < hi; ++t) dst[t] *= scale;
+      // Three separate streams: a loop that updates dq, dk and dv together does not vectorise.
+      for (int64_t f = 0; f < d.D; ++f) {
+        const T* __restrict__ kf = in.k + f * N + o;
+        T* __restrict__ dqf = dq + f * N;
+        for (int64_t t = lo; t < hi; ++t) dqf[t] += dst[t] * kf[t];
+      }
+      for (int64_t f = 0; f < d.D; ++f) {
+        const T* __restrict__ qf = in.q + f * N;
+        T* __restrict__ dkf = dk + f * N + o;
+        for (int64_t t = lo; t < hi; ++t) dkf[t] += dst[t] * qf[t];
+      }
+      for (int64_t f = 0; f < d.D; ++f) {
+        const T* __restrict__ gf = grad_out + f * N;
+        T* __restrict__ dvf = dv + f * N + o;
+        for (int64_t t = lo; t < hi; ++t) dvf[t] += p[t] * gf[t];
+      }
     }
   }
 }
@@ -147,51 +197,56 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
                                                 torch::Tensor v, torch::Tensor bias,
                                                 torch::Tensor offsets, torch::Tensor counts) {
     const Dims d = CheckInputs(q, k, v, bias, offsets, counts);
-    q = q.contiguous(), k = k.contiguous(), v = v.contiguous(), bias = bias.contiguous();
+    // The kernel's layout: [B, H, D, N], so that loops over queries have unit stride.
+    const torch::Tensor qt = q.transpose(2, 3).contiguous(), kt = k.transpose(2, 3).contiguous(),
+                        vt = v.transpose(2, 3).contiguous();
+    bias = bias.contiguous();
     offsets = offsets.contiguous();
-    torch::Tensor out = torch::empty_like(q);
-    torch::Tensor probs = torch::empty({d.B, d.H, d.N, d.K}, q.options());
+    torch::Tensor out_t = torch::empty_like(qt);
+    torch::Tensor probs_t = torch::empty({d.B, d.H, d.K, d.N}, q.options());
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "SparseAttentionCpu.forward", [&] {
       at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> scores(static_cast<size_t>(std::max<int64_t>(d.K, 1)));
+        std::vector<scalar_t> scores(static_cast<size_t>(std::max<int64_t>(d.K, 1) * kTile));
         for (int64_t bh = begin; bh < end; ++bh) {
-          ForwardSlice(SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
-                       out.data_ptr<scalar_t>() + bh * d.N * d.D,
-                       probs.data_ptr<scalar_t>() + bh * d.N * d.K, scores.data());
+          ForwardSlice(SliceOf<scalar_t>(qt, kt, vt, bias, offsets, counts, d, bh), d,
+                       out_t.data_ptr<scalar_t>() + bh * d.D * d.N,
+                       probs_t.data_ptr<scalar_t>() + bh * d.K * d.N, scores.data());
         }
       });
     });
-    ctx->save_for_backward({q, k, v, bias, offsets, counts, out, probs});
+    ctx->save_for_backward({qt, kt, vt, bias, offsets, counts, out_t, probs_t});
+    torch::Tensor probs = probs_t.transpose(2, 3);
     ctx->mark_non_differentiable({probs});
-    return {out, probs};
+    return {out_t.transpose(2, 3), probs};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &bias = saved[3],
-                        &offsets = saved[4], &counts = saved[5], &out = saved[6],
-                        &probs = saved[7];
-    const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(1)};
-    torch::Tensor dq = torch::zeros_like(q), dk = torch::zeros_like(k),
-                  dv = torch::zeros_like(v);
-    torch::Tensor dbias_per_batch = torch::zeros({d.B, d.H, d.K}, q.options());
+    const torch::Tensor &qt = saved[0], &kt = saved[1], &vt = saved[2], &bias = saved[3],
+                        &offsets = saved[4], &counts = saved[5], &out_t = saved[6],
+                        &probs_t = saved[7];
+    const Dims d{qt.size(0), qt.size(1), qt.size(3), qt.size(2), offsets.size(1)};
+    torch::Tensor dq = torch::zeros_like(qt), dk = torch::zeros_like(kt),
+                  dv = torch::zeros_like(vt);
+    torch::Tensor dbias_per_batch = torch::zeros({d.B, d.H, d.K}, qt.options());
     if (grads[0].defined()) {
-      const torch::Tensor grad_out = grads[0].contiguous();
-      AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "SparseAttentionCpu.backward", [&] {
+      const torch::Tensor grad_t = grads[0].transpose(2, 3).contiguous();
+      AT_DISPATCH_FLOATING_TYPES(qt.scalar_type(), "SparseAttentionCpu.backward", [&] {
         at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
           for (int64_t bh = begin; bh < end; ++bh) {
-            const int64_t rows = bh * d.N * d.D;
-            BackwardSlice(SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
-                          out.data_ptr<scalar_t>() + rows,
-                          probs.data_ptr<scalar_t>() + bh * d.N * d.K,
-                          grad_out.data_ptr<scalar_t>() + rows, dq.data_ptr<scalar_t>() + rows,
+            const int64_t rows = bh * d.D * d.N;
+            BackwardSlice(SliceOf<scalar_t>(qt, kt, vt, bias, offsets, counts, d, bh), d,
+                          out_t.data_ptr<scalar_t>() + rows,
+                          probs_t.data_ptr<scalar_t>() + bh * d.K * d.N,
+                          grad_t.data_ptr<scalar_t>() + rows, dq.data_ptr<scalar_t>() + rows,
                           dk.data_ptr<scalar_t>() + rows, dv.data_ptr<scalar_t>() + rows,
                           dbias_per_batch.data_ptr<scalar_t>() + bh * d.K);
           }
         });
       });
     }
+    dq = dq.transpose(2, 3), dk = dk.transpose(2, 3), dv = dv.transpose(2, 3);
     return {dq, dk, dv, dbias_per_batch.sum(0), torch::Tensor(), torch::Tensor()};
   }
 };

@@ -1,7 +1,8 @@
-// The fused CPU sparse-offset attention op: forward and backward loops that read each key and
-// value row in place, so the [B, H, N, K, D] gathered copies of the LibTorch formulation are
-// never made. Work is split over (batch, head) pairs with at::parallel_for; each pair writes
-// only its own slices, so results do not depend on the number of threads.
+// The fused CPU sparse-offset attention op: forward and backward loops over [B, H, D, N]
+// (feature-major) copies of q, k, v, so that each offset reads a contiguous run of key rows and
+// the [B, H, N, K, D] gathered copies of the LibTorch formulation are never made. Work is split
+// over (batch, head) pairs with at::parallel_for; each pair writes only its own slices, so
+// results do not depend on the number of threads.
 //
 // Contract (all tensors on the CPU, q/k/v/bias of one floating type, contiguous or made so):
 //   q, k, v  [B, H, N, D]

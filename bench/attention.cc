@@ -1,0 +1,157 @@
+// Forward + backward time of the sparse-offset attention op against dense attention in the same
+// build, and the useful GFLOP/s it reaches against torch::mm measured in the same run.
+//
+//   build/bench/bench_attention [--quick] [--no-dense]
+//
+// Shapes: B=4, H=8, D=32, n in {512, 1024, 4096, 16384}, k in {8, 32, 128} random causal offsets
+// per head in [-(n-1), 0]. Dense (masked causal softmax(QK^T)V from LibTorch ops) only where its
+// n x n scores fit: n <= 4096. Each time is the best of several repetitions after a warm-up.
+// Useful flops count only in-range (query, key) pairs: 4D forward (QK, PV), 8D backward
+// (dP, dQ, dK, dV). The last line is machine-readable:
+//   RESULT speedup_vs_dense_n4096_k32=<x> mm_fraction_n4096_k32=<f>
+#include <torch/torch.h>
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "worker/sparse_attention.h"
+
+namespace {
+
+using headevo::worker::AttentionPattern;
+
+constexpr int64_t kBatch = 4, kHeads = 8, kHeadDim = 32;
+
+double BestSeconds(int repetitions, const std::function<void()>& run) {
+  run();  // warm-up: first-touch allocation, thread pool start
+  double best = 1e30;
+  for (int i = 0; i < repetitions; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+std::vector<std::vector<int32_t>> RandomCausalOffsets(int64_t n, int64_t k, std::mt19937& rng) {
+  std::vector<std::vector<int32_t>> offsets(kHeads);
+  std::uniform_int_distribution<int32_t> draw(-static_cast<int32_t>(n - 1), 0);
+  for (auto& head : offsets) {
+    std::set<int32_t> chosen;
+    while (static_cast<int64_t>(chosen.size()) < std::min(k, n)) chosen.insert(draw(rng));
+    head.assign(chosen.begin(), chosen.end());
+  }
+  return offsets;
+}
+
+// In-range (query, key) pairs over all heads of one batch element.
+int64_t ValidPairs(const std::vector<std::vector<int32_t>>& offsets, int64_t n) {
+  int64_t pairs = 0;
+  for (const auto& head : offsets) {
+    for (int32_t o : head) pairs += std::max<int64_t>(0, n - std::abs(o));
+  }
+  return pairs;
+}
+
+double SparseSeconds(int64_t n, const AttentionPattern& pattern, int repetitions) {
+  torch::manual_seed(0);
+  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
+  torch::Tensor q = make(), k = make(), v = make();
+  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
+  torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
+  return BestSeconds(repetitions, [&] {
+    auto out = headevo::worker::SparseAttention(q, k, v, bias, pattern).output;
+    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
+  });
+}
+
+double DenseSeconds(int64_t n, int repetitions) {
+  torch::manual_seed(0);
+  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
+  torch::Tensor q = make(), k = make(), v = make();
+  torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
+  const torch::Tensor future = torch::ones({n, n}, torch::kBool).triu(1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(kHeadDim));
+  return BestSeconds(repetitions, [&] {
+    torch::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale;
+    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    torch::Tensor out = torch::matmul(torch::softmax(scores, -1), v);
+    torch::autograd::grad({out}, {q, k, v}, {upstream});
+  });
+}
+
+double MatmulGflops() {
+  torch::manual_seed(0);
+  const torch::Tensor a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
+  const double seconds = BestSeconds(5, [&] { torch::mm(a, b); });
+  return 2.0 * 2048 * 2048 * 2048 / seconds / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false, with_dense = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;  // n in {512, 4096}, k = 32 only
+    } else if (std::strcmp(argv[i], "--no-dense") == 0) {
+      with_dense = false;
+    } else {
+      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense]\n");
+      return 2;
+    }
+  }
+  // Debian's LibTorch (OpenMP) may start with one thread; use every core, as the worker does.
+  at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  std::printf("threads: %d (LibTorch intra-op)\n", at::get_num_threads());
+  const double mm_gflops = MatmulGflops();
+  std::printf("torch::mm 2048x2048 fp32: %.1f GFLOP/s\n\n", mm_gflops);
+  std::printf("%6s %5s %12s %12s %9s %10s %8s\n", "n", "k", "sparse ms", "dense ms", "speedup",
+              "GFLOP/s", "of mm");
+
+  std::mt19937 rng(1);
+  double speedup_4096_32 = 0.0, fraction_4096_32 = 0.0;
+  const std::vector<int64_t> lengths =
+      quick ? std::vector<int64_t>{512, 4096} : std::vector<int64_t>{512, 1024, 4096, 16384};
+  for (int64_t n : lengths) {
+    const int repetitions = n >= 16384 ? 2 : 3;
+    const double dense = with_dense && n <= 4096 ? DenseSeconds(n, n >= 4096 ? 2 : 3) : 0.0;
+    for (int64_t k : {8, 32, 128}) {
+      if (quick && k != 32) continue;
+      const auto offsets = RandomCausalOffsets(n, k, rng);
+      const AttentionPattern pattern = AttentionPattern::Build(offsets, n, torch::kCPU);
+      const double sparse = SparseSeconds(n, pattern, repetitions);
+      const double flops = 12.0 * kHeadDim * kBatch * static_cast<double>(ValidPairs(offsets, n));
+      const double gflops = flops / sparse / 1e9;
+      const double speedup = dense > 0 ? dense / sparse : 0.0;
+      char dense_text[32] = "-", speedup_text[32] = "-";
+      if (dense > 0) {
+        std::snprintf(dense_text, sizeof dense_text, "%.1f", dense * 1e3);
+        std::snprintf(speedup_text, sizeof speedup_text, "%.1fx", speedup);
+      }
+      std::printf("%6lld %5lld %12.2f %12s %9s %10.1f %8.2f\n", static_cast<long long>(n),
+                  static_cast<long long>(k), sparse * 1e3, dense_text, speedup_text, gflops,
+                  gflops / mm_gflops);
+      std::fflush(stdout);
+      if (n == 4096 && k == 32) {
+        speedup_4096_32 = speedup;
+        fraction_4096_32 = gflops / mm_gflops;
+      }
+    }
+  }
+  std::printf("\nRESULT speedup_vs_dense_n4096_k32=%.1f mm_fraction_n4096_k32=%.3f\n",
+              speedup_4096_32, fraction_4096_32);
+  return 0;
+}
