@@ -24,7 +24,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libtorch-dev libopenblas0-pthread
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
+  libsqlite3-dev sqlite3 libssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
 )

@@ -77,7 +77,7 @@ std::string StripTags(std::string_view tagged_line) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadBrownCorpus(const std::string& dir) {
+absl::StatusOr<std::vector<TextDocument>> ReadBrownCorpus(const std::string& dir) {
   std::error_code error;
   if (!fs::is_directory(dir, error)) return MissingCorpus(dir, "does not exist");
   std::vector<fs::path> samples;
@@ -89,7 +89,7 @@ absl::StatusOr<std::string> ReadBrownCorpus(const std::string& dir) {
   if (error) return absl::InternalError(absl::StrCat("listing ", dir, ": ", error.message()));
   if (samples.empty()) return MissingCorpus(dir, "holds no sample files (ca01 ... cr09)");
   std::sort(samples.begin(), samples.end());
-  std::string text;
+  std::vector<TextDocument> documents;
   for (const fs::path& path : samples) {
     std::ifstream in(path, std::ios::binary);
     if (!in.is_open()) {
@@ -97,9 +97,9 @@ absl::StatusOr<std::string> ReadBrownCorpus(const std::string& dir) {
     }
     std::ostringstream contents;
     contents << in.rdbuf();
-    text += StripLines(contents.str());
+    documents.push_back({path.filename().string(), StripLines(contents.str())});
   }
-  return text;
+  return documents;
 }
 
 }  // namespace headevo::worker

@@ -5,7 +5,10 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "absl/status/statusor.h"
+#include "worker/text_documents.h"
 
 namespace headevo::worker {
 
@@ -19,11 +22,12 @@ std::string DefaultBrownCorpusDir();
 std::string StripTags(std::string_view tagged_line);
 
 // Reads the sample files of `dir` (names c[a-r][0-9][0-9], e.g. ca01, in name order; other
-// files are ignored) and returns their text with tags stripped: one line per non-blank input
-// line (a sentence), each ending in '\n'.
+// files are ignored) and returns one document per file, named by the file, whose text is the
+// file's with tags stripped: one line per non-blank input line (a sentence), each ending in
+// '\n'.
 // Errors: NotFound, naming `dir` and deploy/fetch_corpus.sh, when `dir` does not exist or
 // holds no sample file; Internal when a file cannot be read.
-absl::StatusOr<std::string> ReadBrownCorpus(const std::string& dir);
+absl::StatusOr<std::vector<TextDocument>> ReadBrownCorpus(const std::string& dir);
 
 }  // namespace headevo::worker
 

@@ -4,23 +4,25 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 
 namespace headevo::worker {
 
-absl::StatusOr<std::unique_ptr<ByteTextTask>> ByteTextTask::Create(const std::string& text,
-                                                                   int64_t seq_len) {
-  const int64_t total = static_cast<int64_t>(text.size());
-  const int64_t train_size = total - total / 10;
-  if (train_size < seq_len + 1 || total - train_size < seq_len + 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a text of ", total, " bytes is too short for seq_len ", seq_len,
-                     ": its validation tenth needs at least seq_len + 1 bytes"));
-  }
-  torch::Tensor bytes = torch::empty({total}, torch::kUInt8);
+namespace {
+
+torch::Tensor Bytes(const std::string& text) {
+  torch::Tensor bytes = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
   std::copy(text.begin(), text.end(), reinterpret_cast<char*>(bytes.data_ptr<uint8_t>()));
+  return bytes;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ByteTextTask>> ByteTextTask::Create(
+    const std::vector<TextDocument>& documents, int64_t seq_len) {
+  absl::StatusOr<DocumentSplit> split = SplitDocuments(documents, seq_len + 1);
+  if (!split.ok()) return split.status();
   return std::unique_ptr<ByteTextTask>(
-      new ByteTextTask(bytes.slice(0, 0, train_size), bytes.slice(0, train_size, total), seq_len));
+      new ByteTextTask(Bytes(split->train), Bytes(split->validation), seq_len));
 }
 
 ByteTextTask::ByteTextTask(torch::Tensor train, torch::Tensor validation, int64_t seq_len)

@@ -1,6 +1,6 @@
-// Byte-level next-byte prediction on a text (the Brown corpus task): inputs are bytes
-// [s, s + N), targets bytes [s + 1, s + N + 1). The last 10% of the text is held out for
-// validation.
+// Byte-level next-byte prediction on documents (the Brown corpus, any text files): inputs are
+// bytes [s, s + N), targets bytes [s + 1, s + N + 1) of the concatenated training documents;
+// about a tenth of the documents are held out for validation (see SplitDocuments).
 #ifndef HEADEVO_WORKER_BYTE_TEXT_TASK_H_
 #define HEADEVO_WORKER_BYTE_TEXT_TASK_H_
 
@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "worker/task.h"
+#include "worker/text_documents.h"
 
 namespace headevo::worker {
 
@@ -21,10 +22,10 @@ class ByteTextTask : public Task {
   // The vocabulary: every byte value.
   static constexpr int64_t kVocabSize = 256;
 
-  // Splits `text` into the first 90% (training) and last 10% (validation) of its bytes.
-  // Errors: InvalidArgument when either part is shorter than seq_len + 1 bytes.
-  static absl::StatusOr<std::unique_ptr<ByteTextTask>> Create(const std::string& text,
-                                                              int64_t seq_len);
+  // Splits the documents with SplitDocuments(documents, seq_len + 1).
+  // Errors: InvalidArgument from SplitDocuments (too few or too short documents).
+  static absl::StatusOr<std::unique_ptr<ByteTextTask>> Create(
+      const std::vector<TextDocument>& documents, int64_t seq_len);
 
   // Windows starting uniformly at random in the training part.
   Batch TrainingBatch(int64_t batch_size, torch::Generator& generator) const override;

@@ -38,7 +38,7 @@ void Accumulate(SparseSelfAttention& attention, const LayerTrace& trace, LayerSu
                                        ? gate_grad.abs().to(torch::kCPU, torch::kDouble)
                                        : torch::zeros({attention->num_heads()}, torch::kDouble);
   const torch::Tensor entropy =
-      NormalizedEntropy(trace.probs, attention->pattern().valid).to(torch::kCPU);
+      NormalizedEntropy(trace.probs.to(torch::kDouble), attention->valid()).to(torch::kCPU);
   sums->importance = sums->importance.defined() ? sums->importance + importance : importance;
   sums->entropy = sums->entropy.defined() ? sums->entropy + entropy : entropy;
   sums->head_outputs.push_back(trace.head_outputs.to(torch::kCPU, torch::kDouble));
@@ -47,12 +47,13 @@ void Accumulate(SparseSelfAttention& attention, const LayerTrace& trace, LayerSu
 }  // namespace
 
 torch::Tensor NormalizedEntropy(const torch::Tensor& probs, const torch::Tensor& valid) {
-  const torch::Tensor p = probs.to(torch::kDouble);
-  const torch::Tensor entropy = torch::xlogy(p, p).neg().sum(-1);  // [B, H, N]
-  const torch::Tensor k = valid.sum(-1).to(torch::kDouble);        // [H, N]
+  // p log p with the log's argument clamped: 0 at p = 0, and a finite gradient where a valid
+  // probability underflows (xlogy's would be infinite), so the regulariser can train on it.
+  const torch::Tensor entropy = (probs * probs.clamp_min(1e-30).log()).sum(-1).neg();  // [B,H,N]
+  const torch::Tensor k = valid.sum(-1).to(probs.scalar_type());                     // [H, N]
   const torch::Tensor normalized =
       torch::where(k.gt(1), entropy / k.clamp_min(2).log(), torch::zeros_like(entropy));
-  const torch::Tensor queries = k.ge(1).to(torch::kDouble);  // [H, N]
+  const torch::Tensor queries = k.ge(1).to(probs.scalar_type());  // [H, N]
   const torch::Tensor per_head =
       (normalized * queries).sum(std::vector<int64_t>{0, 2}) / probs.size(0);  // [H]
   return (per_head / queries.sum(-1).clamp_min(1)).clamp(0.0, 1.0);
@@ -88,18 +89,27 @@ std::vector<headevo::v1::HeadStats> ComputeHeadStats(SparseTransformer& model,
   const double count = static_cast<double>(batches.size());
   std::vector<std::vector<double>> independence;
   for (const LayerSums& layer : sums) independence.push_back(Independence(layer.head_outputs));
+  // Per layer, the Frobenius norm of each head's W_O columns, divided below by the layer mean.
+  std::vector<std::vector<double>> block_norms(model->num_layers());
+  std::vector<double> mean_norm(model->num_layers(), 0.0);
+  for (int layer = 0; layer < model->num_layers(); ++layer) {
+    SparseSelfAttention& attention = model->attention(layer);
+    const int64_t d = attention->d_head();
+    for (int64_t slot = 0; slot < attention->num_heads(); ++slot) {
+      block_norms[layer].push_back(
+          attention->output_weight().slice(1, slot * d, (slot + 1) * d).norm().item<double>());
+      mean_norm[layer] += block_norms[layer].back() / static_cast<double>(attention->num_heads());
+    }
+  }
   std::vector<headevo::v1::HeadStats> stats;
   for (int i = 0; i < genome.heads_size(); ++i) {
     const int layer = layout.layer_of[i], slot = layout.slot_of[i];
-    SparseSelfAttention& attention = model->attention(layer);
-    const int64_t d = attention->d_head();
     headevo::v1::HeadStats& s = stats.emplace_back();
     s.set_head_id(genome.heads(i).id());
     s.set_layer(genome.heads(i).layer());
     s.set_entropy(sums[layer].entropy[slot].item<double>() / count);
     s.set_independence(independence[layer][slot]);
-    s.set_weight_norm(
-        attention->output_weight().slice(1, slot * d, (slot + 1) * d).norm().item<double>());
+    s.set_weight_norm(mean_norm[layer] > 0.0 ? block_norms[layer][slot] / mean_norm[layer] : 0.0);
     s.set_importance(sums[layer].importance[slot].item<double>() / count);
   }
   return stats;

@@ -16,7 +16,8 @@ namespace headevo::worker {
 
 // Per head of probs [B, H, N, K] (valid: [H, N, K]), the mean over queries with at least one
 // valid entry of entropy / log(k_valid), where a query with k_valid == 1 counts as 0.
-// Returns [H] doubles in [0, 1]; 0 for a head with no valid query.
+// Returns [H] in probs' dtype, in [0, 1]; 0 for a head with no valid query. Differentiable
+// in probs (the concentration regulariser trains on it).
 torch::Tensor NormalizedEntropy(const torch::Tensor& probs, const torch::Tensor& valid);
 
 // Linear CKA between x [M, Dx] and y [M, Dy] (rows are samples; columns are centred here):
@@ -29,7 +30,8 @@ double LinearCka(const torch::Tensor& x, const torch::Tensor& y);
 //   entropy: NormalizedEntropy over all batches;
 //   independence: 1 - max LinearCka between the head's outputs [B*N, d_head] and those of
 //     any other head in its layer (1 for a head alone in its layer);
-//   weight_norm: Frobenius norm of the W_O columns that read the head;
+//   weight_norm: Frobenius norm of the W_O columns that read the head, divided by the mean of
+//     that norm over the heads of its layer (0 when they are all 0);
 //   importance: mean over batches of |dL/dgate| (L the mean token cross-entropy).
 // `layout` must be MakeGenomeLayout(genome, ...) for the genome the model was built from.
 // Overwrites the model's gradients. Throws c10::Error on shape mismatches.

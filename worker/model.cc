@@ -1,30 +1,79 @@
 #include "worker/model.h"
 
+#include <cmath>
 #include <string>
 
 namespace headevo::worker {
 
-SparseSelfAttentionImpl::SparseSelfAttentionImpl(int64_t d_model, int64_t d_head,
-                                                 const std::vector<std::vector<int32_t>>& offsets,
-                                                 int64_t seq_len, const torch::Device& device)
-    : d_head_(d_head), pattern_(AttentionPattern::Build(offsets, seq_len, device)) {
-  const int64_t heads = pattern_.num_heads;
-  qkv_ = register_module("qkv", torch::nn::Linear(d_model, 3 * heads * d_head));
-  out_ = register_module("out", torch::nn::Linear(heads * d_head, d_model));
-  bias_ = register_parameter("offset_bias", torch::zeros({heads, pattern_.max_k}));
-  gate_ = register_parameter("gate", torch::ones({heads}));
+SparseTransformerOptions ModelOptionsFor(const headevo::v1::ModelSpec& spec,
+                                         const GenomeLayout& layout, const torch::Device& device) {
+  SparseTransformerOptions options;
+  options.vocab_size = spec.vocab_size();
+  options.d_model = spec.d_model();
+  options.d_head = spec.d_head();
+  options.mlp_ratio = spec.mlp_ratio();
+  options.seq_len = spec.seq_len();
+  options.offsets = layout.offsets;
+  if (spec.attention() == headevo::v1::ATTENTION_KIND_LINFORMER) {
+    options.linformer_rank = spec.linformer_rank();
+  }
+  options.device = device;
+  return options;
 }
 
-torch::Tensor SparseSelfAttentionImpl::forward(const torch::Tensor& x, LayerTrace* trace) {
+SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions& options,
+                                                 int layer)
+    : num_heads_(static_cast<int64_t>(options.offsets[layer].size())),
+      d_head_(options.d_head),
+      offsets_(options.offsets[layer]) {
+  const int64_t heads = num_heads_, d_model = options.d_model, n = options.seq_len;
+  qkv_ = register_module("qkv", torch::nn::Linear(d_model, 3 * heads * d_head_));
+  out_ = register_module("out", torch::nn::Linear(heads * d_head_, d_model));
+  gate_ = register_parameter("gate", torch::ones({heads}));
+  if (options.linformer_rank > 0) {
+    const int64_t rank = options.linformer_rank;
+    // Like a Linear layer from N inputs: uniform in +-1/sqrt(N).
+    const double bound = 1.0 / std::sqrt(static_cast<double>(n));
+    linformer_keys_ = register_parameter(
+        "linformer_keys", torch::empty({rank, n}).uniform_(-bound, bound));
+    linformer_values_ = register_parameter(
+        "linformer_values", torch::empty({rank, n}).uniform_(-bound, bound));
+    offsets_.assign(heads, {});
+    valid_ = torch::ones({heads, n, rank}, torch::kBool).to(options.device);
+  } else {
+    pattern_ = AttentionPattern::Build(offsets_, n, options.device);
+    bias_ = register_parameter("offset_bias", torch::zeros({heads, pattern_.max_k}));
+    valid_ = pattern_.valid;
+  }
+}
+
+SparseAttentionOutput SparseSelfAttentionImpl::LinformerAttention(const torch::Tensor& q,
+                                                                  const torch::Tensor& k,
+                                                                  const torch::Tensor& v) const {
+  // [rank, N] x [B, H, N, D] -> [B, H, rank, D]: each projected row mixes all positions.
+  const torch::Tensor keys = torch::matmul(linformer_keys_, k);
+  const torch::Tensor values = torch::matmul(linformer_values_, v);
+  const torch::Tensor scores =
+      torch::matmul(q, keys.transpose(-1, -2)) / std::sqrt(static_cast<double>(d_head_));
+  const torch::Tensor probs = torch::softmax(scores, -1);  // [B, H, N, rank]
+  return {torch::matmul(probs, values), probs};
+}
+
+torch::Tensor SparseSelfAttentionImpl::forward(const torch::Tensor& x, LayerTrace* trace,
+                                               bool differentiable_probs) {
   const int64_t B = x.size(0), N = x.size(1), H = num_heads();
   // [B, N, 3*H*D] -> three [B, H, N, D].
   const std::vector<torch::Tensor> qkv =
       qkv_->forward(x).view({B, N, 3, H, d_head_}).permute({2, 0, 3, 1, 4}).unbind(0);
-  SparseAttentionOutput attended = SparseAttention(qkv[0], qkv[1], qkv[2], bias_, pattern_);
+  SparseAttentionOutput attended =
+      is_linformer()
+          ? LinformerAttention(qkv[0], qkv[1], qkv[2])
+          : (differentiable_probs ? SparseAttentionByGather(qkv[0], qkv[1], qkv[2], bias_, pattern_)
+                                  : SparseAttention(qkv[0], qkv[1], qkv[2], bias_, pattern_));
   const torch::Tensor heads = attended.output * gate_.view({1, H, 1, 1});
   if (trace != nullptr) {
     trace->head_outputs = heads.detach();
-    trace->probs = attended.probs.detach();
+    trace->probs = differentiable_probs ? attended.probs : attended.probs.detach();
   }
   return out_->forward(heads.permute({0, 2, 1, 3}).reshape({B, N, H * d_head_}));
 }
@@ -32,16 +81,15 @@ torch::Tensor SparseSelfAttentionImpl::forward(const torch::Tensor& x, LayerTrac
 TransformerBlockImpl::TransformerBlockImpl(const SparseTransformerOptions& options, int layer) {
   const int64_t d = options.d_model;
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
-  attention_ =
-      register_module("attention", SparseSelfAttention(d, options.d_head, options.offsets[layer],
-                                                       options.seq_len, options.device));
+  attention_ = register_module("attention", SparseSelfAttention(options, layer));
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   fc1_ = register_module("fc1", torch::nn::Linear(d, options.mlp_ratio * d));
   fc2_ = register_module("fc2", torch::nn::Linear(options.mlp_ratio * d, d));
 }
 
-torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, LayerTrace* trace) {
-  torch::Tensor h = x + attention_->forward(norm1_->forward(x), trace);
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, LayerTrace* trace,
+                                            bool differentiable_probs) {
+  torch::Tensor h = x + attention_->forward(norm1_->forward(x), trace, differentiable_probs);
   return h + fc2_->forward(torch::gelu(fc1_->forward(norm2_->forward(h))));
 }
 
@@ -60,11 +108,13 @@ SparseTransformerImpl::SparseTransformerImpl(const SparseTransformerOptions& opt
 }
 
 torch::Tensor SparseTransformerImpl::forward(const torch::Tensor& tokens,
-                                             std::vector<LayerTrace>* trace) {
+                                             std::vector<LayerTrace>* trace,
+                                             bool differentiable_probs) {
   if (trace != nullptr) trace->assign(blocks_.size(), LayerTrace{});
   torch::Tensor x = embedding_->forward(tokens);
   for (size_t layer = 0; layer < blocks_.size(); ++layer) {
-    x = blocks_[layer]->forward(x, trace != nullptr ? &(*trace)[layer] : nullptr);
+    x = blocks_[layer]->forward(x, trace != nullptr ? &(*trace)[layer] : nullptr,
+                                differentiable_probs);
   }
   return unembedding_->forward(final_norm_->forward(x));
 }

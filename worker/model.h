@@ -1,7 +1,8 @@
 // The candidate model: a pre-LN decoder-style transformer whose attention heads each attend
 // to their own offset set (see sparse_attention.h), with per-layer head counts. Position
 // enters only through the offsets and a learned bias per (head, offset); there is no
-// absolute position embedding.
+// absolute position embedding. The Linformer baseline replaces offset attention by dense
+// attention over a learned low-rank projection of the keys and values along the sequence.
 #ifndef HEADEVO_WORKER_MODEL_H_
 #define HEADEVO_WORKER_MODEL_H_
 
@@ -10,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "headevo/v1/training.pb.h"
+#include "worker/genome_layout.h"
 #include "worker/sparse_attention.h"
 
 namespace headevo::worker {
@@ -23,15 +26,25 @@ struct SparseTransformerOptions {
   // offsets[layer][head]: the offsets of each head; one entry per layer, each layer with at
   // least one head.
   std::vector<std::vector<std::vector<int32_t>>> offsets;
+  // > 0: Linformer attention projecting keys and values to this many rows (offsets are then
+  // ignored, only their head count per layer matters).
+  int64_t linformer_rank = 0;
   // Parameters are initialised on the CPU (so init is the same on every device) and then
   // moved here; attention patterns are built here.
   torch::Device device = torch::kCPU;
 };
 
 // What forward() can expose of one layer, for head statistics. Detached from the graph.
+// The options of a model built for `layout` from a request's model spec.
+SparseTransformerOptions ModelOptionsFor(const headevo::v1::ModelSpec& spec,
+                                         const GenomeLayout& layout, const torch::Device& device);
+
+// What forward() can expose of one layer, for head statistics and the entropy regulariser.
 struct LayerTrace {
   torch::Tensor head_outputs;  // [B, H, N, d_head]: gated head outputs, what W_O reads
-  torch::Tensor probs;         // [B, H, N, K]: attention weights (see SparseAttention)
+  // [B, H, N, K]: attention weights (see SparseAttention; K = rank for Linformer). Part of
+  // the autograd graph when forward() was asked for differentiable probs, else detached.
+  torch::Tensor probs;
 };
 
 // The attention sublayer of one block: fused Q/K/V projection d_model -> 3 * H * d_head,
@@ -39,29 +52,49 @@ struct LayerTrace {
 // multiplying its output, and W_O: H * d_head -> d_model.
 class SparseSelfAttentionImpl : public torch::nn::Module {
  public:
-  SparseSelfAttentionImpl(int64_t d_model, int64_t d_head,
-                          const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len,
-                          const torch::Device& device);
+  SparseSelfAttentionImpl(const SparseTransformerOptions& options, int layer);
 
-  // x: [B, N, d_model] -> [B, N, d_model]. Fills *trace when it is non-null.
-  torch::Tensor forward(const torch::Tensor& x, LayerTrace* trace = nullptr);
+  // x: [B, N, d_model] -> [B, N, d_model]. Fills *trace when it is non-null; with
+  // differentiable_probs its probs stay in the graph (slower on the CPU: the fused kernel's
+  // probs are not differentiable, so the gather formulation runs instead).
+  torch::Tensor forward(const torch::Tensor& x, LayerTrace* trace = nullptr,
+                        bool differentiable_probs = false);
 
-  int64_t num_heads() const { return pattern_.num_heads; }
+  int64_t num_heads() const { return num_heads_; }
   int64_t d_head() const { return d_head_; }
-  const AttentionPattern& pattern() const { return pattern_; }
+  bool is_linformer() const { return linformer_keys_.defined(); }
+  // offsets()[slot]: the offsets of that head (empty for Linformer).
+  const std::vector<std::vector<int32_t>>& offsets() const { return offsets_; }
+  // [H, N, K] bool: which entries of probs are real keys (all true for Linformer).
+  const torch::Tensor& valid() const { return valid_; }
   // [H], fixed at 1.0. It requires grad, and its gradient is the heads' importance signal,
   // but the optimiser never updates it (see SparseTransformerImpl::TrainableParameters).
   const torch::Tensor& gate() const { return gate_; }
   // W_O's weight, [d_model, H * d_head]; columns [h * d_head, (h + 1) * d_head) read head h.
   const torch::Tensor& output_weight() const { return out_->weight; }
+  // The fused projection [3 * H * d_head, d_model] and its bias: rows
+  // [(part * H + h) * d_head, + d_head) make head h's query (part 0), key (1) and value (2).
+  const torch::Tensor& qkv_weight() const { return qkv_->weight; }
+  const torch::Tensor& qkv_bias() const { return qkv_->bias; }
+  // [H, K]: the learned bias of entry j (offsets()[h][j]) of head h; undefined for Linformer.
+  const torch::Tensor& offset_bias() const { return bias_; }
 
  private:
+  // Linformer: dense attention of every query over the rank projected keys and values.
+  SparseAttentionOutput LinformerAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                           const torch::Tensor& v) const;
+
+  int64_t num_heads_;
   int64_t d_head_;
-  AttentionPattern pattern_;
+  std::vector<std::vector<int32_t>> offsets_;
+  AttentionPattern pattern_;  // offset attention only
+  torch::Tensor valid_;
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};
-  torch::Tensor bias_;  // [H, K]
-  torch::Tensor gate_;  // [H]
+  torch::Tensor bias_;             // [H, K]
+  torch::Tensor gate_;             // [H]
+  torch::Tensor linformer_keys_;   // [rank, N]
+  torch::Tensor linformer_values_; // [rank, N]
 };
 TORCH_MODULE(SparseSelfAttention);
 
@@ -70,7 +103,8 @@ TORCH_MODULE(SparseSelfAttention);
 class TransformerBlockImpl : public torch::nn::Module {
  public:
   TransformerBlockImpl(const SparseTransformerOptions& options, int layer);
-  torch::Tensor forward(const torch::Tensor& x, LayerTrace* trace = nullptr);
+  torch::Tensor forward(const torch::Tensor& x, LayerTrace* trace = nullptr,
+                        bool differentiable_probs = false);
   SparseSelfAttention& attention() { return attention_; }
 
  private:
@@ -90,8 +124,10 @@ class SparseTransformerImpl : public torch::nn::Module {
   explicit SparseTransformerImpl(const SparseTransformerOptions& options);
 
   // tokens: [B, seq_len] int64 in [0, vocab_size) -> logits [B, seq_len, vocab_size].
-  // When trace is non-null it is resized to num_layers() and filled.
-  torch::Tensor forward(const torch::Tensor& tokens, std::vector<LayerTrace>* trace = nullptr);
+  // When trace is non-null it is resized to num_layers() and filled (with probs in the
+  // autograd graph when differentiable_probs is set).
+  torch::Tensor forward(const torch::Tensor& tokens, std::vector<LayerTrace>* trace = nullptr,
+                        bool differentiable_probs = false);
 
   // Every parameter except the gates: what the optimiser updates.
   std::vector<torch::Tensor> TrainableParameters();

@@ -38,11 +38,66 @@ absl::Status ValidateSizes(const TrainingSpec& training) {
     return absl::InvalidArgumentError(absl::StrCat(
         "training.learning_rate must be finite and > 0, got ", training.learning_rate()));
   }
-  if (!(training.weight_decay() >= 0.0) || !std::isfinite(training.weight_decay())) {
+  const std::tuple<const char*, double> non_negative[] = {
+      {"training.weight_decay", training.weight_decay()},
+      {"training.max_grad_norm", training.max_grad_norm()},
+      {"training.entropy_weight", training.entropy_weight()},
+      {"training.final_lr_fraction", training.final_lr_fraction()},
+  };
+  for (const auto& [field, value] : non_negative) {
+    if (!(value >= 0.0) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " must be finite and >= 0, got ", value));
+    }
+  }
+  if (training.final_lr_fraction() > 1.0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "training.weight_decay must be finite and >= 0, got ", training.weight_decay()));
+        "training.final_lr_fraction must be <= 1, got ", training.final_lr_fraction()));
+  }
+  if (training.warmup_steps() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.warmup_steps must be >= 0, got ", training.warmup_steps()));
+  }
+  if (!headevo::v1::LearningRateSchedule_IsValid(training.lr_schedule())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.lr_schedule ", training.lr_schedule(), " is not a known schedule"));
+  }
+  if (!headevo::v1::NewHeadInit_IsValid(training.new_head_init())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training.new_head_init ", training.new_head_init(), " is not a known initialiser"));
   }
   return absl::OkStatus();
+}
+
+// The parameter each baseline needs, in range for the model.
+absl::Status ValidateAttentionKind(const ModelSpec& m) {
+  const auto require = [](const char* field, int64_t value, int64_t lo, int64_t hi) {
+    if (value >= lo && value <= hi) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("training.model.", field, " must be in [", lo,
+                                                   ", ", hi, "], got ", value));
+  };
+  switch (m.attention()) {
+    case headevo::v1::ATTENTION_KIND_UNSPECIFIED:
+    case headevo::v1::ATTENTION_KIND_SPARSE:
+    case headevo::v1::ATTENTION_KIND_DENSE:
+      return absl::OkStatus();
+    case headevo::v1::ATTENTION_KIND_LOCAL:
+      return require("window (for local attention)", m.window(), 1, m.seq_len());
+    case headevo::v1::ATTENTION_KIND_STRIDED:
+      return require("stride (for strided attention)", m.stride(), 1, m.seq_len());
+    case headevo::v1::ATTENTION_KIND_RANDOM:
+      return require("random_k (for random heads)", m.random_k(), 1, m.seq_len());
+    case headevo::v1::ATTENTION_KIND_LINFORMER:
+      if (m.causal()) {
+        return absl::InvalidArgumentError(
+            "training.model.attention linformer needs causal = false: its projection along the "
+            "sequence mixes future positions into every key");
+      }
+      return require("linformer_rank (for linformer)", m.linformer_rank(), 1, m.seq_len());
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("training.model.attention ", m.attention(), " is not a known kind"));
+  }
 }
 
 absl::Status ValidateOffsets(const headevo::v1::Head& head, int index, const ModelSpec& m) {
@@ -85,7 +140,7 @@ absl::Status ValidateGenome(const Genome& genome, const ModelSpec& m) {
                                                      m.num_layers(), ")"));
     }
     ++heads_per_layer[head.layer()];
-    if (IsSparse(m)) {
+    if (UsesGenomeOffsets(m)) {
       if (absl::Status s = ValidateOffsets(head, i, m); !s.ok()) return s;
     }
   }
@@ -111,12 +166,24 @@ absl::Status ValidateTask(const TrainingSpec& training) {
                                                          offset, " is outside seq_len ",
                                                          m.seq_len()));
         }
+        if (m.causal() && offset > 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "training.task.planted_offsets: offset ", offset,
+              " looks ahead, which a causal model cannot see; set model.causal = false for the "
+              "bidirectional task"));
+        }
       }
       return absl::OkStatus();
+    case headevo::v1::TASK_KIND_TEXT_FILES:
+      if (task.text_path().empty()) {
+        return absl::InvalidArgumentError(
+            "training.task.text_path is empty: name a text file or a directory of them");
+      }
+      [[fallthrough]];
     case headevo::v1::TASK_KIND_BROWN_CORPUS:
       if (m.vocab_size() != 256) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "training.model.vocab_size must be 256 for the byte-level brown corpus task, got ",
+            "training.model.vocab_size must be 256 for a byte-level text task, got ",
             m.vocab_size()));
       }
       return absl::OkStatus();
@@ -131,6 +198,7 @@ absl::Status ValidateTask(const TrainingSpec& training) {
 absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request) {
   const TrainingSpec& training = request.training();
   if (absl::Status s = ValidateSizes(training); !s.ok()) return s;
+  if (absl::Status s = ValidateAttentionKind(training.model()); !s.ok()) return s;
   if (absl::Status s = ValidateGenome(request.genome(), training.model()); !s.ok()) return s;
   return ValidateTask(training);
 }

@@ -11,10 +11,14 @@ namespace headevo::worker {
 // Returns OK, or InvalidArgument whose message names the offending field, e.g.
 // "training.batch_size must be > 0, got 0" or "genome.heads[3] (layer 1): offset 2 looks
 // ahead but model.causal is true". Checks: positive model sizes, steps, batch size,
-// eval_batches and learning rate; weight_decay >= 0; a non-empty genome whose num_layers
-// (when set) matches the model's; every head's layer in range and every layer with a head;
-// in sparse mode non-empty, sorted, unique offsets with |offset| < seq_len and none positive
-// when causal; a known task whose parameters fit the model. Offsets are ignored in dense mode.
+// eval_batches and learning rate; weight_decay, max_grad_norm, entropy_weight >= 0,
+// final_lr_fraction in [0, 1], warmup_steps >= 0, known schedule and new-head initialiser;
+// the parameter of a baseline attention kind in [1, seq_len] (and linformer not causal); a
+// non-empty genome whose num_layers (when set) matches the model's; every head's layer in
+// range and every layer with a head; in sparse mode non-empty, sorted, unique offsets with
+// |offset| < seq_len and none positive when causal; a known task whose parameters fit the
+// model (no look-ahead planted offset in a causal model, byte tasks with vocab_size 256).
+// Offsets are ignored by the dense and baseline kinds.
 absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request);
 
 }  // namespace headevo::worker

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "worker/brown_corpus.h"
+#include "worker/checkpoint.h"
 #include "worker/byte_text_task.h"
 #include "worker/genome_layout.h"
 #include "worker/head_stats.h"
@@ -37,28 +39,9 @@ double TailMean(const std::vector<double>& losses) {
   return std::accumulate(losses.end() - tail, losses.end(), 0.0) / static_cast<double>(tail);
 }
 
-SparseTransformerOptions ModelOptions(const headevo::v1::ModelSpec& spec,
-                                      const GenomeLayout& layout, const torch::Device& device) {
-  SparseTransformerOptions options;
-  options.vocab_size = spec.vocab_size();
-  options.d_model = spec.d_model();
-  options.d_head = spec.d_head();
-  options.mlp_ratio = spec.mlp_ratio();
-  options.seq_len = spec.seq_len();
-  options.offsets = layout.offsets;
-  options.device = device;
-  return options;
-}
-
-TrainerOptions TrainerOptionsFor(const headevo::v1::TrainingSpec& training,
-                                 const torch::Device& device) {
-  TrainerOptions options;
-  options.steps = training.steps();
-  options.batch_size = training.batch_size();
-  options.learning_rate = training.learning_rate();
-  options.weight_decay = training.weight_decay();
-  options.device = device;
-  return options;
+// Where a checkpoint with this digest lives in `dir`.
+std::string CheckpointPath(const std::string& dir, const std::string& sha256) {
+  return (std::filesystem::path(dir) / (sha256 + ".ckpt")).string();
 }
 
 }  // namespace
@@ -88,8 +71,17 @@ absl::StatusOr<std::unique_ptr<TorchEvaluator>> TorchEvaluator::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("device \"", options.device, "\": only cpu and cuda are supported"));
   }
+  if (!options.checkpoint_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(options.checkpoint_dir, error);
+    if (error || !std::filesystem::is_directory(options.checkpoint_dir)) {
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint directory ",
+                                                     options.checkpoint_dir,
+                                                     " cannot be created: ", error.message()));
+    }
+  }
   if (options.num_threads > 0) torch::set_num_threads(options.num_threads);
-  return std::unique_ptr<TorchEvaluator>(new TorchEvaluator(*device));
+  return std::unique_ptr<TorchEvaluator>(new TorchEvaluator(*device, options.checkpoint_dir));
 }
 
 absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::Evaluate(
@@ -116,19 +108,61 @@ absl::StatusOr<std::unique_ptr<Task>> TorchEvaluator::MakeTask(
         training.model().vocab_size(), seq_len,
         std::vector<int32_t>(spec.planted_offsets().begin(), spec.planted_offsets().end()));
   }
-  const std::string dir = spec.corpus_dir().empty() ? DefaultBrownCorpusDir() : spec.corpus_dir();
-  auto& text = corpora_[dir];
-  if (text == nullptr) {
-    absl::StatusOr<std::string> read = ReadBrownCorpus(dir);
+  const bool brown = spec.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS;
+  const std::string path = !brown ? spec.text_path()
+                           : spec.corpus_dir().empty() ? DefaultBrownCorpusDir()
+                                                       : spec.corpus_dir();
+  const std::string key = absl::StrCat(brown ? "brown:" : "text:", path);
+  auto& documents = corpora_[key];
+  if (documents == nullptr) {
+    absl::StatusOr<std::vector<TextDocument>> read =
+        brown ? ReadBrownCorpus(path) : ReadTextDocuments(path);
     if (!read.ok()) {
-      corpora_.erase(dir);
+      corpora_.erase(key);
       return read.status();
     }
-    text = std::make_shared<const std::string>(*std::move(read));
+    documents = std::make_shared<const std::vector<TextDocument>>(*std::move(read));
   }
-  absl::StatusOr<std::unique_ptr<ByteTextTask>> task = ByteTextTask::Create(*text, seq_len);
+  absl::StatusOr<std::unique_ptr<ByteTextTask>> task = ByteTextTask::Create(*documents, seq_len);
   if (!task.ok()) return task.status();
   return std::unique_ptr<Task>(*std::move(task));
+}
+
+absl::Status TorchEvaluator::InheritFromParent(const headevo::v1::EvaluationRequest& request,
+                                               const GenomeLayout& layout,
+                                               SparseTransformer& model) {
+  const std::string& sha256 = request.parent_checkpoint_sha256();
+  if (checkpoint_dir_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the request inherits weights from checkpoint ", sha256,
+        " but this worker keeps no checkpoint directory; start it with one"));
+  }
+  absl::StatusOr<Checkpoint> parent = Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
+  if (!parent.ok()) return parent.status();
+  const headevo::v1::TrainingSpec& training = request.training();
+  const std::unique_ptr<NewHeadInitializer> initializer =
+      MakeNewHeadInitializer(training.new_head_init(), training.seed());
+  absl::StatusOr<InheritanceReport> report = InheritWeights(
+      *parent, training.model(), request.genome(), layout, model, *initializer);
+  if (!report.ok()) return report.status();
+  spdlog::debug("candidate {}: inherited {} heads from {}, {} new", request.candidate_id(),
+                report->inherited_heads, sha256.substr(0, 12), report->new_heads);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> TorchEvaluator::SaveCheckpoint(
+    const headevo::v1::EvaluationRequest& request, SparseTransformer& model,
+    torch::optim::AdamW& optimizer) {
+  const std::string bytes =
+      SerializeCheckpoint(model, request.training().model(), request.genome(), &optimizer);
+  const std::string sha256 = Sha256Hex(bytes);
+  const std::string path = CheckpointPath(checkpoint_dir_, sha256);
+  std::error_code error;
+  // Content-addressed: an existing file of that name already holds these bytes.
+  if (!std::filesystem::exists(path, error)) {
+    if (absl::Status s = WriteFileAtomically(path, bytes); !s.ok()) return s;
+  }
+  return sha256;
 }
 
 absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
@@ -140,10 +174,14 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
 
   torch::manual_seed(training.seed());
   torch::Generator data = at::detail::createCPUGenerator(training.seed() ^ kDataSeedSalt);
-  const GenomeLayout layout = MakeGenomeLayout(request.genome(), training.model());
-  SparseTransformer model(ModelOptions(training.model(), layout, device_));
-  absl::StatusOr<std::vector<double>> losses =
-      Train(model, **task, TrainerOptionsFor(training, device_), &data);
+  const GenomeLayout layout = MakeGenomeLayout(request.genome(), training.model(), training.seed());
+  SparseTransformer model(ModelOptionsFor(training.model(), layout, device_));
+  if (!request.parent_checkpoint_sha256().empty()) {
+    if (absl::Status s = InheritFromParent(request, layout, model); !s.ok()) return s;
+  }
+  const TrainerOptions trainer = TrainerOptionsFor(training, device_);
+  const std::unique_ptr<torch::optim::AdamW> optimizer = MakeOptimizer(model, trainer);
+  absl::StatusOr<std::vector<double>> losses = Train(model, **task, trainer, &data, optimizer.get());
   if (!losses.ok()) return losses.status();
 
   std::vector<Batch> validation =
@@ -161,11 +199,16 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   headevo::v1::Metrics* metrics = result.mutable_metrics();
   metrics->set_train_loss(TailMean(*losses));
   metrics->set_val_loss(val_loss);
-  metrics->set_connections(CountConnections(request.genome(), training.model()));
+  metrics->set_connections(CountConnections(layout, training.model()));
   metrics->set_steps(training.steps());
   metrics->set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   for (headevo::v1::HeadStats& s : stats) *result.add_head_stats() = std::move(s);
+  if (!checkpoint_dir_.empty()) {
+    absl::StatusOr<std::string> sha256 = SaveCheckpoint(request, model, *optimizer);
+    if (!sha256.ok()) return sha256.status();
+    result.set_checkpoint_sha256(*sha256);
+  }
   spdlog::debug("candidate {}: val_loss {:.4f} train_loss {:.4f} in {:.2f} s on {}",
                 request.candidate_id(), metrics->val_loss(), metrics->train_loss(),
                 metrics->train_seconds(), device_.str());

@@ -12,10 +12,17 @@
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "search/evaluator.h"
+#include "worker/text_documents.h"
+
+namespace torch::optim {
+class AdamW;
+}  // namespace torch::optim
 
 namespace headevo::worker {
 
 class Task;
+struct GenomeLayout;
+class SparseTransformer;
 
 struct TorchEvaluatorOptions {
   // Where models train: "cpu", "cuda" or "cuda:N" (any string torch::Device parses).
@@ -23,35 +30,53 @@ struct TorchEvaluatorOptions {
   // Intra-op CPU threads, set process-wide with torch::set_num_threads; 0 leaves torch's
   // default (one per core).
   int num_threads = 0;
+  // Where checkpoints live, named <sha256>.ckpt (created when missing). When set, every
+  // evaluation saves its trained model there and reports the digest, and a request naming a
+  // parent_checkpoint_sha256 starts from that checkpoint's heads (see InheritWeights). Empty:
+  // no checkpoints, and such requests fail.
+  std::string checkpoint_dir;
 };
 
 class TorchEvaluator : public search::Evaluator {
  public:
   // Errors: InvalidArgument for a device string torch cannot parse, a negative num_threads,
-  // or a CUDA device when torch::cuda::is_available() is false.
+  // a CUDA device when torch::cuda::is_available() is false, or a checkpoint_dir that cannot
+  // be created.
   static absl::StatusOr<std::unique_ptr<TorchEvaluator>> Create(
       const TorchEvaluatorOptions& options);
 
   // See search::Evaluator. Seeds torch's global generator with training.seed (weight init)
   // and a private CPU generator for the training data; the validation data does not depend
   // on the seed. Given the same request it returns bit-identical results on the CPU.
-  // Errors: InvalidArgument from ValidateRequest; NotFound when the Brown corpus is missing;
+  // Errors: InvalidArgument from ValidateRequest; NotFound when the Brown corpus, a text path
+  // or the parent checkpoint is missing; DataLoss for a damaged parent checkpoint;
+  // FailedPrecondition when the parent does not fit the child or no checkpoint_dir is set;
   // Internal for a non-finite loss or any LibTorch error; ResourceExhausted when the device
   // runs out of memory. Not thread-safe (it also reseeds torch's process-wide generator).
   absl::StatusOr<headevo::v1::EvaluationResult> Evaluate(
       const headevo::v1::EvaluationRequest& request) override;
 
  private:
-  explicit TorchEvaluator(c10::Device device) : device_(device) {}
+  TorchEvaluator(c10::Device device, std::string checkpoint_dir)
+      : device_(device), checkpoint_dir_(std::move(checkpoint_dir)) {}
 
   // Throws c10::Error / std::exception from LibTorch; Evaluate converts them.
   absl::StatusOr<headevo::v1::EvaluationResult> EvaluateOrThrow(
       const headevo::v1::EvaluationRequest& request);
   absl::StatusOr<std::unique_ptr<Task>> MakeTask(const headevo::v1::TrainingSpec& training);
+  // Loads the request's parent checkpoint and copies its heads into `model`.
+  absl::Status InheritFromParent(const headevo::v1::EvaluationRequest& request,
+                                 const GenomeLayout& layout, SparseTransformer& model);
+  // Saves the trained model and optimiser into checkpoint_dir_; returns the file's SHA-256.
+  absl::StatusOr<std::string> SaveCheckpoint(const headevo::v1::EvaluationRequest& request,
+                                             SparseTransformer& model,
+                                             torch::optim::AdamW& optimizer);
 
   c10::Device device_;
-  // Stripped Brown corpus text by directory, read once per process lifetime of this object.
-  std::map<std::string, std::shared_ptr<const std::string>> corpora_;
+  std::string checkpoint_dir_;
+  // Documents of each byte-level corpus ("brown:<dir>" or "text:<path>"), read once per
+  // lifetime of this object.
+  std::map<std::string, std::shared_ptr<const std::vector<TextDocument>>> corpora_;
 };
 
 }  // namespace headevo::worker

@@ -1,9 +1,11 @@
 #include "worker/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "worker/head_stats.h"
 
 namespace headevo::worker {
 
@@ -11,31 +13,91 @@ Batch ToDevice(const Batch& batch, const torch::Device& device) {
   return {batch.inputs.to(device), batch.targets.to(device)};
 }
 
+TrainerOptions TrainerOptionsFor(const headevo::v1::TrainingSpec& training,
+                                 const torch::Device& device) {
+  TrainerOptions options;
+  options.steps = training.steps();
+  options.batch_size = training.batch_size();
+  options.learning_rate = training.learning_rate();
+  options.weight_decay = training.weight_decay();
+  options.schedule = training.lr_schedule();
+  options.warmup_steps = training.warmup_steps();
+  options.final_lr_fraction = training.final_lr_fraction();
+  options.max_grad_norm = training.max_grad_norm();
+  options.entropy_weight = training.entropy_weight();
+  options.device = device;
+  return options;
+}
+
+double LearningRateAt(const TrainerOptions& options, int64_t step) {
+  if (step < options.warmup_steps) {
+    return options.learning_rate * static_cast<double>(step + 1) /
+           static_cast<double>(options.warmup_steps);
+  }
+  if (options.schedule != headevo::v1::LEARNING_RATE_SCHEDULE_COSINE) return options.learning_rate;
+  const int64_t decay_steps = options.steps - options.warmup_steps;
+  const double progress =
+      decay_steps <= 1 ? 1.0
+                       : static_cast<double>(step - options.warmup_steps) /
+                             static_cast<double>(decay_steps - 1);
+  const double cosine = 0.5 * (1.0 + std::cos(M_PI * std::min(progress, 1.0)));
+  const double floor = options.final_lr_fraction;
+  return options.learning_rate * (floor + (1.0 - floor) * cosine);
+}
+
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(SparseTransformer& model,
+                                                   const TrainerOptions& options) {
+  return std::make_unique<torch::optim::AdamW>(
+      model->TrainableParameters(),
+      torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
+}
+
+torch::Tensor MeanAttentionEntropy(SparseTransformer& model,
+                                   const std::vector<LayerTrace>& trace) {
+  torch::Tensor total;
+  for (int layer = 0; layer < model->num_layers(); ++layer) {
+    const torch::Tensor mean =
+        NormalizedEntropy(trace[layer].probs, model->attention(layer)->valid()).mean();
+    total = total.defined() ? total + mean : mean;
+  }
+  return total / model->num_layers();
+}
+
 absl::StatusOr<std::vector<double>> Train(SparseTransformer& model, const Task& task,
                                           const TrainerOptions& options,
-                                          torch::Generator* generator) {
+                                          torch::Generator* generator,
+                                          torch::optim::AdamW* optimizer) {
   const std::vector<torch::Tensor> parameters = model->TrainableParameters();
-  torch::optim::AdamW optimizer(
-      parameters,
-      torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
+  const bool regularised = options.entropy_weight > 0.0;
   model->train();
   std::vector<double> losses;
   losses.reserve(options.steps);
   for (int64_t step = 0; step < options.steps; ++step) {
     const Batch batch =
         ToDevice(task.TrainingBatch(options.batch_size, *generator), options.device);
+    for (torch::optim::OptimizerParamGroup& group : optimizer->param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LearningRateAt(options, step));
+    }
     // zero_grad on the model, not the optimiser, so the gates' gradients do not pile up.
     model->zero_grad();
-    const torch::Tensor loss = TokenCrossEntropy(model->forward(batch.inputs), batch.targets);
-    const double value = loss.item<double>();
+    std::vector<LayerTrace> trace;
+    const torch::Tensor logits =
+        model->forward(batch.inputs, regularised ? &trace : nullptr, regularised);
+    const torch::Tensor task_loss = TokenCrossEntropy(logits, batch.targets);
+    const double value = task_loss.item<double>();
     if (!std::isfinite(value)) {
       return absl::InternalError(absl::StrCat(
           "training diverged: ", std::isnan(value) ? "NaN" : "infinite", " loss at step ", step));
     }
     losses.push_back(value);
+    const torch::Tensor loss =
+        regularised ? task_loss + options.entropy_weight * MeanAttentionEntropy(model, trace)
+                    : task_loss;
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(parameters, options.max_grad_norm);
-    optimizer.step();
+    if (options.max_grad_norm > 0.0) {
+      torch::nn::utils::clip_grad_norm_(parameters, options.max_grad_norm);
+    }
+    optimizer->step();
   }
   return losses;
 }

@@ -5,30 +5,59 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "headevo/v1/training.pb.h"
 #include "worker/model.h"
 #include "worker/task.h"
 
 namespace headevo::worker {
 
 struct TrainerOptions {
-  int64_t steps = 0;                   // optimiser steps, each on one fresh training batch
-  int64_t batch_size = 0;              // sequences per batch
-  double learning_rate = 0;            // AdamW learning rate, constant
-  double weight_decay = 0;             // AdamW decoupled weight decay
-  double max_grad_norm = 1.0;          // gradients are clipped to this global L2 norm
+  int64_t steps = 0;         // optimiser steps, each on one fresh training batch
+  int64_t batch_size = 0;    // sequences per batch
+  double learning_rate = 0;  // AdamW peak learning rate
+  double weight_decay = 0;   // AdamW decoupled weight decay
+  headevo::v1::LearningRateSchedule schedule = headevo::v1::LEARNING_RATE_SCHEDULE_CONSTANT;
+  int64_t warmup_steps = 0;         // linear warm-up from learning_rate / warmup_steps
+  double final_lr_fraction = 0.0;   // where the cosine schedule ends, times learning_rate
+  double max_grad_norm = 1.0;       // global L2 gradient clipping; 0 turns it off
+  // > 0 adds entropy_weight * the mean normalised attention entropy (see NormalizedEntropy)
+  // of every head to the loss (the concentration regulariser). It trains the attention
+  // through differentiable probs, which on the CPU costs the gather formulation.
+  double entropy_weight = 0.0;
   torch::Device device = torch::kCPU;  // where the model lives; batches are moved here
 };
 
-// Trains `model` with AdamW on its TrainableParameters() (the gates stay at 1), drawing
-// batches from task.TrainingBatch(batch_size, *generator). Returns the loss of every step.
+// The options a request's training spec asks for.
+TrainerOptions TrainerOptionsFor(const headevo::v1::TrainingSpec& training,
+                                 const torch::Device& device);
+
+// The learning rate of step `step` (0-based): learning_rate * (step + 1) / warmup_steps during
+// warm-up, then constant, or cosine from learning_rate down to learning_rate *
+// final_lr_fraction at the last step.
+double LearningRateAt(const TrainerOptions& options, int64_t step);
+
+// AdamW over the model's TrainableParameters() (the gates stay at 1).
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(SparseTransformer& model,
+                                                   const TrainerOptions& options);
+
+// Trains `model` for options.steps steps with `optimizer` (from MakeOptimizer for this model;
+// its state carries over between calls), drawing batches from
+// task.TrainingBatch(batch_size, *generator). Returns the task loss (cross-entropy, without
+// the regulariser) of every step.
 // Errors: Internal("... NaN loss at step S") when a loss is not finite. Throws c10::Error
 // from LibTorch.
 absl::StatusOr<std::vector<double>> Train(SparseTransformer& model, const Task& task,
                                           const TrainerOptions& options,
-                                          torch::Generator* generator);
+                                          torch::Generator* generator,
+                                          torch::optim::AdamW* optimizer);
+
+// The concentration regulariser's term: the mean over layers and heads of NormalizedEntropy of
+// a forward pass's trace (made with differentiable probs for it to train anything).
+torch::Tensor MeanAttentionEntropy(SparseTransformer& model, const std::vector<LayerTrace>& trace);
 
 // Mean token cross-entropy over all non-ignored targets of `batches` (on the CPU; moved to
 // `device`), in eval mode without gradients. Returns NaN when no target counts.

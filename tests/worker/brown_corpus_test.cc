@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tests/testutil/status_matchers.h"
 
@@ -47,16 +48,19 @@ TEST_F(BrownCorpusTest, ReadsSampleFilesInNameOrderAndIgnoresOthers) {
         "\tThe/at jury/nn  further/rbr\tsaid/vbd ./.\n");
   Write("README", "not/a sample/nn\n");
   Write("ca1", "short/jj name/nn\n");
-  ASSERT_OK_AND_ASSIGN(const std::string text, ReadBrownCorpus(dir_.string()));
-  EXPECT_EQ(text,
+  ASSERT_OK_AND_ASSIGN(const std::vector<TextDocument> documents, ReadBrownCorpus(dir_.string()));
+  ASSERT_EQ(documents.size(), 2u);
+  EXPECT_EQ(documents[0].name, "ca01");
+  EXPECT_EQ(documents[0].text,
             "The Fulton County said .\n"
-            "The jury further said .\n"
-            "It cost 1/2 dollar .\n");
+            "The jury further said .\n");
+  EXPECT_EQ(documents[1].name, "cb02");
+  EXPECT_EQ(documents[1].text, "It cost 1/2 dollar .\n");
 }
 
 TEST_F(BrownCorpusTest, MissingDirectoryIsNotFoundAndSaysHowToFetch) {
   const std::string missing = (dir_ / "nowhere").string();
-  const absl::StatusOr<std::string> text = ReadBrownCorpus(missing);
+  const auto text = ReadBrownCorpus(missing);
   ASSERT_EQ(text.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(text.status().message().find(missing), std::string::npos) << text.status();
   EXPECT_NE(text.status().message().find("fetch_corpus.sh"), std::string::npos) << text.status();
@@ -64,7 +68,7 @@ TEST_F(BrownCorpusTest, MissingDirectoryIsNotFoundAndSaysHowToFetch) {
 
 TEST_F(BrownCorpusTest, DirectoryWithoutSamplesIsNotFound) {
   Write("README", "nothing here\n");
-  const absl::StatusOr<std::string> text = ReadBrownCorpus(dir_.string());
+  const auto text = ReadBrownCorpus(dir_.string());
   EXPECT_EQ(text.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(text.status().message().find("fetch_corpus.sh"), std::string::npos);
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "tests/worker/test_requests.h"
@@ -29,12 +30,71 @@ TEST(GenomeLayoutTest, HeadsKeepGenomeOrderWithinTheirLayer) {
   EXPECT_EQ(layout.offsets[1], (std::vector<std::vector<int32_t>>{{-1}, {-5, -3, -2}}));
   EXPECT_EQ(layout.layer_of, (std::vector<int>{1, 0, 1}));
   EXPECT_EQ(layout.slot_of, (std::vector<int>{0, 0, 1}));
-  EXPECT_EQ(CountConnections(request.genome(), model), 6);
+  EXPECT_EQ(CountConnections(layout, model), 6);
 
   request.mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
   const GenomeLayout dense = MakeGenomeLayout(request.genome(), request.training().model());
   EXPECT_EQ(dense.offsets[1][1], DenseOffsets(16, true));
-  EXPECT_EQ(CountConnections(request.genome(), request.training().model()), 3 * 16);
+  EXPECT_EQ(CountConnections(dense, request.training().model()), 3 * 16);
+}
+
+TEST(GenomeLayoutTest, LocalAndStridedPatterns) {
+  EXPECT_EQ(LocalOffsets(16, true, 3), (std::vector<int32_t>{-2, -1, 0}));
+  EXPECT_EQ(LocalOffsets(16, false, 4), (std::vector<int32_t>{-1, 0, 1, 2}));
+  EXPECT_EQ(LocalOffsets(3, true, 8), (std::vector<int32_t>{-2, -1, 0}));  // clipped
+  EXPECT_EQ(StridedOffsets(10, true, 4), (std::vector<int32_t>{-8, -4, 0}));
+  EXPECT_EQ(StridedOffsets(10, false, 4), (std::vector<int32_t>{-8, -4, 0, 4, 8}));
+}
+
+TEST(GenomeLayoutTest, BaselinesIgnoreGenomeOffsetsButKeepHeadCounts) {
+  headevo::v1::EvaluationRequest request = testing::TinyPlantedRequest();
+  for (int i = 0; i < 4; ++i) AddHead(&request, 0, {-1});
+  headevo::v1::ModelSpec model = request.training().model();
+
+  model.set_attention(headevo::v1::ATTENTION_KIND_LOCAL);
+  model.set_window(5);
+  GenomeLayout layout = MakeGenomeLayout(request.genome(), model);
+  ASSERT_EQ(layout.offsets[0].size(), 4u);
+  EXPECT_EQ(layout.offsets[0][3], LocalOffsets(16, true, 5));
+  EXPECT_EQ(CountConnections(layout, model), 4 * 5);
+
+  model.set_attention(headevo::v1::ATTENTION_KIND_STRIDED);
+  model.set_stride(4);
+  layout = MakeGenomeLayout(request.genome(), model);
+  EXPECT_EQ(layout.offsets[0][0], LocalOffsets(16, true, 4));    // even heads: local
+  EXPECT_EQ(layout.offsets[0][1], StridedOffsets(16, true, 4));  // odd heads: strided
+  EXPECT_EQ(layout.offsets[0][2], layout.offsets[0][0]);
+
+  model.set_attention(headevo::v1::ATTENTION_KIND_LINFORMER);
+  model.set_linformer_rank(6);
+  layout = MakeGenomeLayout(request.genome(), model);
+  EXPECT_TRUE(layout.offsets[0][0].empty());
+  EXPECT_EQ(CountConnections(layout, model), 4 * 6);
+}
+
+TEST(GenomeLayoutTest, RandomHeadsFollowTheSeedAndHaveTheRequestedMeanSize) {
+  headevo::v1::EvaluationRequest request = testing::TinyPlantedRequest();
+  request.mutable_training()->mutable_model()->set_seq_len(256);
+  for (int i = 0; i < 400; ++i) AddHead(&request, 0, {-1});
+  headevo::v1::ModelSpec model = request.training().model();
+  model.set_attention(headevo::v1::ATTENTION_KIND_RANDOM);
+  model.set_random_k(6);
+  const GenomeLayout a = MakeGenomeLayout(request.genome(), model, 11);
+  const GenomeLayout b = MakeGenomeLayout(request.genome(), model, 11);
+  const GenomeLayout c = MakeGenomeLayout(request.genome(), model, 12);
+  EXPECT_EQ(a.offsets, b.offsets);
+  EXPECT_NE(a.offsets, c.offsets);
+  double total = 0;
+  for (const auto& head : a.offsets[0]) {
+    ASSERT_FALSE(head.empty());
+    EXPECT_TRUE(std::is_sorted(head.begin(), head.end()));
+    EXPECT_EQ(std::adjacent_find(head.begin(), head.end()), head.end());  // unique
+    EXPECT_GE(head.front(), -255);
+    EXPECT_LE(head.back(), 0);  // causal
+    total += static_cast<double>(head.size());
+  }
+  // 1 + Poisson(5): mean 6, standard error of the mean over 400 heads ~0.11.
+  EXPECT_NEAR(total / 400.0, 6.0, 0.5);
 }
 
 }  // namespace

@@ -55,34 +55,32 @@ TEST(ComputeHeadStatsTest, FollowsGenomeOrderAcrossLayers) {
   testing::AddHead(&request, 1, {-5, -3});
   const headevo::v1::ModelSpec& spec = request.training().model();
   const GenomeLayout layout = MakeGenomeLayout(request.genome(), spec);
-  SparseTransformerOptions options;
-  options.vocab_size = spec.vocab_size();
-  options.d_model = spec.d_model();
-  options.d_head = spec.d_head();
-  options.mlp_ratio = spec.mlp_ratio();
-  options.seq_len = spec.seq_len();
-  options.offsets = layout.offsets;
   torch::manual_seed(4);
-  SparseTransformer model(options);
+  SparseTransformer model(ModelOptionsFor(spec, layout, torch::kCPU));
   const PlantedOffsetsTask task(spec.vocab_size(), spec.seq_len(), {-3, -7});
 
   const std::vector<headevo::v1::HeadStats> stats =
       ComputeHeadStats(model, task.ValidationBatches(8, 2), request.genome(), layout);
   ASSERT_EQ(stats.size(), 3u);
   const int64_t d = spec.d_head();
+  const auto block_norm = [&](int layer, int slot) {
+    return model->attention(layer)
+        ->output_weight()
+        .slice(1, slot * d, (slot + 1) * d)
+        .norm()
+        .item<double>();
+  };
+  const double layer1_mean = (block_norm(1, 0) + block_norm(1, 1)) / 2;
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(::testing::Message() << "head " << i);
     EXPECT_EQ(stats[i].head_id(), 100 + i);
     EXPECT_EQ(stats[i].layer(), request.genome().heads(i).layer());
-    const int slot = layout.slot_of[i];
-    const double norm = model->attention(stats[i].layer())
-                            ->output_weight()
-                            .slice(1, slot * d, (slot + 1) * d)
-                            .norm()
-                            .item<double>();
-    EXPECT_DOUBLE_EQ(stats[i].weight_norm(), norm);
     EXPECT_GT(stats[i].importance(), 0.0);
   }
+  // Normalised within the layer: the layer's mean block norm is 1.
+  EXPECT_DOUBLE_EQ(stats[0].weight_norm(), block_norm(1, 0) / layer1_mean);
+  EXPECT_DOUBLE_EQ(stats[2].weight_norm(), block_norm(1, 1) / layer1_mean);
+  EXPECT_DOUBLE_EQ(stats[1].weight_norm(), 1.0);
   // Head 0 reads one position; heads 1 and 2 spread over two at initialisation.
   EXPECT_EQ(stats[0].entropy(), 0.0);
   EXPECT_GT(stats[1].entropy(), 0.5);
@@ -90,6 +88,42 @@ TEST(ComputeHeadStatsTest, FollowsGenomeOrderAcrossLayers) {
   EXPECT_EQ(stats[1].independence(), 1.0);
   EXPECT_LT(stats[0].independence(), 1.0);
   EXPECT_EQ(stats[0].independence(), stats[2].independence());
+}
+
+// Built cases: heads 0 and 1 of layer 0 are exact copies (same offsets, same Q/K/V rows); head
+// 2's W_O block is zeroed.
+TEST(ComputeHeadStatsTest, IdenticalHeadsAreNotIndependentAndAZeroedOutputHasNormZero) {
+  headevo::v1::EvaluationRequest request = testing::TinyPlantedRequest();
+  testing::AddHead(&request, 0, {-3, -1, 0});
+  testing::AddHead(&request, 0, {-3, -1, 0});
+  testing::AddHead(&request, 0, {-7, -2});
+  const headevo::v1::ModelSpec& spec = request.training().model();
+  const GenomeLayout layout = MakeGenomeLayout(request.genome(), spec);
+  torch::manual_seed(5);
+  SparseTransformer model(ModelOptionsFor(spec, layout, torch::kCPU));
+  const int64_t d = spec.d_head(), heads = 3;
+  {
+    torch::NoGradGuard no_grad;
+    SparseSelfAttention& attention = model->attention(0);
+    for (int64_t part = 0; part < 3; ++part) {
+      const int64_t from = part * heads * d, to = (part * heads + 1) * d;
+      attention->qkv_weight().slice(0, to, to + d).copy_(
+          attention->qkv_weight().slice(0, from, from + d));
+      attention->qkv_bias().slice(0, to, to + d).copy_(
+          attention->qkv_bias().slice(0, from, from + d));
+    }
+    attention->output_weight().slice(1, 2 * d, 3 * d).zero_();
+  }
+  const PlantedOffsetsTask task(spec.vocab_size(), spec.seq_len(), {-3, -7});
+  const std::vector<headevo::v1::HeadStats> stats =
+      ComputeHeadStats(model, task.ValidationBatches(8, 2), request.genome(), layout);
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_NEAR(stats[0].independence(), 0.0, 1e-9);
+  EXPECT_NEAR(stats[1].independence(), 0.0, 1e-9);
+  EXPECT_GT(stats[2].independence(), 0.01);
+  EXPECT_EQ(stats[2].weight_norm(), 0.0);
+  EXPECT_GT(stats[0].weight_norm(), 0.0);
+  EXPECT_NEAR(stats[0].entropy(), stats[1].entropy(), 1e-6);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -153,8 +154,8 @@ TEST_F(TorchEvaluatorTest, BrownCorpusTaskTrainsOnBytesAndReportsAMissingCorpus)
       fs::temp_directory_path() /
       ("headevo_eval_brown_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   fs::create_directories(dir);
-  {
-    std::ofstream out(dir / "ca01");
+  for (const char* sample : {"ca01", "ca02"}) {
+    std::ofstream out(dir / sample);
     for (int i = 0; i < 40; ++i)
       out << "\n\n\tThe/at jury/nn said/vbd it/pps was/bedz fine/jj ./.\n";
   }
@@ -173,6 +174,125 @@ TEST_F(TorchEvaluatorTest, BrownCorpusTaskTrainsOnBytesAndReportsAMissingCorpus)
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("fetch_corpus.sh"), std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_F(TorchEvaluatorTest, TextFilesTaskTrainsOnADirectoryAndNamesAMissingPath) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("headevo_eval_text_" +
+                                                     std::to_string(::getpid()));
+  fs::create_directories(dir / "sub");
+  for (const char* name : {"a.txt", "b.txt", "sub/c.md"}) {
+    std::ofstream out(dir / name);
+    for (int i = 0; i < 30; ++i) out << "sparse heads attend to few offsets; " << name << "\n";
+  }
+  EvaluationRequest request = TinyPlantedRequest();
+  request.mutable_training()->mutable_model()->set_vocab_size(256);
+  request.mutable_training()->set_steps(5);
+  request.mutable_training()->mutable_task()->set_kind(headevo::v1::TASK_KIND_TEXT_FILES);
+  request.mutable_training()->mutable_task()->set_text_path(dir.string());
+  AddHead(&request, 0, {-2, -1, 0});
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator_->Evaluate(request));
+  EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
+
+  const std::string missing = (dir / "nowhere").string();
+  request.mutable_training()->mutable_task()->set_text_path(missing);
+  const absl::StatusOr<EvaluationResult> status = evaluator_->Evaluate(request);
+  EXPECT_EQ(status.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(status.status().message().find(missing), std::string::npos) << status.status();
+  fs::remove_all(dir);
+}
+
+TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
+  struct Case {
+    headevo::v1::AttentionKind kind;
+    bool causal;
+    int64_t connections;  // for 4 heads at seq_len 16
+  };
+  const Case cases[] = {
+      {headevo::v1::ATTENTION_KIND_LOCAL, true, 4 * 4},          // window 4
+      {headevo::v1::ATTENTION_KIND_STRIDED, true, 2 * 4 + 2 * 4},  // local 4, {-12,-8,-4,0}
+      {headevo::v1::ATTENTION_KIND_LINFORMER, false, 4 * 4},     // rank 4
+      {headevo::v1::ATTENTION_KIND_RANDOM, true, -1},            // drawn
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(headevo::v1::AttentionKind_Name(c.kind));
+    EvaluationRequest request = TwoLayerRequest();
+    headevo::v1::ModelSpec* model = request.mutable_training()->mutable_model();
+    model->set_attention(c.kind);
+    model->set_causal(c.causal);
+    model->set_window(4);
+    model->set_stride(4);
+    model->set_linformer_rank(4);
+    model->set_random_k(3);
+    request.mutable_training()->set_steps(5);
+    ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator_->Evaluate(request));
+    EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
+    EXPECT_EQ(result.head_stats_size(), 4);
+    if (c.connections >= 0) {
+      EXPECT_EQ(result.metrics().connections(), c.connections);
+    } else {
+      EXPECT_GE(result.metrics().connections(), 4);
+    }
+  }
+  EvaluationRequest causal_linformer = TwoLayerRequest();
+  causal_linformer.mutable_training()->mutable_model()->set_attention(
+      headevo::v1::ATTENTION_KIND_LINFORMER);
+  causal_linformer.mutable_training()->mutable_model()->set_linformer_rank(4);
+  const auto refused = evaluator_->Evaluate(causal_linformer);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("causal"), std::string::npos) << refused.status();
+}
+
+class CheckpointingEvaluatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("headevo_eval_ckpt_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    TorchEvaluatorOptions options;
+    options.checkpoint_dir = dir_.string();
+    ASSERT_OK_AND_ASSIGN(evaluator_, TorchEvaluator::Create(options));
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::unique_ptr<TorchEvaluator> evaluator_;
+};
+
+TEST_F(CheckpointingEvaluatorTest, SavesContentAddressedCheckpointsAndChildrenInheritThem) {
+  EvaluationRequest parent = TwoLayerRequest();
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult first, evaluator_->Evaluate(parent));
+  ASSERT_EQ(first.checkpoint_sha256().size(), 64u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / (first.checkpoint_sha256() + ".ckpt")));
+  // Deterministic training gives byte-identical checkpoints.
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult again, evaluator_->Evaluate(parent));
+  EXPECT_EQ(again.checkpoint_sha256(), first.checkpoint_sha256());
+
+  EvaluationRequest child = TwoLayerRequest();
+  child.set_candidate_id(8);
+  child.mutable_genome()->mutable_heads(3)->set_id(500);  // a new head in layer 1
+  child.set_parent_checkpoint_sha256(first.checkpoint_sha256());
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult inherited, evaluator_->Evaluate(child));
+  EXPECT_TRUE(std::isfinite(inherited.metrics().val_loss()));
+  EXPECT_NE(inherited.checkpoint_sha256(), first.checkpoint_sha256());
+  // Starting from trained weights, the child ends better than a parent trained the same
+  // number of steps from scratch.
+  EXPECT_LT(inherited.metrics().val_loss(), first.metrics().val_loss());
+
+  child.set_parent_checkpoint_sha256(std::string(64, 'f'));
+  EXPECT_EQ(evaluator_->Evaluate(child).status().code(), absl::StatusCode::kNotFound);
+
+  std::ofstream(dir_ / (first.checkpoint_sha256() + ".ckpt"), std::ios::trunc) << "garbage";
+  child.set_parent_checkpoint_sha256(first.checkpoint_sha256());
+  const auto damaged = evaluator_->Evaluate(child);
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
+}
+
+TEST_F(TorchEvaluatorTest, InheritingWithoutACheckpointDirectoryIsFailedPrecondition) {
+  EvaluationRequest child = TwoLayerRequest();
+  child.set_parent_checkpoint_sha256(std::string(64, 'a'));
+  const auto status = evaluator_->Evaluate(child);
+  EXPECT_EQ(status.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.status().message().find("checkpoint directory"), std::string::npos);
 }
 
 TEST(TorchEvaluatorCreateTest, RejectsUnknownAndUnavailableDevices) {

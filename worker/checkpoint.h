@@ -1,0 +1,131 @@
+// Checkpoints of trained candidate models, and a child's inheritance of its parent's heads.
+//
+// A checkpoint file holds every parameter of the model by name, the model spec and genome it
+// was built from, optionally the AdamW state, and a SHA-256 digest of all of it, so a corrupt
+// file is refused instead of silently training from damaged weights. Layout:
+//   "HEVOCKPT" | uint64 little-endian header size | CheckpointHeader (proto) | tensor bytes |
+//   SHA-256 of everything before it (32 bytes)
+// The bytes are a function of the weights alone (no timestamps, no pointers), so the same
+// training gives the same file, and files are named by the SHA-256 of their bytes where a
+// store of them is kept (see TorchEvaluatorOptions).
+#ifndef HEADEVO_WORKER_CHECKPOINT_H_
+#define HEADEVO_WORKER_CHECKPOINT_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <vector>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "headevo/v1/genome.pb.h"
+#include "headevo/v1/training.pb.h"
+#include "worker/genome_layout.h"
+#include "worker/model.h"
+
+namespace headevo::worker {
+
+// Lower-case hex SHA-256 of `bytes`.
+std::string Sha256Hex(const std::string& bytes);
+
+// Serialises `model` (built from `spec` and `genome`) and, when non-null, `optimizer` (made
+// by MakeOptimizer for this model) into the bytes of a checkpoint file. Throws c10::Error
+// from LibTorch.
+std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
+                                const headevo::v1::Genome& genome,
+                                torch::optim::AdamW* optimizer);
+
+// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
+// renamed over `path`, so a crash leaves either the old file or the new one.
+// Errors: Internal naming the path and the system's reason.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
+class Checkpoint {
+ public:
+  // Reads and checks a checkpoint file. When expected_sha256 is non-empty the file's bytes
+  // must hash to it.
+  // Errors: NotFound when the file does not exist; DataLoss, naming the file, when it is not a
+  // checkpoint, is truncated or damaged, or does not hash to expected_sha256.
+  static absl::StatusOr<Checkpoint> Load(const std::string& path,
+                                         const std::string& expected_sha256 = "");
+  // The same from bytes already read; `name` is used in error messages.
+  static absl::StatusOr<Checkpoint> Parse(const std::string& bytes, const std::string& name);
+
+  const headevo::v1::ModelSpec& model_spec() const { return spec_; }
+  const headevo::v1::Genome& genome() const { return genome_; }
+  bool has_optimizer_state() const { return has_optimizer_; }
+
+  // Parameter `name` (as model->named_parameters() names it); undefined when absent.
+  torch::Tensor Tensor(const std::string& name) const;
+
+  // Copies every parameter into `model`, which must have been built from the same spec and
+  // genome, and, when `optimizer` is non-null, the saved optimiser state into it (for a model
+  // that resumes training exactly where the saved one stopped).
+  // Errors: FailedPrecondition when the model's parameters differ in name or shape, or when
+  // an optimiser is given but none was saved.
+  absl::Status Restore(SparseTransformer& model, torch::optim::AdamW* optimizer) const;
+
+ private:
+  Checkpoint() = default;
+
+  std::string name_;
+  headevo::v1::ModelSpec spec_;
+  headevo::v1::Genome genome_;
+  std::map<std::string, torch::Tensor> tensors_;  // "model/<name>" and "adamw/<i>/<moment>"
+  bool has_optimizer_ = false;
+  std::vector<int64_t> optimizer_steps_;
+};
+
+// Sets up the heads a child did not inherit. Implementations are pluggable: random now, the
+// functional-gradient (SVD) growth step later.
+class NewHeadInitializer {
+ public:
+  virtual ~NewHeadInitializer() = default;
+  // Initialises head `slot` of `attention` (the genome head `head`): its Q/K/V rows, its W_O
+  // columns and its offset biases. Called without gradient tracking.
+  virtual void Initialize(SparseSelfAttentionImpl& attention, int slot,
+                          const headevo::v1::Head& head) const = 0;
+};
+
+// Draws a new head's weights as a freshly built layer would (uniform in +-1/sqrt(fan_in),
+// offset biases 0) from a generator seeded by (seed, head id): the same head gets the same
+// weights whatever its slot or its neighbours.
+class RandomHeadInitializer : public NewHeadInitializer {
+ public:
+  explicit RandomHeadInitializer(uint64_t seed) : seed_(seed) {}
+  void Initialize(SparseSelfAttentionImpl& attention, int slot,
+                  const headevo::v1::Head& head) const override;
+
+ private:
+  uint64_t seed_;
+};
+
+std::unique_ptr<NewHeadInitializer> MakeNewHeadInitializer(headevo::v1::NewHeadInit kind,
+                                                           uint64_t seed);
+
+struct InheritanceReport {
+  int inherited_heads = 0;  // heads copied from the parent by id
+  int new_heads = 0;        // heads set up by the initializer
+};
+
+// Makes `child` (freshly built for `child_genome` / `child_spec`) the parent's model with the
+// child's heads: every non-head parameter (embedding, norms, MLPs, W_O's bias, unembedding) is
+// copied; each child head whose id the parent has in the same layer gets the parent head's
+// Q/K/V rows, W_O columns and the biases of the offsets both share; every other head is set
+// up by `initializer`. Gates stay at 1.
+// Errors: FailedPrecondition, naming the field, when the parent's model spec differs from
+// the child's in anything but attention parameters that do not apply, or when either is not
+// a sparse (genome-offset) model.
+absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
+                                                 const headevo::v1::ModelSpec& child_spec,
+                                                 const headevo::v1::Genome& child_genome,
+                                                 const GenomeLayout& child_layout,
+                                                 SparseTransformer& child,
+                                                 const NewHeadInitializer& initializer);
+
+}  // namespace headevo::worker
+
+#endif  // HEADEVO_WORKER_CHECKPOINT_H_
