@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run",
       "Run a search in this process: coordinator + local worker, lineage in a SQLite file.\n"
-      "Prints one line per evaluated candidate and a summary beside a dense-attention model.");
+      "Prints one line per evaluated candidate and a summary beside a dense-attention model\n"
+      "(and the baselines the config's [baselines] section asks for).");
   run->add_option("config", run_flags.config_path,
                   "Search config (TOML); see examples/quickstart.toml for every key")
       ->required();
@@ -29,9 +30,14 @@ int main(int argc, char** argv) {
   run->add_option("--device", run_flags.device, "Where the worker trains: cpu or cuda[:i]")
       ->capture_default_str();
   run->add_option("--threads", run_flags.threads,
-                  "CPU threads for training; 0 = one per core")
+                  "CPU threads for training; 0 = LibTorch's default (1 in Debian's build; small "
+                  "models rarely gain from more)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--checkpoints", run_flags.checkpoint_dir,
+                  "Keep every candidate's trained weights and optimiser state here, one file per "
+                  "candidate named by its SHA-256. Default: DB.checkpoints when the config sets "
+                  "search.inherit_weights (children start from their parent's heads), else none");
   run->add_flag("-q,--quiet", run_flags.quiet, "Print only the summary");
 
   CLI11_PARSE(app, argc, argv);

@@ -57,6 +57,10 @@ int RunCommand(const RunFlags& flags) {
   worker::TorchEvaluatorOptions worker_options;
   worker_options.device = flags.device;
   worker_options.num_threads = flags.threads;
+  worker_options.checkpoint_dir = flags.checkpoint_dir;
+  if (worker_options.checkpoint_dir.empty() && options->inherit_weights) {
+    worker_options.checkpoint_dir = flags.db_path + ".checkpoints";
+  }
   absl::StatusOr<std::unique_ptr<worker::TorchEvaluator>> evaluator =
       worker::TorchEvaluator::Create(worker_options);
   if (!evaluator.ok()) return Fail(2, std::string(evaluator.status().message()));
@@ -67,8 +71,11 @@ int RunCommand(const RunFlags& flags) {
                                 "': ", store.status().message()));
   }
 
-  std::printf("headevo run %s: database %s, device %s\n", flags.config_path.c_str(),
-              flags.db_path.c_str(), flags.device.c_str());
+  std::printf("headevo run %s: database %s, device %s%s\n", flags.config_path.c_str(),
+              flags.db_path.c_str(), flags.device.c_str(),
+              worker_options.checkpoint_dir.empty()
+                  ? ""
+                  : absl::StrCat(", checkpoints in ", worker_options.checkpoint_dir).c_str());
   PrintingListener listener(flags.quiet);
   server::SearchDriver driver(store->get(), evaluator->get(), &listener);
   absl::StatusOr<server::SearchOutcome> outcome = driver.Run(*options, config_text);

@@ -11,7 +11,9 @@ struct RunFlags {
   std::string config_path;
   std::string db_path = "headevo.db";
   std::string device = "cpu";
-  int threads = 0;  // 0: LibTorch's default (one per core)
+  int threads = 0;  // 0: LibTorch's default (one thread in Debian's build)
+  // Empty: "<db_path>.checkpoints" when the config inherits weights, else no checkpoints.
+  std::string checkpoint_dir;
   bool quiet = false;
 };
 

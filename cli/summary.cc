@@ -77,6 +77,16 @@ std::string FormatSummary(const search::SearchOptions& options,
                           dense_connections);
   }
 
+  for (const server::SearchOutcome::Baseline& baseline : outcome.baselines) {
+    if (baseline.metrics.has_value()) {
+      absl::StrAppendFormat(&out, "%s, trained the same way: val_loss %.4f, %d connections per query\n",
+                            baseline.description, baseline.metrics->val_loss(),
+                            baseline.metrics->connections());
+    } else {
+      absl::StrAppend(&out, baseline.description, " baseline failed: ", baseline.error, "\n");
+    }
+  }
+
   const auto& task = options.training.task();
   if (task.kind() == headevo::v1::TASK_KIND_PLANTED_OFFSETS) {
     std::set<int> present;

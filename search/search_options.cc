@@ -59,14 +59,20 @@ absl::Status ValidateTraining(const headevo::v1::TrainingSpec& t) {
                                                        " looks ahead but model.causal is true"));
       }
     }
-  } else if (task.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS) {
-    if (m.vocab_size() != 256) {
+  } else if (task.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS ||
+             task.kind() == headevo::v1::TASK_KIND_TEXT_FILES) {
+    if (task.kind() == headevo::v1::TASK_KIND_TEXT_FILES && task.text_path().empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("model.vocab_size must be 256 for the byte-level brown_corpus task, got ",
-                       m.vocab_size()));
+          "task.text_path must name a text file or a directory for the text_files task");
+    }
+    if (m.vocab_size() != 256) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model.vocab_size must be 256 for a byte-level task (brown_corpus, text_files), got ",
+          m.vocab_size()));
     }
   } else {
-    return absl::InvalidArgumentError("task.kind must be planted_offsets or brown_corpus");
+    return absl::InvalidArgumentError(
+        "task.kind must be planted_offsets, brown_corpus or text_files");
   }
   return absl::OkStatus();
 }
@@ -91,6 +97,11 @@ headevo::v1::TrainingSpec DefaultTrainingSpec() {
   t.set_batch_size(32);
   t.set_learning_rate(5e-3);
   t.set_weight_decay(0.0);
+  t.set_lr_schedule(headevo::v1::LEARNING_RATE_SCHEDULE_COSINE);
+  t.set_warmup_steps(20);
+  t.set_final_lr_fraction(0.1);
+  t.set_max_grad_norm(1.0);
+  t.set_new_head_init(headevo::v1::NEW_HEAD_INIT_RANDOM);
   t.set_eval_batches(4);
   return t;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "headevo/v1/training.pb.h"
@@ -26,6 +27,17 @@ struct SearchOptions {
   int generations = 2;
   // Also train a dense-attention model the same way, for the final comparison.
   bool compare_with_dense = true;
+  // Start each child from its parent's trained weights (the heads it keeps, by id) instead of
+  // from scratch; evaluations then keep checkpoints.
+  bool inherit_weights = false;
+  // More baselines trained the same way after the search: any of ATTENTION_KIND_LOCAL,
+  // STRIDED, LINFORMER, RANDOM, with their parameters; a parameter of 0 matches the best
+  // candidate's mean k per head (stride: the nearest integer to sqrt(seq_len)).
+  std::vector<headevo::v1::AttentionKind> baselines;
+  int baseline_window = 0;
+  int baseline_stride = 0;
+  int baseline_linformer_rank = 0;
+  int baseline_random_k = 0;
 
   SelectionOptions selection;
   RankingOptions ranking;

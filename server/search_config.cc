@@ -25,6 +25,27 @@ void ReadSearch(TomlSection& s, search::SearchOptions& o) {
   s.Int("parents", 1, 100000, &o.selection.num_parents);
   s.Double("connection_cost", 0.0, kMaxDouble, &o.selection.connection_cost);
   s.Bool("compare_with_dense", &o.compare_with_dense);
+  s.Bool("inherit_weights", &o.inherit_weights);
+}
+
+// Config names of the baseline kinds, in AttentionKind order from LOCAL.
+const std::vector<std::string> kBaselineNames = {"local", "strided", "linformer", "random"};
+
+void ReadBaselines(TomlSection& s, search::SearchOptions& o) {
+  std::vector<int> kinds;
+  for (headevo::v1::AttentionKind kind : o.baselines) {
+    kinds.push_back(static_cast<int>(kind) - headevo::v1::ATTENTION_KIND_LOCAL);
+  }
+  s.ChoiceArray("run", kBaselineNames, &kinds);
+  o.baselines.clear();
+  for (int kind : kinds) {
+    o.baselines.push_back(
+        static_cast<headevo::v1::AttentionKind>(kind + headevo::v1::ATTENTION_KIND_LOCAL));
+  }
+  s.Int("window", 0, 1 << 20, &o.baseline_window);
+  s.Int("stride", 0, 1 << 20, &o.baseline_stride);
+  s.Int("linformer_rank", 0, 1 << 20, &o.baseline_linformer_rank);
+  s.Int("random_k", 0, 1 << 20, &o.baseline_random_k);
 }
 
 void ReadModel(TomlSection& s, search::SearchOptions& o) {
@@ -49,10 +70,10 @@ void ReadModel(TomlSection& s, search::SearchOptions& o) {
 
 void ReadTask(TomlSection& s, search::SearchOptions& o) {
   headevo::v1::TaskSpec& t = *o.training.mutable_task();
-  int kind = t.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS ? 1 : 0;
-  s.Choice("kind", {"planted_offsets", "brown_corpus"}, &kind);
-  t.set_kind(kind == 1 ? headevo::v1::TASK_KIND_BROWN_CORPUS
-                       : headevo::v1::TASK_KIND_PLANTED_OFFSETS);
+  // Config names in TaskKind order from PLANTED_OFFSETS.
+  int kind = t.kind() - headevo::v1::TASK_KIND_PLANTED_OFFSETS;
+  s.Choice("kind", {"planted_offsets", "brown_corpus", "text_files"}, &kind);
+  t.set_kind(static_cast<headevo::v1::TaskKind>(kind + headevo::v1::TASK_KIND_PLANTED_OFFSETS));
   std::vector<int> planted(t.planted_offsets().begin(), t.planted_offsets().end());
   s.IntArray("planted_offsets", -(1 << 20), 1 << 20, &planted);
   t.clear_planted_offsets();
@@ -60,6 +81,9 @@ void ReadTask(TomlSection& s, search::SearchOptions& o) {
   std::string corpus_dir = t.corpus_dir();
   s.String("corpus_dir", &corpus_dir);
   t.set_corpus_dir(corpus_dir);
+  std::string text_path = t.text_path();
+  s.String("text_path", &text_path);
+  t.set_text_path(text_path);
 }
 
 void ReadTraining(TomlSection& s, search::SearchOptions& o) {
@@ -79,6 +103,25 @@ void ReadTraining(TomlSection& s, search::SearchOptions& o) {
   number = t.weight_decay();
   s.Double("weight_decay", 0.0, 10.0, &number);
   t.set_weight_decay(number);
+  int schedule = t.lr_schedule() == headevo::v1::LEARNING_RATE_SCHEDULE_COSINE ? 1 : 0;
+  s.Choice("lr_schedule", {"constant", "cosine"}, &schedule);
+  t.set_lr_schedule(schedule == 1 ? headevo::v1::LEARNING_RATE_SCHEDULE_COSINE
+                                  : headevo::v1::LEARNING_RATE_SCHEDULE_CONSTANT);
+  value = t.warmup_steps();
+  s.Int("warmup_steps", 0, kMaxInt, &value);
+  t.set_warmup_steps(value);
+  number = t.final_lr_fraction();
+  s.Double("final_lr_fraction", 0.0, 1.0, &number);
+  t.set_final_lr_fraction(number);
+  number = t.max_grad_norm();
+  s.Double("max_grad_norm", 0.0, kMaxDouble, &number);
+  t.set_max_grad_norm(number);
+  number = t.entropy_weight();
+  s.Double("entropy_weight", 0.0, 1e6, &number);
+  t.set_entropy_weight(number);
+  int init = 0;
+  s.Choice("new_head_init", {"random"}, &init);
+  t.set_new_head_init(headevo::v1::NEW_HEAD_INIT_RANDOM);
 }
 
 void ReadInitial(TomlSection& s, search::SearchOptions& o) {
@@ -144,7 +187,7 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
   const std::pair<const char*, Reader> readers[] = {
       {"search", ReadSearch},   {"model", ReadModel},     {"task", ReadTask},
       {"training", ReadTraining}, {"initial", ReadInitial}, {"ranking", ReadRanking},
-      {"pruning", ReadPruning},
+      {"pruning", ReadPruning},   {"baselines", ReadBaselines},
   };
   for (const auto& [name, read] : readers) {
     TomlSection s = section(name);
@@ -158,13 +201,21 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
       error = absl::InvalidArgumentError(absl::StrCat(
           source, ":", node.source().begin.line, ":", node.source().begin.column,
           ": unknown section [", std::string(key.str()),
-          "]; sections are search, model, task, training, initial, ranking, pruning"));
+          "]; sections are search, model, task, training, initial, ranking, pruning, "
+          "baselines"));
     }
   }
   if (!error.ok()) return error;
 
   // The causal constraint is one fact of the model; the offset sampler follows it.
   options.initial.causal = options.training.model().causal();
+  for (headevo::v1::AttentionKind kind : options.baselines) {
+    if (kind == headevo::v1::ATTENTION_KIND_LINFORMER && options.training.model().causal()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": baselines.run includes \"linformer\", which needs model.causal = false (its "
+                  "projection along the sequence mixes future positions into every key)"));
+    }
+  }
   if (absl::Status s = options.Validate(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", s.message()));
   }

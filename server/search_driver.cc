@@ -1,5 +1,7 @@
 #include "server/search_driver.h"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -11,16 +13,52 @@
 namespace headevo::server {
 namespace {
 
-// The dense baseline's training stream: far from any candidate ordinal.
+// The baselines' training streams: negative, far from any candidate ordinal. Baseline i of
+// options.baselines trains on stream kDenseBaselineStream - 1 - i.
 constexpr int64_t kDenseBaselineStream = -1;
 
-headevo::v1::Genome DenseGenome(const headevo::v1::ModelSpec& model) {
+headevo::v1::Genome BaselineGenome(const headevo::v1::ModelSpec& model) {
   headevo::v1::Genome genome;
   genome.set_num_layers(model.num_layers());
   for (int layer = 0; layer < model.num_layers(); ++layer) {
     for (int h = 0; h < model.heads_per_layer(); ++h) genome.add_heads()->set_layer(layer);
   }
   return genome;
+}
+
+// A baseline parameter: the configured value, or when 0 the best candidate's mean k per head.
+int BaselineParameter(int configured, const headevo::v1::Candidate& best) {
+  if (configured > 0) return configured;
+  const int heads = std::max(1, best.genome().heads_size());
+  return std::max<int>(1, static_cast<int>(std::lround(
+                              static_cast<double>(best.metrics().connections()) / heads)));
+}
+
+// The model spec of one baseline, and how the summary names it.
+std::pair<headevo::v1::ModelSpec, std::string> BaselineModel(
+    const search::SearchOptions& options, headevo::v1::AttentionKind kind,
+    const headevo::v1::Candidate& best) {
+  headevo::v1::ModelSpec model = options.training.model();
+  model.set_attention(kind);
+  switch (kind) {
+    case headevo::v1::ATTENTION_KIND_LOCAL:
+      model.set_window(std::min(BaselineParameter(options.baseline_window, best), model.seq_len()));
+      return {model, absl::StrCat("local attention (window ", model.window(), ")")};
+    case headevo::v1::ATTENTION_KIND_STRIDED: {
+      const int stride = options.baseline_stride > 0
+                             ? options.baseline_stride
+                             : static_cast<int>(std::lround(std::sqrt(model.seq_len())));
+      model.set_stride(std::min(std::max(stride, 1), model.seq_len()));
+      return {model, absl::StrCat("strided attention (stride ", model.stride(), ")")};
+    }
+    case headevo::v1::ATTENTION_KIND_LINFORMER:
+      model.set_linformer_rank(
+          std::min(BaselineParameter(options.baseline_linformer_rank, best), model.seq_len()));
+      return {model, absl::StrCat("Linformer (rank ", model.linformer_rank(), ")")};
+    default:
+      model.set_random_k(std::min(BaselineParameter(options.baseline_random_k, best), model.seq_len()));
+      return {model, absl::StrCat("random heads (mean k ", model.random_k(), ")")};
+  }
 }
 
 }  // namespace
@@ -49,6 +87,13 @@ absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& optio
     *request.mutable_training() = options.training;
     request.mutable_training()->set_seed(
         CandidateTrainingSeed(options.seed, static_cast<int64_t>(population.size())));
+    if (options.inherit_weights && candidate.parent_id() != 0) {
+      for (const headevo::v1::Candidate& earlier : population) {
+        if (earlier.id() == candidate.parent_id()) {
+          request.set_parent_checkpoint_sha256(earlier.checkpoint_sha256());
+        }
+      }
+    }
 
     absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
     if (result.ok()) {
@@ -152,7 +197,7 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   if (options.compare_with_dense) {
     if (listener_ != nullptr) listener_->OnBaselineStarted("dense attention");
     headevo::v1::EvaluationRequest request;
-    *request.mutable_genome() = DenseGenome(model);
+    *request.mutable_genome() = BaselineGenome(model);
     *request.mutable_training() = options.training;
     request.mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
     request.mutable_training()->set_seed(CandidateTrainingSeed(options.seed, kDenseBaselineStream));
@@ -163,7 +208,29 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
       outcome.dense_error = dense.status().ToString();
     }
   }
+  RunBaselines(options, outcome);
   return outcome;
+}
+
+void SearchDriver::RunBaselines(const search::SearchOptions& options, SearchOutcome& outcome) {
+  for (size_t i = 0; i < options.baselines.size(); ++i) {
+    auto [model, description] = BaselineModel(options, options.baselines[i], outcome.best);
+    if (listener_ != nullptr) listener_->OnBaselineStarted(description.c_str());
+    headevo::v1::EvaluationRequest request;
+    *request.mutable_genome() = BaselineGenome(model);
+    *request.mutable_training() = options.training;
+    *request.mutable_training()->mutable_model() = model;
+    request.mutable_training()->set_seed(CandidateTrainingSeed(
+        options.seed, kDenseBaselineStream - 1 - static_cast<int64_t>(i)));
+    absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
+    SearchOutcome::Baseline& baseline = outcome.baselines.emplace_back();
+    baseline.description = std::move(description);
+    if (result.ok()) {
+      baseline.metrics = result->metrics();
+    } else {
+      baseline.error = result.status().ToString();
+    }
+  }
 }
 
 }  // namespace headevo::server

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
@@ -29,6 +30,14 @@ struct SearchOutcome {
   // The dense-attention model trained the same way (when the options ask for it).
   std::optional<headevo::v1::Metrics> dense;
   std::string dense_error;  // why `dense` is empty although the options asked for it
+
+  // The other baselines the options ask for, in their order.
+  struct Baseline {
+    std::string description;  // e.g. "local attention (window 3)"
+    std::optional<headevo::v1::Metrics> metrics;
+    std::string error;  // why `metrics` is empty
+  };
+  std::vector<Baseline> baselines;
 };
 
 class SearchDriver {
@@ -44,6 +53,9 @@ class SearchDriver {
                                     const std::string& config_toml);
 
  private:
+  // Trains the baselines after the search (none of them enters the lineage).
+  void RunBaselines(const search::SearchOptions& options, SearchOutcome& outcome);
+
   absl::Status EvaluateGeneration(const search::SearchOptions& options,
                                   std::vector<headevo::v1::Candidate>& population,
                                   std::vector<headevo::v1::Candidate> generation,

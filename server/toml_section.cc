@@ -1,5 +1,7 @@
 #include "server/toml_section.h"
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -104,6 +106,28 @@ void TomlSection::IntArray(const char* key, int min, int max, std::vector<int>* 
     values.push_back(static_cast<int>(*value));
   }
   *out = std::move(values);
+}
+
+void TomlSection::ChoiceArray(const char* key, const std::vector<std::string>& choices,
+                              std::vector<int>* indices) {
+  const toml::node* node = Find(key);
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  const std::string expected =
+      absl::StrCat("expected an array of \"", absl::StrJoin(choices, "\", \""), "\"");
+  if (array == nullptr) return Fail(node, key, expected);
+  std::vector<int> values;
+  for (const toml::node& element : *array) {
+    const auto value = element.value_exact<std::string>();
+    const auto found =
+        value ? std::find(choices.begin(), choices.end(), *value) : choices.end();
+    if (found == choices.end()) {
+      return Fail(&element, key,
+                  absl::StrCat(expected, value ? absl::StrCat(", got \"", *value, "\"") : ""));
+    }
+    values.push_back(static_cast<int>(found - choices.begin()));
+  }
+  *indices = std::move(values);
 }
 
 void TomlSection::FinishUnknownKeys() {

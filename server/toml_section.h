@@ -31,6 +31,9 @@ class TomlSection {
   // A string that must be one of `choices`; *index receives its position.
   void Choice(const char* key, const std::vector<std::string>& choices, int* index);
   void IntArray(const char* key, int min, int max, std::vector<int>* out);
+  // An array of strings, each one of `choices`; *indices receives their positions.
+  void ChoiceArray(const char* key, const std::vector<std::string>& choices,
+                   std::vector<int>* indices);
 
   // Records an error for the first key of this section that no reader asked for.
   void FinishUnknownKeys();

@@ -27,8 +27,9 @@ class SparseTransformer;
 struct TorchEvaluatorOptions {
   // Where models train: "cpu", "cuda" or "cuda:N" (any string torch::Device parses).
   std::string device = "cpu";
-  // Intra-op CPU threads, set process-wide with torch::set_num_threads; 0 leaves torch's
-  // default (one per core).
+  // Intra-op CPU threads, set process-wide with torch::set_num_threads; 0 leaves LibTorch's
+  // default (one thread in Debian's build). The models of a search are small enough that
+  // more threads often cost more in synchronisation than they gain.
   int num_threads = 0;
   // Where checkpoints live, named <sha256>.ckpt (created when missing). When set, every
   // evaluation saves its trained model there and reports the digest, and a request naming a

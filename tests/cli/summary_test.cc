@@ -85,5 +85,28 @@ TEST(SummaryTest, SummaryComparesWithDenseAndChecksThePlantedOffsets) {
   EXPECT_NE(partial.find("dense baseline failed: out of memory"), std::string::npos) << partial;
 }
 
+TEST(SummaryTest, SummaryListsEachBaseline) {
+  search::SearchOptions options;
+  options.training = search::DefaultTrainingSpec();
+  server::SearchOutcome outcome;
+  outcome.best = Best();
+  server::SearchOutcome::Baseline& local = outcome.baselines.emplace_back();
+  local.description = "local attention (window 3)";
+  local.metrics.emplace();
+  local.metrics->set_val_loss(0.75);
+  local.metrics->set_connections(24);
+  server::SearchOutcome::Baseline& linformer = outcome.baselines.emplace_back();
+  linformer.description = "Linformer (rank 3)";
+  linformer.error = "INVALID_ARGUMENT: causal";
+  const std::string summary = FormatSummary(options, outcome, 1.0);
+  EXPECT_NE(summary.find("local attention (window 3), trained the same way: val_loss 0.7500, 24 "
+                         "connections per query"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("Linformer (rank 3) baseline failed: INVALID_ARGUMENT: causal"),
+            std::string::npos)
+      << summary;
+}
+
 }  // namespace
 }  // namespace headevo::cli

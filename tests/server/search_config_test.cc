@@ -42,6 +42,13 @@ generations = 3
 parents = 2
 connection_cost = 0.01
 compare_with_dense = false
+inherit_weights = true
+
+[baselines]
+run = ["local", "random", "strided"]
+window = 5
+stride = 4
+random_k = 3
 
 [model]
 vocab_size = 12
@@ -63,6 +70,12 @@ batch_size = 8
 learning_rate = 1      # an integer where a float is expected is fine
 weight_decay = 0.1
 eval_batches = 2
+lr_schedule = "constant"
+warmup_steps = 3
+final_lr_fraction = 0.2
+max_grad_norm = 0.5
+entropy_weight = 0.01
+new_head_init = "random"
 
 [initial]
 k_distribution = "fixed"
@@ -92,6 +105,14 @@ min_heads_per_layer = 2
   EXPECT_EQ(o.selection.num_parents, 2);
   EXPECT_DOUBLE_EQ(o.selection.connection_cost, 0.01);
   EXPECT_FALSE(o.compare_with_dense);
+  EXPECT_TRUE(o.inherit_weights);
+  EXPECT_EQ(o.baselines, (std::vector<headevo::v1::AttentionKind>{
+                             headevo::v1::ATTENTION_KIND_LOCAL, headevo::v1::ATTENTION_KIND_RANDOM,
+                             headevo::v1::ATTENTION_KIND_STRIDED}));
+  EXPECT_EQ(o.baseline_window, 5);
+  EXPECT_EQ(o.baseline_stride, 4);
+  EXPECT_EQ(o.baseline_random_k, 3);
+  EXPECT_EQ(o.baseline_linformer_rank, 0);
   const auto& m = o.training.model();
   EXPECT_EQ(m.vocab_size(), 12);
   EXPECT_EQ(m.d_model(), 24);
@@ -109,6 +130,12 @@ min_heads_per_layer = 2
   EXPECT_DOUBLE_EQ(o.training.learning_rate(), 1.0);
   EXPECT_DOUBLE_EQ(o.training.weight_decay(), 0.1);
   EXPECT_EQ(o.training.eval_batches(), 2);
+  EXPECT_EQ(o.training.lr_schedule(), headevo::v1::LEARNING_RATE_SCHEDULE_CONSTANT);
+  EXPECT_EQ(o.training.warmup_steps(), 3);
+  EXPECT_DOUBLE_EQ(o.training.final_lr_fraction(), 0.2);
+  EXPECT_DOUBLE_EQ(o.training.max_grad_norm(), 0.5);
+  EXPECT_DOUBLE_EQ(o.training.entropy_weight(), 0.01);
+  EXPECT_EQ(o.training.new_head_init(), headevo::v1::NEW_HEAD_INIT_RANDOM);
   EXPECT_EQ(o.initial.count, search::CountDistribution::kFixed);
   EXPECT_DOUBLE_EQ(o.initial.mean_k, 4.0);
   EXPECT_EQ(o.initial.offsets, search::OffsetDistribution::kNormal);
@@ -123,6 +150,20 @@ min_heads_per_layer = 2
   EXPECT_DOUBLE_EQ(o.ranking.cost_per_connection, 0.25);
   EXPECT_DOUBLE_EQ(o.pruning.fraction, 0.5);
   EXPECT_EQ(o.pruning.min_heads_per_layer, 2);
+}
+
+TEST(SearchConfigTest, TextFilesTaskAndBaselineErrors) {
+  auto text = Parse(
+      "[model]\nvocab_size = 256\n[task]\nkind = \"text_files\"\ntext_path = \"/data/books\"\n");
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->training.task().kind(), headevo::v1::TASK_KIND_TEXT_FILES);
+  EXPECT_EQ(text->training.task().text_path(), "/data/books");
+  ExpectError("[model]\nvocab_size = 256\n[task]\nkind = \"text_files\"\n", {"task.text_path"});
+  ExpectError("[baselines]\nrun = [\"local\", \"sparse\"]\n",
+              {"test.toml:2:", "baselines.run", "\"local\", \"strided\", \"linformer\", \"random\"",
+               "got \"sparse\""});
+  ExpectError("[baselines]\nrun = [\"linformer\"]\n", {"linformer", "model.causal = false"});
+  ExpectError("[training]\nlr_schedule = \"step\"\n", {"training.lr_schedule", "cosine"});
 }
 
 TEST(SearchConfigTest, SyntaxErrorNamesFileAndLine) {

@@ -1,6 +1,7 @@
 #include "server/search_driver.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <set>
@@ -53,6 +54,7 @@ class FakeEvaluator : public search::Evaluator {
     m->set_train_loss(m->val_loss());
     m->set_connections(connections);
     m->set_steps(request.training().steps());
+    result.set_checkpoint_sha256("ckpt-" + std::to_string(request.candidate_id()));
     return result;
   }
 
@@ -302,6 +304,63 @@ TEST(SearchDriverTest, DenseBaselineRunsAfterTheSearchIsStored) {
   ASSERT_OK_AND_ASSIGN(SearchOutcome without, driver2.Run(options, ""));
   EXPECT_FALSE(without.dense.has_value());
   EXPECT_NE(without.dense_error.find("NaN"), std::string::npos);
+}
+
+TEST(SearchDriverTest, InheritingChildrenNameTheirParentsCheckpoint) {
+  search::SearchOptions options = SmallSearch();
+  options.inherit_weights = true;
+  auto store = MemoryStore();
+  FakeEvaluator evaluator(Planted(options));
+  SearchDriver driver(store.get(), &evaluator, nullptr);
+  ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
+  ASSERT_OK_AND_ASSIGN(std::vector<Candidate> all, store->ListCandidates(outcome.search_id));
+  std::map<int64_t, int64_t> parent_of;
+  for (const Candidate& c : all) parent_of[c.id()] = c.parent_id();
+  ASSERT_EQ(evaluator.requests.size(), 18u);
+  for (const auto& request : evaluator.requests) {
+    const int64_t parent = parent_of.at(request.candidate_id());
+    EXPECT_EQ(request.parent_checkpoint_sha256(),
+              parent == 0 ? "" : "ckpt-" + std::to_string(parent))
+        << "candidate " << request.candidate_id();
+  }
+  // Without the option nobody inherits.
+  options.inherit_weights = false;
+  auto store2 = MemoryStore();
+  FakeEvaluator plain(Planted(options));
+  SearchDriver driver2(store2.get(), &plain, nullptr);
+  ASSERT_OK(driver2.Run(options, "").status());
+  for (const auto& request : plain.requests) EXPECT_TRUE(request.parent_checkpoint_sha256().empty());
+}
+
+TEST(SearchDriverTest, BaselinesMatchTheBestCandidatesMeanKUnlessConfigured) {
+  search::SearchOptions options = SmallSearch();
+  options.baselines = {headevo::v1::ATTENTION_KIND_LOCAL, headevo::v1::ATTENTION_KIND_STRIDED,
+                       headevo::v1::ATTENTION_KIND_RANDOM};
+  options.baseline_random_k = 7;
+  auto store = MemoryStore();
+  FakeEvaluator evaluator(Planted(options));
+  evaluator.fail_when = [](const headevo::v1::EvaluationRequest& r) {
+    return r.training().model().attention() == headevo::v1::ATTENTION_KIND_STRIDED;
+  };
+  SearchDriver driver(store.get(), &evaluator, nullptr);
+  ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
+  ASSERT_EQ(evaluator.requests.size(), 18u + 3u);
+  const int mean_k = static_cast<int>(std::lround(
+      static_cast<double>(outcome.best.metrics().connections()) / outcome.best.genome().heads_size()));
+  const auto& local = evaluator.requests[18].training().model();
+  EXPECT_EQ(local.attention(), headevo::v1::ATTENTION_KIND_LOCAL);
+  EXPECT_EQ(local.window(), mean_k);
+  EXPECT_EQ(evaluator.requests[19].training().model().stride(), 6);  // round(sqrt(32))
+  EXPECT_EQ(evaluator.requests[20].training().model().random_k(), 7);
+  EXPECT_EQ(evaluator.requests[20].genome().heads_size(), 8);  // heads_per_layer x layers
+  EXPECT_NE(evaluator.requests[18].training().seed(), evaluator.requests[20].training().seed());
+  ASSERT_EQ(outcome.baselines.size(), 3u);
+  EXPECT_EQ(outcome.baselines[0].description,
+            "local attention (window " + std::to_string(mean_k) + ")");
+  EXPECT_TRUE(outcome.baselines[0].metrics.has_value());
+  EXPECT_FALSE(outcome.baselines[1].metrics.has_value());  // failed: the search is unharmed
+  EXPECT_NE(outcome.baselines[1].error.find("NaN"), std::string::npos);
+  EXPECT_EQ(outcome.baselines[2].description, "random heads (mean k 7)");
 }
 
 TEST(SearchDriverTest, InvalidOptionsWriteNothing) {
