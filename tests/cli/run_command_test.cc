@@ -193,6 +193,41 @@ TEST_F(RunCommandTest, RerunAddsAnIdenticalSearchAndKeepsTheFirst) {
   }
 }
 
+TEST_F(RunCommandTest, InheritingSearchKeepsOneCheckpointPerCandidateAndRunsBaselines) {
+  std::string config = kTinyConfig;
+  config.replace(config.find("parents = 2"), 11, "parents = 2\ninherit_weights = true");
+  config += "\n[baselines]\nrun = [\"local\", \"random\"]\n";
+  Write("inherit.toml", config);
+  const Ran ran = Headevo("run inherit.toml");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  EXPECT_NE(ran.out.find("checkpoints in headevo.db.checkpoints"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("local attention (window "), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("random heads (mean k "), std::string::npos) << ran.out;
+
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  const auto shas = [&](const std::string& db) {
+    auto store = storage::Store::Open((dir_ / db).string(), read_only);
+    EXPECT_TRUE(store.ok()) << store.status();
+    auto candidates = (*store)->ListCandidates(1);
+    EXPECT_TRUE(candidates.ok()) << candidates.status();
+    std::vector<std::string> out;
+    for (const auto& c : *candidates) out.push_back(c.checkpoint_sha256());
+    return out;
+  };
+  const std::vector<std::string> first = shas("headevo.db");
+  ASSERT_EQ(first.size(), 12u);
+  for (const std::string& sha : first) {
+    ASSERT_EQ(sha.size(), 64u);
+    EXPECT_TRUE(fs::exists(dir_ / "headevo.db.checkpoints" / (sha + ".ckpt"))) << sha;
+  }
+  EXPECT_EQ(std::set<std::string>(first.begin(), first.end()).size(), 12u);
+  // Same config and seed into a fresh database (so the same head ids): every candidate,
+  // inheriting children included, trains to the same bytes.
+  ASSERT_EQ(Headevo("run inherit.toml -q --db again.db").exit_code, 0);
+  EXPECT_EQ(shas("again.db"), first);
+}
+
 TEST_F(RunCommandTest, BadConfigNamesFileLineAndKeyAndWritesNothing) {
   Write("bad.toml", "[search]\npopulation = 4\n\n[model]\nd_modle = 16\n");
   const Ran ran = Headevo("run bad.toml");
