@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -107,6 +108,56 @@ TEST(RequestValidationTest, RejectsBadRequestsNamingTheProblem) {
          r->mutable_training()->mutable_task()->set_kind(headevo::v1::TASK_KIND_BROWN_CORPUS);
        },
        "vocab_size must be 256"},
+      {"look-ahead planted offset in a causal model",
+       [](EvaluationRequest* r) { r->mutable_training()->mutable_task()->set_planted_offsets(0, 3); },
+       "set model.causal = false"},
+      {"text files without a path",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_model()->set_vocab_size(256);
+         r->mutable_training()->mutable_task()->set_kind(headevo::v1::TASK_KIND_TEXT_FILES);
+       },
+       "training.task.text_path is empty"},
+      {"negative warm-up",
+       [](EvaluationRequest* r) { r->mutable_training()->set_warmup_steps(-1); },
+       "training.warmup_steps"},
+      {"final lr fraction above 1",
+       [](EvaluationRequest* r) { r->mutable_training()->set_final_lr_fraction(1.5); },
+       "training.final_lr_fraction must be <= 1"},
+      {"negative clipping norm",
+       [](EvaluationRequest* r) { r->mutable_training()->set_max_grad_norm(-1.0); },
+       "training.max_grad_norm"},
+      {"NaN entropy weight",
+       [](EvaluationRequest* r) { r->mutable_training()->set_entropy_weight(std::nan("")); },
+       "training.entropy_weight"},
+      {"unknown schedule",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->set_lr_schedule(static_cast<headevo::v1::LearningRateSchedule>(9));
+       },
+       "training.lr_schedule 9"},
+      {"local window of 0",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_LOCAL);
+       },
+       "training.model.window (for local attention) must be in [1, 16], got 0"},
+      {"random heads larger than the window",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_RANDOM);
+         r->mutable_training()->mutable_model()->set_random_k(17);
+       },
+       "random_k"},
+      {"causal linformer",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_model()->set_attention(
+             headevo::v1::ATTENTION_KIND_LINFORMER);
+         r->mutable_training()->mutable_model()->set_linformer_rank(4);
+       },
+       "linformer needs causal = false"},
+      {"unknown attention kind",
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_model()->set_attention(
+             static_cast<headevo::v1::AttentionKind>(42));
+       },
+       "training.model.attention 42"},
   };
   for (const BadCase& c : cases) {
     EvaluationRequest request = ValidRequest();
