@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace headevo::testing {
 
@@ -28,27 +29,6 @@ inline ::testing::AssertionResult IsError(const absl::Status& status, absl::Stat
          << " with a message containing \"" << part << "\"";
 }
 
-// A fresh directory for one test, removed with everything in it when the object goes away.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "headevo_storage_XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed: " << pattern;
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // `name` inside the directory.
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

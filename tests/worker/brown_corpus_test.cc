@@ -1,7 +1,6 @@
 #include "worker/brown_corpus.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace headevo::worker {
 namespace {
@@ -18,20 +18,12 @@ namespace fs = std::filesystem;
 
 class BrownCorpusTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("headevo_brown_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void Write(const std::string& name, const std::string& contents) {
     std::ofstream(dir_ / name, std::ios::binary) << contents;
   }
 
-  fs::path dir_;
+  headevo::testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(BrownCorpusTest, StripsTagsAtTheLastSlash) {

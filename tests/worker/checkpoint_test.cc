@@ -3,7 +3,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
 #include "tests/worker/test_requests.h"
 #include "worker/model.h"
 #include "worker/planted_offsets_task.h"
@@ -232,18 +232,9 @@ TEST(CheckpointTest, MismatchedModelsAreRefusedNamingTheDifference) {
   EXPECT_NE(restore.message().find("block1.attention"), std::string::npos) << restore;
 }
 
-class CheckpointFileTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("headevo_checkpoint_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
-};
-
-TEST_F(CheckpointFileTest, DamagedOrForeignFilesAreRefusedNamingTheFile) {
+TEST(CheckpointFileTest, DamagedOrForeignFilesAreRefusedNamingTheFile) {
+  const headevo::testing::TempDir temp;
+  const std::filesystem::path& dir_ = temp.path();
   Parent parent = TrainedParent();
   const std::string path = (dir_ / "parent.ckpt").string();
   ASSERT_OK(WriteFileAtomically(path, parent.bytes));

@@ -1,7 +1,6 @@
 #include "worker/text_documents.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace headevo::worker {
 namespace {
@@ -18,21 +18,13 @@ namespace fs = std::filesystem;
 
 class TextDocumentsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("headevo_text_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void Write(const fs::path& relative, const std::string& contents) {
     fs::create_directories((dir_ / relative).parent_path());
     std::ofstream(dir_ / relative, std::ios::binary) << contents;
   }
 
-  fs::path dir_;
+  headevo::testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(TextDocumentsTest, DirectoryGivesOneDocumentPerNonEmptyVisibleFileRecursively) {

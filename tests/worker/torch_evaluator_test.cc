@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
 #include "tests/worker/test_requests.h"
 
 namespace headevo::worker {
@@ -178,8 +178,8 @@ TEST_F(TorchEvaluatorTest, BrownCorpusTaskTrainsOnBytesAndReportsAMissingCorpus)
 
 TEST_F(TorchEvaluatorTest, TextFilesTaskTrainsOnADirectoryAndNamesAMissingPath) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("headevo_eval_text_" +
-                                                     std::to_string(::getpid()));
+  const headevo::testing::TempDir temp;
+  const fs::path& dir = temp.path();
   fs::create_directories(dir / "sub");
   for (const char* name : {"a.txt", "b.txt", "sub/c.md"}) {
     std::ofstream out(dir / name);
@@ -199,7 +199,6 @@ TEST_F(TorchEvaluatorTest, TextFilesTaskTrainsOnADirectoryAndNamesAMissingPath) 
   const absl::StatusOr<EvaluationResult> status = evaluator_->Evaluate(request);
   EXPECT_EQ(status.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(status.status().message().find(missing), std::string::npos) << status.status();
-  fs::remove_all(dir);
 }
 
 TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
@@ -246,15 +245,12 @@ TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
 class CheckpointingEvaluatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("headevo_eval_ckpt_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
     TorchEvaluatorOptions options;
     options.checkpoint_dir = dir_.string();
     ASSERT_OK_AND_ASSIGN(evaluator_, TorchEvaluator::Create(options));
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  headevo::testing::TempDir temp_;
+  const std::filesystem::path dir_ = temp_.path() / "checkpoints";  // created by the evaluator
   std::unique_ptr<TorchEvaluator> evaluator_;
 };
 
