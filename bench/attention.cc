@@ -1,7 +1,7 @@
 // Forward + backward time of the sparse-offset attention op against dense attention in the same
 // build, and the useful GFLOP/s it reaches against torch::mm measured in the same run.
 //
-//   build/bench/bench_attention [--quick] [--no-dense]
+//   build/bench/bench_attention [--quick] [--no-dense] [--system-malloc]
 //
 // Shapes: B=4, H=8, D=32, n in {512, 1024, 4096, 16384}, k in {8, 32, 128} random causal offsets
 // per head in [-(n-1), 0]. Dense (masked causal softmax(QK^T)V from LibTorch ops) only where its
@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "worker/allocator_tuning.h"
 #include "worker/sparse_attention.h"
 
 namespace {
@@ -102,17 +103,22 @@ double MatmulGflops() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, with_dense = true;
+  bool quick = false, with_dense = true, tune_malloc = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;  // n in {512, 4096}, k = 32 only
     } else if (std::strcmp(argv[i], "--no-dense") == 0) {
       with_dense = false;
+    } else if (std::strcmp(argv[i], "--system-malloc") == 0) {
+      tune_malloc = false;  // glibc's defaults: fresh pages for every large buffer
     } else {
-      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense]\n");
+      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--system-malloc]\n");
       return 2;
     }
   }
+  // As `headevo` does at start-up (see worker/allocator_tuning.h).
+  const bool tuned = tune_malloc && headevo::worker::KeepFreedMemoryInProcess();
+  std::printf("malloc: %s\n", tuned ? "freed memory kept in the process" : "glibc defaults");
   // Debian's LibTorch (OpenMP) may start with one thread; use every core, as the worker does.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::printf("threads: %d (LibTorch intra-op)\n", at::get_num_threads());

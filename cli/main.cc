@@ -2,8 +2,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/run_command.h"
+#include "worker/allocator_tuning.h"
 
 int main(int argc, char** argv) {
+  headevo::worker::KeepFreedMemoryInProcess();
   CLI::App app{
       "headevo: evolutionary search over sparse attention heads.\n\n"
       "A sparse head attends to a small set of relative offsets (k per query), so it costs\n"

@@ -1,8 +1,9 @@
-// The fused CPU sparse-offset attention op: forward and backward loops over [B, H, D, N]
-// (feature-major) copies of q, k, v, so that each offset reads a contiguous run of key rows and
-// the [B, H, N, K, D] gathered copies of the LibTorch formulation are never made. Work is split
-// over (batch, head) pairs with at::parallel_for; each pair writes only its own slices, so
-// results do not depend on the number of threads.
+// The fused CPU sparse-offset attention op: forward and backward loops over q, k, v in their
+// own [B, H, N, D] layout, a tile of queries at a time and one offset at a time inside the tile,
+// so that each offset reads a contiguous run of key rows and neither transposed copies nor the
+// [B, H, N, K, D] gathered copies of the LibTorch formulation are made. Work is split over
+// (batch, head) pairs with at::parallel_for; each pair writes only its own slices, so results do
+// not depend on the number of threads.
 //
 // Contract (all tensors on the CPU, q/k/v/bias of one floating type, contiguous or made so):
 //   q, k, v  [B, H, N, D]

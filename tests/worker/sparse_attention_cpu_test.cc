@@ -75,6 +75,39 @@ TEST(SparseAttentionCpuTest, MatchesTheGatherFormulationOnRaggedShapes) {
   }
 }
 
+// The head sizes with a compile-time unrolled kernel (8, 16, 32, 64), over more than one query
+// tile and with heads of 0 to 20 offsets, some reaching past either end of the sequence.
+TEST(SparseAttentionCpuTest, UnrolledHeadSizesMatchTheGatherFormulation) {
+  std::mt19937 rng(11);
+  torch::manual_seed(11);
+  for (int64_t D : {8, 16, 32, 64}) {
+    for (int64_t N : {7, 300, 600}) {
+      const int64_t B = 2, H = 3;
+      const Offsets offsets = RandomOffsets(rng, H, static_cast<int>(N) + 3, 20, N == 300);
+      const AttentionPattern pattern = AttentionPattern::Build(offsets, N, torch::kCPU);
+      const Inputs in = RandomInputs(B, H, N, D, pattern.max_k, torch::kFloat);
+      const torch::Tensor upstream = torch::randn({B, H, N, D});
+      const SparseAttentionOutput fused = SparseAttention(in.q, in.k, in.v, in.bias, pattern);
+      const SparseAttentionOutput gathered =
+          SparseAttentionByGather(in.q, in.k, in.v, in.bias, pattern);
+      const auto fused_grads = torch::autograd::grad({fused.output}, {in.q, in.k, in.v, in.bias},
+                                                     {upstream}, false, false, true);
+      const auto gathered_grads = torch::autograd::grad(
+          {gathered.output}, {in.q, in.k, in.v, in.bias}, {upstream}, false, false, true);
+      SCOPED_TRACE(::testing::Message() << "D=" << D << " N=" << N);
+      EXPECT_TRUE(torch::allclose(fused.output, gathered.output, 1e-4, 1e-5));
+      EXPECT_TRUE(torch::allclose(fused.probs, gathered.probs, 1e-4, 1e-6));
+      const char* names[] = {"q", "k", "v", "bias"};
+      for (int i = 0; i < 4; ++i) {
+        const torch::Tensor expected = gathered_grads[i].defined()
+                                           ? gathered_grads[i]
+                                           : torch::zeros_like(fused_grads[i]);
+        EXPECT_TRUE(torch::allclose(fused_grads[i], expected, 1e-4, 1e-5)) << names[i];
+      }
+    }
+  }
+}
+
 // Central differences in float64 on tiny shapes: every element of every input.
 TEST(SparseAttentionCpuTest, GradientsMatchFiniteDifferences) {
   std::mt19937 rng(3);
