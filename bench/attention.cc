@@ -9,9 +9,8 @@
 // Useful flops count only in-range (query, key) pairs: 4D forward (QK, PV), 8D backward
 // (dP, dQ, dK, dV). The last line is machine-readable:
 //   RESULT speedup_vs_dense_n4096_k32=<x> mm_fraction_n4096_k32=<f>
-#include <torch/torch.h>
-
 #include <ATen/Parallel.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -40,8 +39,8 @@ double BestSeconds(int repetitions, const std::function<void()>& run) {
   for (int i = 0; i < repetitions; ++i) {
     const auto start = std::chrono::steady_clock::now();
     run();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }

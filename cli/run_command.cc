@@ -67,8 +67,8 @@ int RunCommand(const RunFlags& flags) {
 
   absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
   if (!store.ok()) {
-    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
-                                "': ", store.status().message()));
+    return Fail(
+        1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));
   }
 
   std::printf("headevo run %s: database %s, device %s%s\n", flags.config_path.c_str(),

@@ -20,8 +20,8 @@ std::string FormatProgressLine(const server::CandidateProgress& progress) {
   const int width = static_cast<int>(absl::StrCat(progress.total).size());
   std::string line = absl::StrFormat("[%*d/%d] gen %-2d #%-4d", width, progress.evaluated,
                                      progress.total, c.generation(), c.id());
-  absl::StrAppend(&line, c.parent_id() != 0 ? absl::StrFormat("<- #%-4d", c.parent_id())
-                                            : std::string(8, ' '));
+  absl::StrAppend(
+      &line, c.parent_id() != 0 ? absl::StrFormat("<- #%-4d", c.parent_id()) : std::string(8, ' '));
   if (c.state() == headevo::v1::CANDIDATE_STATE_DONE) {
     absl::StrAppendFormat(&line, " loss %.4f  conn %-4d", c.metrics().val_loss(),
                           c.metrics().connections());
@@ -53,21 +53,24 @@ std::string FormatSummary(const search::SearchOptions& options,
   std::string out = absl::StrFormat(
       "\nsearch %d \"%s\": %d candidates evaluated (%d failed) in %.1f s\n", outcome.search_id,
       options.name, outcome.evaluated, outcome.failed, wall_seconds);
-  absl::StrAppendFormat(&out, "best candidate #%d (generation %d%s): val_loss %.4f, %d connections per query\n",
-                        best.id(), best.generation(),
-                        best.parent_id() != 0 ? absl::StrCat(", parent #", best.parent_id()) : "",
-                        best.metrics().val_loss(), best.metrics().connections());
+  absl::StrAppendFormat(
+      &out, "best candidate #%d (generation %d%s): val_loss %.4f, %d connections per query\n",
+      best.id(), best.generation(),
+      best.parent_id() != 0 ? absl::StrCat(", parent #", best.parent_id()) : "",
+      best.metrics().val_loss(), best.metrics().connections());
   for (int layer = 0; layer < best.genome().num_layers(); ++layer) {
     absl::StrAppend(&out, "  layer ", layer, ": ", FormatLayerHeads(best.genome(), layer), "\n");
   }
 
   const int64_t dense_connections = DenseConnections(model);
   if (outcome.dense.has_value()) {
-    absl::StrAppendFormat(&out, "dense attention, trained the same way: val_loss %.4f, %d connections per query\n",
-                          outcome.dense->val_loss(), outcome.dense->connections());
-    absl::StrAppendFormat(&out, "the best candidate keeps %.1f%% of the dense connections at %.3gx the dense loss\n",
-                          100.0 * best.metrics().connections() / outcome.dense->connections(),
-                          best.metrics().val_loss() / outcome.dense->val_loss());
+    absl::StrAppendFormat(
+        &out, "dense attention, trained the same way: val_loss %.4f, %d connections per query\n",
+        outcome.dense->val_loss(), outcome.dense->connections());
+    absl::StrAppendFormat(
+        &out, "the best candidate keeps %.1f%% of the dense connections at %.3gx the dense loss\n",
+        100.0 * best.metrics().connections() / outcome.dense->connections(),
+        best.metrics().val_loss() / outcome.dense->val_loss());
   } else {
     if (!outcome.dense_error.empty()) {
       absl::StrAppend(&out, "dense baseline failed: ", outcome.dense_error, "\n");
@@ -79,9 +82,9 @@ std::string FormatSummary(const search::SearchOptions& options,
 
   for (const server::SearchOutcome::Baseline& baseline : outcome.baselines) {
     if (baseline.metrics.has_value()) {
-      absl::StrAppendFormat(&out, "%s, trained the same way: val_loss %.4f, %d connections per query\n",
-                            baseline.description, baseline.metrics->val_loss(),
-                            baseline.metrics->connections());
+      absl::StrAppendFormat(
+          &out, "%s, trained the same way: val_loss %.4f, %d connections per query\n",
+          baseline.description, baseline.metrics->val_loss(), baseline.metrics->connections());
     } else {
       absl::StrAppend(&out, baseline.description, " baseline failed: ", baseline.error, "\n");
     }
@@ -97,11 +100,11 @@ std::string FormatSummary(const search::SearchOptions& options,
     for (int offset : task.planted_offsets()) {
       (present.count(offset) ? found : missing).push_back(offset);
     }
-    absl::StrAppend(&out, "planted offsets {", absl::StrJoin(task.planted_offsets(), ","),
-                    "}: ", found.size(), " of ", task.planted_offsets_size(),
-                    " present in the best candidate's heads",
-                    missing.empty() ? "" : absl::StrCat(" (missing {", absl::StrJoin(missing, ","), "})"),
-                    "\n");
+    absl::StrAppend(
+        &out, "planted offsets {", absl::StrJoin(task.planted_offsets(), ","), "}: ", found.size(),
+        " of ", task.planted_offsets_size(), " present in the best candidate's heads",
+        missing.empty() ? "" : absl::StrCat(" (missing {", absl::StrJoin(missing, ","), "})"),
+        "\n");
   }
   return out;
 }

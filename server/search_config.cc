@@ -1,10 +1,10 @@
 #include "server/search_config.h"
 
+#include <toml++/toml.h>
+
 #include <fstream>
 #include <limits>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
 #include "server/toml_section.h"
@@ -176,17 +176,16 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
     const toml::node* node = doc.get(name);
     const toml::table* table = node != nullptr ? node->as_table() : nullptr;
     if (node != nullptr && table == nullptr && error.ok()) {
-      error = absl::InvalidArgumentError(absl::StrCat(source, ":", node->source().begin.line,
-                                                      ": '", name, "' must be a [", name,
-                                                      "] section"));
+      error = absl::InvalidArgumentError(absl::StrCat(source, ":", node->source().begin.line, ": '",
+                                                      name, "' must be a [", name, "] section"));
     }
     return TomlSection(table, name, source, &error);
   };
 
   using Reader = void (*)(TomlSection&, search::SearchOptions&);
   const std::pair<const char*, Reader> readers[] = {
-      {"search", ReadSearch},   {"model", ReadModel},     {"task", ReadTask},
-      {"training", ReadTraining}, {"initial", ReadInitial}, {"ranking", ReadRanking},
+      {"search", ReadSearch},     {"model", ReadModel},         {"task", ReadTask},
+      {"training", ReadTraining}, {"initial", ReadInitial},     {"ranking", ReadRanking},
       {"pruning", ReadPruning},   {"baselines", ReadBaselines},
   };
   for (const auto& [name, read] : readers) {
@@ -198,11 +197,11 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
     bool known = false;
     for (const auto& [name, read] : readers) known |= key.str() == name;
     if (!known && error.ok()) {
-      error = absl::InvalidArgumentError(absl::StrCat(
-          source, ":", node.source().begin.line, ":", node.source().begin.column,
-          ": unknown section [", std::string(key.str()),
-          "]; sections are search, model, task, training, initial, ranking, pruning, "
-          "baselines"));
+      error = absl::InvalidArgumentError(
+          absl::StrCat(source, ":", node.source().begin.line, ":", node.source().begin.column,
+                       ": unknown section [", std::string(key.str()),
+                       "]; sections are search, model, task, training, initial, ranking, pruning, "
+                       "baselines"));
     }
   }
   if (!error.ok()) return error;
@@ -212,8 +211,9 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
   for (headevo::v1::AttentionKind kind : options.baselines) {
     if (kind == headevo::v1::ATTENTION_KIND_LINFORMER && options.training.model().causal()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          source, ": baselines.run includes \"linformer\", which needs model.causal = false (its "
-                  "projection along the sequence mixes future positions into every key)"));
+          source,
+          ": baselines.run includes \"linformer\", which needs model.causal = false (its "
+          "projection along the sequence mixes future positions into every key)"));
     }
   }
   if (absl::Status s = options.Validate(); !s.ok()) {

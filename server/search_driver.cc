@@ -30,14 +30,14 @@ headevo::v1::Genome BaselineGenome(const headevo::v1::ModelSpec& model) {
 int BaselineParameter(int configured, const headevo::v1::Candidate& best) {
   if (configured > 0) return configured;
   const int heads = std::max(1, best.genome().heads_size());
-  return std::max<int>(1, static_cast<int>(std::lround(
-                              static_cast<double>(best.metrics().connections()) / heads)));
+  return std::max<int>(
+      1, static_cast<int>(std::lround(static_cast<double>(best.metrics().connections()) / heads)));
 }
 
 // The model spec of one baseline, and how the summary names it.
-std::pair<headevo::v1::ModelSpec, std::string> BaselineModel(
-    const search::SearchOptions& options, headevo::v1::AttentionKind kind,
-    const headevo::v1::Candidate& best) {
+std::pair<headevo::v1::ModelSpec, std::string> BaselineModel(const search::SearchOptions& options,
+                                                             headevo::v1::AttentionKind kind,
+                                                             const headevo::v1::Candidate& best) {
   headevo::v1::ModelSpec model = options.training.model();
   model.set_attention(kind);
   switch (kind) {
@@ -56,7 +56,8 @@ std::pair<headevo::v1::ModelSpec, std::string> BaselineModel(
           std::min(BaselineParameter(options.baseline_linformer_rank, best), model.seq_len()));
       return {model, absl::StrCat("Linformer (rank ", model.linformer_rank(), ")")};
     default:
-      model.set_random_k(std::min(BaselineParameter(options.baseline_random_k, best), model.seq_len()));
+      model.set_random_k(
+          std::min(BaselineParameter(options.baseline_random_k, best), model.seq_len()));
       return {model, absl::StrCat("random heads (mean k ", model.random_k(), ")")};
   }
 }
@@ -76,8 +77,7 @@ absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& optio
                                               std::vector<headevo::v1::Candidate> generation,
                                               SearchOutcome& outcome, int total) {
   // One transaction: a generation's candidates, heads and lineage links land together.
-  absl::StatusOr<std::vector<headevo::v1::Candidate>> stored =
-      store_->InsertCandidates(generation);
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> stored = store_->InsertCandidates(generation);
   if (!stored.ok()) return stored.status();
 
   for (headevo::v1::Candidate& candidate : *stored) {
@@ -158,9 +158,8 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   }
   if (outcome.failed == options.population_size) {
     (void)store_->SetSearchState(*search_id, headevo::v1::SEARCH_STATE_FAILED);
-    return absl::InternalError(
-        absl::StrCat("every candidate of generation 0 failed; last error: ",
-                     population.back().error()));
+    return absl::InternalError(absl::StrCat("every candidate of generation 0 failed; last error: ",
+                                            population.back().error()));
   }
 
   search::ReproductionOptions reproduction{options.ranking, options.pruning, options.initial};
@@ -220,8 +219,8 @@ void SearchDriver::RunBaselines(const search::SearchOptions& options, SearchOutc
     *request.mutable_genome() = BaselineGenome(model);
     *request.mutable_training() = options.training;
     *request.mutable_training()->mutable_model() = model;
-    request.mutable_training()->set_seed(CandidateTrainingSeed(
-        options.seed, kDenseBaselineStream - 1 - static_cast<int64_t>(i)));
+    request.mutable_training()->set_seed(
+        CandidateTrainingSeed(options.seed, kDenseBaselineStream - 1 - static_cast<int64_t>(i)));
     absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
     SearchOutcome::Baseline& baseline = outcome.baselines.emplace_back();
     baseline.description = std::move(description);

@@ -1,7 +1,6 @@
 #include "server/toml_section.h"
 
 #include <algorithm>
-
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -19,13 +18,12 @@ const toml::node* TomlSection::Find(const char* key) {
   return table_->get(key);
 }
 
-void TomlSection::Fail(const toml::node* node, const std::string& key,
-                       const std::string& message) {
+void TomlSection::Fail(const toml::node* node, const std::string& key, const std::string& message) {
   if (!error_->ok()) return;
   const toml::source_region& where = node != nullptr ? node->source() : table_->source();
   *error_ = absl::InvalidArgumentError(absl::StrCat(source_, ":", where.begin.line, ":",
-                                                    where.begin.column, ": ", name_, ".", key,
-                                                    ": ", message));
+                                                    where.begin.column, ": ", name_, ".", key, ": ",
+                                                    message));
 }
 
 void TomlSection::Int(const char* key, int64_t min, int64_t max, int64_t* out) {
@@ -119,8 +117,7 @@ void TomlSection::ChoiceArray(const char* key, const std::vector<std::string>& c
   std::vector<int> values;
   for (const toml::node& element : *array) {
     const auto value = element.value_exact<std::string>();
-    const auto found =
-        value ? std::find(choices.begin(), choices.end(), *value) : choices.end();
+    const auto found = value ? std::find(choices.begin(), choices.end(), *value) : choices.end();
     if (found == choices.end()) {
       return Fail(&element, key,
                   absl::StrCat(expected, value ? absl::StrCat(", got \"", *value, "\"") : ""));

@@ -4,12 +4,12 @@
 #ifndef HEADEVO_SERVER_TOML_SECTION_H_
 #define HEADEVO_SERVER_TOML_SECTION_H_
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "absl/status/status.h"
 
@@ -19,8 +19,7 @@ class TomlSection {
  public:
   // `table` may be null (the section is absent: every read keeps its default).
   // `error` is shared by all sections of one document and must outlive this object.
-  TomlSection(const toml::table* table, std::string name, std::string source,
-              absl::Status* error);
+  TomlSection(const toml::table* table, std::string name, std::string source, absl::Status* error);
 
   // Each reader leaves *out untouched when the key is absent.
   void Int(const char* key, int64_t min, int64_t max, int64_t* out);

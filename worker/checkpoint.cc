@@ -84,8 +84,7 @@ std::string StateKey(const torch::Tensor& parameter) {
 void AppendTensor(const std::string& name, const torch::Tensor& tensor,
                   headevo::v1::CheckpointHeader* header, std::string* data) {
   TORCH_CHECK(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble,
-              "checkpoints hold float32 or float64 tensors, ", name, " is ",
-              tensor.scalar_type());
+              "checkpoints hold float32 or float64 tensors, ", name, " is ", tensor.scalar_type());
   const torch::Tensor flat = tensor.detach().to(torch::kCPU).contiguous();
   headevo::v1::CheckpointTensor* entry = header->add_tensors();
   entry->set_name(name);
@@ -104,10 +103,10 @@ std::string AttentionName(int layer, const char* parameter) {
 absl::Status CheckCompatible(const headevo::v1::ModelSpec& parent,
                              const headevo::v1::ModelSpec& child) {
   if (!UsesGenomeOffsets(parent) || !UsesGenomeOffsets(child)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "weight inheritance needs sparse (genome-offset) models; the parent is ",
-        AttentionKindName(parent.attention()), " and the child ",
-        AttentionKindName(child.attention())));
+    return absl::FailedPreconditionError(
+        absl::StrCat("weight inheritance needs sparse (genome-offset) models; the parent is ",
+                     AttentionKindName(parent.attention()), " and the child ",
+                     AttentionKindName(child.attention())));
   }
   const std::tuple<const char*, int64_t, int64_t> fields[] = {
       {"vocab_size", parent.vocab_size(), child.vocab_size()},
@@ -172,8 +171,7 @@ std::string Sha256Hex(const std::string& bytes) {
 }
 
 std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
-                                const headevo::v1::Genome& genome,
-                                torch::optim::AdamW* optimizer) {
+                                const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer) {
   headevo::v1::CheckpointHeader header;
   header.set_format_version(kFormatVersion);
   *header.mutable_model() = spec;
@@ -211,7 +209,8 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
   const std::string temporary = absl::StrCat(path, ".tmp.", ::getpid());
   FILE* file = std::fopen(temporary.c_str(), "wb");
   if (file == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
   }
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() &&
                        std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
@@ -221,8 +220,8 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
   if (written) fs::rename(temporary, path, error);
   if (!written || error) {
     fs::remove(temporary, error);
-    return absl::InternalError(absl::StrCat("cannot write ", path, ": ",
-                                            written ? error.message() : std::strerror(saved_errno)));
+    return absl::InternalError(absl::StrCat(
+        "cannot write ", path, ": ", written ? error.message() : std::strerror(saved_errno)));
   }
   return absl::OkStatus();
 }
@@ -247,14 +246,16 @@ absl::StatusOr<Checkpoint> Checkpoint::Load(const std::string& path,
 
 absl::StatusOr<Checkpoint> Checkpoint::Parse(const std::string& bytes, const std::string& name) {
   const size_t prefix = sizeof(kMagic) + 8;
-  if (bytes.size() < prefix + kDigestBytes || bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0) {
+  if (bytes.size() < prefix + kDigestBytes ||
+      bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0) {
     return Damaged(name, absl::StrCat("it does not start with the checkpoint signature (",
                                       bytes.size(), " bytes)"));
   }
   const size_t body = bytes.size() - kDigestBytes;
   if (RawSha256(bytes.data(), body) != bytes.substr(body)) {
-    return Damaged(name, "its contents do not match the SHA-256 stored at its end (truncated or "
-                         "changed after it was written)");
+    return Damaged(name,
+                   "its contents do not match the SHA-256 stored at its end (truncated or "
+                   "changed after it was written)");
   }
   uint64_t header_size = 0;
   for (int byte = 0; byte < 8; ++byte) {
@@ -267,9 +268,9 @@ absl::StatusOr<Checkpoint> Checkpoint::Parse(const std::string& bytes, const std
     return Damaged(name, "its header does not parse");
   }
   if (header.format_version() != kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "checkpoint ", name, " has format version ", header.format_version(),
-        "; this build reads version ", kFormatVersion));
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint ", name, " has format version ", header.format_version(),
+                     "; this build reads version ", kFormatVersion));
   }
   const size_t data_start = prefix + header_size, data_size = body - data_start;
   Checkpoint checkpoint;
@@ -302,8 +303,7 @@ torch::Tensor Checkpoint::Tensor(const std::string& name) const {
   return found == tensors_.end() ? torch::Tensor() : found->second;
 }
 
-absl::Status Checkpoint::Restore(SparseTransformer& model,
-                                 torch::optim::AdamW* optimizer) const {
+absl::Status Checkpoint::Restore(SparseTransformer& model, torch::optim::AdamW* optimizer) const {
   const auto parameters = model->named_parameters();
   const size_t saved_parameters =
       tensors_.size() - 2 * optimizer_steps_.size();  // the rest are AdamW moments
@@ -330,9 +330,8 @@ absl::Status Checkpoint::Restore(SparseTransformer& model,
     }
     if (!optimizer_steps_.empty() && optimizer_steps_.size() != trainable.size()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("checkpoint ", name_, " holds optimiser state for ",
-                       optimizer_steps_.size(), " parameters, the model trains ",
-                       trainable.size()));
+          absl::StrCat("checkpoint ", name_, " holds optimiser state for ", optimizer_steps_.size(),
+                       " parameters, the model trains ", trainable.size()));
     }
   }
   torch::NoGradGuard no_grad;
@@ -354,8 +353,8 @@ absl::Status Checkpoint::Restore(SparseTransformer& model,
 
 void RandomHeadInitializer::Initialize(SparseSelfAttentionImpl& attention, int slot,
                                        const headevo::v1::Head& head) const {
-  torch::Generator generator = at::detail::createCPUGenerator(
-      search::DeriveSeed(seed_, static_cast<uint64_t>(head.id())));
+  torch::Generator generator =
+      at::detail::createCPUGenerator(search::DeriveSeed(seed_, static_cast<uint64_t>(head.id())));
   const int64_t d = attention.d_head(), heads = attention.num_heads();
   const int64_t d_model = attention.qkv_weight().size(1);
   const auto uniform = [&](torch::Tensor target, int64_t fan_in) {
@@ -396,9 +395,9 @@ absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
     if (IsHeadParameter(parameter.key(), child->num_layers())) continue;
     const torch::Tensor saved = parent.Tensor(parameter.key());
     if (!saved.defined() || saved.sizes() != parameter.value().sizes()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "parent checkpoint does not fit the child: parameter ", parameter.key(),
-          saved.defined() ? " has another shape" : " is missing"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("parent checkpoint does not fit the child: parameter ", parameter.key(),
+                       saved.defined() ? " has another shape" : " is missing"));
     }
     parameter.value().copy_(saved);
   }
@@ -410,8 +409,7 @@ absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
     const auto found = parent_index.find(head.id());
     if (found != parent_index.end() && parent_layout.layer_of[found->second] == layer) {
       const int from_slot = parent_layout.slot_of[found->second];
-      CopyHead(parent, layer, from_slot,
-               static_cast<int64_t>(parent_layout.offsets[layer].size()),
+      CopyHead(parent, layer, from_slot, static_cast<int64_t>(parent_layout.offsets[layer].size()),
                parent_layout.offsets[layer][from_slot], attention, slot);
       ++report.inherited_heads;
     } else {

@@ -15,9 +15,9 @@
 
 #include <cstdint>
 #include <map>
-#include <vector>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,8 +35,7 @@ std::string Sha256Hex(const std::string& bytes);
 // by MakeOptimizer for this model) into the bytes of a checkpoint file. Throws c10::Error
 // from LibTorch.
 std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
-                                const headevo::v1::Genome& genome,
-                                torch::optim::AdamW* optimizer);
+                                const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer);
 
 // Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
 // renamed over `path`, so a crash leaves either the old file or the new one.

@@ -50,7 +50,7 @@ torch::Tensor NormalizedEntropy(const torch::Tensor& probs, const torch::Tensor&
   // p log p with the log's argument clamped: 0 at p = 0, and a finite gradient where a valid
   // probability underflows (xlogy's would be infinite), so the regulariser can train on it.
   const torch::Tensor entropy = (probs * probs.clamp_min(1e-30).log()).sum(-1).neg();  // [B,H,N]
-  const torch::Tensor k = valid.sum(-1).to(probs.scalar_type());                     // [H, N]
+  const torch::Tensor k = valid.sum(-1).to(probs.scalar_type());                       // [H, N]
   const torch::Tensor normalized =
       torch::where(k.gt(1), entropy / k.clamp_min(2).log(), torch::zeros_like(entropy));
   const torch::Tensor queries = k.ge(1).to(probs.scalar_type());  // [H, N]

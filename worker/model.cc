@@ -21,8 +21,7 @@ SparseTransformerOptions ModelOptionsFor(const headevo::v1::ModelSpec& spec,
   return options;
 }
 
-SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions& options,
-                                                 int layer)
+SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions& options, int layer)
     : num_heads_(static_cast<int64_t>(options.offsets[layer].size())),
       d_head_(options.d_head),
       offsets_(options.offsets[layer]) {
@@ -34,10 +33,10 @@ SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions&
     const int64_t rank = options.linformer_rank;
     // Like a Linear layer from N inputs: uniform in +-1/sqrt(N).
     const double bound = 1.0 / std::sqrt(static_cast<double>(n));
-    linformer_keys_ = register_parameter(
-        "linformer_keys", torch::empty({rank, n}).uniform_(-bound, bound));
-    linformer_values_ = register_parameter(
-        "linformer_values", torch::empty({rank, n}).uniform_(-bound, bound));
+    linformer_keys_ =
+        register_parameter("linformer_keys", torch::empty({rank, n}).uniform_(-bound, bound));
+    linformer_values_ =
+        register_parameter("linformer_values", torch::empty({rank, n}).uniform_(-bound, bound));
     offsets_.assign(heads, {});
     valid_ = torch::ones({heads, n, rank}, torch::kBool).to(options.device);
   } else {

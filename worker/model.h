@@ -91,10 +91,10 @@ class SparseSelfAttentionImpl : public torch::nn::Module {
   torch::Tensor valid_;
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};
-  torch::Tensor bias_;             // [H, K]
-  torch::Tensor gate_;             // [H]
-  torch::Tensor linformer_keys_;   // [rank, N]
-  torch::Tensor linformer_values_; // [rank, N]
+  torch::Tensor bias_;              // [H, K]
+  torch::Tensor gate_;              // [H]
+  torch::Tensor linformer_keys_;    // [rank, N]
+  torch::Tensor linformer_values_;  // [rank, N]
 };
 TORCH_MODULE(SparseSelfAttention);
 

@@ -51,8 +51,8 @@ absl::Status ValidateSizes(const TrainingSpec& training) {
     }
   }
   if (training.final_lr_fraction() > 1.0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "training.final_lr_fraction must be <= 1, got ", training.final_lr_fraction()));
+    return absl::InvalidArgumentError(absl::StrCat("training.final_lr_fraction must be <= 1, got ",
+                                                   training.final_lr_fraction()));
   }
   if (training.warmup_steps() < 0) {
     return absl::InvalidArgumentError(
@@ -73,8 +73,8 @@ absl::Status ValidateSizes(const TrainingSpec& training) {
 absl::Status ValidateAttentionKind(const ModelSpec& m) {
   const auto require = [](const char* field, int64_t value, int64_t lo, int64_t hi) {
     if (value >= lo && value <= hi) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat("training.model.", field, " must be in [", lo,
-                                                   ", ", hi, "], got ", value));
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.model.", field, " must be in [", lo, ", ", hi, "], got ", value));
   };
   switch (m.attention()) {
     case headevo::v1::ATTENTION_KIND_UNSPECIFIED:
@@ -182,9 +182,9 @@ absl::Status ValidateTask(const TrainingSpec& training) {
       [[fallthrough]];
     case headevo::v1::TASK_KIND_BROWN_CORPUS:
       if (m.vocab_size() != 256) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "training.model.vocab_size must be 256 for a byte-level text task, got ",
-            m.vocab_size()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("training.model.vocab_size must be 256 for a byte-level text task, got ",
+                         m.vocab_size()));
       }
       return absl::OkStatus();
     default:
@@ -199,6 +199,14 @@ absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request) {
   const TrainingSpec& training = request.training();
   if (absl::Status s = ValidateSizes(training); !s.ok()) return s;
   if (absl::Status s = ValidateAttentionKind(training.model()); !s.ok()) return s;
+  // It becomes a file name: only a SHA-256 in lower-case hex may reach the filesystem.
+  const std::string& parent = request.parent_checkpoint_sha256();
+  if (!parent.empty() &&
+      (parent.size() != 64 || parent.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parent_checkpoint_sha256 must be 64 lower-case hex digits, got \"",
+                     parent.substr(0, 80), "\""));
+  }
   if (absl::Status s = ValidateGenome(request.genome(), training.model()); !s.ok()) return s;
   return ValidateTask(training);
 }

@@ -18,7 +18,8 @@ namespace headevo::worker {
 // range and every layer with a head; in sparse mode non-empty, sorted, unique offsets with
 // |offset| < seq_len and none positive when causal; a known task whose parameters fit the
 // model (no look-ahead planted offset in a causal model, byte tasks with vocab_size 256).
-// Offsets are ignored by the dense and baseline kinds.
+// Offsets are ignored by the dense and baseline kinds. A parent_checkpoint_sha256, when set,
+// must be 64 lower-case hex digits.
 absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request);
 
 }  // namespace headevo::worker

@@ -165,8 +165,7 @@ inline void Scale(const T* __restrict__ factor, T* __restrict__ p, int64_t n) {
 // sorted offset i, indexed t - t0) into probs ([K, N], the tile's columns), zeros outside each
 // offset's valid range included.
 template <typename T>
-void SoftmaxTile(const Slice<T>& in, int64_t t0, int64_t t1, int64_t N, Scratch<T>* s,
-                 T* probs) {
+void SoftmaxTile(const Slice<T>& in, int64_t t0, int64_t t1, int64_t N, Scratch<T>* s, T* probs) {
   constexpr T kMinusInf = -std::numeric_limits<T>::infinity();
   const int64_t len = t1 - t0;
   T* max_score = s->row.data();
@@ -267,9 +266,9 @@ Dims CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
                  const torch::Tensor& counts) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "SparseAttentionCpu: q, k, v must share a [B, H, N, D] shape");
-  TORCH_CHECK(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu() &&
-                  bias.device().is_cpu(),
-              "SparseAttentionCpu: tensors must be on the CPU");
+  TORCH_CHECK(
+      q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu() && bias.device().is_cpu(),
+      "SparseAttentionCpu: tensors must be on the CPU");
   TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
                   bias.scalar_type() == q.scalar_type(),
               "SparseAttentionCpu: q, k, v and bias must share a dtype");
@@ -279,8 +278,8 @@ Dims CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
               "SparseAttentionCpu: offsets must be a CPU int32 [H, K] tensor");
   TORCH_CHECK(bias.dim() == 2 && bias.size(0) == d.H && bias.size(1) == d.K,
               "SparseAttentionCpu: bias must be [", d.H, ", ", d.K, "]");
-  TORCH_CHECK(counts.dim() == 1 && counts.size(0) == d.H &&
-                  counts.scalar_type() == torch::kInt32 && counts.device().is_cpu(),
+  TORCH_CHECK(counts.dim() == 1 && counts.size(0) == d.H && counts.scalar_type() == torch::kInt32 &&
+                  counts.device().is_cpu(),
               "SparseAttentionCpu: counts must be a CPU int32 [H] tensor");
   const int32_t* c = counts.data_ptr<int32_t>();
   for (int64_t h = 0; h < d.H; ++h) {
@@ -296,9 +295,12 @@ Slice<T> SliceOf(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
                  const torch::Tensor& counts, const Dims& d, int64_t bh) {
   const int64_t h = bh % d.H;
   const int64_t row = bh * d.N * d.D;
-  return Slice<T>{q.data_ptr<T>() + row,          k.data_ptr<T>() + row,
-                  v.data_ptr<T>() + row,          bias.data_ptr<T>() + h * d.K,
-                  offsets.data_ptr<int32_t>() + h * d.K, counts.data_ptr<int32_t>()[h]};
+  return Slice<T>{q.data_ptr<T>() + row,
+                  k.data_ptr<T>() + row,
+                  v.data_ptr<T>() + row,
+                  bias.data_ptr<T>() + h * d.K,
+                  offsets.data_ptr<int32_t>() + h * d.K,
+                  counts.data_ptr<int32_t>()[h]};
 }
 
 // Calls run(std::integral_constant<int, kD>{}) with kD = D for the head sizes worth a fully
@@ -306,20 +308,25 @@ Slice<T> SliceOf(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
 template <typename Run>
 void DispatchHeadDim(int64_t D, const Run& run) {
   switch (D) {
-    case 8: return run(std::integral_constant<int, 8>{});
-    case 16: return run(std::integral_constant<int, 16>{});
-    case 32: return run(std::integral_constant<int, 32>{});
-    case 64: return run(std::integral_constant<int, 64>{});
-    default: return run(std::integral_constant<int, 0>{});
+    case 8:
+      return run(std::integral_constant<int, 8>{});
+    case 16:
+      return run(std::integral_constant<int, 16>{});
+    case 32:
+      return run(std::integral_constant<int, 32>{});
+    case 64:
+      return run(std::integral_constant<int, 64>{});
+    default:
+      return run(std::integral_constant<int, 0>{});
   }
 }
 
 class SparseAttentionFunction : public torch::autograd::Function<SparseAttentionFunction> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
-                                                torch::Tensor q, torch::Tensor k,
-                                                torch::Tensor v, torch::Tensor bias,
-                                                torch::Tensor offsets, torch::Tensor counts) {
+                                                torch::Tensor q, torch::Tensor k, torch::Tensor v,
+                                                torch::Tensor bias, torch::Tensor offsets,
+                                                torch::Tensor counts) {
     const Dims d = CheckInputs(q, k, v, bias, offsets, counts);
     q = q.contiguous(), k = k.contiguous(), v = v.contiguous();
     bias = bias.contiguous(), offsets = offsets.contiguous();
@@ -332,8 +339,8 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
         at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
           Scratch<scalar_t> scratch(d.K);
           for (int64_t bh = begin; bh < end; ++bh) {
-            ForwardSlice<scalar_t, kD>(SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh),
-                                       d, out.data_ptr<scalar_t>() + bh * d.N * d.D,
+            ForwardSlice<scalar_t, kD>(SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
+                                       out.data_ptr<scalar_t>() + bh * d.N * d.D,
                                        probs_t.data_ptr<scalar_t>() + bh * d.K * d.N, &scratch);
           }
         });
@@ -354,8 +361,8 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
     const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(1)};
     torch::Tensor dbias_per_batch = torch::zeros({d.B, d.H, d.K}, q.options());
     if (!grads[0].defined()) {
-      return {torch::zeros_like(q), torch::zeros_like(k), torch::zeros_like(v),
-              dbias_per_batch.sum(0), torch::Tensor(), torch::Tensor()};
+      return {torch::zeros_like(q),   torch::zeros_like(k), torch::zeros_like(v),
+              dbias_per_batch.sum(0), torch::Tensor(),      torch::Tensor()};
     }
     const torch::Tensor grad_out = grads[0].contiguous();
     // Every element of dq, dk and dv is written by the slice that owns it: no zero fill here.

@@ -17,8 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "worker/brown_corpus.h"
-#include "worker/checkpoint.h"
 #include "worker/byte_text_task.h"
+#include "worker/checkpoint.h"
 #include "worker/genome_layout.h"
 #include "worker/head_stats.h"
 #include "worker/model.h"
@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<Task>> TorchEvaluator::MakeTask(
         std::vector<int32_t>(spec.planted_offsets().begin(), spec.planted_offsets().end()));
   }
   const bool brown = spec.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS;
-  const std::string path = !brown ? spec.text_path()
+  const std::string path = !brown                      ? spec.text_path()
                            : spec.corpus_dir().empty() ? DefaultBrownCorpusDir()
                                                        : spec.corpus_dir();
   const std::string key = absl::StrCat(brown ? "brown:" : "text:", path);
@@ -133,17 +133,18 @@ absl::Status TorchEvaluator::InheritFromParent(const headevo::v1::EvaluationRequ
                                                SparseTransformer& model) {
   const std::string& sha256 = request.parent_checkpoint_sha256();
   if (checkpoint_dir_.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the request inherits weights from checkpoint ", sha256,
-        " but this worker keeps no checkpoint directory; start it with one"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the request inherits weights from checkpoint ", sha256,
+                     " but this worker keeps no checkpoint directory; start it with one"));
   }
-  absl::StatusOr<Checkpoint> parent = Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
+  absl::StatusOr<Checkpoint> parent =
+      Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
   if (!parent.ok()) return parent.status();
   const headevo::v1::TrainingSpec& training = request.training();
   const std::unique_ptr<NewHeadInitializer> initializer =
       MakeNewHeadInitializer(training.new_head_init(), training.seed());
-  absl::StatusOr<InheritanceReport> report = InheritWeights(
-      *parent, training.model(), request.genome(), layout, model, *initializer);
+  absl::StatusOr<InheritanceReport> report =
+      InheritWeights(*parent, training.model(), request.genome(), layout, model, *initializer);
   if (!report.ok()) return report.status();
   spdlog::debug("candidate {}: inherited {} heads from {}, {} new", request.candidate_id(),
                 report->inherited_heads, sha256.substr(0, 12), report->new_heads);
@@ -181,7 +182,8 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   }
   const TrainerOptions trainer = TrainerOptionsFor(training, device_);
   const std::unique_ptr<torch::optim::AdamW> optimizer = MakeOptimizer(model, trainer);
-  absl::StatusOr<std::vector<double>> losses = Train(model, **task, trainer, &data, optimizer.get());
+  absl::StatusOr<std::vector<double>> losses =
+      Train(model, **task, trainer, &data, optimizer.get());
   if (!losses.ok()) return losses.status();
 
   std::vector<Batch> validation =

@@ -36,10 +36,9 @@ double LearningRateAt(const TrainerOptions& options, int64_t step) {
   }
   if (options.schedule != headevo::v1::LEARNING_RATE_SCHEDULE_COSINE) return options.learning_rate;
   const int64_t decay_steps = options.steps - options.warmup_steps;
-  const double progress =
-      decay_steps <= 1 ? 1.0
-                       : static_cast<double>(step - options.warmup_steps) /
-                             static_cast<double>(decay_steps - 1);
+  const double progress = decay_steps <= 1 ? 1.0
+                                           : static_cast<double>(step - options.warmup_steps) /
+                                                 static_cast<double>(decay_steps - 1);
   const double cosine = 0.5 * (1.0 + std::cos(M_PI * std::min(progress, 1.0)));
   const double floor = options.final_lr_fraction;
   return options.learning_rate * (floor + (1.0 - floor) * cosine);
@@ -52,8 +51,7 @@ std::unique_ptr<torch::optim::AdamW> MakeOptimizer(SparseTransformer& model,
       torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
 }
 
-torch::Tensor MeanAttentionEntropy(SparseTransformer& model,
-                                   const std::vector<LayerTrace>& trace) {
+torch::Tensor MeanAttentionEntropy(SparseTransformer& model, const std::vector<LayerTrace>& trace) {
   torch::Tensor total;
   for (int layer = 0; layer < model->num_layers(); ++layer) {
     const torch::Tensor mean =

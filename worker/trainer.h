@@ -21,9 +21,9 @@ struct TrainerOptions {
   double learning_rate = 0;  // AdamW peak learning rate
   double weight_decay = 0;   // AdamW decoupled weight decay
   headevo::v1::LearningRateSchedule schedule = headevo::v1::LEARNING_RATE_SCHEDULE_CONSTANT;
-  int64_t warmup_steps = 0;         // linear warm-up from learning_rate / warmup_steps
-  double final_lr_fraction = 0.0;   // where the cosine schedule ends, times learning_rate
-  double max_grad_norm = 1.0;       // global L2 gradient clipping; 0 turns it off
+  int64_t warmup_steps = 0;        // linear warm-up from learning_rate / warmup_steps
+  double final_lr_fraction = 0.0;  // where the cosine schedule ends, times learning_rate
+  double max_grad_norm = 1.0;      // global L2 gradient clipping; 0 turns it off
   // > 0 adds entropy_weight * the mean normalised attention entropy (see NormalizedEntropy)
   // of every head to the loss (the concentration regulariser). It trains the attention
   // through differentiable probs, which on the CPU costs the gather formulation.

@@ -1,5 +1,6 @@
 // Runs the real `headevo` binary in a temporary directory and checks what it printed and the
 // database it left behind.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -8,8 +9,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"

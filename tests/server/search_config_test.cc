@@ -1,9 +1,9 @@
 #include "server/search_config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace headevo::server {
 namespace {
@@ -213,8 +213,7 @@ TEST(SearchConfigTest, ShippedExamplesParse) {
   const char* source_dir = std::getenv("HEADEVO_SOURCE_DIR");
   ASSERT_NE(source_dir, nullptr) << "ctest sets HEADEVO_SOURCE_DIR";
   std::string text;
-  auto options =
-      LoadSearchConfigFile(std::string(source_dir) + "/examples/quickstart.toml", &text);
+  auto options = LoadSearchConfigFile(std::string(source_dir) + "/examples/quickstart.toml", &text);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_FALSE(text.empty());
   EXPECT_GE(options->generations, 1);

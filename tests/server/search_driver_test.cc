@@ -1,12 +1,12 @@
 #include "server/search_driver.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "search/search_options.h"
 #include "storage/store.h"
@@ -263,7 +263,8 @@ TEST(SearchDriverTest, AFailedCandidateIsRecordedAndTheSearchGoesOn) {
   EXPECT_EQ(failed.state(), headevo::v1::CANDIDATE_STATE_FAILED);
   EXPECT_NE(failed.error().find("NaN"), std::string::npos);
   ASSERT_OK_AND_ASSIGN(std::vector<Candidate> all, store->ListCandidates(outcome.search_id));
-  for (const Candidate& c : all) EXPECT_NE(c.parent_id(), 2) << "a failed candidate has no children";
+  for (const Candidate& c : all)
+    EXPECT_NE(c.parent_id(), 2) << "a failed candidate has no children";
 }
 
 TEST(SearchDriverTest, AllOfGenerationZeroFailingFailsTheSearch) {
@@ -329,7 +330,8 @@ TEST(SearchDriverTest, InheritingChildrenNameTheirParentsCheckpoint) {
   FakeEvaluator plain(Planted(options));
   SearchDriver driver2(store2.get(), &plain, nullptr);
   ASSERT_OK(driver2.Run(options, "").status());
-  for (const auto& request : plain.requests) EXPECT_TRUE(request.parent_checkpoint_sha256().empty());
+  for (const auto& request : plain.requests)
+    EXPECT_TRUE(request.parent_checkpoint_sha256().empty());
 }
 
 TEST(SearchDriverTest, BaselinesMatchTheBestCandidatesMeanKUnlessConfigured) {
@@ -345,8 +347,9 @@ TEST(SearchDriverTest, BaselinesMatchTheBestCandidatesMeanKUnlessConfigured) {
   SearchDriver driver(store.get(), &evaluator, nullptr);
   ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
   ASSERT_EQ(evaluator.requests.size(), 18u + 3u);
-  const int mean_k = static_cast<int>(std::lround(
-      static_cast<double>(outcome.best.metrics().connections()) / outcome.best.genome().heads_size()));
+  const int mean_k =
+      static_cast<int>(std::lround(static_cast<double>(outcome.best.metrics().connections()) /
+                                   outcome.best.genome().heads_size()));
   const auto& local = evaluator.requests[18].training().model();
   EXPECT_EQ(local.attention(), headevo::v1::ATTENTION_KIND_LOCAL);
   EXPECT_EQ(local.window(), mean_k);

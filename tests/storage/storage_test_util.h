@@ -29,7 +29,6 @@ inline ::testing::AssertionResult IsError(const absl::Status& status, absl::Stat
          << " with a message containing \"" << part << "\"";
 }
 
-
 inline std::string ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

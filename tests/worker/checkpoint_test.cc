@@ -36,7 +36,8 @@ ModelRun Build(const headevo::v1::EvaluationRequest& request, uint64_t init_seed
   run.request = request;
   torch::manual_seed(init_seed);
   run.layout = MakeGenomeLayout(request.genome(), request.training().model());
-  run.model = SparseTransformer(ModelOptionsFor(request.training().model(), run.layout, torch::kCPU));
+  run.model =
+      SparseTransformer(ModelOptionsFor(request.training().model(), run.layout, torch::kCPU));
   run.trainer = TrainerOptionsFor(request.training(), torch::kCPU);
   run.optimizer = MakeOptimizer(run.model, run.trainer);
   return run;
@@ -119,8 +120,8 @@ TEST(CheckpointTest, ChildWithTheSameHeadsReproducesTheParentValidationLossExact
   ModelRun child = Build(ParentRequest(), 42);
   ASSERT_OK_AND_ASSIGN(
       const InheritanceReport report,
-      InheritWeights(Parsed(parent.bytes), child.request.training().model(),
-                     child.request.genome(), child.layout, child.model, RandomHeadInitializer(5)));
+      InheritWeights(Parsed(parent.bytes), child.request.training().model(), child.request.genome(),
+                     child.layout, child.model, RandomHeadInitializer(5)));
   EXPECT_EQ(report.inherited_heads, 4);
   EXPECT_EQ(report.new_heads, 0);
   EXPECT_EQ(ValLoss(child), ValLoss(parent.run));
@@ -133,8 +134,8 @@ TEST(CheckpointTest, ChildWithOneHeadPrunedEqualsTheParentWithThatGateAtZero) {
   ModelRun child = Build(pruned, 42);
   ASSERT_OK_AND_ASSIGN(
       const InheritanceReport report,
-      InheritWeights(Parsed(parent.bytes), child.request.training().model(),
-                     child.request.genome(), child.layout, child.model, RandomHeadInitializer(5)));
+      InheritWeights(Parsed(parent.bytes), child.request.training().model(), child.request.genome(),
+                     child.layout, child.model, RandomHeadInitializer(5)));
   EXPECT_EQ(report.inherited_heads, 3);
 
   const double full = ValLoss(parent.run);
@@ -159,10 +160,10 @@ TEST(CheckpointTest, NewHeadsDependOnTheirIdNotTheirSlotAndInheritedHeadsFollowT
               first.mutable_genome()->mutable_heads()->end());
   ModelRun a = Build(appended, 7), b = Build(first, 8);
   for (ModelRun* run : {&a, &b}) {
-    ASSERT_OK_AND_ASSIGN(const InheritanceReport report,
-                         InheritWeights(checkpoint, run->request.training().model(),
-                                        run->request.genome(), run->layout, run->model,
-                                        RandomHeadInitializer(5)));
+    ASSERT_OK_AND_ASSIGN(
+        const InheritanceReport report,
+        InheritWeights(checkpoint, run->request.training().model(), run->request.genome(),
+                       run->layout, run->model, RandomHeadInitializer(5)));
     EXPECT_EQ(report.new_heads, 1);
   }
   const int64_t d = 8, heads = 4;
@@ -195,7 +196,7 @@ TEST(CheckpointTest, ChangedOffsetsKeepTheBiasesOfSharedOffsetsOnly) {
                 .status());
   const torch::Tensor from = parent.run.model->attention(0)->offset_bias()[1];
   const torch::Tensor to = child.model->attention(0)->offset_bias()[1];
-  EXPECT_NE(from[0].item<float>(), 0.0f);  // trained
+  EXPECT_NE(from[0].item<float>(), 0.0f);                 // trained
   EXPECT_EQ(to[0].item<float>(), from[0].item<float>());  // -7 shared
   EXPECT_EQ(to[1].item<float>(), 0.0f);                   // -4 new
   EXPECT_EQ(to[2].item<float>(), from[2].item<float>());  // 0 shared
@@ -218,9 +219,9 @@ TEST(CheckpointTest, MismatchedModelsAreRefusedNamingTheDifference) {
   headevo::v1::EvaluationRequest dense = ParentRequest();
   dense.mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
   ModelRun dense_run = Build(dense, 1);
-  const auto dense_status = InheritWeights(checkpoint, dense.training().model(), dense.genome(),
-                                           dense_run.layout, dense_run.model,
-                                           RandomHeadInitializer(5));
+  const auto dense_status =
+      InheritWeights(checkpoint, dense.training().model(), dense.genome(), dense_run.layout,
+                     dense_run.model, RandomHeadInitializer(5));
   EXPECT_EQ(dense_status.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(dense_status.status().message().find("dense"), std::string::npos);
 

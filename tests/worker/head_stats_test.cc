@@ -107,10 +107,12 @@ TEST(ComputeHeadStatsTest, IdenticalHeadsAreNotIndependentAndAZeroedOutputHasNor
     SparseSelfAttention& attention = model->attention(0);
     for (int64_t part = 0; part < 3; ++part) {
       const int64_t from = part * heads * d, to = (part * heads + 1) * d;
-      attention->qkv_weight().slice(0, to, to + d).copy_(
-          attention->qkv_weight().slice(0, from, from + d));
-      attention->qkv_bias().slice(0, to, to + d).copy_(
-          attention->qkv_bias().slice(0, from, from + d));
+      attention->qkv_weight()
+          .slice(0, to, to + d)
+          .copy_(attention->qkv_weight().slice(0, from, from + d));
+      attention->qkv_bias()
+          .slice(0, to, to + d)
+          .copy_(attention->qkv_bias().slice(0, from, from + d));
     }
     attention->output_weight().slice(1, 2 * d, 3 * d).zero_();
   }

@@ -119,8 +119,7 @@ TEST(SparseTransformerTest, LinformerProjectsKeysAndValuesToTheRank) {
   logits.sum().backward();
   const auto parameters = model->named_parameters();
   EXPECT_GT(parameters["block0.attention.linformer_keys"].grad().abs().sum().item<double>(), 0.0);
-  EXPECT_GT(parameters["block0.attention.linformer_values"].grad().abs().sum().item<double>(),
-            0.0);
+  EXPECT_GT(parameters["block0.attention.linformer_values"].grad().abs().sum().item<double>(), 0.0);
 }
 
 }  // namespace

@@ -109,7 +109,9 @@ TEST(RequestValidationTest, RejectsBadRequestsNamingTheProblem) {
        },
        "vocab_size must be 256"},
       {"look-ahead planted offset in a causal model",
-       [](EvaluationRequest* r) { r->mutable_training()->mutable_task()->set_planted_offsets(0, 3); },
+       [](EvaluationRequest* r) {
+         r->mutable_training()->mutable_task()->set_planted_offsets(0, 3);
+       },
        "set model.causal = false"},
       {"text files without a path",
        [](EvaluationRequest* r) {
@@ -152,6 +154,9 @@ TEST(RequestValidationTest, RejectsBadRequestsNamingTheProblem) {
          r->mutable_training()->mutable_model()->set_linformer_rank(4);
        },
        "linformer needs causal = false"},
+      {"checkpoint name that is not a digest",
+       [](EvaluationRequest* r) { r->set_parent_checkpoint_sha256("../../etc/passwd"); },
+       "parent_checkpoint_sha256 must be 64 lower-case hex digits"},
       {"unknown attention kind",
        [](EvaluationRequest* r) {
          r->mutable_training()->mutable_model()->set_attention(

@@ -2,10 +2,9 @@
 // reference in sparse_attention_test.cc), against finite differences, and across thread counts.
 #include "worker/sparse_attention_cpu.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include <ATen/Parallel.h>
 
 #include <random>
 
@@ -61,15 +60,14 @@ TEST(SparseAttentionCpuTest, MatchesTheGatherFormulationOnRaggedShapes) {
     const auto gathered_grads = torch::autograd::grad(
         {gathered.output}, {in.q, in.k, in.v, in.bias}, {upstream}, false, false, true);
 
-    SCOPED_TRACE(::testing::Message() << "trial " << trial << " B=" << B << " H=" << H
-                                      << " N=" << N << " D=" << D << " causal=" << causal);
+    SCOPED_TRACE(::testing::Message() << "trial " << trial << " B=" << B << " H=" << H << " N=" << N
+                                      << " D=" << D << " causal=" << causal);
     EXPECT_TRUE(torch::allclose(fused.output, gathered.output, 1e-4, 1e-5));
     EXPECT_TRUE(torch::allclose(fused.probs, gathered.probs, 1e-4, 1e-6));
     const char* names[] = {"q", "k", "v", "bias"};
     for (int i = 0; i < 4; ++i) {
-      const torch::Tensor expected = gathered_grads[i].defined()
-                                         ? gathered_grads[i]
-                                         : torch::zeros_like(fused_grads[i]);
+      const torch::Tensor expected =
+          gathered_grads[i].defined() ? gathered_grads[i] : torch::zeros_like(fused_grads[i]);
       EXPECT_TRUE(torch::allclose(fused_grads[i], expected, 1e-4, 1e-5)) << names[i];
     }
   }
@@ -99,9 +97,8 @@ TEST(SparseAttentionCpuTest, UnrolledHeadSizesMatchTheGatherFormulation) {
       EXPECT_TRUE(torch::allclose(fused.probs, gathered.probs, 1e-4, 1e-6));
       const char* names[] = {"q", "k", "v", "bias"};
       for (int i = 0; i < 4; ++i) {
-        const torch::Tensor expected = gathered_grads[i].defined()
-                                           ? gathered_grads[i]
-                                           : torch::zeros_like(fused_grads[i]);
+        const torch::Tensor expected =
+            gathered_grads[i].defined() ? gathered_grads[i] : torch::zeros_like(fused_grads[i]);
         EXPECT_TRUE(torch::allclose(fused_grads[i], expected, 1e-4, 1e-5)) << names[i];
       }
     }
@@ -120,8 +117,7 @@ TEST(SparseAttentionCpuTest, GradientsMatchFiniteDifferences) {
     const Inputs in = RandomInputs(B, H, N, D, pattern.max_k, torch::kDouble);
     const torch::Tensor weights = torch::randn({B, H, N, D}, torch::kDouble);
     const auto loss = [&](const Inputs& x) {
-      return (SparseAttentionCpu(x.q, x.k, x.v, x.bias, pattern.offset_table,
-                                 pattern.counts)[0] *
+      return (SparseAttentionCpu(x.q, x.k, x.v, x.bias, pattern.offset_table, pattern.counts)[0] *
               weights)
           .sum();
     };
@@ -159,8 +155,8 @@ TEST(SparseAttentionCpuTest, ResultsDoNotDependOnTheThreadCount) {
   std::vector<std::vector<torch::Tensor>> runs;
   for (int n : {1, 2}) {
     at::set_num_threads(n);
-    const auto out = SparseAttentionCpu(in.q, in.k, in.v, in.bias, pattern.offset_table,
-                                        pattern.counts);
+    const auto out =
+        SparseAttentionCpu(in.q, in.k, in.v, in.bias, pattern.offset_table, pattern.counts);
     auto grads = torch::autograd::grad({out[0].sum()}, {in.q, in.k, in.v, in.bias});
     grads.push_back(out[0].detach());
     runs.push_back(grads);
@@ -173,18 +169,18 @@ TEST(SparseAttentionCpuTest, RefusesInconsistentInputs) {
   const AttentionPattern pattern = AttentionPattern::Build({{-1, -2}}, 4, torch::kCPU);
   const torch::Tensor x = torch::randn({1, 1, 4, 2});
   const torch::Tensor bias = torch::zeros({1, 2});
-  EXPECT_THROW(SparseAttentionCpu(x, x, x, bias, pattern.offset_table.to(torch::kInt64),
-                                  pattern.counts),
-               c10::Error);
-  EXPECT_THROW(SparseAttentionCpu(x, x, x, bias, pattern.offset_table,
-                                  torch::tensor({3}, torch::kInt32)),
-               c10::Error);
-  EXPECT_THROW(SparseAttentionCpu(x, x, x.to(torch::kDouble), bias, pattern.offset_table,
-                                  pattern.counts),
-               c10::Error);
-  EXPECT_THROW(SparseAttentionCpu(x, x, x, torch::zeros({1, 3}), pattern.offset_table,
-                                  pattern.counts),
-               c10::Error);
+  EXPECT_THROW(
+      SparseAttentionCpu(x, x, x, bias, pattern.offset_table.to(torch::kInt64), pattern.counts),
+      c10::Error);
+  EXPECT_THROW(
+      SparseAttentionCpu(x, x, x, bias, pattern.offset_table, torch::tensor({3}, torch::kInt32)),
+      c10::Error);
+  EXPECT_THROW(
+      SparseAttentionCpu(x, x, x.to(torch::kDouble), bias, pattern.offset_table, pattern.counts),
+      c10::Error);
+  EXPECT_THROW(
+      SparseAttentionCpu(x, x, x, torch::zeros({1, 3}), pattern.offset_table, pattern.counts),
+      c10::Error);
 }
 
 }  // namespace

@@ -33,8 +33,7 @@ TEST_F(TextDocumentsTest, DirectoryGivesOneDocumentPerNonEmptyVisibleFileRecursi
   Write("a/empty.txt", "");
   Write(".git/config", "hidden\n");
   Write(".hidden.txt", "hidden\n");
-  ASSERT_OK_AND_ASSIGN(const std::vector<TextDocument> documents,
-                       ReadTextDocuments(dir_.string()));
+  ASSERT_OK_AND_ASSIGN(const std::vector<TextDocument> documents, ReadTextDocuments(dir_.string()));
   ASSERT_EQ(documents.size(), 2u);
   EXPECT_EQ(documents[0].name, "a/z.txt");
   EXPECT_EQ(documents[0].text, "zed\n");
@@ -79,12 +78,11 @@ TEST(SplitDocumentsTest, HoldsOutATenthChosenByNameAlone) {
   ASSERT_OK_AND_ASSIGN(const DocumentSplit split, SplitDocuments(documents, 1));
   EXPECT_EQ(split.validation_documents, 4);
   EXPECT_EQ(split.train_documents, 36);
-  EXPECT_EQ(split.train.size() + split.validation.size(),
-            [&] {
-              size_t bytes = 0;
-              for (const auto& d : documents) bytes += d.text.size() + 1;
-              return bytes;
-            }());
+  EXPECT_EQ(split.train.size() + split.validation.size(), [&] {
+    size_t bytes = 0;
+    for (const auto& d : documents) bytes += d.text.size() + 1;
+    return bytes;
+  }());
   std::vector<TextDocument> shuffled(documents.rbegin(), documents.rend());
   ASSERT_OK_AND_ASSIGN(const DocumentSplit again, SplitDocuments(shuffled, 1));
   EXPECT_EQ(HeldOutNames(documents, split), HeldOutNames(shuffled, again));

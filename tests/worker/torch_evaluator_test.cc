@@ -208,10 +208,10 @@ TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
     int64_t connections;  // for 4 heads at seq_len 16
   };
   const Case cases[] = {
-      {headevo::v1::ATTENTION_KIND_LOCAL, true, 4 * 4},          // window 4
+      {headevo::v1::ATTENTION_KIND_LOCAL, true, 4 * 4},            // window 4
       {headevo::v1::ATTENTION_KIND_STRIDED, true, 2 * 4 + 2 * 4},  // local 4, {-12,-8,-4,0}
-      {headevo::v1::ATTENTION_KIND_LINFORMER, false, 4 * 4},     // rank 4
-      {headevo::v1::ATTENTION_KIND_RANDOM, true, -1},            // drawn
+      {headevo::v1::ATTENTION_KIND_LINFORMER, false, 4 * 4},       // rank 4
+      {headevo::v1::ATTENTION_KIND_RANDOM, true, -1},              // drawn
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(headevo::v1::AttentionKind_Name(c.kind));
