@@ -40,6 +40,27 @@ Inputs RandomInputs(int64_t B, int64_t H, int64_t N, int64_t D, int64_t K, torch
   return {make({B, H, N, D}), make({B, H, N, D}), make({B, H, N, D}), make({H, K})};
 }
 
+// Output, probs and every gradient of the fused op match the gather formulation (fp32,
+// rtol 1e-4), for the upstream gradient `upstream`.
+void ExpectFusedMatchesGather(const Inputs& in, const AttentionPattern& pattern,
+                              const torch::Tensor& upstream) {
+  const SparseAttentionOutput fused = SparseAttention(in.q, in.k, in.v, in.bias, pattern);
+  const SparseAttentionOutput gathered =
+      SparseAttentionByGather(in.q, in.k, in.v, in.bias, pattern);
+  const auto fused_grads = torch::autograd::grad({fused.output}, {in.q, in.k, in.v, in.bias},
+                                                 {upstream}, false, false, true);
+  const auto gathered_grads = torch::autograd::grad({gathered.output}, {in.q, in.k, in.v, in.bias},
+                                                    {upstream}, false, false, true);
+  EXPECT_TRUE(torch::allclose(fused.output, gathered.output, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(fused.probs, gathered.probs, 1e-4, 1e-6));
+  const char* names[] = {"q", "k", "v", "bias"};
+  for (int i = 0; i < 4; ++i) {
+    const torch::Tensor expected =
+        gathered_grads[i].defined() ? gathered_grads[i] : torch::zeros_like(fused_grads[i]);
+    EXPECT_TRUE(torch::allclose(fused_grads[i], expected, 1e-4, 1e-5)) << names[i];
+  }
+}
+
 TEST(SparseAttentionCpuTest, MatchesTheGatherFormulationOnRaggedShapes) {
   std::mt19937 rng(7);
   torch::manual_seed(7);
@@ -50,26 +71,9 @@ TEST(SparseAttentionCpuTest, MatchesTheGatherFormulationOnRaggedShapes) {
     const Offsets offsets = RandomOffsets(rng, H, static_cast<int>(N) + 2, 12, causal);
     const AttentionPattern pattern = AttentionPattern::Build(offsets, N, torch::kCPU);
     const Inputs in = RandomInputs(B, H, N, D, pattern.max_k, torch::kFloat);
-    const torch::Tensor upstream = torch::randn({B, H, N, D});
-
-    const SparseAttentionOutput fused = SparseAttention(in.q, in.k, in.v, in.bias, pattern);
-    const SparseAttentionOutput gathered =
-        SparseAttentionByGather(in.q, in.k, in.v, in.bias, pattern);
-    const auto fused_grads = torch::autograd::grad({fused.output}, {in.q, in.k, in.v, in.bias},
-                                                   {upstream}, false, false, true);
-    const auto gathered_grads = torch::autograd::grad(
-        {gathered.output}, {in.q, in.k, in.v, in.bias}, {upstream}, false, false, true);
-
     SCOPED_TRACE(::testing::Message() << "trial " << trial << " B=" << B << " H=" << H << " N=" << N
                                       << " D=" << D << " causal=" << causal);
-    EXPECT_TRUE(torch::allclose(fused.output, gathered.output, 1e-4, 1e-5));
-    EXPECT_TRUE(torch::allclose(fused.probs, gathered.probs, 1e-4, 1e-6));
-    const char* names[] = {"q", "k", "v", "bias"};
-    for (int i = 0; i < 4; ++i) {
-      const torch::Tensor expected =
-          gathered_grads[i].defined() ? gathered_grads[i] : torch::zeros_like(fused_grads[i]);
-      EXPECT_TRUE(torch::allclose(fused_grads[i], expected, 1e-4, 1e-5)) << names[i];
-    }
+    ExpectFusedMatchesGather(in, pattern, torch::randn({B, H, N, D}));
   }
 }
 
@@ -84,23 +88,8 @@ TEST(SparseAttentionCpuTest, UnrolledHeadSizesMatchTheGatherFormulation) {
       const Offsets offsets = RandomOffsets(rng, H, static_cast<int>(N) + 3, 20, N == 300);
       const AttentionPattern pattern = AttentionPattern::Build(offsets, N, torch::kCPU);
       const Inputs in = RandomInputs(B, H, N, D, pattern.max_k, torch::kFloat);
-      const torch::Tensor upstream = torch::randn({B, H, N, D});
-      const SparseAttentionOutput fused = SparseAttention(in.q, in.k, in.v, in.bias, pattern);
-      const SparseAttentionOutput gathered =
-          SparseAttentionByGather(in.q, in.k, in.v, in.bias, pattern);
-      const auto fused_grads = torch::autograd::grad({fused.output}, {in.q, in.k, in.v, in.bias},
-                                                     {upstream}, false, false, true);
-      const auto gathered_grads = torch::autograd::grad(
-          {gathered.output}, {in.q, in.k, in.v, in.bias}, {upstream}, false, false, true);
       SCOPED_TRACE(::testing::Message() << "D=" << D << " N=" << N);
-      EXPECT_TRUE(torch::allclose(fused.output, gathered.output, 1e-4, 1e-5));
-      EXPECT_TRUE(torch::allclose(fused.probs, gathered.probs, 1e-4, 1e-6));
-      const char* names[] = {"q", "k", "v", "bias"};
-      for (int i = 0; i < 4; ++i) {
-        const torch::Tensor expected =
-            gathered_grads[i].defined() ? gathered_grads[i] : torch::zeros_like(fused_grads[i]);
-        EXPECT_TRUE(torch::allclose(fused_grads[i], expected, 1e-4, 1e-5)) << names[i];
-      }
+      ExpectFusedMatchesGather(in, pattern, torch::randn({B, H, N, D}));
     }
   }
 }
