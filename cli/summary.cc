@@ -15,6 +15,40 @@ int64_t DenseConnections(const headevo::v1::ModelSpec& model) {
 
 }  // namespace
 
+std::string FormatParetoFront(const server::SearchOutcome& outcome) {
+  if (outcome.pareto_front.empty()) return "";
+  std::string out = absl::StrFormat(
+      "Pareto front (val_loss vs connections), hypervolume %.4g up to (loss %.3g, %d "
+      "connections):\n",
+      outcome.hypervolume, outcome.hypervolume_reference.loss,
+      static_cast<int64_t>(outcome.hypervolume_reference.connections));
+  for (const headevo::v1::Candidate& c : outcome.pareto_front) {
+    absl::StrAppendFormat(&out, "  #%-5d gen %-3d conn %-5d loss %.4f\n", c.id(), c.generation(),
+                          c.metrics().connections(), c.metrics().val_loss());
+  }
+  return out;
+}
+
+std::string FormatKSweep(const server::SearchOutcome& outcome) {
+  if (outcome.k_sweep.empty()) return "";
+  std::string out = absl::StrFormat("k-sweep against dense val_loss %.4f:\n",
+                                    outcome.dense.has_value() ? outcome.dense->val_loss() : 0.0);
+  for (const search::KSweepStep& step : outcome.k_sweep) {
+    absl::StrAppendFormat(&out, "  mean k %-7.3g loss %.4f (%s)  %s\n", step.k, step.mean_loss,
+                          absl::StrJoin(step.losses, ", ",
+                                        [](std::string* o, double l) {
+                                          absl::StrAppendFormat(o, "%.4f", l);
+                                        }),
+                          step.held ? "held" : "FAILED to hold");
+  }
+  if (outcome.smallest_k.has_value()) {
+    absl::StrAppendFormat(&out, "smallest mean k that held: %g\n", *outcome.smallest_k);
+  } else {
+    absl::StrAppend(&out, "no k held, not even the first\n");
+  }
+  return out;
+}
+
 std::string FormatProgressLine(const server::CandidateProgress& progress) {
   const headevo::v1::Candidate& c = *progress.candidate;
   const int width = static_cast<int>(absl::StrCat(progress.total).size());
@@ -89,6 +123,9 @@ std::string FormatSummary(const search::SearchOptions& options,
       absl::StrAppend(&out, baseline.description, " baseline failed: ", baseline.error, "\n");
     }
   }
+
+  absl::StrAppend(&out, FormatParetoFront(outcome));
+  if (options.mode == search::SearchMode::kKSweep) absl::StrAppend(&out, FormatKSweep(outcome));
 
   const auto& task = options.training.task();
   if (task.kind() == headevo::v1::TASK_KIND_PLANTED_OFFSETS) {

@@ -17,6 +17,12 @@ std::string FormatProgressLine(const server::CandidateProgress& progress);
 // "{-11,-5} {-2} {-3,-1}": the heads of one layer.
 std::string FormatLayerHeads(const headevo::v1::Genome& genome, int layer);
 
+// The Pareto front of (val_loss, connections) and its hypervolume; "" if the front is empty.
+std::string FormatParetoFront(const server::SearchOutcome& outcome);
+
+// The k-sweep's table: each mean k, its losses, whether it held; then the smallest that held.
+std::string FormatKSweep(const server::SearchOutcome& outcome);
+
 // The closing summary: best candidate, its heads per layer, its loss beside the dense model's,
 // the connections it keeps, and (for the planted-offset task) which planted offsets it covers.
 std::string FormatSummary(const search::SearchOptions& options,

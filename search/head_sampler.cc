@@ -1,68 +1,86 @@
 #include "search/head_sampler.h"
 
-#include <algorithm>
-#include <cmath>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
 namespace headevo::search {
 namespace {
 
-int DrawCount(const InitialDistribution& dist, Rng& rng) {
-  double k = dist.mean_k;
-  if (dist.count == CountDistribution::kNormal) k += dist.stddev_k * rng.Normal();
-  const int rounded = static_cast<int>(std::lround(k));
-  return std::clamp(rounded, 1, dist.AvailablePositions());
+bool HasNegativeSide(const HeadDistribution& dist) {
+  return dist.causal || dist.negative_fraction > 0.0;
 }
 
-int DrawMagnitude(const InitialDistribution& dist, Rng& rng) {
-  if (dist.offsets == OffsetDistribution::kUniform) {
-    return static_cast<int>(rng.UniformInt(1, dist.window));
-  }
-  const double m = 1.0 + std::fabs(dist.offset_stddev * rng.Normal());
-  return std::min(dist.window, static_cast<int>(std::floor(m)));
+bool HasPositiveSide(const HeadDistribution& dist) {
+  return !dist.causal && dist.negative_fraction < 1.0;
+}
+
+// -1 or +1 for a non-zero offset.
+int DrawSign(const HeadDistribution& dist, Rng& rng) {
+  if (!HasPositiveSide(dist)) return -1;
+  if (!HasNegativeSide(dist)) return 1;
+  // Mirrored heads keep the draw of earlier versions, so their seeds give the same heads.
+  if (dist.negative_fraction == 0.5) return rng.UniformInt(0, 1) == 0 ? -1 : 1;
+  return rng.Uniform() < dist.negative_fraction ? -1 : 1;
 }
 
 // One candidate offset; the caller rejects duplicates.
-int DrawOffset(const InitialDistribution& dist, Rng& rng) {
+int DrawOffset(const HeadDistribution& dist, Rng& rng) {
   if (dist.allow_zero) {
     // Offset 0 gets the same chance as any single other position.
     if (rng.UniformInt(0, dist.AvailablePositions() - 1) == 0) return 0;
   }
-  const int magnitude = DrawMagnitude(dist, rng);
-  if (dist.causal) return -magnitude;
-  return rng.UniformInt(0, 1) == 0 ? -magnitude : magnitude;
+  const int magnitude = SampleMagnitude(dist.offsets, dist.window, rng);
+  return DrawSign(dist, rng) * magnitude;
+}
+
+// Every offset the distribution can draw, ascending.
+std::vector<int> AllPositions(const HeadDistribution& dist) {
+  std::vector<int> positions;
+  if (HasNegativeSide(dist)) {
+    for (int offset = -dist.window; offset <= -1; ++offset) positions.push_back(offset);
+  }
+  if (dist.allow_zero) positions.push_back(0);
+  if (HasPositiveSide(dist)) {
+    for (int offset = 1; offset <= dist.window; ++offset) positions.push_back(offset);
+  }
+  return positions;
 }
 
 }  // namespace
 
-int InitialDistribution::AvailablePositions() const {
-  return (causal ? window : 2 * window) + (allow_zero ? 1 : 0);
+int HeadDistribution::AvailablePositions() const {
+  const int sides = (HasNegativeSide(*this) ? 1 : 0) + (HasPositiveSide(*this) ? 1 : 0);
+  return sides * window + (allow_zero ? 1 : 0);
 }
 
-absl::Status InitialDistribution::Validate() const {
-  if (window < 1)
+absl::Status HeadDistribution::Validate() const {
+  if (window < 1) {
     return absl::InvalidArgumentError(absl::StrCat("window must be >= 1, got ", window));
-  if (!(mean_k >= 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat("k mean must be >= 1, got ", mean_k));
   }
-  if (mean_k > AvailablePositions()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "k mean ", mean_k, " exceeds the ", AvailablePositions(), " positions the window allows"));
-  }
-  if (!(stddev_k >= 0.0)) {
-    return absl::InvalidArgumentError(absl::StrCat("k stddev must be >= 0, got ", stddev_k));
-  }
-  if (!(offset_stddev > 0.0)) {
+  if (auto s = count.Validate(); !s.ok()) return s;
+  if (!(negative_fraction >= 0.0 && negative_fraction <= 1.0)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("offset stddev must be > 0, got ", offset_stddev));
+        absl::StrCat("negative_fraction must be in [0, 1], got ", negative_fraction));
   }
-  return absl::OkStatus();
+  if (count.mean > AvailablePositions()) {
+    return absl::InvalidArgumentError(absl::StrCat("k mean ", count.mean, " exceeds the ",
+                                                   AvailablePositions(),
+                                                   " positions the window allows"));
+  }
+  if (offsets.low > window) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("offset low ", offsets.low, " exceeds the window ", window));
+  }
+  // With high = 0 resolved, offsets.Validate() can check that a dilated range holds a power.
+  OffsetDistribution resolved = offsets;
+  if (resolved.high == 0.0) resolved.high = window;
+  return resolved.Validate();
 }
 
-headevo::v1::OffsetSet SampleOffsetSet(const InitialDistribution& dist, Rng& rng) {
-  const int k = DrawCount(dist, rng);
+headevo::v1::OffsetSet SampleOffsetSet(const HeadDistribution& dist, Rng& rng) {
+  const int k = SampleCount(dist.count, dist.AvailablePositions(), rng);
   std::set<int> chosen;
   // A peaked offset distribution may need many draws for k unique offsets; past a bound the
   // remaining ones are filled uniformly so sampling always terminates.
@@ -70,16 +88,26 @@ headevo::v1::OffsetSet SampleOffsetSet(const InitialDistribution& dist, Rng& rng
   for (int draw = 0; static_cast<int>(chosen.size()) < k && draw < max_draws; ++draw) {
     chosen.insert(DrawOffset(dist, rng));
   }
-  InitialDistribution uniform = dist;
-  uniform.offsets = OffsetDistribution::kUniform;
-  while (static_cast<int>(chosen.size()) < k) chosen.insert(DrawOffset(uniform, rng));
+  if (static_cast<int>(chosen.size()) < k) {
+    std::vector<int> free;
+    for (int offset : AllPositions(dist)) {
+      if (chosen.count(offset) == 0) free.push_back(offset);
+    }
+    // k <= AvailablePositions() == AllPositions().size(), so `free` never runs out.
+    while (static_cast<int>(chosen.size()) < k) {
+      const auto i = static_cast<size_t>(rng.UniformInt(0, static_cast<int64_t>(free.size()) - 1));
+      chosen.insert(free[i]);
+      free[i] = free.back();
+      free.pop_back();
+    }
+  }
 
   headevo::v1::OffsetSet set;
   for (int offset : chosen) set.add_offsets(offset);  // std::set iterates in sorted order
   return set;
 }
 
-headevo::v1::Head SampleUniformHead(const InitialDistribution& dist, int layer,
+headevo::v1::Head SampleUniformHead(const HeadDistribution& dist, int layer,
                                     headevo::v1::HeadOrigin origin, Rng& rng) {
   headevo::v1::Head head;
   head.set_layer(layer);
@@ -90,17 +118,21 @@ headevo::v1::Head SampleUniformHead(const InitialDistribution& dist, int layer,
   return head;
 }
 
-std::string DescribeDistribution(const InitialDistribution& dist) {
-  const std::string count = dist.count == CountDistribution::kFixed
-                                ? absl::StrCat("k=", dist.mean_k)
-                                : absl::StrCat("k~normal(", dist.mean_k, ",", dist.stddev_k, ")");
-  const std::string shape = dist.offsets == OffsetDistribution::kUniform
-                                ? std::string("uniform")
-                                : absl::StrCat("halfnormal(", dist.offset_stddev, ")");
-  const std::string range =
-      dist.causal ? absl::StrCat("[-", dist.window, ",", dist.allow_zero ? 0 : -1, "]")
-                  : absl::StrCat("[-", dist.window, ",", dist.window, "]");
-  return absl::StrCat(count, " offsets~", shape, range);
+std::string DescribeDistribution(const HeadDistribution& dist) {
+  const int lowest = HasNegativeSide(dist) ? -dist.window : (dist.allow_zero ? 0 : 1);
+  const int highest = HasPositiveSide(dist) ? dist.window : (dist.allow_zero ? 0 : -1);
+  std::string range = absl::StrCat("[", lowest, ",", highest, "]");
+  if (HasNegativeSide(dist) && HasPositiveSide(dist) && dist.negative_fraction != 0.5) {
+    absl::StrAppend(&range, " p(neg)=", dist.negative_fraction);
+  }
+  const OffsetDistribution& off = dist.offsets;
+  // Uniform over the whole window reads as the signed range alone, as in earlier versions'
+  // lineages ("uniform[-16,-1]").
+  const bool whole_window = off.family == OffsetFamily::kUniform && off.low == 1.0 &&
+                            (off.high == 0.0 || off.high == dist.window);
+  if (whole_window) return absl::StrCat(DescribeCount(dist.count), " off~uniform", range);
+  return absl::StrCat(DescribeCount(dist.count), " off~", DescribeOffsets(off, dist.window), " in ",
+                      range);
 }
 
 }  // namespace headevo::search

@@ -1,5 +1,5 @@
-// The search's initial distribution over heads, and the uniform sampler that draws from it:
-// a count k ~ G, then k unique offsets ~ C inside the window (seed 000's "first research").
+// The distribution fresh heads are drawn from, and the sampler that draws them: a count
+// k ~ G, then k unique offsets whose magnitudes follow C (seed 000's "first research").
 #ifndef HEADEVO_SEARCH_HEAD_SAMPLER_H_
 #define HEADEVO_SEARCH_HEAD_SAMPLER_H_
 
@@ -7,48 +7,47 @@
 
 #include "absl/status/status.h"
 #include "headevo/v1/genome.pb.h"
+#include "search/distributions.h"
 #include "search/random.h"
 
 namespace headevo::search {
 
-enum class CountDistribution {
-  kFixed,   // k = mean_k
-  kNormal,  // k = round(N(mean_k, stddev_k)), clipped to [1, available positions]
-};
-
-enum class OffsetDistribution {
-  kUniform,  // |offset| uniform in [1, window]
-  kNormal,   // |offset| = 1 + |N(0, offset_stddev)|, clipped to the window: short range favoured
-};
-
-struct InitialDistribution {
-  CountDistribution count = CountDistribution::kNormal;
-  double mean_k = 3.0;
-  double stddev_k = 1.0;  // only for kNormal
-  OffsetDistribution offsets = OffsetDistribution::kUniform;
-  double offset_stddev = 8.0;  // only for kNormal
+struct HeadDistribution {
+  // k, clipped to [1, AvailablePositions()].
+  CountDistribution count;
+  // |offset|, in [1, window].
+  OffsetDistribution offsets;
+  // Bidirectional heads: the probability that an offset is negative (0.5: mirrored to +/-; 0 or
+  // 1 keep one side only). Causal heads ignore it: their offsets are always negative.
+  double negative_fraction = 0.5;
   // Offsets lie in [-window, window] (causal: [-window, 0]); 0 means the query's own position.
   int window = 16;
   // Causal heads only look back (offsets <= 0).
   bool causal = true;
-  // Whether offset 0 (the query's own position) may be drawn.
+  // Whether offset 0 (the query's own position) may be drawn; it gets the chance of any single
+  // other position.
   bool allow_zero = false;
 
-  // InvalidArgument naming the field when a value is out of range.
+  // InvalidArgument naming the field when a value is out of range, including "k mean X exceeds
+  // the N positions the window allows" and the errors of count and offsets Validate().
   absl::Status Validate() const;
-  // How many distinct offsets the window allows.
+  // How many distinct offsets can be drawn (the side negative_fraction excludes does not count).
   int AvailablePositions() const;
 };
 
-// Draws one offset set: sorted, unique, within the window. Requires dist.Validate().ok().
-headevo::v1::OffsetSet SampleOffsetSet(const InitialDistribution& dist, Rng& rng);
+// Draws one offset set: sorted, unique, within the window, causal => all <= 0. Requires
+// dist.Validate().ok(). Always terminates: when a peaked offset distribution keeps repeating
+// itself, the offsets still missing after a bounded number of draws are filled uniformly from
+// the positions not yet taken.
+headevo::v1::OffsetSet SampleOffsetSet(const HeadDistribution& dist, Rng& rng);
 
 // A fresh head in `layer` (id 0, sampler UNIFORM, origin as given), its parameters recorded.
-headevo::v1::Head SampleUniformHead(const InitialDistribution& dist, int layer,
+headevo::v1::Head SampleUniformHead(const HeadDistribution& dist, int layer,
                                     headevo::v1::HeadOrigin origin, Rng& rng);
 
-// "k~normal(3,1) offsets~uniform[-16,-1]": recorded with every sampled head for the lineage.
-std::string DescribeDistribution(const InitialDistribution& dist);
+// Recorded with every sampled head for the lineage: "k~normal(3,1) off~gamma(shape=2,scale=4)
+// in [-16,-1]"; uniform magnitudes over the whole window read "k~normal(3,1) off~uniform[-16,-1]".
+std::string DescribeDistribution(const HeadDistribution& dist);
 
 }  // namespace headevo::search
 

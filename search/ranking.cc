@@ -22,7 +22,32 @@ void ZScore(const std::vector<int>& members, std::vector<double>& values) {
   for (int i : members) values[i] = stddev > 1e-12 ? (values[i] - mean) / stddev : 0.0;
 }
 
+// Replaces `values` over `members` by their rank mapped to [-1, 1]; tied values share the mean
+// of their ranks, so a constant signal maps to 0 like its z-score.
+void RankScore(const std::vector<int>& members, std::vector<double>& values) {
+  const int n = static_cast<int>(members.size());
+  std::vector<int> order(members);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return values[a] < values[b]; });
+  std::vector<double> rank(values.size(), 0.0);
+  for (int i = 0; i < n;) {
+    int j = i;
+    while (j + 1 < n && values[order[j + 1]] == values[order[i]]) ++j;
+    const double mean_rank = 0.5 * (i + j);
+    for (int t = i; t <= j; ++t) rank[order[t]] = mean_rank;
+    i = j + 1;
+  }
+  const double half = 0.5 * (n - 1);
+  for (int i : members) values[i] = n > 1 ? (rank[i] - half) / half : 0.0;
+}
+
 }  // namespace
+
+absl::StatusOr<Normalization> ParseNormalization(std::string_view name) {
+  if (name == "zscore") return Normalization::kZScore;
+  if (name == "rank") return Normalization::kRank;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown normalization \"", std::string(name), "\"; choose \"zscore\" or \"rank\""));
+}
 
 absl::Status RankingOptions::Validate() const {
   for (double w : {entropy_weight, independence_weight, weight_norm_weight, importance_weight,
@@ -45,6 +70,7 @@ absl::StatusOr<std::vector<HeadScore>> ScoreHeads(
 
   const int n = genome.heads_size();
   std::vector<double> entropy(n), independence(n), weight_norm(n), importance(n);
+  std::vector<const headevo::v1::HeadStats*> head_stats(n);
   std::map<int, std::vector<int>> layers;
   for (int i = 0; i < n; ++i) {
     const auto& head = genome.heads(i);
@@ -53,6 +79,7 @@ absl::StatusOr<std::vector<HeadScore>> ScoreHeads(
       return absl::InvalidArgumentError(
           absl::StrCat("no statistics for head ", head.id(), " (slot ", i, ")"));
     }
+    head_stats[i] = it->second;
     entropy[i] = it->second->entropy();
     independence[i] = it->second->independence();
     weight_norm[i] = it->second->weight_norm();
@@ -61,7 +88,11 @@ absl::StatusOr<std::vector<HeadScore>> ScoreHeads(
   }
   for (const auto& [layer, members] : layers) {
     for (auto* signal : {&entropy, &independence, &weight_norm, &importance}) {
-      ZScore(members, *signal);
+      if (options.normalization == Normalization::kRank) {
+        RankScore(members, *signal);
+      } else {
+        ZScore(members, *signal);
+      }
     }
   }
 
@@ -73,6 +104,8 @@ absl::StatusOr<std::vector<HeadScore>> ScoreHeads(
     s.head_id = head.id();
     s.layer = head.layer();
     s.k = head.offsets().offsets_size();
+    s.output_similarity = 1.0 - head_stats[i]->independence();
+    s.most_similar_head_id = head_stats[i]->most_similar_head_id();
     s.score = options.entropy_weight * entropy[i] + options.independence_weight * independence[i] +
               options.weight_norm_weight * weight_norm[i] +
               options.importance_weight * importance[i] - options.cost_per_connection * s.k;

@@ -1,9 +1,11 @@
-// Ranks the heads of one candidate: each signal z-scored within its layer, combined with
-// configured weights (the sign says which direction is good), minus a cost per connection.
+// Ranks the heads of one candidate: each signal normalised within its layer (z-score or rank),
+// combined with configured weights (the sign says which direction is good), minus a cost per
+// connection.
 #ifndef HEADEVO_SEARCH_RANKING_H_
 #define HEADEVO_SEARCH_RANKING_H_
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -12,7 +14,17 @@
 
 namespace headevo::search {
 
+// How a signal is made comparable across the heads of a layer.
+enum class Normalization {
+  kZScore,  // (x - layer mean) / layer stddev: magnitudes matter, an outlier dominates
+  kRank,    // the head's rank in the layer mapped to [-1, 1] (ties share their mean rank):
+            // robust to outliers and to signals on different scales
+};
+
+absl::StatusOr<Normalization> ParseNormalization(std::string_view name);  // "zscore", "rank"
+
 struct RankingOptions {
+  Normalization normalization = Normalization::kZScore;
   // Negative: a concentrated head (low entropy) ranks higher, as seed 001 asks.
   double entropy_weight = -1.0;
   // Positive: a head unlike the others in its layer ranks higher (near-copies go first).
@@ -33,11 +45,15 @@ struct HeadScore {
   int layer = 0;
   int k = 0;
   double score = 0.0;
+  // Copied from the head's statistics for the pruning rules: 1 - independence, the output
+  // similarity with the most similar head of the layer, and that head's id (0: none).
+  double output_similarity = 0.0;
+  int64_t most_similar_head_id = 0;
 };
 
 // One score per genome head, in genome order. `stats` must hold one entry per genome head
 // (matched by head id, any order); InvalidArgument names a head without statistics.
-// A signal that is constant within a layer contributes 0 to that layer (its z-score is 0).
+// A signal that is constant within a layer contributes 0 to that layer.
 absl::StatusOr<std::vector<HeadScore>> ScoreHeads(
     const headevo::v1::Genome& genome,
     const google::protobuf::RepeatedPtrField<headevo::v1::HeadStats>& stats,

@@ -1,6 +1,9 @@
-// Makes a child genome from a ranked parent: prune its worst heads, resample replacements.
+// Makes a child genome from a ranked parent: prune what the pruning rules say, and draw a
+// replacement for each pruned head in its own layer with one of the samplers.
 #ifndef HEADEVO_SEARCH_REPRODUCTION_H_
 #define HEADEVO_SEARCH_REPRODUCTION_H_
+
+#include <cstdint>
 
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
@@ -8,31 +11,47 @@
 #include "search/pruning.h"
 #include "search/random.h"
 #include "search/ranking.h"
+#include "search/resampling.h"
 
 namespace headevo::search {
 
 struct ReproductionOptions {
   RankingOptions ranking;
   PruningOptions pruning;
-  // New heads are drawn from this (the uniform sampler).
-  InitialDistribution initial;
+  // The search's initial distribution: the uniform sampler draws from it, and it bounds
+  // every other sampler's heads (window, causality, offset 0).
+  HeadDistribution initial;
+  ResamplingOptions resampling;
 };
 
+// Scores `parent`'s heads and decides which to prune. InvalidArgument, naming the candidate,
+// when it is not evaluated or lacks statistics for a head.
+absl::StatusOr<RankedParent> RankParent(const headevo::v1::Candidate& parent,
+                                        const ReproductionOptions& options);
+
 struct ChildPlan {
-  // Survivors keep their ids and origin INHERITED; new heads have id 0, origin SAMPLED, and are
-  // placed after the survivors of their layer. Each pruned head is replaced in its own layer,
-  // so head counts per layer are preserved.
+  int64_t parent_id = 0;
+  // Which sampler drew the new heads (for the adaptive sampler: the arm it chose).
+  Sampler sampler = Sampler::kUniform;
+  // Survivors keep their ids and get origin INHERITED; new heads have id 0, origin SAMPLED,
+  // and follow the survivors of their layer. Each pruned head is replaced in its own layer,
+  // except those pruned for exceeding max_heads_per_layer.
   headevo::v1::Genome genome;
   headevo::v1::Mutation mutation;
 };
 
-// `parent` must be evaluated (its head_stats cover its genome); InvalidArgument otherwise.
+// The child of a ranked parent with new heads from `sampler` (not kAdaptive).
+ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool& pool,
+                    const ReproductionOptions& options, Rng& rng);
+
+// One parent alone: ranks it, pools its own survivors and uses options.resampling.sampler
+// (the adaptive sampler's first arm). Errors as RankParent.
 absl::StatusOr<ChildPlan> MakeChild(const headevo::v1::Candidate& parent,
                                     const ReproductionOptions& options, Rng& rng);
 
 // The first generation's genome: `heads_per_layer` uniform heads in each layer.
 headevo::v1::Genome MakeInitialGenome(int num_layers, int heads_per_layer,
-                                      const InitialDistribution& initial, Rng& rng);
+                                      const HeadDistribution& initial, Rng& rng);
 
 }  // namespace headevo::search
 

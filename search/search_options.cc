@@ -109,15 +109,25 @@ headevo::v1::TrainingSpec DefaultTrainingSpec() {
 absl::Status SearchOptions::Validate() const {
   if (auto s = RequireAtLeast("search.population", population_size, 1); !s.ok()) return s;
   if (auto s = RequireAtLeast("search.generations", generations, 0); !s.ok()) return s;
-  if (selection.num_parents > population_size) {
-    return absl::InvalidArgumentError(absl::StrCat("search.parents (", selection.num_parents,
+  if (selection.method == SelectionMethod::kTruncation &&
+      selection.num_parents > population_size) {
+    return absl::InvalidArgumentError(absl::StrCat("selection.parents (", selection.num_parents,
                                                    ") must not exceed search.population (",
                                                    population_size, ")"));
   }
-  if (auto s = Prefixed("search", selection.Validate()); !s.ok()) return s;
+  if (auto s = Prefixed("selection", selection.Validate()); !s.ok()) return s;
   if (auto s = Prefixed("ranking", ranking.Validate()); !s.ok()) return s;
   if (auto s = Prefixed("pruning", pruning.Validate()); !s.ok()) return s;
   if (auto s = Prefixed("initial", initial.Validate()); !s.ok()) return s;
+  if (auto s = Prefixed("resampling", resampling.Validate()); !s.ok()) return s;
+  if (mode == SearchMode::kKSweep) {
+    if (auto s = Prefixed("k_sweep", k_sweep.Validate()); !s.ok()) return s;
+    if (k_sweep.k_start > initial.AvailablePositions()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "k_sweep.k_start (", k_sweep.k_start, ") exceeds the ", initial.AvailablePositions(),
+          " positions initial.window allows"));
+    }
+  }
   if (pruning.min_heads_per_layer > training.model().heads_per_layer()) {
     return absl::InvalidArgumentError(
         absl::StrCat("pruning.min_heads_per_layer (", pruning.min_heads_per_layer,

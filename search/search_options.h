@@ -10,13 +10,22 @@
 #include "absl/status/status.h"
 #include "headevo/v1/training.pb.h"
 #include "search/head_sampler.h"
+#include "search/k_sweep.h"
 #include "search/pruning.h"
 #include "search/ranking.h"
+#include "search/resampling.h"
 #include "search/selection.h"
 
 namespace headevo::search {
 
+// What a search does with its budget.
+enum class SearchMode {
+  kEvolve,  // prune, resample and select over generations (the default)
+  kKSweep,  // the seed's first research: random heads of decreasing mean k against dense
+};
+
 struct SearchOptions {
+  SearchMode mode = SearchMode::kEvolve;
   std::string name = "search";
   // Seeds every decision of the search and every candidate's training: the same options and
   // seed give the same lineage.
@@ -40,9 +49,12 @@ struct SearchOptions {
   int baseline_random_k = 0;
 
   SelectionOptions selection;
+  ResamplingOptions resampling;
+  // Only for SearchMode::kKSweep (population, generations and selection are then unused).
+  KSweepOptions k_sweep;
   RankingOptions ranking;
   PruningOptions pruning;
-  InitialDistribution initial;
+  HeadDistribution initial;
   // Model, task and budget of every evaluation; `seed` is set per candidate.
   headevo::v1::TrainingSpec training;
 

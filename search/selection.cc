@@ -2,10 +2,106 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "search/pareto.h"
 
 namespace headevo::search {
+namespace {
+
+using headevo::v1::Candidate;
+
+struct MethodName {
+  SelectionMethod method;
+  std::string_view name;
+};
+constexpr MethodName kMethodNames[] = {
+    {SelectionMethod::kTruncation, "truncation"},
+    {SelectionMethod::kTournament, "tournament"},
+    {SelectionMethod::kAging, "aging"},
+    {SelectionMethod::kNsga2, "nsga2"},
+};
+
+// Fitness with NaN mapped to +infinity, so sorting and tournaments see a strict weak order.
+double OrderedFitness(const Candidate& c, const SelectionOptions& options) {
+  const double f = Fitness(c, options);
+  return std::isnan(f) ? std::numeric_limits<double>::infinity() : f;
+}
+
+bool Fitter(const Candidate& a, const Candidate& b, const SelectionOptions& options) {
+  const double fa = OrderedFitness(a, options), fb = OrderedFitness(b, options);
+  if (fa != fb) return fa < fb;
+  return a.id() < b.id();
+}
+
+std::vector<const Candidate*> Eligible(const std::vector<Candidate>& population) {
+  std::vector<const Candidate*> done;
+  for (const auto& c : population) {
+    if (c.state() == headevo::v1::CANDIDATE_STATE_DONE) done.push_back(&c);
+  }
+  return done;
+}
+
+// `count` winners of tournaments over `pool`; `better(i, j)` says pool[i] beats pool[j].
+template <typename Better>
+std::vector<const Candidate*> Tournaments(const std::vector<const Candidate*>& pool, int size,
+                                          int count, Rng& rng, Better better) {
+  std::vector<const Candidate*> parents;
+  parents.reserve(count);
+  const int64_t last = static_cast<int64_t>(pool.size()) - 1;
+  for (int p = 0; p < count; ++p) {
+    int winner = static_cast<int>(rng.UniformInt(0, last));
+    for (int draw = 1; draw < size; ++draw) {
+      const int rival = static_cast<int>(rng.UniformInt(0, last));
+      if (better(rival, winner)) winner = rival;
+    }
+    parents.push_back(pool[winner]);
+  }
+  return parents;
+}
+
+std::vector<const Candidate*> Nsga2(const std::vector<const Candidate*>& pool,
+                                    const SelectionOptions& options, int count, Rng& rng) {
+  std::vector<Objectives> points;
+  points.reserve(pool.size());
+  for (const Candidate* c : pool) points.push_back(ObjectivesOf(*c));
+  std::vector<int> rank(pool.size());
+  std::vector<double> crowding(pool.size());
+  const std::vector<std::vector<int>> fronts = NonDominatedSort(points);
+  for (size_t f = 0; f < fronts.size(); ++f) {
+    const std::vector<double> distance = CrowdingDistance(points, fronts[f]);
+    for (size_t i = 0; i < fronts[f].size(); ++i) {
+      rank[fronts[f][i]] = static_cast<int>(f);
+      crowding[fronts[f][i]] = distance[i];
+    }
+  }
+  return Tournaments(pool, options.tournament_size, count, rng, [&](int a, int b) {
+    if (rank[a] != rank[b]) return rank[a] < rank[b];
+    if (crowding[a] != crowding[b]) return crowding[a] > crowding[b];
+    return pool[a]->id() < pool[b]->id();
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<SelectionMethod> ParseSelectionMethod(std::string_view name) {
+  for (const MethodName& m : kMethodNames) {
+    if (m.name == name) return m.method;
+  }
+  // This absl's string_view is not std::string_view, so StrCat needs a std::string.
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown selection method \"", std::string(name),
+                   "\"; expected truncation, tournament, aging or nsga2"));
+}
+
+std::string_view SelectionMethodName(SelectionMethod method) {
+  for (const MethodName& m : kMethodNames) {
+    if (m.method == method) return m.name;
+  }
+  return "unknown";
+}
 
 absl::Status SelectionOptions::Validate() const {
   if (num_parents < 1) {
@@ -14,6 +110,14 @@ absl::Status SelectionOptions::Validate() const {
   if (!(connection_cost >= 0.0) || !std::isfinite(connection_cost)) {
     return absl::InvalidArgumentError(
         absl::StrCat("connection_cost must be a finite number >= 0, got ", connection_cost));
+  }
+  if (tournament_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tournament_size must be >= 1, got ", tournament_size));
+  }
+  if (aging_window < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("aging_window must be >= 0 (0: one generation), got ", aging_window));
   }
   return absl::OkStatus();
 }
@@ -26,22 +130,41 @@ double Fitness(const headevo::v1::Candidate& candidate, const SelectionOptions& 
 std::vector<const headevo::v1::Candidate*> RankByFitness(
     const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
     int limit) {
-  std::vector<const headevo::v1::Candidate*> done;
-  for (const auto& c : population) {
-    if (c.state() == headevo::v1::CANDIDATE_STATE_DONE) done.push_back(&c);
-  }
-  std::sort(done.begin(), done.end(), [&](const auto* a, const auto* b) {
-    const double fa = Fitness(*a, options), fb = Fitness(*b, options);
-    if (fa != fb) return fa < fb;
-    return a->id() < b->id();
-  });
-  if (static_cast<int>(done.size()) > limit) done.resize(limit);
+  std::vector<const Candidate*> done = Eligible(population);
+  std::sort(done.begin(), done.end(),
+            [&](const auto* a, const auto* b) { return Fitter(*a, *b, options); });
+  if (static_cast<int>(done.size()) > limit) done.resize(std::max(limit, 0));
   return done;
 }
 
 std::vector<const headevo::v1::Candidate*> SelectParents(
-    const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options) {
-  return RankByFitness(population, options, options.num_parents);
+    const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
+    int count, Rng& rng) {
+  if (count <= 0) return {};
+  std::vector<const Candidate*> pool = Eligible(population);
+  if (pool.empty()) return {};
+  const auto fitter = [&](int a, int b) { return Fitter(*pool[a], *pool[b], options); };
+  switch (options.method) {
+    case SelectionMethod::kTruncation: {
+      const std::vector<const Candidate*> fittest =
+          RankByFitness(population, options, std::max(options.num_parents, 1));
+      std::vector<const Candidate*> parents;
+      parents.reserve(count);
+      for (int i = 0; i < count; ++i) parents.push_back(fittest[i % fittest.size()]);
+      return parents;
+    }
+    case SelectionMethod::kTournament:
+      return Tournaments(pool, options.tournament_size, count, rng, fitter);
+    case SelectionMethod::kAging: {
+      const size_t window = options.aging_window > 0 ? options.aging_window : count;
+      // The oldest die: only the youngest `window` remain in the pool.
+      if (pool.size() > window) pool.erase(pool.begin(), pool.end() - window);
+      return Tournaments(pool, options.tournament_size, count, rng, fitter);
+    }
+    case SelectionMethod::kNsga2:
+      return Nsga2(pool, options, count, rng);
+  }
+  return {};
 }
 
 }  // namespace headevo::search

@@ -15,6 +15,20 @@ namespace {
 constexpr int kMaxInt = std::numeric_limits<int>::max();
 constexpr double kMaxDouble = std::numeric_limits<double>::max();
 
+// A choice among named enum values: `choices` pairs each config name with its value.
+template <typename Enum>
+void EnumChoice(TomlSection& s, const char* key,
+                const std::vector<std::pair<std::string, Enum>>& choices, Enum* out) {
+  std::vector<std::string> names;
+  int index = 0;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    names.push_back(choices[i].first);
+    if (choices[i].second == *out) index = static_cast<int>(i);
+  }
+  s.Choice(key, names, &index);
+  *out = choices[index].second;
+}
+
 void ReadSearch(TomlSection& s, search::SearchOptions& o) {
   s.String("name", &o.name);
   int64_t seed = static_cast<int64_t>(o.seed);
@@ -22,10 +36,73 @@ void ReadSearch(TomlSection& s, search::SearchOptions& o) {
   o.seed = static_cast<uint64_t>(seed);
   s.Int("population", 1, 100000, &o.population_size);
   s.Int("generations", 0, 1000000, &o.generations);
-  s.Int("parents", 1, 100000, &o.selection.num_parents);
-  s.Double("connection_cost", 0.0, kMaxDouble, &o.selection.connection_cost);
+  EnumChoice(s, "mode", {{"evolve", search::SearchMode::kEvolve}, {"k_sweep", search::SearchMode::kKSweep}},
+             &o.mode);
   s.Bool("compare_with_dense", &o.compare_with_dense);
   s.Bool("inherit_weights", &o.inherit_weights);
+}
+
+void ReadSelection(TomlSection& s, search::SearchOptions& o) {
+  search::SelectionOptions& sel = o.selection;
+  EnumChoice(s, "method",
+             {{"truncation", search::SelectionMethod::kTruncation},
+              {"tournament", search::SelectionMethod::kTournament},
+              {"aging", search::SelectionMethod::kAging},
+              {"nsga2", search::SelectionMethod::kNsga2}},
+             &sel.method);
+  s.Int("parents", 1, 100000, &sel.num_parents);
+  s.Int("tournament_size", 1, 100000, &sel.tournament_size);
+  s.Int("aging_window", 0, 100000000, &sel.aging_window);
+  s.Double("connection_cost", 0.0, kMaxDouble, &sel.connection_cost);
+}
+
+const std::vector<std::pair<std::string, search::Sampler>> kSamplers = {
+    {"uniform", search::Sampler::kUniform},
+    {"best", search::Sampler::kBest},
+    {"fitted", search::Sampler::kFitted},
+    {"adaptive", search::Sampler::kAdaptive},
+};
+
+void ReadResampling(TomlSection& s, search::SearchOptions& o) {
+  search::ResamplingOptions& r = o.resampling;
+  EnumChoice(s, "sampler", kSamplers, &r.sampler);
+  s.Double("top_fraction", 1e-9, 1.0, &r.top_fraction);
+  s.Double("shift_weight", 0.0, 1e6, &r.mutation.shift_weight);
+  s.Double("add_weight", 0.0, 1e6, &r.mutation.add_weight);
+  s.Double("drop_weight", 0.0, 1e6, &r.mutation.drop_weight);
+  s.Int("max_shift", 1, 1 << 20, &r.mutation.max_shift);
+  EnumChoice(s, "fitted_family",
+             {{"normal", search::OffsetFamily::kNormal},
+              {"student_t", search::OffsetFamily::kStudentT},
+              {"gamma", search::OffsetFamily::kGamma},
+              {"uniform", search::OffsetFamily::kUniform},
+              {"log_uniform", search::OffsetFamily::kLogUniform},
+              {"dilated", search::OffsetFamily::kDilated},
+              {"mixture", search::OffsetFamily::kMixture}},
+             &r.fitted_family);
+  s.Int("mixture_components", 1, 64, &r.fit.mixture_components);
+  s.Int("min_fit_offsets", 2, 1 << 20, &r.min_fit_offsets);
+  // The adaptive sampler's arms: any of the concrete samplers (not "adaptive" itself).
+  std::vector<std::string> arm_names = {"uniform", "best", "fitted"};
+  std::vector<int> arms;
+  for (search::Sampler arm : r.arms) arms.push_back(static_cast<int>(arm));
+  s.ChoiceArray("arms", arm_names, &arms);
+  r.arms.clear();
+  for (int arm : arms) r.arms.push_back(kSamplers[arm].second);
+  EnumChoice(s, "bandit",
+             {{"ucb", search::BanditPolicy::kUcb}, {"thompson", search::BanditPolicy::kThompson}},
+             &r.bandit.policy);
+  s.Double("exploration", 0.0, 1e6, &r.bandit.exploration);
+  s.Double("reward_cost_per_connection", 0.0, 1e6, &r.reward_cost_per_connection);
+}
+
+void ReadKSweep(TomlSection& s, search::SearchOptions& o) {
+  search::KSweepOptions& k = o.k_sweep;
+  s.Double("k_start", 1.0, 1 << 20, &k.k_start);
+  s.Double("k_factor", 1e-6, 0.999999, &k.k_factor);
+  s.Double("k_min", 1.0, 1 << 20, &k.k_min);
+  s.Int("repeats", 1, 100000, &k.repeats);
+  s.Double("tolerance", 0.0, 1e6, &k.tolerance);
 }
 
 // Config names of the baseline kinds, in AttentionKind order from LOCAL.
@@ -125,23 +202,41 @@ void ReadTraining(TomlSection& s, search::SearchOptions& o) {
 }
 
 void ReadInitial(TomlSection& s, search::SearchOptions& o) {
-  search::InitialDistribution& d = o.initial;
-  int count = d.count == search::CountDistribution::kFixed ? 0 : 1;
-  s.Choice("k_distribution", {"fixed", "normal"}, &count);
-  d.count = count == 0 ? search::CountDistribution::kFixed : search::CountDistribution::kNormal;
-  s.Double("k_mean", 1.0, 1e6, &d.mean_k);
-  s.Double("k_stddev", 0.0, 1e6, &d.stddev_k);
-  int offsets = d.offsets == search::OffsetDistribution::kUniform ? 0 : 1;
-  s.Choice("offset_distribution", {"uniform", "normal"}, &offsets);
-  d.offsets =
-      offsets == 0 ? search::OffsetDistribution::kUniform : search::OffsetDistribution::kNormal;
-  s.Double("offset_stddev", 1e-6, 1e9, &d.offset_stddev);
+  search::HeadDistribution& d = o.initial;
+  std::vector<std::string> names;
+  for (int f = 0; f <= static_cast<int>(search::CountFamily::kPoisson); ++f) {
+    names.emplace_back(search::CountFamilyName(static_cast<search::CountFamily>(f)));
+  }
+  int family = static_cast<int>(d.count.family);
+  s.Choice("k_distribution", names, &family);
+  d.count.family = static_cast<search::CountFamily>(family);
+  s.Double("k_mean", 1.0, 1e6, &d.count.mean);
+  s.Double("k_stddev", 0.0, 1e6, &d.count.stddev);
+  // Every offset family but the mixture, which only a fit to observed heads produces.
+  names.clear();
+  for (int f = 0; f <= static_cast<int>(search::OffsetFamily::kDilated); ++f) {
+    names.emplace_back(search::OffsetFamilyName(static_cast<search::OffsetFamily>(f)));
+  }
+  family = static_cast<int>(d.offsets.family);
+  s.Choice("offset_distribution", names, &family);
+  d.offsets.family = static_cast<search::OffsetFamily>(family);
+  s.Double("offset_location", -1e9, 1e9, &d.offsets.location);
+  s.Double("offset_scale", 1e-6, 1e9, &d.offsets.scale);
+  s.Double("offset_shape", 1e-6, 1e9, &d.offsets.shape);
+  s.Double("offset_df", 1e-6, 1e9, &d.offsets.degrees_of_freedom);
+  s.Double("offset_low", 1.0, 1 << 20, &d.offsets.low);
+  s.Double("offset_high", 0.0, 1 << 20, &d.offsets.high);
+  s.Int("dilation_base", 2, 1 << 20, &d.offsets.dilation_base);
+  s.Double("negative_fraction", 0.0, 1.0, &d.negative_fraction);
   s.Int("window", 1, 1 << 20, &d.window);
   s.Bool("allow_zero", &d.allow_zero);
 }
 
 void ReadRanking(TomlSection& s, search::SearchOptions& o) {
   search::RankingOptions& r = o.ranking;
+  EnumChoice(s, "normalization",
+             {{"zscore", search::Normalization::kZScore}, {"rank", search::Normalization::kRank}},
+             &r.normalization);
   s.Double("entropy", -1e6, 1e6, &r.entropy_weight);
   s.Double("independence", -1e6, 1e6, &r.independence_weight);
   s.Double("weight_norm", -1e6, 1e6, &r.weight_norm_weight);
@@ -153,6 +248,9 @@ void ReadPruning(TomlSection& s, search::SearchOptions& o) {
   search::PruningOptions& p = o.pruning;
   s.Double("fraction", 0.0, 0.99, &p.fraction);
   s.Int("min_heads_per_layer", 1, 1024, &p.min_heads_per_layer);
+  s.Int("max_heads_per_layer", 0, 1024, &p.max_heads_per_layer);
+  s.Double("duplicate_jaccard", 0.0, 1.0, &p.duplicate_jaccard);
+  s.Double("duplicate_similarity", 0.0, 1.0, &p.duplicate_similarity);
 }
 
 }  // namespace
@@ -184,9 +282,10 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
 
   using Reader = void (*)(TomlSection&, search::SearchOptions&);
   const std::pair<const char*, Reader> readers[] = {
-      {"search", ReadSearch},     {"model", ReadModel},         {"task", ReadTask},
-      {"training", ReadTraining}, {"initial", ReadInitial},     {"ranking", ReadRanking},
-      {"pruning", ReadPruning},   {"baselines", ReadBaselines},
+      {"search", ReadSearch},       {"model", ReadModel},         {"task", ReadTask},
+      {"training", ReadTraining},   {"initial", ReadInitial},     {"ranking", ReadRanking},
+      {"pruning", ReadPruning},     {"selection", ReadSelection}, {"resampling", ReadResampling},
+      {"k_sweep", ReadKSweep},      {"baselines", ReadBaselines},
   };
   for (const auto& [name, read] : readers) {
     TomlSection s = section(name);
@@ -201,7 +300,7 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
           absl::StrCat(source, ":", node.source().begin.line, ":", node.source().begin.column,
                        ": unknown section [", std::string(key.str()),
                        "]; sections are search, model, task, training, initial, ranking, pruning, "
-                       "baselines"));
+                       "selection, resampling, k_sweep, baselines"));
     }
   }
   if (!error.ok()) return error;

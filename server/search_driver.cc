@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "search/k_sweep.h"
+#include "search/pareto.h"
 #include "search/random.h"
 #include "search/reproduction.h"
 #include "search/selection.h"
+#include "search/strategy.h"
 
 namespace headevo::server {
 namespace {
@@ -24,6 +28,12 @@ headevo::v1::Genome BaselineGenome(const headevo::v1::ModelSpec& model) {
     for (int h = 0; h < model.heads_per_layer(); ++h) genome.add_heads()->set_layer(layer);
   }
   return genome;
+}
+
+headevo::v1::ModelSpec DenseModel(const search::SearchOptions& options) {
+  headevo::v1::ModelSpec model = options.training.model();
+  model.set_attention(headevo::v1::ATTENTION_KIND_DENSE);
+  return model;
 }
 
 // A baseline parameter: the configured value, or when 0 the best candidate's mean k per head.
@@ -62,6 +72,29 @@ std::pair<headevo::v1::ModelSpec, std::string> BaselineModel(const search::Searc
   }
 }
 
+headevo::v1::Candidate NewCandidate(int64_t search_id, int generation) {
+  headevo::v1::Candidate c;
+  c.set_search_id(search_id);
+  c.set_generation(generation);
+  return c;
+}
+
+// Fills the outcome's Pareto front and hypervolume from the evaluated candidates.
+void SummarisePareto(const search::SearchOptions& options,
+                     const std::vector<headevo::v1::Candidate>& population,
+                     SearchOutcome& outcome) {
+  const auto& model = options.training.model();
+  outcome.hypervolume_reference.loss = std::log(static_cast<double>(model.vocab_size()));
+  outcome.hypervolume_reference.connections = static_cast<double>(model.num_layers()) *
+                                              model.heads_per_layer() * model.seq_len();
+  std::vector<search::Objectives> points;
+  for (const headevo::v1::Candidate* c : search::ParetoFront(population)) {
+    outcome.pareto_front.push_back(*c);
+    points.push_back(search::ObjectivesOf(*c));
+  }
+  outcome.hypervolume = search::Hypervolume(points, outcome.hypervolume_reference);
+}
+
 }  // namespace
 
 uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal) {
@@ -75,7 +108,7 @@ SearchDriver::SearchDriver(storage::Store* store, search::Evaluator* evaluator,
 absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& options,
                                               std::vector<headevo::v1::Candidate>& population,
                                               std::vector<headevo::v1::Candidate> generation,
-                                              SearchOutcome& outcome, int total) {
+                                              SearchOutcome& outcome) {
   // One transaction: a generation's candidates, heads and lineage links land together.
   absl::StatusOr<std::vector<headevo::v1::Candidate>> stored = store_->InsertCandidates(generation);
   if (!stored.ok()) return stored.status();
@@ -116,7 +149,7 @@ absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& optio
       CandidateProgress progress;
       progress.candidate = &population.back();
       progress.evaluated = outcome.evaluated;
-      progress.total = total;
+      progress.total = total_;
       progress.best = best.empty() ? nullptr : best.front();
       listener_->OnCandidateFinished(progress);
     }
@@ -137,72 +170,32 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
 
   SearchOutcome outcome;
   outcome.search_id = *search_id;
-  const int total = options.population_size * (options.generations + 1);
-  if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total);
+  const bool sweep = options.mode == search::SearchMode::kKSweep;
+  total_ = sweep ? static_cast<int>(search::KSchedule(options.k_sweep).size()) *
+                       options.k_sweep.repeats
+                 : options.population_size * (options.generations + 1);
+  if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total_);
 
-  search::Rng rng(options.seed);
-  const auto& model = options.training.model();
   std::vector<headevo::v1::Candidate> population;
-
-  std::vector<headevo::v1::Candidate> generation(options.population_size);
-  for (headevo::v1::Candidate& c : generation) {
-    c.set_search_id(*search_id);
-    c.set_generation(0);
-    *c.mutable_genome() = search::MakeInitialGenome(model.num_layers(), model.heads_per_layer(),
-                                                    options.initial, rng);
-    c.mutable_mutation()->set_description("initial: uniform sample");
-  }
-  if (absl::Status s = EvaluateGeneration(options, population, generation, outcome, total);
-      !s.ok()) {
-    return s;
-  }
-  if (outcome.failed == options.population_size) {
-    (void)store_->SetSearchState(*search_id, headevo::v1::SEARCH_STATE_FAILED);
-    return absl::InternalError(absl::StrCat("every candidate of generation 0 failed; last error: ",
-                                            population.back().error()));
-  }
-
-  search::ReproductionOptions reproduction{options.ranking, options.pruning, options.initial};
-  for (int g = 1; g <= options.generations; ++g) {
-    const std::vector<const headevo::v1::Candidate*> parents =
-        search::SelectParents(population, options.selection);
-    generation.clear();
-    for (int i = 0; i < options.population_size; ++i) {
-      const headevo::v1::Candidate& parent = *parents[i % parents.size()];
-      absl::StatusOr<search::ChildPlan> plan = search::MakeChild(parent, reproduction, rng);
-      if (!plan.ok()) return plan.status();
-      headevo::v1::Candidate& child = generation.emplace_back();
-      child.set_search_id(*search_id);
-      child.set_generation(g);
-      child.set_parent_id(parent.id());
-      *child.mutable_genome() = std::move(plan->genome);
-      *child.mutable_mutation() = std::move(plan->mutation);
-    }
-    if (absl::Status s = EvaluateGeneration(options, population, generation, outcome, total);
-        !s.ok()) {
-      return s;
-    }
-  }
+  absl::Status status =
+      sweep ? SweepK(options, population, outcome) : Evolve(options, population, outcome);
+  if (!status.ok()) return status;
 
   outcome.best = *search::RankByFitness(population, options.selection, 1).front();
-
+  SummarisePareto(options, population, outcome);
   if (absl::Status s = store_->SetSearchState(*search_id, headevo::v1::SEARCH_STATE_DONE);
       !s.ok()) {
     return s;
   }
 
-  // The baseline is not part of the lineage: the search is complete and stored before it runs,
-  // and its failure costs only the comparison.
-  if (options.compare_with_dense) {
+  // The baselines are not part of the lineage: the search is complete and stored before they
+  // run, and a failure costs only its comparison. (The k-sweep trained dense already.)
+  if (options.compare_with_dense && !sweep) {
     if (listener_ != nullptr) listener_->OnBaselineStarted("dense attention");
-    headevo::v1::EvaluationRequest request;
-    *request.mutable_genome() = BaselineGenome(model);
-    *request.mutable_training() = options.training;
-    request.mutable_training()->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
-    request.mutable_training()->set_seed(CandidateTrainingSeed(options.seed, kDenseBaselineStream));
-    absl::StatusOr<headevo::v1::EvaluationResult> dense = evaluator_->Evaluate(request);
+    absl::StatusOr<headevo::v1::Metrics> dense =
+        TrainBaseline(options, DenseModel(options), kDenseBaselineStream);
     if (dense.ok()) {
-      outcome.dense = dense->metrics();
+      outcome.dense = *dense;
     } else {
       outcome.dense_error = dense.status().ToString();
     }
@@ -211,23 +204,118 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   return outcome;
 }
 
+absl::Status SearchDriver::Evolve(const search::SearchOptions& options,
+                                  std::vector<headevo::v1::Candidate>& population,
+                                  SearchOutcome& outcome) {
+  search::Strategy strategy(options);
+  std::vector<headevo::v1::Candidate> generation;
+  for (headevo::v1::Genome& genome : strategy.InitialGenomes()) {
+    headevo::v1::Candidate& c = generation.emplace_back(NewCandidate(outcome.search_id, 0));
+    *c.mutable_genome() = std::move(genome);
+    c.mutable_mutation()->set_description("initial: uniform sample");
+  }
+  if (absl::Status s = EvaluateGeneration(options, population, generation, outcome); !s.ok()) {
+    return s;
+  }
+  if (outcome.failed == options.population_size) {
+    (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
+    return absl::InternalError(absl::StrCat("every candidate of generation 0 failed; last error: ",
+                                            population.back().error()));
+  }
+
+  for (int g = 1; g <= options.generations; ++g) {
+    absl::StatusOr<std::vector<search::ChildPlan>> plans = strategy.NextGeneration(population);
+    if (!plans.ok()) return plans.status();
+    generation.clear();
+    for (search::ChildPlan& plan : *plans) {
+      headevo::v1::Candidate& child = generation.emplace_back(NewCandidate(outcome.search_id, g));
+      child.set_parent_id(plan.parent_id);
+      *child.mutable_genome() = std::move(plan.genome);
+      *child.mutable_mutation() = std::move(plan.mutation);
+    }
+    if (absl::Status s = EvaluateGeneration(options, population, generation, outcome); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SearchDriver::SweepK(const search::SearchOptions& options,
+                                  std::vector<headevo::v1::Candidate>& population,
+                                  SearchOutcome& outcome) {
+  // Every k is judged against dense, so dense comes first and must succeed.
+  if (listener_ != nullptr) listener_->OnBaselineStarted("dense attention (the k-sweep's bar)");
+  absl::StatusOr<headevo::v1::Metrics> dense =
+      TrainBaseline(options, DenseModel(options), kDenseBaselineStream);
+  if (!dense.ok()) {
+    (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
+    return absl::InternalError(absl::StrCat("the k-sweep needs the dense model's loss, and its "
+                                            "training failed: ",
+                                            dense.status().ToString()));
+  }
+  outcome.dense = *dense;
+
+  search::KSweep sweep(options.k_sweep, dense->val_loss());
+  search::Rng rng(options.seed);
+  const auto& model = options.training.model();
+  for (int step = 0; sweep.NextK().has_value(); ++step) {
+    search::HeadDistribution initial = options.initial;
+    initial.count.mean = *sweep.NextK();
+    std::vector<headevo::v1::Candidate> generation;
+    for (int r = 0; r < options.k_sweep.repeats; ++r) {
+      headevo::v1::Candidate& c = generation.emplace_back(NewCandidate(outcome.search_id, step));
+      *c.mutable_genome() =
+          search::MakeInitialGenome(model.num_layers(), model.heads_per_layer(), initial, rng);
+      c.mutable_mutation()->set_description(absl::StrCat("k-sweep: mean k ", initial.count.mean,
+                                                         ", head set ", r + 1, " of ",
+                                                         options.k_sweep.repeats));
+    }
+    if (absl::Status s = EvaluateGeneration(options, population, generation, outcome); !s.ok()) {
+      return s;
+    }
+    std::vector<double> losses;
+    for (size_t i = population.size() - generation.size(); i < population.size(); ++i) {
+      const headevo::v1::Candidate& c = population[i];
+      losses.push_back(c.state() == headevo::v1::CANDIDATE_STATE_DONE
+                           ? c.metrics().val_loss()
+                           : std::numeric_limits<double>::quiet_NaN());
+    }
+    if (absl::Status s = sweep.Record(losses); !s.ok()) return s;
+  }
+  outcome.k_sweep = sweep.steps();
+  outcome.smallest_k = sweep.SmallestKThatHeld();
+  if (outcome.failed == outcome.evaluated) {
+    (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
+    return absl::InternalError(absl::StrCat("every candidate of the k-sweep failed; last error: ",
+                                            population.back().error()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<headevo::v1::Metrics> SearchDriver::TrainBaseline(
+    const search::SearchOptions& options, const headevo::v1::ModelSpec& model, int64_t stream) {
+  headevo::v1::EvaluationRequest request;
+  *request.mutable_genome() = BaselineGenome(model);
+  *request.mutable_training() = options.training;
+  *request.mutable_training()->mutable_model() = model;
+  request.mutable_training()->set_seed(CandidateTrainingSeed(options.seed, stream));
+  absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
+  if (!result.ok()) return result.status();
+  return result->metrics();
+}
+
 void SearchDriver::RunBaselines(const search::SearchOptions& options, SearchOutcome& outcome) {
   for (size_t i = 0; i < options.baselines.size(); ++i) {
     auto [model, description] = BaselineModel(options, options.baselines[i], outcome.best);
     if (listener_ != nullptr) listener_->OnBaselineStarted(description.c_str());
-    headevo::v1::EvaluationRequest request;
-    *request.mutable_genome() = BaselineGenome(model);
-    *request.mutable_training() = options.training;
-    *request.mutable_training()->mutable_model() = model;
-    request.mutable_training()->set_seed(
-        CandidateTrainingSeed(options.seed, kDenseBaselineStream - 1 - static_cast<int64_t>(i)));
-    absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
+    absl::StatusOr<headevo::v1::Metrics> metrics =
+        TrainBaseline(options, model, kDenseBaselineStream - 1 - static_cast<int64_t>(i));
     SearchOutcome::Baseline& baseline = outcome.baselines.emplace_back();
     baseline.description = std::move(description);
-    if (result.ok()) {
-      baseline.metrics = result->metrics();
+    if (metrics.ok()) {
+      baseline.metrics = *metrics;
     } else {
-      baseline.error = result.status().ToString();
+      baseline.error = metrics.status().ToString();
     }
   }
 }

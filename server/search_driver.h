@@ -1,7 +1,9 @@
-// Runs one search to the end in the calling thread: generation 0 sampled uniformly, then for
-// each generation the fittest candidates become parents, each child prunes its parent's
-// worst-ranked heads and resamples replacements. Every candidate, head and lineage link is
-// written to the store before it is evaluated, and every result right after.
+// Runs one search to the end in the calling thread. Evolution (the default mode): generation 0
+// is sampled from the initial distribution, then for each generation search::Strategy selects
+// parents, prunes their heads and resamples replacements. k-sweep mode: the dense model is
+// trained first, then random head sets of decreasing mean k until one falls behind it. Every
+// candidate, head and lineage link is written to the store before it is evaluated, and every
+// result right after.
 //
 // The driver makes no decision of its own: search/ decides, the Evaluator trains, the Store
 // remembers. With a deterministic evaluator, the same options give the same lineage.
@@ -16,6 +18,8 @@
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "search/evaluator.h"
+#include "search/k_sweep.h"
+#include "search/pareto.h"
 #include "search/search_options.h"
 #include "server/search_listener.h"
 #include "storage/store.h"
@@ -38,6 +42,18 @@ struct SearchOutcome {
     std::string error;  // why `metrics` is empty
   };
   std::vector<Baseline> baselines;
+
+  // The evaluated candidates no other candidate beats on both val_loss and connections,
+  // fewest connections first, and the area they dominate up to `hypervolume_reference`:
+  // (log vocab_size, the loss of a uniform guess; layers * heads * seq_len, the connections of
+  // dense heads). The reference depends on the model alone, so searches of one model compare.
+  std::vector<headevo::v1::Candidate> pareto_front;
+  double hypervolume = 0.0;
+  search::Objectives hypervolume_reference;
+
+  // k-sweep mode: each mean k trained, in schedule order, and the smallest that held.
+  std::vector<search::KSweepStep> k_sweep;
+  std::optional<double> smallest_k;
 };
 
 class SearchDriver {
@@ -47,23 +63,33 @@ class SearchDriver {
 
   // Creates the search in the store (with `config_toml` recorded as written) and runs it.
   // A candidate whose evaluation fails is recorded FAILED and the search goes on; if every
-  // candidate of generation 0 fails, the search is marked FAILED and the last error returned.
-  // Storage errors stop the search and are returned.
+  // candidate of generation 0 fails (k-sweep: if the dense model fails), the search is marked
+  // FAILED and the error returned. Storage errors stop the search and are returned.
   absl::StatusOr<SearchOutcome> Run(const search::SearchOptions& options,
                                     const std::string& config_toml);
 
  private:
+  absl::Status Evolve(const search::SearchOptions& options,
+                      std::vector<headevo::v1::Candidate>& population, SearchOutcome& outcome);
+  absl::Status SweepK(const search::SearchOptions& options,
+                      std::vector<headevo::v1::Candidate>& population, SearchOutcome& outcome);
+
   // Trains the baselines after the search (none of them enters the lineage).
   void RunBaselines(const search::SearchOptions& options, SearchOutcome& outcome);
+  // Trains `model` on the search's task; `stream` seeds it (negative: never a candidate's).
+  absl::StatusOr<headevo::v1::Metrics> TrainBaseline(const search::SearchOptions& options,
+                                                     const headevo::v1::ModelSpec& model,
+                                                     int64_t stream);
 
   absl::Status EvaluateGeneration(const search::SearchOptions& options,
                                   std::vector<headevo::v1::Candidate>& population,
                                   std::vector<headevo::v1::Candidate> generation,
-                                  SearchOutcome& outcome, int total);
+                                  SearchOutcome& outcome);
 
   storage::Store* store_;
   search::Evaluator* evaluator_;
   SearchListener* listener_;
+  int total_ = 0;  // candidates the running search will evaluate, for progress
 };
 
 // The seed of the ordinal-th candidate's training: independent of database ids, so a search

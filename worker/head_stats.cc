@@ -13,23 +13,37 @@ struct LayerSums {
   std::vector<torch::Tensor> head_outputs;  // per batch [B, H, N, D], CPU double
 };
 
-// 1 - max CKA with any other head of the layer, per head.
-std::vector<double> Independence(const std::vector<torch::Tensor>& head_outputs) {
+// Per head of one layer: 1 - max CKA with any other head of the layer, and that head's slot
+// (-1 when the head is alone).
+struct Similarity {
+  std::vector<double> independence;
+  std::vector<int64_t> most_similar_slot;
+};
+
+Similarity Independence(const std::vector<torch::Tensor>& head_outputs) {
   const torch::Tensor all = torch::cat(head_outputs, 0);  // [M, H, N, D]
   const int64_t heads = all.size(1);
   std::vector<torch::Tensor> flat;
   for (int64_t h = 0; h < heads; ++h) flat.push_back(all.select(1, h).reshape({-1, all.size(3)}));
   std::vector<double> max_cka(heads, 0.0);
+  Similarity result;
+  result.most_similar_slot.assign(heads, -1);
   for (int64_t a = 0; a < heads; ++a) {
     for (int64_t b = a + 1; b < heads; ++b) {
       const double cka = LinearCka(flat[a], flat[b]);
-      max_cka[a] = std::max(max_cka[a], cka);
-      max_cka[b] = std::max(max_cka[b], cka);
+      // Ties keep the lower slot: the first pair seen.
+      if (result.most_similar_slot[a] < 0 || cka > max_cka[a]) {
+        max_cka[a] = cka;
+        result.most_similar_slot[a] = b;
+      }
+      if (result.most_similar_slot[b] < 0 || cka > max_cka[b]) {
+        max_cka[b] = cka;
+        result.most_similar_slot[b] = a;
+      }
     }
   }
-  std::vector<double> independence;
-  for (double cka : max_cka) independence.push_back(1.0 - cka);
-  return independence;
+  for (double cka : max_cka) result.independence.push_back(1.0 - cka);
+  return result;
 }
 
 void Accumulate(SparseSelfAttention& attention, const LayerTrace& trace, LayerSums* sums) {
@@ -87,8 +101,15 @@ std::vector<headevo::v1::HeadStats> ComputeHeadStats(SparseTransformer& model,
   model->zero_grad();
 
   const double count = static_cast<double>(batches.size());
-  std::vector<std::vector<double>> independence;
-  for (const LayerSums& layer : sums) independence.push_back(Independence(layer.head_outputs));
+  std::vector<Similarity> similarity;
+  for (const LayerSums& layer : sums) similarity.push_back(Independence(layer.head_outputs));
+  // (layer, slot) -> genome head id, to name each head's most similar partner.
+  std::vector<std::vector<int64_t>> id_at(model->num_layers());
+  for (int i = 0; i < genome.heads_size(); ++i) {
+    auto& ids = id_at[layout.layer_of[i]];
+    if (static_cast<int>(ids.size()) <= layout.slot_of[i]) ids.resize(layout.slot_of[i] + 1, 0);
+    ids[layout.slot_of[i]] = genome.heads(i).id();
+  }
   // Per layer, the Frobenius norm of each head's W_O columns, divided below by the layer mean.
   std::vector<std::vector<double>> block_norms(model->num_layers());
   std::vector<double> mean_norm(model->num_layers(), 0.0);
@@ -108,7 +129,9 @@ std::vector<headevo::v1::HeadStats> ComputeHeadStats(SparseTransformer& model,
     s.set_head_id(genome.heads(i).id());
     s.set_layer(genome.heads(i).layer());
     s.set_entropy(sums[layer].entropy[slot].item<double>() / count);
-    s.set_independence(independence[layer][slot]);
+    s.set_independence(similarity[layer].independence[slot]);
+    const int64_t partner = similarity[layer].most_similar_slot[slot];
+    s.set_most_similar_head_id(partner >= 0 ? id_at[layer][partner] : 0);
     s.set_weight_norm(mean_norm[layer] > 0.0 ? block_norms[layer][slot] / mean_norm[layer] : 0.0);
     s.set_importance(sums[layer].importance[slot].item<double>() / count);
   }

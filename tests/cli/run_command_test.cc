@@ -25,6 +25,8 @@ name = "tiny"
 seed = 5
 population = 4
 generations = 2
+
+[selection]
 parents = 2
 
 [model]
@@ -194,7 +196,7 @@ TEST_F(RunCommandTest, RerunAddsAnIdenticalSearchAndKeepsTheFirst) {
 
 TEST_F(RunCommandTest, InheritingSearchKeepsOneCheckpointPerCandidateAndRunsBaselines) {
   std::string config = kTinyConfig;
-  config.replace(config.find("parents = 2"), 11, "parents = 2\ninherit_weights = true");
+  config.replace(config.find("generations = 2"), 15, "generations = 2\ninherit_weights = true");
   config += "\n[baselines]\nrun = [\"local\", \"random\"]\n";
   Write("inherit.toml", config);
   const Ran ran = Headevo("run inherit.toml");

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "search/pruning.h"
 
 namespace headevo::search {
 namespace {
@@ -102,28 +101,46 @@ TEST(RankingTest, MissingStatisticsNameTheHead) {
   EXPECT_NE(scores.status().message().find("head 2"), std::string::npos);
 }
 
-TEST(PruningTest, PrunesTheWorstFractionAndKeepsTheLayerMinimum) {
-  // Layer 0: four heads; layer 1: one head, the worst of all. 50% of 5 heads rounds to 3, but
-  // layer 1 must keep its only head.
-  std::vector<HeadScore> scores = {
-      {0, 10, 0, 1, 0.5}, {1, 11, 0, 1, -1.0}, {2, 12, 0, 1, 2.0},
-      {3, 13, 0, 1, -0.5}, {4, 14, 1, 1, -9.0}};
-  PruningOptions options;
-  options.fraction = 0.5;
-  EXPECT_EQ(SelectHeadsToPrune(scores, options), (std::vector<int>{1, 3, 0}));
-  options.min_heads_per_layer = 3;
-  EXPECT_EQ(SelectHeadsToPrune(scores, options), (std::vector<int>{1}));
+TEST(RankingTest, RankNormalisationIgnoresMagnitudes) {
+  // Head 1's weight norm is an outlier. Under ranks it counts as much as any other order:
+  // each head's entropy rank and weight-norm rank cancel exactly.
+  const Ranked r = Make({{1, 0, 1, 0.1, 0, 1.0, 0},
+                         {2, 0, 1, 0.9, 0, 100.0, 0},
+                         {3, 0, 1, 0.5, 0, 2.0, 0}});
+  RankingOptions options;
+  options.independence_weight = 0;
+  options.importance_weight = 0;
+  options.normalization = Normalization::kRank;
+  auto by_rank = ScoreHeads(r.genome, r.stats, options);
+  ASSERT_TRUE(by_rank.ok());
+  // Ranks: entropy (lower is better, weight -1) gives +1, -1, 0; weight norm gives -1, +1, 0.
+  EXPECT_NEAR((*by_rank)[0].score, 0.0, 1e-12);
+  EXPECT_NEAR((*by_rank)[1].score, 0.0, 1e-12);
+  EXPECT_NEAR((*by_rank)[2].score, 0.0, 1e-12);
+  // Ties share their mean rank.
+  const Ranked tied = Make({{1, 0, 1, 0.2, 0, 0, 0}, {2, 0, 1, 0.2, 0, 0, 0}, {3, 0, 1, 0.7, 0, 0, 0}});
+  options.weight_norm_weight = 0;
+  auto t = ScoreHeads(tied.genome, tied.stats, options);
+  ASSERT_TRUE(t.ok());
+  EXPECT_DOUBLE_EQ((*t)[0].score, 0.5);
+  EXPECT_DOUBLE_EQ((*t)[1].score, 0.5);
+  EXPECT_DOUBLE_EQ((*t)[2].score, -1.0);
 }
 
-TEST(PruningTest, SmallFractionStillPrunesOneAndZeroPrunesNone) {
-  std::vector<HeadScore> scores = {{0, 1, 0, 1, 1.0}, {1, 2, 0, 1, 0.0}};
-  PruningOptions options;
-  options.fraction = 0.01;
-  EXPECT_EQ(SelectHeadsToPrune(scores, options), (std::vector<int>{1}));
-  options.fraction = 0.0;
-  EXPECT_TRUE(SelectHeadsToPrune(scores, options).empty());
-  options.fraction = 1.0;
-  EXPECT_FALSE(options.Validate().ok());
+TEST(RankingTest, UnknownNormalisationIsNamed) {
+  EXPECT_EQ(*ParseNormalization("rank"), Normalization::kRank);
+  auto bad = ParseNormalization("minmax");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("minmax"), std::string::npos);
+}
+
+TEST(RankingTest, ScoresCarryTheOutputSimilarity) {
+  Ranked r = Make({{1, 0, 1, 1, 0.25, 1, 1}, {2, 0, 1, 1, 0.25, 1, 1}});
+  r.stats.Mutable(0)->set_most_similar_head_id(2);
+  auto scores = ScoreHeads(r.genome, r.stats, RankingOptions{});
+  ASSERT_TRUE(scores.ok());
+  EXPECT_DOUBLE_EQ((*scores)[0].output_similarity, 0.75);
+  EXPECT_EQ((*scores)[0].most_similar_head_id, 2);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace {
 // An evaluated parent with head ids 100.. in slot order; entropy grows with the slot, so the
 // last head of each layer is its worst.
 headevo::v1::Candidate EvaluatedParent(int layers, int heads_per_layer, uint64_t seed) {
-  InitialDistribution initial;
+  HeadDistribution initial;
   Rng rng(seed);
   headevo::v1::Candidate parent;
   parent.set_id(7);
@@ -30,7 +30,7 @@ headevo::v1::Candidate EvaluatedParent(int layers, int heads_per_layer, uint64_t
 
 TEST(ReproductionTest, InitialGenomeHasEveryLayerFull) {
   Rng rng(1);
-  const headevo::v1::Genome genome = MakeInitialGenome(3, 5, InitialDistribution{}, rng);
+  const headevo::v1::Genome genome = MakeInitialGenome(3, 5, HeadDistribution{}, rng);
   EXPECT_EQ(genome.num_layers(), 3);
   ASSERT_EQ(genome.heads_size(), 15);
   for (int i = 0; i < 15; ++i) {

@@ -28,7 +28,26 @@ TEST(SearchOptionsTest, EachBadFieldIsNamed) {
 
   o = Defaults();
   o.selection.num_parents = o.population_size + 1;
-  ExpectRejected(o, "search.parents");
+  ExpectRejected(o, "selection.parents");
+  // Only truncation uses the parent count.
+  o.selection.method = SelectionMethod::kTournament;
+  EXPECT_TRUE(o.Validate().ok());
+
+  o = Defaults();
+  o.selection.tournament_size = 0;
+  ExpectRejected(o, "selection: tournament_size");
+
+  o = Defaults();
+  o.resampling.top_fraction = 2;
+  ExpectRejected(o, "resampling: top_fraction");
+
+  o = Defaults();
+  o.mode = SearchMode::kKSweep;
+  o.k_sweep.k_start = o.initial.AvailablePositions() + 1;
+  ExpectRejected(o, "k_sweep.k_start");
+  o.k_sweep.k_start = 4;
+  o.k_sweep.k_factor = 1.5;
+  ExpectRejected(o, "k_sweep: k_factor");
 
   o = Defaults();
   o.training.mutable_model()->set_d_model(0);

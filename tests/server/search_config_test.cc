@@ -39,10 +39,38 @@ name = "planted"
 seed = 99
 population = 6
 generations = 3
-parents = 2
-connection_cost = 0.01
+mode = "k_sweep"
 compare_with_dense = false
 inherit_weights = true
+
+[selection]
+method = "aging"
+parents = 2
+tournament_size = 5
+aging_window = 12
+connection_cost = 0.01
+
+[resampling]
+sampler = "adaptive"
+top_fraction = 0.25
+shift_weight = 2
+add_weight = 0
+drop_weight = 0.5
+max_shift = 3
+fitted_family = "mixture"
+mixture_components = 3
+min_fit_offsets = 6
+arms = ["best", "fitted"]
+bandit = "thompson"
+exploration = 0.5
+reward_cost_per_connection = 0.001
+
+[k_sweep]
+k_start = 6
+k_factor = 0.75
+k_min = 2
+repeats = 3
+tolerance = 0.1
 
 [baselines]
 run = ["local", "random", "strided"]
@@ -80,12 +108,21 @@ new_head_init = "random"
 [initial]
 k_distribution = "fixed"
 k_mean = 4
+k_stddev = 0.5
 offset_distribution = "normal"
-offset_stddev = 3.5
+offset_location = 2.5
+offset_scale = 3.5
+offset_shape = 1.5
+offset_df = 7
+offset_low = 2
+offset_high = 18
+dilation_base = 3
+negative_fraction = 0.75
 window = 20
 allow_zero = true
 
 [ranking]
+normalization = "rank"
 entropy = -2.0
 independence = 0.5
 weight_norm = 0
@@ -95,6 +132,9 @@ cost_per_connection = 0.25
 [pruning]
 fraction = 0.5
 min_heads_per_layer = 2
+max_heads_per_layer = 4
+duplicate_jaccard = 0.6
+duplicate_similarity = 0.9
 )");
   ASSERT_TRUE(options.ok()) << options.status();
   const search::SearchOptions& o = *options;
@@ -102,8 +142,35 @@ min_heads_per_layer = 2
   EXPECT_EQ(o.seed, 99u);
   EXPECT_EQ(o.population_size, 6);
   EXPECT_EQ(o.generations, 3);
+  EXPECT_EQ(o.mode, search::SearchMode::kKSweep);
+  EXPECT_EQ(o.selection.method, search::SelectionMethod::kAging);
   EXPECT_EQ(o.selection.num_parents, 2);
+  EXPECT_EQ(o.selection.tournament_size, 5);
+  EXPECT_EQ(o.selection.aging_window, 12);
   EXPECT_DOUBLE_EQ(o.selection.connection_cost, 0.01);
+  const search::ResamplingOptions& r = o.resampling;
+  EXPECT_EQ(r.sampler, search::Sampler::kAdaptive);
+  EXPECT_DOUBLE_EQ(r.top_fraction, 0.25);
+  EXPECT_DOUBLE_EQ(r.mutation.shift_weight, 2);
+  EXPECT_DOUBLE_EQ(r.mutation.add_weight, 0);
+  EXPECT_DOUBLE_EQ(r.mutation.drop_weight, 0.5);
+  EXPECT_EQ(r.mutation.max_shift, 3);
+  EXPECT_EQ(r.fitted_family, search::OffsetFamily::kMixture);
+  EXPECT_EQ(r.fit.mixture_components, 3);
+  EXPECT_EQ(r.min_fit_offsets, 6);
+  EXPECT_EQ(r.arms, (std::vector<search::Sampler>{search::Sampler::kBest, search::Sampler::kFitted}));
+  EXPECT_EQ(r.bandit.policy, search::BanditPolicy::kThompson);
+  EXPECT_DOUBLE_EQ(r.bandit.exploration, 0.5);
+  EXPECT_DOUBLE_EQ(r.reward_cost_per_connection, 0.001);
+  EXPECT_DOUBLE_EQ(o.k_sweep.k_start, 6);
+  EXPECT_DOUBLE_EQ(o.k_sweep.k_factor, 0.75);
+  EXPECT_DOUBLE_EQ(o.k_sweep.k_min, 2);
+  EXPECT_EQ(o.k_sweep.repeats, 3);
+  EXPECT_DOUBLE_EQ(o.k_sweep.tolerance, 0.1);
+  EXPECT_EQ(o.ranking.normalization, search::Normalization::kRank);
+  EXPECT_EQ(o.pruning.max_heads_per_layer, 4);
+  EXPECT_DOUBLE_EQ(o.pruning.duplicate_jaccard, 0.6);
+  EXPECT_DOUBLE_EQ(o.pruning.duplicate_similarity, 0.9);
   EXPECT_FALSE(o.compare_with_dense);
   EXPECT_TRUE(o.inherit_weights);
   EXPECT_EQ(o.baselines, (std::vector<headevo::v1::AttentionKind>{
@@ -136,10 +203,18 @@ min_heads_per_layer = 2
   EXPECT_DOUBLE_EQ(o.training.max_grad_norm(), 0.5);
   EXPECT_DOUBLE_EQ(o.training.entropy_weight(), 0.01);
   EXPECT_EQ(o.training.new_head_init(), headevo::v1::NEW_HEAD_INIT_RANDOM);
-  EXPECT_EQ(o.initial.count, search::CountDistribution::kFixed);
-  EXPECT_DOUBLE_EQ(o.initial.mean_k, 4.0);
-  EXPECT_EQ(o.initial.offsets, search::OffsetDistribution::kNormal);
-  EXPECT_DOUBLE_EQ(o.initial.offset_stddev, 3.5);
+  EXPECT_EQ(o.initial.count.family, search::CountFamily::kFixed);
+  EXPECT_DOUBLE_EQ(o.initial.count.mean, 4.0);
+  EXPECT_DOUBLE_EQ(o.initial.count.stddev, 0.5);
+  EXPECT_EQ(o.initial.offsets.family, search::OffsetFamily::kNormal);
+  EXPECT_DOUBLE_EQ(o.initial.offsets.location, 2.5);
+  EXPECT_DOUBLE_EQ(o.initial.offsets.scale, 3.5);
+  EXPECT_DOUBLE_EQ(o.initial.offsets.shape, 1.5);
+  EXPECT_DOUBLE_EQ(o.initial.offsets.degrees_of_freedom, 7.0);
+  EXPECT_DOUBLE_EQ(o.initial.offsets.low, 2.0);
+  EXPECT_DOUBLE_EQ(o.initial.offsets.high, 18.0);
+  EXPECT_EQ(o.initial.offsets.dilation_base, 3);
+  EXPECT_DOUBLE_EQ(o.initial.negative_fraction, 0.75);
   EXPECT_EQ(o.initial.window, 20);
   EXPECT_TRUE(o.initial.allow_zero);
   EXPECT_FALSE(o.initial.causal) << "the sampler follows model.causal";
@@ -184,6 +259,16 @@ TEST(SearchConfigTest, OutOfRangeNamesTheBounds) {
   ExpectError("[search]\nseed = -1\n", {"search.seed"});
 }
 
+TEST(SearchConfigTest, EachStrategyChoiceIsNamedWhenUnknown) {
+  ExpectError("[selection]\nmethod = \"roulette\"\n", {"selection.method", "\"nsga2\""});
+  ExpectError("[resampling]\nsampler = \"genetic\"\n", {"resampling.sampler", "\"fitted\""});
+  ExpectError("[resampling]\narms = [\"adaptive\"]\n", {"resampling.arms"});
+  ExpectError("[resampling]\nbandit = \"exp3\"\n", {"resampling.bandit", "\"thompson\""});
+  ExpectError("[ranking]\nnormalization = \"minmax\"\n", {"ranking.normalization"});
+  ExpectError("[search]\nmode = \"grid\"\n", {"search.mode", "\"k_sweep\""});
+  ExpectError("[search]\nparents = 2\n", {"search.parents", "unknown key"});
+}
+
 TEST(SearchConfigTest, UnknownChoiceListsTheChoices) {
   ExpectError("[task]\nkind = \"wikitext\"\n",
               {"task.kind", "\"planted_offsets\", \"brown_corpus\"", "got \"wikitext\""});
@@ -196,9 +281,51 @@ TEST(SearchConfigTest, TyposAreErrorsNotSilentDefaults) {
 }
 
 TEST(SearchConfigTest, CrossFieldChecksRunAfterParsing) {
-  ExpectError("[search]\npopulation = 2\nparents = 3\n", {"test.toml", "search.parents"});
+  ExpectError("[search]\npopulation = 2\n[selection]\nparents = 3\n",
+              {"test.toml", "selection.parents"});
+  ExpectError("[search]\nmode = \"k_sweep\"\n[k_sweep]\nk_start = 17\n", {"k_sweep.k_start"});
   ExpectError("[model]\nseq_len = 16\n[initial]\nwindow = 16\n", {"initial.window"});
   ExpectError("[task]\nplanted_offsets = [2]\n", {"looks ahead"});
+}
+
+TEST(SearchConfigTest, InitialReadsEachFamilyWithItsParameters) {
+  auto gamma = Parse(
+      "[initial]\nk_distribution = \"poisson\"\nk_mean = 2.5\noffset_distribution = \"gamma\"\n"
+      "offset_shape = 2\noffset_scale = 4\n");
+  ASSERT_TRUE(gamma.ok()) << gamma.status();
+  EXPECT_EQ(gamma->initial.count.family, search::CountFamily::kPoisson);
+  EXPECT_EQ(gamma->initial.offsets.family, search::OffsetFamily::kGamma);
+  EXPECT_EQ(search::DescribeDistribution(gamma->initial),
+            "k~1+poisson(1.5) off~gamma(shape=2,scale=4) in [-16,-1]");
+  auto dilated = Parse("[initial]\noffset_distribution = \"dilated\"\ndilation_base = 4\n");
+  ASSERT_TRUE(dilated.ok()) << dilated.status();
+  EXPECT_EQ(dilated->initial.offsets.family, search::OffsetFamily::kDilated);
+  EXPECT_EQ(dilated->initial.offsets.dilation_base, 4);
+  auto student = Parse("[initial]\noffset_distribution = \"student_t\"\noffset_df = 2.5\n");
+  ASSERT_TRUE(student.ok()) << student.status();
+  EXPECT_DOUBLE_EQ(student->initial.offsets.degrees_of_freedom, 2.5);
+}
+
+TEST(SearchConfigTest, InitialRefusesBadDistributions) {
+  // The mixture is for fitted samplers only, so it is not among the choices.
+  ExpectError("[initial]\noffset_distribution = \"mixture\"\n",
+              {"test.toml:2:", "initial.offset_distribution",
+               "\"uniform\", \"normal\", \"student_t\", \"gamma\", \"log_uniform\", \"dilated\"",
+               "got \"mixture\""});
+  ExpectError("[initial]\nk_distribution = \"binomial\"\n",
+              {"initial.k_distribution", "\"fixed\", \"normal\", \"poisson\""});
+  ExpectError("[initial]\noffset_scale = -1\n", {"test.toml:2:", "initial.offset_scale", "got -1"});
+  ExpectError("[initial]\noffset_shape = 0\n", {"initial.offset_shape", "got 0"});
+  ExpectError("[initial]\noffset_df = 0\n", {"initial.offset_df", "got 0"});
+  ExpectError("[initial]\ndilation_base = 1\n", {"initial.dilation_base", "got 1"});
+  ExpectError("[initial]\nnegative_fraction = 1.5\n", {"initial.negative_fraction"});
+  ExpectError("[initial]\noffset_low = 8\noffset_high = 4\n",
+              {"initial: offset high must be 0 (the window) or >= offset low 8, got 4"});
+  ExpectError("[initial]\nk_distribution = \"fixed\"\nk_mean = 20\n",
+              {"initial: k mean 20 exceeds the 16 positions the window allows"});
+  // The old name of offset_scale: refused, and the message lists the new one.
+  ExpectError("[initial]\noffset_stddev = 3\n",
+              {"test.toml:2:", "initial.offset_stddev", "unknown key", "offset_scale"});
 }
 
 TEST(SearchConfigTest, MissingFileIsNamed) {

@@ -88,6 +88,10 @@ TEST(ComputeHeadStatsTest, FollowsGenomeOrderAcrossLayers) {
   EXPECT_EQ(stats[1].independence(), 1.0);
   EXPECT_LT(stats[0].independence(), 1.0);
   EXPECT_EQ(stats[0].independence(), stats[2].independence());
+  // Each names the other as its most similar head; the lone head names none.
+  EXPECT_EQ(stats[0].most_similar_head_id(), 102);
+  EXPECT_EQ(stats[2].most_similar_head_id(), 100);
+  EXPECT_EQ(stats[1].most_similar_head_id(), 0);
 }
 
 // Built cases: heads 0 and 1 of layer 0 are exact copies (same offsets, same Q/K/V rows); head
@@ -123,6 +127,9 @@ TEST(ComputeHeadStatsTest, IdenticalHeadsAreNotIndependentAndAZeroedOutputHasNor
   EXPECT_NEAR(stats[0].independence(), 0.0, 1e-9);
   EXPECT_NEAR(stats[1].independence(), 0.0, 1e-9);
   EXPECT_GT(stats[2].independence(), 0.01);
+  // The copies name each other, whatever head 2 resembles.
+  EXPECT_EQ(stats[0].most_similar_head_id(), request.genome().heads(1).id());
+  EXPECT_EQ(stats[1].most_similar_head_id(), request.genome().heads(0).id());
   EXPECT_EQ(stats[2].weight_norm(), 0.0);
   EXPECT_GT(stats[0].weight_norm(), 0.0);
   EXPECT_NEAR(stats[0].entropy(), stats[1].entropy(), 1e-6);

@@ -1,0 +1,116 @@
+// The samplers that draw the heads replacing pruned ones. Every head they make records its
+// sampler, its parameters and (for a copy) its source head, so the lineage can say where it
+// came from.
+//   uniform: a fresh head from the search's initial distribution;
+//   best:    a copy of a top-ranked head of the same layer, mutated once: one offset shifted,
+//            one free position added, or one offset dropped;
+//   fitted:  k and offsets drawn from distributions fitted by maximum likelihood to the top
+//            heads of the layer (a Gaussian mixture by EM when the family is "mixture");
+//   adaptive: a bandit (bandit.h) picks one of the above for each child.
+// "Top" heads are the best top_fraction of a layer's surviving heads, pooled across the
+// generation's parents and ordered by their ranking score.
+#ifndef HEADEVO_SEARCH_RESAMPLING_H_
+#define HEADEVO_SEARCH_RESAMPLING_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "headevo/v1/candidate.pb.h"
+#include "search/bandit.h"
+#include "search/distributions.h"
+#include "search/fitting.h"
+#include "search/head_sampler.h"
+#include "search/pruning.h"
+#include "search/random.h"
+#include "search/ranking.h"
+
+namespace headevo::search {
+
+enum class Sampler { kUniform, kBest, kFitted, kAdaptive };
+
+absl::StatusOr<Sampler> ParseSampler(std::string_view name);  // "uniform", "best", ...
+std::string_view SamplerName(Sampler sampler);
+headevo::v1::SamplerKind SamplerKindOf(Sampler sampler);
+
+// How the best sampler mutates its copy: one of three moves, chosen with these relative
+// weights among the moves possible for the head.
+struct MutationOptions {
+  double shift_weight = 1.0;
+  double add_weight = 1.0;
+  double drop_weight = 1.0;
+  // A shifted offset moves by 1..max_shift positions, either way.
+  int max_shift = 2;
+
+  absl::Status Validate() const;
+};
+
+struct ResamplingOptions {
+  Sampler sampler = Sampler::kUniform;
+  // best, fitted: the share of each layer's surviving heads (at least one) used as sources.
+  double top_fraction = 0.5;
+  MutationOptions mutation;
+  // fitted: the family fitted to the sources' offset magnitudes.
+  OffsetFamily fitted_family = OffsetFamily::kNormal;
+  FitOptions fit;
+  // fitted: with fewer source offsets than this in a layer the fit is not trusted and the
+  // head is drawn from the initial distribution instead (its parameters say so).
+  int min_fit_offsets = 4;
+  // adaptive: the arms (any of uniform, best, fitted, each once) and the policy.
+  std::vector<Sampler> arms = {Sampler::kUniform, Sampler::kBest, Sampler::kFitted};
+  BanditOptions bandit;
+  // adaptive: reward = fitness(parent) - fitness(child) - this * connections the child's
+  // sampled heads add.
+  double reward_cost_per_connection = 0.0;
+
+  absl::Status Validate() const;
+};
+
+// A parent of this generation with its heads ranked and its pruning decided.
+struct RankedParent {
+  const headevo::v1::Candidate* candidate = nullptr;
+  std::vector<HeadScore> scores;
+  std::vector<PrunedHead> pruned;
+};
+
+// The sources of the best and fitted samplers, built once per generation.
+class HeadPool {
+ public:
+  // Pools the surviving heads of `parents` per layer (a head inherited by several parents
+  // counts once, with its best score), keeps the top fraction, and fits the fitted sampler's
+  // distributions when options.sampler or one of options.arms needs them.
+  static HeadPool Build(const std::vector<RankedParent>& parents, int num_layers,
+                        const HeadDistribution& initial, const ResamplingOptions& options);
+
+  struct Source {
+    headevo::v1::Head head;
+    double score = 0.0;
+  };
+  // Best first; ties keep the parents' order, then genome order.
+  const std::vector<Source>& sources(int layer) const { return layers_[layer].sources; }
+  // The fitted distribution of `layer`, or nullopt with the reason in fit_error(layer).
+  const std::optional<HeadDistribution>& fitted(int layer) const { return layers_[layer].fitted; }
+  const std::string& fit_error(int layer) const { return layers_[layer].fit_error; }
+
+ private:
+  struct Layer {
+    std::vector<Source> sources;
+    std::optional<HeadDistribution> fitted;
+    std::string fit_error;
+  };
+  std::vector<Layer> layers_;
+};
+
+// One new head for `layer` from `sampler` (not kAdaptive): origin SAMPLED, id 0, sampler
+// and sampler_params set, source_head_id set for a copy. A best or fitted sampler without
+// sources in the layer draws from `initial` and records why.
+headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
+                             const HeadDistribution& initial, const ResamplingOptions& options,
+                             Rng& rng);
+
+}  // namespace headevo::search
+
+#endif  // HEADEVO_SEARCH_RESAMPLING_H_

@@ -1,0 +1,138 @@
+#include "search/strategy.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "search/selection.h"
+
+namespace headevo::search {
+namespace {
+
+// The arm (index in `arms`) that made `child`'s sampled heads; -1 when it has none.
+int ArmOf(const headevo::v1::Candidate& child, const std::vector<Sampler>& arms) {
+  if (child.mutation().added_head_slots().empty()) return -1;
+  const int slot = child.mutation().added_head_slots(0);
+  if (slot < 0 || slot >= child.genome().heads_size()) return -1;
+  const headevo::v1::SamplerKind kind = child.genome().heads(slot).sampler();
+  for (size_t i = 0; i < arms.size(); ++i) {
+    if (SamplerKindOf(arms[i]) == kind) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
+                     const SelectionOptions& selection, double cost_per_connection) {
+  int64_t sampled_connections = 0;
+  for (int slot : child.mutation().added_head_slots()) {
+    if (slot >= 0 && slot < child.genome().heads_size()) {
+      sampled_connections += child.genome().heads(slot).offsets().offsets_size();
+    }
+  }
+  return Fitness(parent, selection) - Fitness(child, selection) -
+         cost_per_connection * static_cast<double>(sampled_connections);
+}
+
+Strategy::Strategy(const SearchOptions& options)
+    : options_(options),
+      reproduction_{options.ranking, options.pruning, options.initial, options.resampling},
+      rng_(options.seed),
+      bandit_(static_cast<int>(options.resampling.arms.size()), options.resampling.bandit) {}
+
+std::vector<headevo::v1::Genome> Strategy::InitialGenomes() {
+  const auto& model = options_.training.model();
+  std::vector<headevo::v1::Genome> genomes;
+  for (int i = 0; i < options_.population_size; ++i) {
+    genomes.push_back(
+        MakeInitialGenome(model.num_layers(), model.heads_per_layer(), options_.initial, rng_));
+  }
+  return genomes;
+}
+
+void Strategy::RewardLastGeneration(const std::vector<headevo::v1::Candidate>& population) {
+  if (options_.resampling.sampler != Sampler::kAdaptive || generation_ == 0) return;
+  std::map<int64_t, const headevo::v1::Candidate*> by_id;
+  for (const headevo::v1::Candidate& c : population) by_id[c.id()] = &c;
+  for (const headevo::v1::Candidate& child : population) {
+    // A failed child says more about training than about the sampler: no reward.
+    if (child.generation() != generation_ ||
+        child.state() != headevo::v1::CANDIDATE_STATE_DONE) {
+      continue;
+    }
+    auto parent = by_id.find(child.parent_id());
+    const int arm = ArmOf(child, options_.resampling.arms);
+    if (parent == by_id.end() || arm < 0) continue;
+    bandit_.Reward(arm, SamplerReward(*parent->second, child, options_.selection,
+                                      options_.resampling.reward_cost_per_connection));
+  }
+}
+
+absl::StatusOr<std::vector<ChildPlan>> Strategy::NextGeneration(
+    const std::vector<headevo::v1::Candidate>& population) {
+  const std::vector<const headevo::v1::Candidate*> parents =
+      SelectParents(population, options_.selection, options_.population_size, rng_);
+  if (parents.empty()) {
+    return absl::FailedPreconditionError("no candidate has been evaluated: nothing to select");
+  }
+  RewardLastGeneration(population);
+
+  // Each distinct parent is ranked once, in the order selection chose them.
+  std::vector<RankedParent> ranked;
+  std::map<const headevo::v1::Candidate*, size_t> index;
+  for (const headevo::v1::Candidate* parent : parents) {
+    if (index.count(parent)) continue;
+    absl::StatusOr<RankedParent> r = RankParent(*parent, reproduction_);
+    if (!r.ok()) return r.status();
+    index[parent] = ranked.size();
+    ranked.push_back(*std::move(r));
+  }
+  const HeadPool pool = HeadPool::Build(ranked, options_.training.model().num_layers(),
+                                        options_.initial, options_.resampling);
+
+  std::vector<Sampler> samplers(parents.size(), options_.resampling.sampler);
+  if (options_.resampling.sampler == Sampler::kAdaptive) {
+    const std::vector<int> arms = bandit_.ChooseBatch(static_cast<int>(parents.size()), rng_);
+    for (size_t i = 0; i < arms.size(); ++i) samplers[i] = options_.resampling.arms[arms[i]];
+  }
+  std::vector<ChildPlan> children;
+  for (size_t i = 0; i < parents.size(); ++i) {
+    children.push_back(
+        MakeChild(ranked[index[parents[i]]], samplers[i], pool, reproduction_, rng_));
+  }
+  ++generation_;
+  return children;
+}
+
+headevo::v1::StrategyState Strategy::SaveState() const {
+  headevo::v1::StrategyState state;
+  const Rng::State rng = rng_.GetState();
+  state.set_rng_s0(rng.s0);
+  state.set_rng_s1(rng.s1);
+  state.set_generation(generation_);
+  for (const ArmStats& a : bandit_.arms()) {
+    headevo::v1::BanditArm* arm = state.add_arms();
+    arm->set_pulls(a.pulls);
+    arm->set_reward_sum(a.reward_sum);
+    arm->set_reward_sum_squares(a.reward_sum_squares);
+  }
+  return state;
+}
+
+absl::Status Strategy::RestoreState(const headevo::v1::StrategyState& state) {
+  if (state.generation() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("strategy state has generation ", state.generation(), " < 0"));
+  }
+  std::vector<ArmStats> arms;
+  for (const headevo::v1::BanditArm& a : state.arms()) {
+    arms.push_back({a.pulls(), a.reward_sum(), a.reward_sum_squares()});
+  }
+  if (absl::Status s = bandit_.SetArms(arms); !s.ok()) return s;
+  rng_.SetState({state.rng_s0(), state.rng_s1()});
+  generation_ = state.generation();
+  return absl::OkStatus();
+}
+
+}  // namespace headevo::search

@@ -1,0 +1,67 @@
+// The evolutionary strategy of one search: every decision between two generations (parents,
+// pruning, samplers, the adaptive sampler's bandit) and the state those decisions depend on.
+// Its whole state (RNG, bandit statistics, generation counter) is a StrategyState message, so
+// a search restored from a saved state continues exactly as an uninterrupted one would.
+//
+// Usage: InitialGenomes() once, then NextGeneration() after each generation is evaluated.
+// Save after any call; restore into a Strategy built from the same options.
+#ifndef HEADEVO_SEARCH_STRATEGY_H_
+#define HEADEVO_SEARCH_STRATEGY_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "headevo/v1/candidate.pb.h"
+#include "headevo/v1/search_state.pb.h"
+#include "search/bandit.h"
+#include "search/random.h"
+#include "search/reproduction.h"
+#include "search/search_options.h"
+
+namespace headevo::search {
+
+class Strategy {
+ public:
+  // `options` must be valid (SearchOptions::Validate); the RNG starts from options.seed.
+  explicit Strategy(const SearchOptions& options);
+
+  // Generation 0: population_size genomes drawn from the initial distribution.
+  std::vector<headevo::v1::Genome> InitialGenomes();
+
+  // The children of the next generation. `population` holds every candidate of the search so
+  // far in creation order, the last generation evaluated (DONE or FAILED). First the bandit
+  // of the adaptive sampler is rewarded with the last generation's evaluated children.
+  // FailedPrecondition when no candidate is evaluated; InvalidArgument for a parent whose
+  // statistics do not cover its genome.
+  absl::StatusOr<std::vector<ChildPlan>> NextGeneration(
+      const std::vector<headevo::v1::Candidate>& population);
+
+  // Generations whose children have been made (0 after InitialGenomes).
+  int generation() const { return generation_; }
+  const Bandit& bandit() const { return bandit_; }
+
+  headevo::v1::StrategyState SaveState() const;
+  // InvalidArgument when `state` does not fit these options (e.g. another number of arms).
+  absl::Status RestoreState(const headevo::v1::StrategyState& state);
+
+ private:
+  // Rewards each evaluated child of generation_ with the fitness it gained over its parent,
+  // minus the cost of the connections its sampled heads add.
+  void RewardLastGeneration(const std::vector<headevo::v1::Candidate>& population);
+
+  SearchOptions options_;
+  ReproductionOptions reproduction_;
+  Rng rng_;
+  Bandit bandit_;
+  int generation_ = 0;
+};
+
+// The adaptive sampler's reward for `child`: Fitness(parent) - Fitness(child) - cost per
+// connection * the connections of the child's sampled heads.
+double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
+                     const SelectionOptions& selection, double cost_per_connection);
+
+}  // namespace headevo::search
+
+#endif  // HEADEVO_SEARCH_STRATEGY_H_

@@ -1,0 +1,203 @@
+#include "search/strategy.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+namespace headevo::search {
+namespace {
+
+// Stands in for storage and the worker: numbers candidates and heads, and "trains" a genome
+// with a deterministic loss that rewards heads attending to -2, -5 or -11.
+class FakeSearch {
+ public:
+  void Add(headevo::v1::Candidate candidate) {
+    candidate.set_id(++last_candidate_id_);
+    for (headevo::v1::Head& head : *candidate.mutable_genome()->mutable_heads()) {
+      if (head.id() == 0) head.set_id(++last_head_id_);
+    }
+    Evaluate(candidate);
+    population.push_back(std::move(candidate));
+  }
+
+  void AddGeneration(int generation, const std::vector<ChildPlan>& plans) {
+    for (const ChildPlan& plan : plans) {
+      headevo::v1::Candidate c;
+      c.set_generation(generation);
+      c.set_parent_id(plan.parent_id);
+      *c.mutable_genome() = plan.genome;
+      *c.mutable_mutation() = plan.mutation;
+      Add(std::move(c));
+    }
+  }
+
+  std::vector<headevo::v1::Candidate> population;
+
+ private:
+  static void Evaluate(headevo::v1::Candidate& c) {
+    c.set_state(headevo::v1::CANDIDATE_STATE_DONE);
+    double loss = 0;
+    int64_t connections = 0;
+    for (const headevo::v1::Head& head : c.genome().heads()) {
+      int hits = 0;
+      for (int o : head.offsets().offsets()) hits += (o == -2 || o == -5 || o == -11) ? 1 : 0;
+      connections += head.offsets().offsets_size();
+      headevo::v1::HeadStats* s = c.add_head_stats();
+      s->set_head_id(head.id());
+      s->set_layer(head.layer());
+      s->set_entropy(std::log(1.0 + head.offsets().offsets_size()) - hits);
+      s->set_independence(0.5 + 0.01 * static_cast<double>(head.id() % 7));
+      s->set_weight_norm(1.0 + hits);
+      s->set_importance(0.1 * hits);
+      loss += 1.0 / (1.0 + hits);
+    }
+    c.mutable_metrics()->set_val_loss(loss);
+    c.mutable_metrics()->set_connections(connections);
+  }
+
+  int64_t last_candidate_id_ = 0;
+  int64_t last_head_id_ = 0;
+};
+
+SearchOptions Options(Sampler sampler) {
+  SearchOptions o;
+  o.seed = 17;
+  o.population_size = 6;
+  o.training = DefaultTrainingSpec();
+  o.selection.method = SelectionMethod::kTournament;
+  o.selection.num_parents = 3;
+  o.resampling.sampler = sampler;
+  o.resampling.bandit.policy = BanditPolicy::kThompson;
+  o.pruning.fraction = 0.25;
+  return o;
+}
+
+// Runs `generations` generations after the initial one.
+void RunGenerations(Strategy& strategy, FakeSearch& search, int generations) {
+  for (int g = 0; g < generations; ++g) {
+    absl::StatusOr<std::vector<ChildPlan>> plans = strategy.NextGeneration(search.population);
+    ASSERT_TRUE(plans.ok()) << plans.status();
+    search.AddGeneration(strategy.generation(), *plans);
+  }
+}
+
+std::string Lineage(const FakeSearch& search) {
+  std::string all;
+  for (const auto& c : search.population) all += c.SerializeAsString();
+  return all;
+}
+
+TEST(StrategyTest, SameSeedSameLineageAndAnotherSeedDiffers) {
+  std::string lineages[3];
+  for (int run = 0; run < 3; ++run) {
+    SearchOptions options = Options(Sampler::kAdaptive);
+    if (run == 2) options.seed = 18;
+    ASSERT_TRUE(options.Validate().ok()) << options.Validate();
+    Strategy strategy(options);
+    FakeSearch search;
+    for (auto& genome : strategy.InitialGenomes()) {
+      headevo::v1::Candidate c;
+      *c.mutable_genome() = genome;
+      search.Add(c);
+    }
+    RunGenerations(strategy, search, 4);
+    lineages[run] = Lineage(search);
+  }
+  EXPECT_EQ(lineages[0], lineages[1]);
+  EXPECT_NE(lineages[0], lineages[2]);
+}
+
+// The requirement: save, restore and continue equals never stopping, for every
+// sampler (the adaptive one carries bandit statistics in its state).
+TEST(StrategyTest, SaveRestoreAndContinueEqualsNeverStopping) {
+  for (Sampler sampler : {Sampler::kUniform, Sampler::kBest, Sampler::kFitted,
+                          Sampler::kAdaptive}) {
+    SCOPED_TRACE(SamplerName(sampler));
+    const SearchOptions options = Options(sampler);
+
+    Strategy uninterrupted(options);
+    FakeSearch a;
+    for (auto& genome : uninterrupted.InitialGenomes()) {
+      headevo::v1::Candidate c;
+      *c.mutable_genome() = genome;
+      a.Add(c);
+    }
+    RunGenerations(uninterrupted, a, 5);
+
+    FakeSearch b;
+    std::string saved;
+    {
+      Strategy first(options);
+      for (auto& genome : first.InitialGenomes()) {
+        headevo::v1::Candidate c;
+        *c.mutable_genome() = genome;
+        b.Add(c);
+      }
+      RunGenerations(first, b, 2);
+      ASSERT_TRUE(first.SaveState().SerializeToString(&saved));
+    }
+    headevo::v1::StrategyState state;
+    ASSERT_TRUE(state.ParseFromString(saved));
+    Strategy resumed(options);
+    ASSERT_TRUE(resumed.RestoreState(state).ok());
+    EXPECT_EQ(resumed.generation(), 2);
+    RunGenerations(resumed, b, 3);
+
+    EXPECT_EQ(Lineage(a), Lineage(b));
+    EXPECT_EQ(uninterrupted.SaveState().SerializeAsString(),
+              resumed.SaveState().SerializeAsString());
+  }
+}
+
+TEST(StrategyTest, AdaptiveSamplerRewardsEveryEvaluatedChildOnce) {
+  const SearchOptions options = Options(Sampler::kAdaptive);
+  Strategy strategy(options);
+  FakeSearch search;
+  for (auto& genome : strategy.InitialGenomes()) {
+    headevo::v1::Candidate c;
+    *c.mutable_genome() = genome;
+    search.Add(c);
+  }
+  RunGenerations(strategy, search, 4);
+  // Generations 1..3 have been rewarded (generation 4's rewards come with the next call);
+  // every child has sampled heads, since pruning always takes at least one.
+  int64_t pulls = 0;
+  for (const ArmStats& arm : strategy.bandit().arms()) pulls += arm.pulls;
+  EXPECT_EQ(pulls, 3 * options.population_size);
+  // And each child's new heads all come from the one arm it was given.
+  for (const auto& c : search.population) {
+    if (c.generation() == 0) continue;
+    const auto kind = c.genome().heads(c.mutation().added_head_slots(0)).sampler();
+    for (int slot : c.mutation().added_head_slots()) {
+      EXPECT_EQ(c.genome().heads(slot).sampler(), kind);
+    }
+  }
+}
+
+TEST(StrategyTest, RewardIsTheFitnessGainMinusTheSampledConnections) {
+  headevo::v1::Candidate parent, child;
+  parent.mutable_metrics()->set_val_loss(2.0);
+  child.mutable_metrics()->set_val_loss(1.5);
+  child.mutable_genome()->add_heads()->mutable_offsets()->add_offsets(-1);
+  headevo::v1::Head* added = child.mutable_genome()->add_heads();
+  added->mutable_offsets()->add_offsets(-1);
+  added->mutable_offsets()->add_offsets(-2);
+  child.mutable_mutation()->add_added_head_slots(1);
+  EXPECT_DOUBLE_EQ(SamplerReward(parent, child, SelectionOptions{}, 0.1), 0.5 - 0.2);
+}
+
+TEST(StrategyTest, NothingEvaluatedAndMismatchedStateAreErrors) {
+  Strategy strategy(Options(Sampler::kAdaptive));
+  auto none = strategy.NextGeneration({});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  headevo::v1::StrategyState state = strategy.SaveState();
+  state.add_arms();
+  const absl::Status s = strategy.RestoreState(state);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("arms"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace headevo::search
