@@ -366,6 +366,156 @@ TEST(SearchDriverTest, BaselinesMatchTheBestCandidatesMeanKUnlessConfigured) {
   EXPECT_EQ(outcome.baselines[2].description, "random heads (mean k 7)");
 }
 
+// Every sampler under every selection rule: the search completes, every new head records the
+// sampler that drew it, a copied head names a stored source head of the same layer, and the
+// fittest candidate is at least as fit as generation 0's.
+TEST(SearchDriverTest, EverySamplerAndSelectionRuleRecordsWhereHeadsCameFrom) {
+  for (search::Sampler sampler :
+       {search::Sampler::kBest, search::Sampler::kFitted, search::Sampler::kAdaptive}) {
+    for (search::SelectionMethod method :
+         {search::SelectionMethod::kTruncation, search::SelectionMethod::kTournament,
+          search::SelectionMethod::kAging, search::SelectionMethod::kNsga2}) {
+      SCOPED_TRACE(::testing::Message() << search::SamplerName(sampler) << " / "
+                                        << search::SelectionMethodName(method));
+      search::SearchOptions options = SmallSearch();
+      options.generations = 3;
+      options.resampling.sampler = sampler;
+      options.selection.method = method;
+      options.pruning.duplicate_jaccard = 0.75;
+      auto store = MemoryStore();
+      FakeEvaluator evaluator(Planted(options));
+      SearchDriver driver(store.get(), &evaluator, nullptr);
+      ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
+      ASSERT_OK_AND_ASSIGN(std::vector<Candidate> all, store->ListCandidates(outcome.search_id));
+      double best_initial = 1e9;
+      for (const Candidate& c : all) {
+        if (c.generation() == 0) {
+          best_initial = std::min(best_initial, c.metrics().val_loss());
+          continue;  // its heads are all its own, drawn from [initial]
+        }
+        for (int slot : c.mutation().added_head_slots()) {
+          const headevo::v1::Head& head = c.genome().heads(slot);
+          EXPECT_EQ(head.origin(), headevo::v1::HEAD_ORIGIN_SAMPLED);
+          EXPECT_FALSE(head.sampler_params().empty());
+          if (sampler != search::Sampler::kAdaptive) {
+            EXPECT_EQ(head.sampler(), search::SamplerKindOf(sampler));
+          }
+          if (head.sampler() == headevo::v1::SAMPLER_BEST && head.source_head_id() != 0) {
+            ASSERT_OK_AND_ASSIGN(headevo::v1::Head source, store->GetHead(head.source_head_id()));
+            EXPECT_EQ(source.layer(), head.layer());
+          }
+        }
+      }
+      EXPECT_LE(outcome.best.metrics().val_loss(), best_initial);
+    }
+  }
+}
+
+TEST(SearchDriverTest, OutcomeHoldsTheParetoFrontAndItsHypervolume) {
+  search::SearchOptions options = SmallSearch();
+  options.selection.method = search::SelectionMethod::kNsga2;
+  auto store = MemoryStore();
+  FakeEvaluator evaluator(Planted(options));
+  SearchDriver driver(store.get(), &evaluator, nullptr);
+  ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
+  ASSERT_OK_AND_ASSIGN(std::vector<Candidate> all, store->ListCandidates(outcome.search_id));
+  ASSERT_FALSE(outcome.pareto_front.empty());
+  for (size_t i = 0; i < outcome.pareto_front.size(); ++i) {
+    const Candidate& member = outcome.pareto_front[i];
+    if (i > 0) {
+      EXPECT_GT(member.metrics().connections(),
+                outcome.pareto_front[i - 1].metrics().connections());
+    }
+    for (const Candidate& other : all) {
+      EXPECT_FALSE(search::Dominates(search::ObjectivesOf(other), search::ObjectivesOf(member)))
+          << "#" << other.id() << " dominates front member #" << member.id();
+    }
+  }
+  // Reference: a uniform guess over the 16 tokens, and 2 layers x 4 dense heads x 32 positions.
+  EXPECT_DOUBLE_EQ(outcome.hypervolume_reference.loss, std::log(16.0));
+  EXPECT_DOUBLE_EQ(outcome.hypervolume_reference.connections, 256.0);
+  EXPECT_GT(outcome.hypervolume, 0.0);
+}
+
+// The k-sweep's fake: dense reaches 1.0, a sparse model 1 + 0.19 / (mean k per head).
+class KSweepEvaluator : public search::Evaluator {
+ public:
+  absl::StatusOr<headevo::v1::EvaluationResult> Evaluate(
+      const headevo::v1::EvaluationRequest& request) override {
+    requests.push_back(request);
+    headevo::v1::EvaluationResult result;
+    double connections = 0;
+    for (const auto& head : request.genome().heads()) {
+      connections += head.offsets().offsets_size();
+      auto* stats = result.add_head_stats();
+      stats->set_head_id(head.id());
+      stats->set_layer(head.layer());
+    }
+    const bool dense = request.training().model().attention() == headevo::v1::ATTENTION_KIND_DENSE;
+    const double mean_k = connections / request.genome().heads_size();
+    result.mutable_metrics()->set_val_loss(dense ? 1.0 : 1.0 + 0.19 / mean_k);
+    result.mutable_metrics()->set_connections(static_cast<int64_t>(connections));
+    return result;
+  }
+  std::vector<headevo::v1::EvaluationRequest> requests;
+};
+
+TEST(SearchDriverTest, KSweepTrainsDenseFirstAndStopsAtTheFirstKThatFallsBehind) {
+  search::SearchOptions options = SmallSearch();
+  options.mode = search::SearchMode::kKSweep;
+  options.initial.count.family = search::CountFamily::kFixed;
+  options.k_sweep.k_start = 8;
+  options.k_sweep.k_factor = 0.5;
+  options.k_sweep.repeats = 2;
+  options.k_sweep.tolerance = 0.05;  // k holds while 0.19 / k <= 0.05: k = 8 and 4, not 2
+  auto store = MemoryStore();
+  KSweepEvaluator evaluator;
+  RecordingListener listener;
+  SearchDriver driver(store.get(), &evaluator, &listener);
+  ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
+
+  ASSERT_FALSE(evaluator.requests.empty());
+  EXPECT_EQ(evaluator.requests[0].training().model().attention(),
+            headevo::v1::ATTENTION_KIND_DENSE);
+  ASSERT_TRUE(outcome.dense.has_value());
+  ASSERT_EQ(outcome.k_sweep.size(), 3u);
+  EXPECT_EQ(outcome.k_sweep[0].k, 8);
+  EXPECT_TRUE(outcome.k_sweep[1].held);
+  EXPECT_FALSE(outcome.k_sweep[2].held);
+  ASSERT_TRUE(outcome.smallest_k.has_value());
+  EXPECT_EQ(*outcome.smallest_k, 4);
+  EXPECT_EQ(listener.started_total, 4 * 2);  // the whole schedule (8, 4, 2, 1) x 2 repeats
+
+  // Two random head sets per k, stored as candidates of generation = step, trained from scratch.
+  ASSERT_OK_AND_ASSIGN(std::vector<Candidate> all, store->ListCandidates(outcome.search_id));
+  ASSERT_EQ(all.size(), 6u);
+  for (const Candidate& c : all) {
+    EXPECT_EQ(c.parent_id(), 0);
+    const int k = 8 >> c.generation();
+    for (const auto& head : c.genome().heads()) EXPECT_EQ(head.offsets().offsets_size(), k);
+    EXPECT_NE(c.mutation().description().find("k-sweep: mean k " + std::to_string(k)),
+              std::string::npos)
+        << c.mutation().description();
+  }
+  EXPECT_EQ(outcome.evaluated, 6);
+}
+
+TEST(SearchDriverTest, KSweepWithoutADenseLossFailsTheSearch) {
+  search::SearchOptions options = SmallSearch();
+  options.mode = search::SearchMode::kKSweep;
+  auto store = MemoryStore();
+  FakeEvaluator evaluator(Planted(options));
+  evaluator.fail_when = [](const headevo::v1::EvaluationRequest& r) {
+    return r.training().model().attention() == headevo::v1::ATTENTION_KIND_DENSE;
+  };
+  SearchDriver driver(store.get(), &evaluator, nullptr);
+  auto outcome = driver.Run(options, "");
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_NE(outcome.status().message().find("dense model"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(storage::SearchRecord search, store->GetSearch(1));
+  EXPECT_EQ(search.state, headevo::v1::SEARCH_STATE_FAILED);
+}
+
 TEST(SearchDriverTest, InvalidOptionsWriteNothing) {
   search::SearchOptions options = SmallSearch();
   options.population_size = 0;
