@@ -34,12 +34,11 @@ std::string FormatKSweep(const server::SearchOutcome& outcome) {
   std::string out = absl::StrFormat("k-sweep against dense val_loss %.4f:\n",
                                     outcome.dense.has_value() ? outcome.dense->val_loss() : 0.0);
   for (const search::KSweepStep& step : outcome.k_sweep) {
-    absl::StrAppendFormat(&out, "  mean k %-7.3g loss %.4f (%s)  %s\n", step.k, step.mean_loss,
-                          absl::StrJoin(step.losses, ", ",
-                                        [](std::string* o, double l) {
-                                          absl::StrAppendFormat(o, "%.4f", l);
-                                        }),
-                          step.held ? "held" : "FAILED to hold");
+    absl::StrAppendFormat(
+        &out, "  mean k %-7.3g loss %.4f (%s)  %s\n", step.k, step.mean_loss,
+        absl::StrJoin(step.losses, ", ",
+                      [](std::string* o, double l) { absl::StrAppendFormat(o, "%.4f", l); }),
+        step.held ? "held" : "FAILED to hold");
   }
   if (outcome.smallest_k.has_value()) {
     absl::StrAppendFormat(&out, "smallest mean k that held: %g\n", *outcome.smallest_k);

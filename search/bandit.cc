@@ -33,8 +33,8 @@ ArmStats Pooled(const std::vector<ArmStats>& arms) {
 absl::StatusOr<BanditPolicy> ParseBanditPolicy(std::string_view name) {
   if (name == "ucb") return BanditPolicy::kUcb;
   if (name == "thompson") return BanditPolicy::kThompson;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown bandit policy \"", std::string(name), "\"; choose \"ucb\" or \"thompson\""));
+  return absl::InvalidArgumentError(absl::StrCat("unknown bandit policy \"", std::string(name),
+                                                 "\"; choose \"ucb\" or \"thompson\""));
 }
 
 std::string_view BanditPolicyName(BanditPolicy policy) {

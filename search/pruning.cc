@@ -60,10 +60,9 @@ absl::Status PruningOptions::Validate() const {
         absl::StrCat("min_heads_per_layer must be >= 1, got ", min_heads_per_layer));
   }
   if (max_heads_per_layer != 0 && max_heads_per_layer < min_heads_per_layer) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_heads_per_layer (", max_heads_per_layer,
-                     ") must be 0 (no maximum) or >= min_heads_per_layer (", min_heads_per_layer,
-                     ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_heads_per_layer (", max_heads_per_layer,
+        ") must be 0 (no maximum) or >= min_heads_per_layer (", min_heads_per_layer, ")"));
   }
   if (auto s = RequireThreshold("duplicate_jaccard", duplicate_jaccard); !s.ok()) return s;
   return RequireThreshold("duplicate_similarity", duplicate_similarity);

@@ -45,8 +45,8 @@ void RankScore(const std::vector<int>& members, std::vector<double>& values) {
 absl::StatusOr<Normalization> ParseNormalization(std::string_view name) {
   if (name == "zscore") return Normalization::kZScore;
   if (name == "rank") return Normalization::kRank;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown normalization \"", std::string(name), "\"; choose \"zscore\" or \"rank\""));
+  return absl::InvalidArgumentError(absl::StrCat("unknown normalization \"", std::string(name),
+                                                 "\"; choose \"zscore\" or \"rank\""));
 }
 
 absl::Status RankingOptions::Validate() const {

@@ -51,17 +51,16 @@ ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool&
     }
     for (int i = 0; i < replacements[layer]; ++i) {
       plan.mutation.add_added_head_slots(plan.genome.heads_size());
-      *plan.genome.add_heads() = SampleHead(sampler, layer, pool, options.initial,
-                                            options.resampling, rng);
+      *plan.genome.add_heads() =
+          SampleHead(sampler, layer, pool, options.initial, options.resampling, rng);
     }
   }
   for (const PrunedHead& p : parent.pruned) plan.mutation.add_pruned_head_ids(p.head_id);
-  plan.mutation.set_description(
-      parent.pruned.empty()
-          ? std::string("no heads pruned")
-          : absl::StrCat("pruned ", DescribePruned(parent.pruned), "; +",
-                         plan.mutation.added_head_slots_size(), " ",
-                         std::string(SamplerName(sampler))));
+  plan.mutation.set_description(parent.pruned.empty()
+                                    ? std::string("no heads pruned")
+                                    : absl::StrCat("pruned ", DescribePruned(parent.pruned), "; +",
+                                                   plan.mutation.added_head_slots_size(), " ",
+                                                   std::string(SamplerName(sampler))));
   return plan;
 }
 

@@ -108,9 +108,9 @@ absl::StatusOr<HeadDistribution> FitLayer(const std::vector<HeadPool::Source>& s
     }
   }
   if (static_cast<int>(magnitudes.size()) < options.min_fit_offsets) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("only ", magnitudes.size(), " offsets in the top heads (need ",
-                     options.min_fit_offsets, " to fit)"));
+    return absl::FailedPreconditionError(absl::StrCat("only ", magnitudes.size(),
+                                                      " offsets in the top heads (need ",
+                                                      options.min_fit_offsets, " to fit)"));
   }
   HeadDistribution fitted = initial;
   absl::StatusOr<OffsetDistribution> offsets =
@@ -140,8 +140,8 @@ absl::StatusOr<Sampler> ParseSampler(std::string_view name) {
   for (const auto& [sampler, sampler_name] : kSamplerNames) {
     if (name == sampler_name) return sampler;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown sampler \"", std::string(name), "\"; choose uniform, best, fitted or adaptive"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown sampler \"", std::string(name),
+                                                 "\"; choose uniform, best, fitted or adaptive"));
 }
 
 std::string_view SamplerName(Sampler sampler) {
@@ -279,10 +279,9 @@ headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
       return Fallback(sampler, layer, initial, absl::StrCat("no fit: ", pool.fit_error(layer)),
                       rng);
     }
-    headevo::v1::Head head =
-        NewHead(layer, sampler,
-                absl::StrCat("fitted to the top ", pool.sources(layer).size(),
-                             " heads: ", DescribeDistribution(*fitted)));
+    headevo::v1::Head head = NewHead(layer, sampler,
+                                     absl::StrCat("fitted to the top ", pool.sources(layer).size(),
+                                                  " heads: ", DescribeDistribution(*fitted)));
     *head.mutable_offsets() = SampleOffsetSet(*fitted, rng);
     return head;
   }

@@ -109,8 +109,7 @@ headevo::v1::TrainingSpec DefaultTrainingSpec() {
 absl::Status SearchOptions::Validate() const {
   if (auto s = RequireAtLeast("search.population", population_size, 1); !s.ok()) return s;
   if (auto s = RequireAtLeast("search.generations", generations, 0); !s.ok()) return s;
-  if (selection.method == SelectionMethod::kTruncation &&
-      selection.num_parents > population_size) {
+  if (selection.method == SelectionMethod::kTruncation && selection.num_parents > population_size) {
     return absl::InvalidArgumentError(absl::StrCat("selection.parents (", selection.num_parents,
                                                    ") must not exceed search.population (",
                                                    population_size, ")"));
@@ -123,9 +122,9 @@ absl::Status SearchOptions::Validate() const {
   if (mode == SearchMode::kKSweep) {
     if (auto s = Prefixed("k_sweep", k_sweep.Validate()); !s.ok()) return s;
     if (k_sweep.k_start > initial.AvailablePositions()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "k_sweep.k_start (", k_sweep.k_start, ") exceeds the ", initial.AvailablePositions(),
-          " positions initial.window allows"));
+      return absl::InvalidArgumentError(absl::StrCat("k_sweep.k_start (", k_sweep.k_start,
+                                                     ") exceeds the ", initial.AvailablePositions(),
+                                                     " positions initial.window allows"));
     }
   }
   if (pruning.min_heads_per_layer > training.model().heads_per_layer()) {

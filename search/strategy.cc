@@ -57,8 +57,7 @@ void Strategy::RewardLastGeneration(const std::vector<headevo::v1::Candidate>& p
   for (const headevo::v1::Candidate& c : population) by_id[c.id()] = &c;
   for (const headevo::v1::Candidate& child : population) {
     // A failed child says more about training than about the sampler: no reward.
-    if (child.generation() != generation_ ||
-        child.state() != headevo::v1::CANDIDATE_STATE_DONE) {
+    if (child.generation() != generation_ || child.state() != headevo::v1::CANDIDATE_STATE_DONE) {
       continue;
     }
     auto parent = by_id.find(child.parent_id());

@@ -36,7 +36,8 @@ void ReadSearch(TomlSection& s, search::SearchOptions& o) {
   o.seed = static_cast<uint64_t>(seed);
   s.Int("population", 1, 100000, &o.population_size);
   s.Int("generations", 0, 1000000, &o.generations);
-  EnumChoice(s, "mode", {{"evolve", search::SearchMode::kEvolve}, {"k_sweep", search::SearchMode::kKSweep}},
+  EnumChoice(s, "mode",
+             {{"evolve", search::SearchMode::kEvolve}, {"k_sweep", search::SearchMode::kKSweep}},
              &o.mode);
   s.Bool("compare_with_dense", &o.compare_with_dense);
   s.Bool("inherit_weights", &o.inherit_weights);
@@ -282,10 +283,10 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
 
   using Reader = void (*)(TomlSection&, search::SearchOptions&);
   const std::pair<const char*, Reader> readers[] = {
-      {"search", ReadSearch},       {"model", ReadModel},         {"task", ReadTask},
-      {"training", ReadTraining},   {"initial", ReadInitial},     {"ranking", ReadRanking},
-      {"pruning", ReadPruning},     {"selection", ReadSelection}, {"resampling", ReadResampling},
-      {"k_sweep", ReadKSweep},      {"baselines", ReadBaselines},
+      {"search", ReadSearch},     {"model", ReadModel},         {"task", ReadTask},
+      {"training", ReadTraining}, {"initial", ReadInitial},     {"ranking", ReadRanking},
+      {"pruning", ReadPruning},   {"selection", ReadSelection}, {"resampling", ReadResampling},
+      {"k_sweep", ReadKSweep},    {"baselines", ReadBaselines},
   };
   for (const auto& [name, read] : readers) {
     TomlSection s = section(name);

@@ -85,8 +85,8 @@ void SummarisePareto(const search::SearchOptions& options,
                      SearchOutcome& outcome) {
   const auto& model = options.training.model();
   outcome.hypervolume_reference.loss = std::log(static_cast<double>(model.vocab_size()));
-  outcome.hypervolume_reference.connections = static_cast<double>(model.num_layers()) *
-                                              model.heads_per_layer() * model.seq_len();
+  outcome.hypervolume_reference.connections =
+      static_cast<double>(model.num_layers()) * model.heads_per_layer() * model.seq_len();
   std::vector<search::Objectives> points;
   for (const headevo::v1::Candidate* c : search::ParetoFront(population)) {
     outcome.pareto_front.push_back(*c);
@@ -171,9 +171,9 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   SearchOutcome outcome;
   outcome.search_id = *search_id;
   const bool sweep = options.mode == search::SearchMode::kKSweep;
-  total_ = sweep ? static_cast<int>(search::KSchedule(options.k_sweep).size()) *
-                       options.k_sweep.repeats
-                 : options.population_size * (options.generations + 1);
+  total_ =
+      sweep ? static_cast<int>(search::KSchedule(options.k_sweep).size()) * options.k_sweep.repeats
+            : options.population_size * (options.generations + 1);
   if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total_);
 
   std::vector<headevo::v1::Candidate> population;
@@ -249,9 +249,10 @@ absl::Status SearchDriver::SweepK(const search::SearchOptions& options,
       TrainBaseline(options, DenseModel(options), kDenseBaselineStream);
   if (!dense.ok()) {
     (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
-    return absl::InternalError(absl::StrCat("the k-sweep needs the dense model's loss, and its "
-                                            "training failed: ",
-                                            dense.status().ToString()));
+    return absl::InternalError(
+        absl::StrCat("the k-sweep needs the dense model's loss, and its "
+                     "training failed: ",
+                     dense.status().ToString()));
   }
   outcome.dense = *dense;
 

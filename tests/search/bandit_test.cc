@@ -1,8 +1,8 @@
 #include "search/bandit.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace headevo::search {
 namespace {

@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "tests/search/evaluated_candidate.h"
+
 namespace headevo::search {
 namespace {
 
@@ -13,15 +15,7 @@ using headevo::v1::Candidate;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-Candidate Evaluated(int64_t id, double loss, int connections,
-                    headevo::v1::CandidateState state = headevo::v1::CANDIDATE_STATE_DONE) {
-  Candidate c;
-  c.set_id(id);
-  c.set_state(state);
-  c.mutable_metrics()->set_val_loss(loss);
-  c.mutable_metrics()->set_connections(connections);
-  return c;
-}
+using testing::Evaluated;
 
 TEST(ParetoTest, DominanceNeedsNoWorseInBothAndBetterInOne) {
   EXPECT_TRUE(Dominates({1, 5}, {2, 5}));

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 namespace headevo::search {
 namespace {
 
@@ -104,9 +103,8 @@ TEST(RankingTest, MissingStatisticsNameTheHead) {
 TEST(RankingTest, RankNormalisationIgnoresMagnitudes) {
   // Head 1's weight norm is an outlier. Under ranks it counts as much as any other order:
   // each head's entropy rank and weight-norm rank cancel exactly.
-  const Ranked r = Make({{1, 0, 1, 0.1, 0, 1.0, 0},
-                         {2, 0, 1, 0.9, 0, 100.0, 0},
-                         {3, 0, 1, 0.5, 0, 2.0, 0}});
+  const Ranked r =
+      Make({{1, 0, 1, 0.1, 0, 1.0, 0}, {2, 0, 1, 0.9, 0, 100.0, 0}, {3, 0, 1, 0.5, 0, 2.0, 0}});
   RankingOptions options;
   options.independence_weight = 0;
   options.importance_weight = 0;
@@ -118,7 +116,8 @@ TEST(RankingTest, RankNormalisationIgnoresMagnitudes) {
   EXPECT_NEAR((*by_rank)[1].score, 0.0, 1e-12);
   EXPECT_NEAR((*by_rank)[2].score, 0.0, 1e-12);
   // Ties share their mean rank.
-  const Ranked tied = Make({{1, 0, 1, 0.2, 0, 0, 0}, {2, 0, 1, 0.2, 0, 0, 0}, {3, 0, 1, 0.7, 0, 0, 0}});
+  const Ranked tied =
+      Make({{1, 0, 1, 0.2, 0, 0, 0}, {2, 0, 1, 0.2, 0, 0, 0}, {3, 0, 1, 0.7, 0, 0, 0}});
   options.weight_norm_weight = 0;
   auto t = ScoreHeads(tied.genome, tied.stats, options);
   ASSERT_TRUE(t.ok());

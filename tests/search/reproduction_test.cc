@@ -1,9 +1,9 @@
 #include "search/reproduction.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <set>
-
-#include <gtest/gtest.h>
 
 namespace headevo::search {
 namespace {

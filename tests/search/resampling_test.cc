@@ -1,11 +1,11 @@
 #include "search/resampling.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
-
-#include <gtest/gtest.h>
 
 namespace headevo::search {
 namespace {
@@ -43,9 +43,10 @@ Parent MakeParent(int64_t id, const std::vector<headevo::v1::Head>& heads,
 }
 
 TEST(HeadPoolTest, PoolsSurvivorsOncePerIdBestFirstAndKeepsTheTopFraction) {
-  Parent a = MakeParent(1, {MakeHead(10, 0, {-1}), MakeHead(11, 0, {-2}),
-                            MakeHead(12, 0, {-3}), MakeHead(13, 1, {-4})},
-                        {1});
+  Parent a = MakeParent(
+      1,
+      {MakeHead(10, 0, {-1}), MakeHead(11, 0, {-2}), MakeHead(12, 0, {-3}), MakeHead(13, 1, {-4})},
+      {1});
   // Parent b inherited head 10 and ranks it lower than a did.
   Parent b = MakeParent(2, {MakeHead(20, 0, {-5}), MakeHead(10, 0, {-1})});
   a.ranked.candidate = &a.candidate;
@@ -138,8 +139,8 @@ TEST(SampleHeadTest, FittedDrawsNearTheSurvivorsOffsets) {
   // initial distribution is uniform over [-16, -1] (mean magnitude 8.5).
   std::vector<headevo::v1::Head> heads;
   for (int i = 0; i < 4; ++i) {
-    heads.push_back(MakeHead(100 + i, 0, i % 2 == 0 ? std::vector<int>{-11, -10, -9}
-                                                     : std::vector<int>{-12, -10, -8}));
+    heads.push_back(MakeHead(
+        100 + i, 0, i % 2 == 0 ? std::vector<int>{-11, -10, -9} : std::vector<int>{-12, -10, -8}));
   }
   Parent p = MakeParent(1, heads);
   p.ranked.candidate = &p.candidate;

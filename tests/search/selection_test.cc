@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "search/random.h"
+#include "tests/search/evaluated_candidate.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace headevo::search {
@@ -14,15 +15,7 @@ namespace {
 
 using headevo::v1::Candidate;
 
-Candidate Evaluated(int64_t id, double loss, int connections,
-                    headevo::v1::CandidateState state = headevo::v1::CANDIDATE_STATE_DONE) {
-  Candidate c;
-  c.set_id(id);
-  c.set_state(state);
-  c.mutable_metrics()->set_val_loss(loss);
-  c.mutable_metrics()->set_connections(connections);
-  return c;
-}
+using testing::Evaluated;
 
 std::vector<int64_t> Ids(const std::vector<const Candidate*>& ranked) {
   std::vector<int64_t> ids;

@@ -1,9 +1,9 @@
 #include "search/strategy.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdlib>
-
-#include <gtest/gtest.h>
 
 namespace headevo::search {
 namespace {
@@ -28,6 +28,15 @@ class FakeSearch {
       c.set_parent_id(plan.parent_id);
       *c.mutable_genome() = plan.genome;
       *c.mutable_mutation() = plan.mutation;
+      Add(std::move(c));
+    }
+  }
+
+  // Generation 0, from the strategy's initial distribution.
+  void AddInitialGeneration(Strategy& strategy) {
+    for (headevo::v1::Genome& genome : strategy.InitialGenomes()) {
+      headevo::v1::Candidate c;
+      *c.mutable_genome() = std::move(genome);
       Add(std::move(c));
     }
   }
@@ -96,11 +105,7 @@ TEST(StrategyTest, SameSeedSameLineageAndAnotherSeedDiffers) {
     ASSERT_TRUE(options.Validate().ok()) << options.Validate();
     Strategy strategy(options);
     FakeSearch search;
-    for (auto& genome : strategy.InitialGenomes()) {
-      headevo::v1::Candidate c;
-      *c.mutable_genome() = genome;
-      search.Add(c);
-    }
+    search.AddInitialGeneration(strategy);
     RunGenerations(strategy, search, 4);
     lineages[run] = Lineage(search);
   }
@@ -111,29 +116,21 @@ TEST(StrategyTest, SameSeedSameLineageAndAnotherSeedDiffers) {
 // The requirement: save, restore and continue equals never stopping, for every
 // sampler (the adaptive one carries bandit statistics in its state).
 TEST(StrategyTest, SaveRestoreAndContinueEqualsNeverStopping) {
-  for (Sampler sampler : {Sampler::kUniform, Sampler::kBest, Sampler::kFitted,
-                          Sampler::kAdaptive}) {
+  for (Sampler sampler :
+       {Sampler::kUniform, Sampler::kBest, Sampler::kFitted, Sampler::kAdaptive}) {
     SCOPED_TRACE(SamplerName(sampler));
     const SearchOptions options = Options(sampler);
 
     Strategy uninterrupted(options);
     FakeSearch a;
-    for (auto& genome : uninterrupted.InitialGenomes()) {
-      headevo::v1::Candidate c;
-      *c.mutable_genome() = genome;
-      a.Add(c);
-    }
+    a.AddInitialGeneration(uninterrupted);
     RunGenerations(uninterrupted, a, 5);
 
     FakeSearch b;
     std::string saved;
     {
       Strategy first(options);
-      for (auto& genome : first.InitialGenomes()) {
-        headevo::v1::Candidate c;
-        *c.mutable_genome() = genome;
-        b.Add(c);
-      }
+      b.AddInitialGeneration(first);
       RunGenerations(first, b, 2);
       ASSERT_TRUE(first.SaveState().SerializeToString(&saved));
     }
@@ -154,11 +151,7 @@ TEST(StrategyTest, AdaptiveSamplerRewardsEveryEvaluatedChildOnce) {
   const SearchOptions options = Options(Sampler::kAdaptive);
   Strategy strategy(options);
   FakeSearch search;
-  for (auto& genome : strategy.InitialGenomes()) {
-    headevo::v1::Candidate c;
-    *c.mutable_genome() = genome;
-    search.Add(c);
-  }
+  search.AddInitialGeneration(strategy);
   RunGenerations(strategy, search, 4);
   // Generations 1..3 have been rewarded (generation 4's rewards come with the next call);
   // every child has sampled heads, since pruning always takes at least one.

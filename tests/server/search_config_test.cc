@@ -158,7 +158,8 @@ duplicate_similarity = 0.9
   EXPECT_EQ(r.fitted_family, search::OffsetFamily::kMixture);
   EXPECT_EQ(r.fit.mixture_components, 3);
   EXPECT_EQ(r.min_fit_offsets, 6);
-  EXPECT_EQ(r.arms, (std::vector<search::Sampler>{search::Sampler::kBest, search::Sampler::kFitted}));
+  EXPECT_EQ(r.arms,
+            (std::vector<search::Sampler>{search::Sampler::kBest, search::Sampler::kFitted}));
   EXPECT_EQ(r.bandit.policy, search::BanditPolicy::kThompson);
   EXPECT_DOUBLE_EQ(r.bandit.exploration, 0.5);
   EXPECT_DOUBLE_EQ(r.reward_cost_per_connection, 0.001);

@@ -375,8 +375,8 @@ TEST(SearchDriverTest, EverySamplerAndSelectionRuleRecordsWhereHeadsCameFrom) {
     for (search::SelectionMethod method :
          {search::SelectionMethod::kTruncation, search::SelectionMethod::kTournament,
           search::SelectionMethod::kAging, search::SelectionMethod::kNsga2}) {
-      SCOPED_TRACE(::testing::Message() << search::SamplerName(sampler) << " / "
-                                        << search::SelectionMethodName(method));
+      SCOPED_TRACE(::testing::Message()
+                   << search::SamplerName(sampler) << " / " << search::SelectionMethodName(method));
       search::SearchOptions options = SmallSearch();
       options.generations = 3;
       options.resampling.sampler = sampler;
