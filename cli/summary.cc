@@ -7,13 +7,6 @@
 #include "absl/strings/str_join.h"
 
 namespace headevo::cli {
-namespace {
-
-int64_t DenseConnections(const headevo::v1::ModelSpec& model) {
-  return static_cast<int64_t>(model.num_layers()) * model.heads_per_layer() * model.seq_len();
-}
-
-}  // namespace
 
 std::string FormatParetoFront(const server::SearchOutcome& outcome) {
   if (outcome.pareto_front.empty()) return "";
@@ -95,7 +88,7 @@ std::string FormatSummary(const search::SearchOptions& options,
     absl::StrAppend(&out, "  layer ", layer, ": ", FormatLayerHeads(best.genome(), layer), "\n");
   }
 
-  const int64_t dense_connections = DenseConnections(model);
+  const int64_t dense_connections = search::DenseConnections(model);
   if (outcome.dense.has_value()) {
     absl::StrAppendFormat(
         &out, "dense attention, trained the same way: val_loss %.4f, %d connections per query\n",

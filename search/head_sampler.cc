@@ -35,8 +35,9 @@ int DrawOffset(const HeadDistribution& dist, Rng& rng) {
   return DrawSign(dist, rng) * magnitude;
 }
 
-// Every offset the distribution can draw, ascending.
-std::vector<int> AllPositions(const HeadDistribution& dist) {
+}  // namespace
+
+std::vector<int> AllowedOffsets(const HeadDistribution& dist) {
   std::vector<int> positions;
   if (HasNegativeSide(dist)) {
     for (int offset = -dist.window; offset <= -1; ++offset) positions.push_back(offset);
@@ -47,8 +48,6 @@ std::vector<int> AllPositions(const HeadDistribution& dist) {
   }
   return positions;
 }
-
-}  // namespace
 
 int HeadDistribution::AvailablePositions() const {
   const int sides = (HasNegativeSide(*this) ? 1 : 0) + (HasPositiveSide(*this) ? 1 : 0);
@@ -90,10 +89,10 @@ headevo::v1::OffsetSet SampleOffsetSet(const HeadDistribution& dist, Rng& rng) {
   }
   if (static_cast<int>(chosen.size()) < k) {
     std::vector<int> free;
-    for (int offset : AllPositions(dist)) {
+    for (int offset : AllowedOffsets(dist)) {
       if (chosen.count(offset) == 0) free.push_back(offset);
     }
-    // k <= AvailablePositions() == AllPositions().size(), so `free` never runs out.
+    // k <= AvailablePositions() == AllowedOffsets().size(), so `free` never runs out.
     while (static_cast<int>(chosen.size()) < k) {
       const auto i = static_cast<size_t>(rng.UniformInt(0, static_cast<int64_t>(free.size()) - 1));
       chosen.insert(free[i]);

@@ -4,6 +4,7 @@
 #define HEADEVO_SEARCH_HEAD_SAMPLER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "headevo/v1/genome.pb.h"
@@ -34,6 +35,10 @@ struct HeadDistribution {
   // How many distinct offsets can be drawn (the side negative_fraction excludes does not count).
   int AvailablePositions() const;
 };
+
+// Every offset a head drawn from `dist` may hold, ascending: the window's sides that
+// causality and negative_fraction leave open, and 0 when allow_zero.
+std::vector<int> AllowedOffsets(const HeadDistribution& dist);
 
 // Draws one offset set: sorted, unique, within the window, causal => all <= 0. Requires
 // dist.Validate().ok(). Always terminates: when a peaked offset distribution keeps repeating

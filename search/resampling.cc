@@ -19,13 +19,6 @@ constexpr std::pair<Sampler, std::string_view> kSamplerNames[] = {
     {Sampler::kAdaptive, "adaptive"},
 };
 
-// Whether a head drawn under `dist` may attend to `offset`.
-bool Allowed(int offset, const HeadDistribution& dist) {
-  if (offset == 0) return dist.allow_zero;
-  if (std::abs(offset) > dist.window) return false;
-  return !(dist.causal && offset > 0);
-}
-
 headevo::v1::Head NewHead(int layer, Sampler sampler, std::string params) {
   headevo::v1::Head head;
   head.set_layer(layer);
@@ -48,18 +41,20 @@ headevo::v1::Head Fallback(Sampler sampler, int layer, const HeadDistribution& i
 std::vector<int> Mutate(const headevo::v1::Head& source, const HeadDistribution& dist,
                         const MutationOptions& options, Rng& rng, std::string* move) {
   std::set<int> offsets(source.offsets().offsets().begin(), source.offsets().offsets().end());
+  const std::vector<int> allowed_list = AllowedOffsets(dist);
+  const std::set<int> allowed(allowed_list.begin(), allowed_list.end());
   // Every concrete move, so each is drawn exactly with its weight's share.
   std::vector<std::pair<int, int>> shifts;  // (from, to)
   for (int from : offsets) {
     for (int d = 1; d <= options.max_shift; ++d) {
       for (int to : {from - d, from + d}) {
-        if (Allowed(to, dist) && !offsets.count(to)) shifts.emplace_back(from, to);
+        if (allowed.count(to) && !offsets.count(to)) shifts.emplace_back(from, to);
       }
     }
   }
   std::vector<int> free;
-  for (int o = -dist.window; o <= dist.window; ++o) {
-    if (Allowed(o, dist) && !offsets.count(o)) free.push_back(o);
+  for (int o : allowed_list) {
+    if (!offsets.count(o)) free.push_back(o);
   }
   const double weights[3] = {shifts.empty() ? 0.0 : options.shift_weight,
                              free.empty() ? 0.0 : options.add_weight,

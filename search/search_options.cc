@@ -79,6 +79,10 @@ absl::Status ValidateTraining(const headevo::v1::TrainingSpec& t) {
 
 }  // namespace
 
+int64_t DenseConnections(const headevo::v1::ModelSpec& model) {
+  return static_cast<int64_t>(model.num_layers()) * model.heads_per_layer() * model.seq_len();
+}
+
 headevo::v1::TrainingSpec DefaultTrainingSpec() {
   headevo::v1::TrainingSpec t;
   auto* m = t.mutable_model();

@@ -62,6 +62,9 @@ struct SearchOptions {
   absl::Status Validate() const;
 };
 
+// Connections per query position of dense heads: layers * heads_per_layer * seq_len.
+int64_t DenseConnections(const headevo::v1::ModelSpec& model);
+
 // The defaults of the training spec (a tiny model on the planted-offset task).
 headevo::v1::TrainingSpec DefaultTrainingSpec();
 

@@ -247,5 +247,17 @@ TEST(HeadSamplerTest, ValidateNamesTheBadField) {
   expect_error(dist, "no power of dilation_base 2 lies in [5, 7]");
 }
 
+TEST(HeadSamplerTest, AllowedOffsetsFollowCausalityZeroAndTheOpenSides) {
+  HeadDistribution dist;
+  dist.window = 3;
+  EXPECT_EQ(AllowedOffsets(dist), (std::vector<int>{-3, -2, -1}));
+  dist.causal = false;
+  dist.allow_zero = true;
+  EXPECT_EQ(AllowedOffsets(dist), (std::vector<int>{-3, -2, -1, 0, 1, 2, 3}));
+  dist.negative_fraction = 0.0;  // only ahead
+  EXPECT_EQ(AllowedOffsets(dist), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(static_cast<int>(AllowedOffsets(dist).size()), dist.AvailablePositions());
+}
+
 }  // namespace
 }  // namespace headevo::search
