@@ -85,8 +85,7 @@ void SummarisePareto(const search::SearchOptions& options,
                      SearchOutcome& outcome) {
   const auto& model = options.training.model();
   outcome.hypervolume_reference.loss = std::log(static_cast<double>(model.vocab_size()));
-  outcome.hypervolume_reference.connections =
-      static_cast<double>(model.num_layers()) * model.heads_per_layer() * model.seq_len();
+  outcome.hypervolume_reference.connections = static_cast<double>(search::DenseConnections(model));
   std::vector<search::Objectives> points;
   for (const headevo::v1::Candidate* c : search::ParetoFront(population)) {
     outcome.pareto_front.push_back(*c);
