@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <sstream>
 
@@ -29,6 +30,16 @@ void EnumChoice(TomlSection& s, const char* key,
   *out = choices[index].second;
 }
 
+// (config name, value) pairs named by the library's own name function, so the config and
+// the messages of search/ spell every choice the same way.
+template <typename Enum, typename NameOf>
+std::vector<std::pair<std::string, Enum>> Named(std::initializer_list<Enum> values,
+                                                NameOf name_of) {
+  std::vector<std::pair<std::string, Enum>> named;
+  for (Enum value : values) named.emplace_back(std::string(name_of(value)), value);
+  return named;
+}
+
 void ReadSearch(TomlSection& s, search::SearchOptions& o) {
   s.String("name", &o.name);
   int64_t seed = static_cast<int64_t>(o.seed);
@@ -46,10 +57,9 @@ void ReadSearch(TomlSection& s, search::SearchOptions& o) {
 void ReadSelection(TomlSection& s, search::SearchOptions& o) {
   search::SelectionOptions& sel = o.selection;
   EnumChoice(s, "method",
-             {{"truncation", search::SelectionMethod::kTruncation},
-              {"tournament", search::SelectionMethod::kTournament},
-              {"aging", search::SelectionMethod::kAging},
-              {"nsga2", search::SelectionMethod::kNsga2}},
+             Named({search::SelectionMethod::kTruncation, search::SelectionMethod::kTournament,
+                    search::SelectionMethod::kAging, search::SelectionMethod::kNsga2},
+                   search::SelectionMethodName),
              &sel.method);
   s.Int("parents", 1, 100000, &sel.num_parents);
   s.Int("tournament_size", 1, 100000, &sel.tournament_size);
@@ -57,41 +67,45 @@ void ReadSelection(TomlSection& s, search::SearchOptions& o) {
   s.Double("connection_cost", 0.0, kMaxDouble, &sel.connection_cost);
 }
 
-const std::vector<std::pair<std::string, search::Sampler>> kSamplers = {
-    {"uniform", search::Sampler::kUniform},
-    {"best", search::Sampler::kBest},
-    {"fitted", search::Sampler::kFitted},
-    {"adaptive", search::Sampler::kAdaptive},
-};
-
 void ReadResampling(TomlSection& s, search::SearchOptions& o) {
   search::ResamplingOptions& r = o.resampling;
-  EnumChoice(s, "sampler", kSamplers, &r.sampler);
+  EnumChoice(s, "sampler",
+             Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted,
+                    search::Sampler::kAdaptive},
+                   search::SamplerName),
+             &r.sampler);
   s.Double("top_fraction", 1e-9, 1.0, &r.top_fraction);
   s.Double("shift_weight", 0.0, 1e6, &r.mutation.shift_weight);
   s.Double("add_weight", 0.0, 1e6, &r.mutation.add_weight);
   s.Double("drop_weight", 0.0, 1e6, &r.mutation.drop_weight);
   s.Int("max_shift", 1, 1 << 20, &r.mutation.max_shift);
   EnumChoice(s, "fitted_family",
-             {{"normal", search::OffsetFamily::kNormal},
-              {"student_t", search::OffsetFamily::kStudentT},
-              {"gamma", search::OffsetFamily::kGamma},
-              {"uniform", search::OffsetFamily::kUniform},
-              {"log_uniform", search::OffsetFamily::kLogUniform},
-              {"dilated", search::OffsetFamily::kDilated},
-              {"mixture", search::OffsetFamily::kMixture}},
+             Named({search::OffsetFamily::kNormal, search::OffsetFamily::kStudentT,
+                    search::OffsetFamily::kGamma, search::OffsetFamily::kUniform,
+                    search::OffsetFamily::kLogUniform, search::OffsetFamily::kDilated,
+                    search::OffsetFamily::kMixture},
+                   search::OffsetFamilyName),
              &r.fitted_family);
   s.Int("mixture_components", 1, 64, &r.fit.mixture_components);
   s.Int("min_fit_offsets", 2, 1 << 20, &r.min_fit_offsets);
   // The adaptive sampler's arms: any of the concrete samplers (not "adaptive" itself).
-  std::vector<std::string> arm_names = {"uniform", "best", "fitted"};
+  const auto concrete =
+      Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted},
+            search::SamplerName);
+  std::vector<std::string> arm_names;
   std::vector<int> arms;
-  for (search::Sampler arm : r.arms) arms.push_back(static_cast<int>(arm));
+  for (const auto& [name, sampler] : concrete) arm_names.push_back(name);
+  for (search::Sampler arm : r.arms) {
+    for (size_t i = 0; i < concrete.size(); ++i) {
+      if (concrete[i].second == arm) arms.push_back(static_cast<int>(i));
+    }
+  }
   s.ChoiceArray("arms", arm_names, &arms);
   r.arms.clear();
-  for (int arm : arms) r.arms.push_back(kSamplers[arm].second);
+  for (int arm : arms) r.arms.push_back(concrete[arm].second);
   EnumChoice(s, "bandit",
-             {{"ucb", search::BanditPolicy::kUcb}, {"thompson", search::BanditPolicy::kThompson}},
+             Named({search::BanditPolicy::kUcb, search::BanditPolicy::kThompson},
+                   search::BanditPolicyName),
              &r.bandit.policy);
   s.Double("exploration", 0.0, 1e6, &r.bandit.exploration);
   s.Double("reward_cost_per_connection", 0.0, 1e6, &r.reward_cost_per_connection);
