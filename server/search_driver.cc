@@ -1,6 +1,7 @@
 #include "server/search_driver.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -20,6 +21,9 @@ namespace {
 // The baselines' training streams: negative, far from any candidate ordinal. Baseline i of
 // options.baselines trains on stream kDenseBaselineStream - 1 - i.
 constexpr int64_t kDenseBaselineStream = -1;
+
+// The embedded worker's lease: it is this process, so the lease only ends with the search.
+constexpr int64_t kEmbeddedLeaseMs = int64_t{7} * 24 * 3600 * 1000;
 
 headevo::v1::Genome BaselineGenome(const headevo::v1::ModelSpec& model) {
   headevo::v1::Genome genome;
@@ -100,43 +104,70 @@ uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal) {
   return search::DeriveSeed(search_seed, static_cast<uint64_t>(ordinal));
 }
 
+int64_t SystemClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 SearchDriver::SearchDriver(storage::Store* store, search::Evaluator* evaluator,
-                           SearchListener* listener)
-    : store_(store), evaluator_(evaluator), listener_(listener) {}
+                           SearchListener* listener, std::function<int64_t()> clock)
+    : store_(store), evaluator_(evaluator), listener_(listener), clock_(std::move(clock)) {}
 
 absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& options,
                                               std::vector<headevo::v1::Candidate>& population,
                                               std::vector<headevo::v1::Candidate> generation,
                                               SearchOutcome& outcome) {
-  // One transaction: a generation's candidates, heads and lineage links land together.
-  absl::StatusOr<std::vector<headevo::v1::Candidate>> stored = store_->InsertCandidates(generation);
-  if (!stored.ok()) return stored.status();
-
-  for (headevo::v1::Candidate& candidate : *stored) {
-    headevo::v1::EvaluationRequest request;
-    request.set_candidate_id(candidate.id());
-    *request.mutable_genome() = candidate.genome();
-    *request.mutable_training() = options.training;
-    request.mutable_training()->set_seed(
-        CandidateTrainingSeed(options.seed, static_cast<int64_t>(population.size())));
-    if (options.inherit_weights && candidate.parent_id() != 0) {
+  if (generation.empty()) return absl::OkStatus();
+  // One transaction: a generation's candidates, heads, lineage links and jobs land together.
+  std::vector<storage::NewJob> jobs;
+  for (size_t i = 0; i < generation.size(); ++i) {
+    storage::NewJob& job = jobs.emplace_back();
+    job.training = options.training;
+    job.training.set_seed(
+        CandidateTrainingSeed(options.seed, static_cast<int64_t>(population.size() + i)));
+    // The embedded worker is this process: a failure will fail again, so one attempt.
+    job.max_attempts = 1;
+    const int64_t parent_id = generation[i].parent_id();
+    if (options.inherit_weights && parent_id != 0) {
       for (const headevo::v1::Candidate& earlier : population) {
-        if (earlier.id() == candidate.parent_id()) {
-          request.set_parent_checkpoint_sha256(earlier.checkpoint_sha256());
+        if (earlier.id() == parent_id) {
+          job.parent_checkpoint_sha256 = earlier.checkpoint_sha256();
         }
       }
     }
+  }
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> stored =
+      store_->InsertCandidatesWithJobs(generation, jobs, clock_());
+  if (!stored.ok()) return stored.status();
 
-    absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(request);
+  for (const headevo::v1::Candidate& candidate : *stored) {
+    // The embedded worker takes the search's jobs in the order they were queued, through the
+    // same lease and report calls a remote worker makes.
+    storage::LeaseOptions lease_options;
+    lease_options.worker_id = worker_id_;
+    lease_options.now_ms = clock_();
+    lease_options.lease_ms = kEmbeddedLeaseMs;
+    lease_options.search_id = outcome.search_id;
+    absl::StatusOr<std::optional<storage::Lease>> lease = store_->LeaseJob(lease_options);
+    if (!lease.ok()) return lease.status();
+    if (!lease->has_value() || (*lease)->request.candidate_id() != candidate.id()) {
+      return absl::InternalError(absl::StrCat("search ", outcome.search_id,
+                                              ": expected to lease the job of candidate ",
+                                              candidate.id(), ", got ",
+                                              lease->has_value() ? "another" : "none"));
+    }
+    const storage::Lease& leased = **lease;
+    absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(leased.request);
     if (result.ok()) {
-      result->set_candidate_id(candidate.id());
-      if (absl::Status s = store_->RecordResult(*result); !s.ok()) return s;
+      absl::StatusOr<storage::ReportOutcome> reported =
+          store_->CompleteJob(leased.job_id, leased.attempt, *result, clock_());
+      if (!reported.ok()) return reported.status();
     } else {
       ++outcome.failed;
-      if (absl::Status s = store_->RecordFailure(candidate.id(), result.status().ToString());
-          !s.ok()) {
-        return s;
-      }
+      absl::StatusOr<storage::JobState> state = store_->FailJob(
+          leased.job_id, leased.attempt, result.status().ToString(), /*permanent=*/true, clock_());
+      if (!state.ok()) return state.status();
     }
     absl::StatusOr<headevo::v1::Candidate> recorded = store_->GetCandidate(candidate.id());
     if (!recorded.ok()) return recorded.status();
@@ -153,7 +184,39 @@ absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& optio
       listener_->OnCandidateFinished(progress);
     }
   }
-  return absl::OkStatus();
+  return RecordGenerationDone(options, population, generation.front().generation(), outcome);
+}
+
+absl::Status SearchDriver::RecordGenerationDone(
+    const search::SearchOptions& options, const std::vector<headevo::v1::Candidate>& population,
+    int generation, const SearchOutcome& outcome) {
+  storage::EventRecord event;
+  event.search_id = outcome.search_id;
+  event.time_ms = clock_();
+  event.kind = "generation_done";
+  const auto best = search::RankByFitness(population, options.selection, 1);
+  event.message = absl::StrCat("generation ", generation, " done: ", outcome.evaluated,
+                               " evaluated, ", outcome.failed, " failed");
+  if (!best.empty()) {
+    absl::StrAppend(&event.message, "; best so far candidate ", best.front()->id(), " (val_loss ",
+                    best.front()->metrics().val_loss(), ", ",
+                    best.front()->metrics().connections(), " connections)");
+  }
+  return store_->AppendEvent(event).status();
+}
+
+absl::Status SearchDriver::EndSearch(int64_t search_id, headevo::v1::SearchState state,
+                                     const std::string& why) {
+  storage::EventRecord event;
+  event.search_id = search_id;
+  event.time_ms = clock_();
+  event.kind = state == headevo::v1::SEARCH_STATE_DONE ? "search_done" : "search_failed";
+  event.message = why;
+  // The state is what counts; the event is for people, so its failure does not hide the
+  // state's.
+  absl::Status status = store_->SetSearchState(search_id, state);
+  absl::Status logged = store_->AppendEvent(event).status();
+  return status.ok() ? logged : status;
 }
 
 absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& options,
@@ -169,6 +232,18 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
 
   SearchOutcome outcome;
   outcome.search_id = *search_id;
+  storage::WorkerRecord worker;
+  worker.name = "embedded";
+  worker.device = "local";
+  absl::StatusOr<int64_t> worker_id = store_->RegisterWorker(worker, clock_());
+  if (!worker_id.ok()) return worker_id.status();
+  worker_id_ = *worker_id;
+  storage::EventRecord started;
+  started.search_id = *search_id;
+  started.time_ms = clock_();
+  started.kind = "search_started";
+  started.message = absl::StrCat("search '", options.name, "' (seed ", options.seed, ") started");
+  if (absl::Status s = store_->AppendEvent(started).status(); !s.ok()) return s;
   const bool sweep = options.mode == search::SearchMode::kKSweep;
   total_ =
       sweep ? static_cast<int>(search::KSchedule(options.k_sweep).size()) * options.k_sweep.repeats
@@ -182,7 +257,11 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
 
   outcome.best = *search::RankByFitness(population, options.selection, 1).front();
   SummarisePareto(options, population, outcome);
-  if (absl::Status s = store_->SetSearchState(*search_id, headevo::v1::SEARCH_STATE_DONE);
+  if (absl::Status s =
+          EndSearch(*search_id, headevo::v1::SEARCH_STATE_DONE,
+                    absl::StrCat("search done: ", outcome.evaluated, " evaluated, best candidate ",
+                                 outcome.best.id(), " (val_loss ",
+                                 outcome.best.metrics().val_loss(), ")"));
       !s.ok()) {
     return s;
   }
@@ -217,9 +296,10 @@ absl::Status SearchDriver::Evolve(const search::SearchOptions& options,
     return s;
   }
   if (outcome.failed == options.population_size) {
-    (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
-    return absl::InternalError(absl::StrCat("every candidate of generation 0 failed; last error: ",
-                                            population.back().error()));
+    const std::string why = absl::StrCat("every candidate of generation 0 failed; last error: ",
+                                         population.back().error());
+    (void)EndSearch(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED, why);
+    return absl::InternalError(why);
   }
 
   for (int g = 1; g <= options.generations; ++g) {
@@ -247,11 +327,11 @@ absl::Status SearchDriver::SweepK(const search::SearchOptions& options,
   absl::StatusOr<headevo::v1::Metrics> dense =
       TrainBaseline(options, DenseModel(options), kDenseBaselineStream);
   if (!dense.ok()) {
-    (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
-    return absl::InternalError(
-        absl::StrCat("the k-sweep needs the dense model's loss, and its "
-                     "training failed: ",
-                     dense.status().ToString()));
+    const std::string why = absl::StrCat(
+        "the k-sweep needs the dense model's loss, and its training failed: ",
+        dense.status().ToString());
+    (void)EndSearch(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED, why);
+    return absl::InternalError(why);
   }
   outcome.dense = *dense;
 
@@ -285,9 +365,10 @@ absl::Status SearchDriver::SweepK(const search::SearchOptions& options,
   outcome.k_sweep = sweep.steps();
   outcome.smallest_k = sweep.SmallestKThatHeld();
   if (outcome.failed == outcome.evaluated) {
-    (void)store_->SetSearchState(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED);
-    return absl::InternalError(absl::StrCat("every candidate of the k-sweep failed; last error: ",
-                                            population.back().error()));
+    const std::string why = absl::StrCat("every candidate of the k-sweep failed; last error: ",
+                                         population.back().error());
+    (void)EndSearch(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED, why);
+    return absl::InternalError(why);
   }
   return absl::OkStatus();
 }

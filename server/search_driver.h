@@ -11,6 +11,7 @@
 #define HEADEVO_SERVER_SEARCH_DRIVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,10 +57,16 @@ struct SearchOutcome {
   std::optional<double> smallest_k;
 };
 
+// Milliseconds since the Unix epoch from the system clock.
+int64_t SystemClockMs();
+
 class SearchDriver {
  public:
   // None of the pointers is owned; all must outlive the driver. `listener` may be null.
-  SearchDriver(storage::Store* store, search::Evaluator* evaluator, SearchListener* listener);
+  // `clock` gives milliseconds since the Unix epoch for job and event times (never for a
+  // decision of the search).
+  SearchDriver(storage::Store* store, search::Evaluator* evaluator, SearchListener* listener,
+               std::function<int64_t()> clock = SystemClockMs);
 
   // Creates the search in the store (with `config_toml` recorded as written) and runs it.
   // A candidate whose evaluation fails is recorded FAILED and the search goes on; if every
@@ -81,6 +88,16 @@ class SearchDriver {
                                                      const headevo::v1::ModelSpec& model,
                                                      int64_t stream);
 
+  // Appends a "generation_done" event naming the best candidate so far.
+  absl::Status RecordGenerationDone(const search::SearchOptions& options,
+                                    const std::vector<headevo::v1::Candidate>& population,
+                                    int generation, const SearchOutcome& outcome);
+  // Sets the search's final state and appends an event saying why.
+  absl::Status EndSearch(int64_t search_id, headevo::v1::SearchState state,
+                         const std::string& why);
+
+  // Writes the generation with one job per candidate, then leases, evaluates and reports each
+  // job as the embedded worker, appending the results to `population`.
   absl::Status EvaluateGeneration(const search::SearchOptions& options,
                                   std::vector<headevo::v1::Candidate>& population,
                                   std::vector<headevo::v1::Candidate> generation,
@@ -89,6 +106,8 @@ class SearchDriver {
   storage::Store* store_;
   search::Evaluator* evaluator_;
   SearchListener* listener_;
+  std::function<int64_t()> clock_;
+  int64_t worker_id_ = 0;  // this process, registered as the running search's worker
   int total_ = 0;  // candidates the running search will evaluate, for progress
 };
 

@@ -109,8 +109,8 @@ absl::Status ReadPrunedHeads(Database& db, Candidate& candidate) {
 
 absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
   absl::StatusOr<Statement> stmt = db.Prepare(
-      "SELECT s.head_id, s.layer, s.entropy, s.independence, s.weight_norm, s.importance "
-      "FROM head_stats s JOIN candidate_heads ch "
+      "SELECT s.head_id, s.layer, s.entropy, s.independence, s.weight_norm, s.importance, "
+      "s.most_similar_head_id FROM head_stats s JOIN candidate_heads ch "
       "  ON ch.candidate_id = s.candidate_id AND ch.head_id = s.head_id "
       "WHERE s.candidate_id = ?1 ORDER BY ch.slot");
   if (!stmt.ok()) return stmt.status();
@@ -126,6 +126,7 @@ absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
     stats.set_independence(ColumnDoubleOrNaN(*stmt, 3));
     stats.set_weight_norm(ColumnDoubleOrNaN(*stmt, 4));
     stats.set_importance(ColumnDoubleOrNaN(*stmt, 5));
+    stats.set_most_similar_head_id(stmt->ColumnIdOrZero(6));
   }
 }
 

@@ -69,19 +69,44 @@ absl::Status InsertHeadStats(Database& db, const headevo::v1::EvaluationResult& 
   for (const HeadStats& s : result.head_stats()) {
     absl::StatusOr<Statement> stmt = db.Prepare(
         "INSERT INTO head_stats(candidate_id, head_id, layer, entropy, independence, "
-        "weight_norm, importance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        "weight_norm, importance, most_similar_head_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     if (!stmt.ok()) return stmt.status();
-    absl::Status status = stmt->BindAll(result.candidate_id(), s.head_id(), s.layer(), s.entropy(),
-                                        s.independence(), s.weight_norm(), s.importance())
-                              .Run();
+    stmt->BindAll(result.candidate_id(), s.head_id(), s.layer(), s.entropy(), s.independence(),
+                  s.weight_norm(), s.importance());
+    absl::Status status = stmt->BindIdOrNull(8, s.most_similar_head_id()).Run();
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
+absl::Status InsertCheckpoint(Database& db, const headevo::v1::EvaluationResult& result,
+                              std::optional<int64_t> now_ms) {
+  if (result.checkpoint_sha256().empty()) return absl::OkStatus();
+  // Two candidates may name one file (identical training); the first keeps the reference.
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT OR IGNORE INTO checkpoints(sha256, candidate_id, created_ms) VALUES (?1, ?2, ?3)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(result.checkpoint_sha256(), result.candidate_id());
+  if (now_ms.has_value()) stmt->Bind(3, *now_ms);
+  return stmt->Run();
+}
+
+// Ends the candidate's job, if it has one still open, in `state`.
+absl::Status FinishOpenJob(Database& db, int64_t candidate_id, const char* state,
+                           const std::string& error, std::optional<int64_t> now_ms) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "UPDATE jobs SET state = ?2, finished_ms = ?3, lease_expires_ms = NULL, "
+      "last_error = NULLIF(?4, '') WHERE candidate_id = ?1 AND state IN ('QUEUED', 'LEASED')");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate_id).Bind(2, state).Bind(4, error);
+  if (now_ms.has_value()) stmt->Bind(3, *now_ms);
+  return stmt->Run();
+}
+
 }  // namespace
 
-absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result) {
+absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,
+                         std::optional<int64_t> now_ms) {
   if (absl::Status s = RequireNoResult(db, result.candidate_id()); !s.ok()) return s;
   if (absl::Status s = CheckHeadStats(db, result); !s.ok()) return s;
   absl::StatusOr<Statement> stmt = db.Prepare(
@@ -95,15 +120,21 @@ absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& resu
                     result.checkpoint_sha256())
           .Run();
   if (!status.ok()) return status;
-  return InsertHeadStats(db, result);
+  if (absl::Status s = InsertHeadStats(db, result); !s.ok()) return s;
+  if (absl::Status s = InsertCheckpoint(db, result, now_ms); !s.ok()) return s;
+  return FinishOpenJob(db, result.candidate_id(), "DONE", "", now_ms);
 }
 
-absl::Status WriteFailure(Database& db, int64_t candidate_id, const std::string& error) {
+absl::Status WriteFailure(Database& db, int64_t candidate_id, const std::string& error,
+                          std::optional<int64_t> now_ms) {
   if (absl::Status s = RequireNoResult(db, candidate_id); !s.ok()) return s;
   absl::StatusOr<Statement> stmt =
       db.Prepare("UPDATE candidates SET state = ?2, error = ?3 WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
-  return stmt->BindAll(candidate_id, ToText(headevo::v1::CANDIDATE_STATE_FAILED), error).Run();
+  absl::Status status =
+      stmt->BindAll(candidate_id, ToText(headevo::v1::CANDIDATE_STATE_FAILED), error).Run();
+  if (!status.ok()) return status;
+  return FinishOpenJob(db, candidate_id, "FAILED", error, now_ms);
 }
 
 }  // namespace headevo::storage

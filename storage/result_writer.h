@@ -4,6 +4,7 @@
 #define HEADEVO_STORAGE_RESULT_WRITER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,10 +18,15 @@ namespace headevo::storage {
 // result" if it is DONE (a candidate marked FAILED still accepts its late result: the
 // evaluation happened, and dropping it would lose work). InvalidArgument if a head_stats entry
 // names a head that is not in the candidate's genome, names one twice, or gives another layer.
-absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result);
+// Also records the checkpoint the result names (if any) and marks the candidate's job DONE if
+// it has one that is not. `now_ms` stamps both; nullopt leaves those times NULL.
+absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,
+                         std::optional<int64_t> now_ms);
 
-// Sets state FAILED and the error text. NotFound / FailedPrecondition as WriteResult.
-absl::Status WriteFailure(Database& db, int64_t candidate_id, const std::string& error);
+// Sets state FAILED and the error text, and marks the candidate's unfinished job FAILED.
+// NotFound / FailedPrecondition as WriteResult.
+absl::Status WriteFailure(Database& db, int64_t candidate_id, const std::string& error,
+                          std::optional<int64_t> now_ms);
 
 }  // namespace headevo::storage
 

@@ -100,6 +100,97 @@ CREATE TABLE head_stats (
 ) WITHOUT ROWID;
 CREATE INDEX head_stats_by_head ON head_stats(head_id);
 )sql"},
+    {"version 2: jobs with leases, workers, checkpoints, events; indexes for lineage queries",
+     R"sql(
+-- Times are milliseconds since the Unix epoch, as the coordinator's clock gave them.
+CREATE TABLE workers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,          -- what the worker calls itself (host, pod)
+  device TEXT NOT NULL,        -- 'cpu', 'cuda:0'
+  memory_bytes INTEGER NOT NULL DEFAULT 0,
+  registered_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL
+);
+
+-- One evaluation of one candidate. `attempt` counts the leases handed out so far and is the
+-- lease's fencing token: only the current attempt of a LEASED job may report. A lease that
+-- runs out puts the job back in the queue until max_attempts leases have been spent.
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  candidate_id INTEGER NOT NULL UNIQUE REFERENCES candidates(id),
+  search_id INTEGER NOT NULL REFERENCES searches(id),
+  state TEXT NOT NULL,                 -- QUEUED, LEASED, DONE, FAILED
+  training BLOB NOT NULL,              -- headevo.v1.TrainingSpec, seed included
+  parent_checkpoint_sha256 TEXT,       -- weights to start from, NULL for none
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  worker_id INTEGER REFERENCES workers(id),
+  lease_expires_ms INTEGER,
+  created_ms INTEGER NOT NULL,
+  finished_ms INTEGER,                 -- NULL until finished, or when finished without a time
+  last_error TEXT
+);
+CREATE INDEX jobs_queued ON jobs(search_id, id) WHERE state = 'QUEUED';
+CREATE INDEX jobs_leased ON jobs(lease_expires_ms) WHERE state = 'LEASED';
+CREATE INDEX jobs_by_search ON jobs(search_id, id);
+
+-- Checkpoint files (named by their SHA-256 in the checkpoint directory) that results named.
+CREATE TABLE checkpoints (
+  sha256 TEXT PRIMARY KEY,
+  candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  created_ms INTEGER  -- NULL when the result came without a time (Store::RecordResult)
+) WITHOUT ROWID;
+CREATE INDEX checkpoints_by_candidate ON checkpoints(candidate_id);
+
+-- What happened to a search, for people: started, generation done, new best, stopped.
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  search_id INTEGER REFERENCES searches(id),
+  time_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX events_by_search ON events(search_id, id);
+
+ALTER TABLE head_stats ADD COLUMN most_similar_head_id INTEGER;
+
+-- candidate_heads and pruned_heads again, with the primary key's columns declared first.
+-- Same rows and meaning; SQLite 3.40's integrity_check falsely reports "NULL value in
+-- <table>.<column>" for a WITHOUT ROWID table whose primary key is not a prefix of its
+-- columns, and a check that cries wolf would hide real corruption.
+CREATE TABLE candidate_heads_v2 (
+  candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  slot INTEGER NOT NULL,
+  head_id INTEGER NOT NULL REFERENCES heads(id),
+  origin TEXT NOT NULL,
+  PRIMARY KEY (candidate_id, slot),
+  UNIQUE (candidate_id, head_id)
+) WITHOUT ROWID;
+INSERT INTO candidate_heads_v2(candidate_id, slot, head_id, origin)
+  SELECT candidate_id, slot, head_id, origin FROM candidate_heads;
+DROP TABLE candidate_heads;
+ALTER TABLE candidate_heads_v2 RENAME TO candidate_heads;
+CREATE INDEX candidate_heads_by_head ON candidate_heads(head_id);
+
+CREATE TABLE pruned_heads_v2 (
+  candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  position INTEGER NOT NULL,
+  head_id INTEGER NOT NULL REFERENCES heads(id),
+  PRIMARY KEY (candidate_id, position),
+  UNIQUE (candidate_id, head_id)
+) WITHOUT ROWID;
+INSERT INTO pruned_heads_v2(candidate_id, position, head_id)
+  SELECT candidate_id, position, head_id FROM pruned_heads;
+DROP TABLE pruned_heads;
+ALTER TABLE pruned_heads_v2 RENAME TO pruned_heads;
+CREATE INDEX pruned_heads_by_head ON pruned_heads(head_id);
+
+-- The Pareto front and best-per-generation queries read these instead of every candidate.
+CREATE INDEX candidates_by_generation ON candidates(search_id, generation, val_loss)
+  WHERE val_loss IS NOT NULL;
+CREATE INDEX candidates_by_cost ON candidates(search_id, connections, val_loss)
+  WHERE val_loss IS NOT NULL;
+)sql"},
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -121,15 +212,20 @@ absl::Status CheckNotNewer(const Database& db, int version) {
                                                     kLatestVersion, "; upgrade headevo"));
 }
 
-absl::Status Migrate(Database& db) {
+absl::Status Migrate(Database& db) { return MigrateTo(db, kLatestVersion); }
+
+absl::Status MigrateTo(Database& db, int target_version) {
+  if (target_version < 0 || target_version > kLatestVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("no schema version ", target_version));
+  }
   absl::StatusOr<Transaction> txn = Transaction::Begin(db, Transaction::Mode::kWrite);
   if (!txn.ok()) return txn.status();
   absl::StatusOr<int> version = ReadSchemaVersion(db);
   if (!version.ok()) return version.status();
   if (absl::Status status = CheckNotNewer(db, *version); !status.ok()) return status;
   // Another process migrated first; the empty transaction ends in the destructor.
-  if (*version == kLatestVersion) return absl::OkStatus();
-  for (int v = *version + 1; v <= kLatestVersion; ++v) {
+  if (*version >= target_version) return absl::OkStatus();
+  for (int v = *version + 1; v <= target_version; ++v) {
     const Migration& migration = kMigrations[v - 1];
     absl::Status status =
         db.Exec(migration.sql, absl::StrCat("migrating to schema ", migration.description));
@@ -137,7 +233,7 @@ absl::Status Migrate(Database& db) {
   }
   // PRAGMA takes no bound parameters; the value is our own integer.
   absl::Status status =
-      db.Exec(absl::StrCat("PRAGMA user_version = ", kLatestVersion), "setting the schema version");
+      db.Exec(absl::StrCat("PRAGMA user_version = ", target_version), "setting the schema version");
   if (!status.ok()) return status;
   return txn->Commit();
 }

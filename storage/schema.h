@@ -26,6 +26,10 @@ absl::Status CheckNotNewer(const Database& db, int version);
 // opening one file at once migrate it once. `db` must not be inside a transaction.
 absl::Status Migrate(Database& db);
 
+// Migrate, but only up to `target_version` (<= LatestSchemaVersion()): how tests build a file
+// as an older headevo left it. A file already at or past the target is left as it is.
+absl::Status MigrateTo(Database& db, int target_version);
+
 }  // namespace headevo::storage
 
 #endif  // HEADEVO_STORAGE_SCHEMA_H_

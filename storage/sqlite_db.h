@@ -49,6 +49,8 @@ class Statement {
   Statement& Bind(int index, double value);
   Statement& Bind(int index, absl::string_view value);
   Statement& Bind(int index, const char* value) { return Bind(index, absl::string_view(value)); }
+  // Binds bytes as a BLOB (serialized protos): no text encoding is implied.
+  Statement& BindBlob(int index, absl::string_view bytes);
   Statement& BindNull(int index);
   // Binds NULL for 0: how optional references (parent_id, source_head_id) are stored.
   Statement& BindIdOrNull(int index, int64_t id);
@@ -70,6 +72,7 @@ class Statement {
   int ColumnInt(int column) const;
   double ColumnDouble(int column) const;
   std::string ColumnText(int column) const;  // "" for NULL
+  std::string ColumnBlob(int column) const;  // "" for NULL
   bool ColumnIsNull(int column) const;
   // 0 for NULL, the inverse of BindIdOrNull.
   int64_t ColumnIdOrZero(int column) const { return ColumnInt64(column); }

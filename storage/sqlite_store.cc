@@ -10,6 +10,8 @@
 #include "absl/strings/string_view.h"
 #include "storage/candidate_reader.h"
 #include "storage/candidate_writer.h"
+#include "storage/job_rows.h"
+#include "storage/local_filesystem.h"
 #include "storage/result_writer.h"
 #include "storage/row_codec.h"
 #include "storage/schema.h"
@@ -34,8 +36,8 @@ absl::Status CheckState(headevo::v1::SearchState state) {
       absl::StrCat("search state ", static_cast<int>(state), " is not a valid state"));
 }
 
-// WAL, FULL sync and foreign keys for a connection that may write.
-absl::Status ConfigureWritable(Database& db) {
+// WAL, FULL (or NORMAL) sync and foreign keys for a connection that may write.
+absl::Status ConfigureWritable(Database& db, StoreOptions::Durability durability) {
   absl::StatusOr<std::string> mode = db.QueryText("PRAGMA journal_mode = WAL");
   if (!mode.ok()) return mode.status();
   const std::string expected = db.path() == kMemoryPath ? "memory" : "wal";
@@ -44,7 +46,10 @@ absl::Status ConfigureWritable(Database& db) {
         absl::StrCat("could not put database ", db.path(), " in WAL mode (journal_mode is ", *mode,
                      "); WAL needs a local filesystem with shared-memory support"));
   }
-  if (absl::Status s = db.Exec("PRAGMA synchronous = FULL", "setting synchronous"); !s.ok()) {
+  const char* synchronous = durability == StoreOptions::Durability::kFull
+                                ? "PRAGMA synchronous = FULL"
+                                : "PRAGMA synchronous = NORMAL";
+  if (absl::Status s = db.Exec(synchronous, "setting synchronous"); !s.ok()) {
     return s;
   }
   return db.Exec("PRAGMA foreign_keys = ON", "enabling foreign keys");
@@ -68,6 +73,13 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   if (options.read_only && path != kMemoryPath && !std::filesystem::exists(path, ec)) {
     return absl::NotFoundError(absl::StrCat("database ", path, " does not exist"));
   }
+  std::unique_ptr<WriterLock> lock;
+  if (!options.read_only && path != kMemoryPath) {
+    if (absl::Status s = RequireLocalFilesystem(path); !s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<WriterLock>> acquired = WriterLock::Acquire(path);
+    if (!acquired.ok()) return acquired.status();
+    lock = *std::move(acquired);
+  }
   const int flags =
       options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   absl::StatusOr<std::unique_ptr<Database>> db =
@@ -84,12 +96,13 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
       return s;
     }
   } else {
-    if (absl::Status s = ConfigureWritable(**db); !s.ok()) return s;
+    if (absl::Status s = ConfigureWritable(**db, options.durability); !s.ok()) return s;
     if (*version < LatestSchemaVersion()) {
       if (absl::Status s = Migrate(**db); !s.ok()) return s;
     }
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(*std::move(db), options));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(lock), *std::move(db), options));
 }
 
 absl::StatusOr<Transaction> SqliteStore::BeginWrite() {
@@ -151,6 +164,15 @@ absl::Status SqliteStore::SetSearchState(int64_t search_id, headevo::v1::SearchS
 
 absl::StatusOr<std::vector<Candidate>> SqliteStore::InsertCandidates(
     const std::vector<Candidate>& candidates) {
+  return WriteCandidates(candidates, nullptr, 0);
+}
+
+absl::StatusOr<std::vector<Candidate>> SqliteStore::WriteCandidates(
+    const std::vector<Candidate>& candidates, const std::vector<NewJob>* jobs, int64_t now_ms) {
+  if (jobs != nullptr && jobs->size() != candidates.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(candidates.size(), " candidates but ",
+                                                   jobs->size(), " jobs; give one job each"));
+  }
   absl::StatusOr<Transaction> txn = BeginWrite();
   if (!txn.ok()) return txn.status();
   std::vector<Candidate> written;
@@ -159,6 +181,10 @@ absl::StatusOr<std::vector<Candidate>> SqliteStore::InsertCandidates(
     absl::StatusOr<Candidate> candidate = InsertCandidate(*db_, candidates[i]);
     if (!candidate.ok()) {
       return Annotate(candidate.status(), absl::StrCat("candidates[", i, "]"));
+    }
+    if (jobs != nullptr) {
+      absl::Status s = InsertJob(*db_, candidate->id(), candidate->search_id(), (*jobs)[i], now_ms);
+      if (!s.ok()) return Annotate(s, absl::StrCat("jobs[", i, "]"));
     }
     written.push_back(*std::move(candidate));
   }
@@ -169,14 +195,14 @@ absl::StatusOr<std::vector<Candidate>> SqliteStore::InsertCandidates(
 absl::Status SqliteStore::RecordResult(const headevo::v1::EvaluationResult& result) {
   absl::StatusOr<Transaction> txn = BeginWrite();
   if (!txn.ok()) return txn.status();
-  if (absl::Status s = WriteResult(*db_, result); !s.ok()) return s;
+  if (absl::Status s = WriteResult(*db_, result, std::nullopt); !s.ok()) return s;
   return txn->Commit();
 }
 
 absl::Status SqliteStore::RecordFailure(int64_t candidate_id, const std::string& error) {
   absl::StatusOr<Transaction> txn = BeginWrite();
   if (!txn.ok()) return txn.status();
-  if (absl::Status s = WriteFailure(*db_, candidate_id, error); !s.ok()) return s;
+  if (absl::Status s = WriteFailure(*db_, candidate_id, error, std::nullopt); !s.ok()) return s;
   return txn->Commit();
 }
 

@@ -2,21 +2,25 @@
 // Store::Open. Tests of this implementation, and the storage features built on it later
 // (jobs and leases, workers, events), may use the SqliteStore and its Database directly.
 //
-// The connection is configured on open: journal_mode=WAL (readers never block the one writer;
-// ":memory:" stays in memory mode), synchronous=FULL (a committed transaction survives power
-// loss), foreign_keys=ON, busy_timeout from the options.
+// A store that may write first takes the writer lock ("<file>.lock", writer_lock.h) and
+// checks the file is not on a network filesystem (local_filesystem.h). The connection is
+// configured on open: journal_mode=WAL (readers never block the one writer; ":memory:" stays
+// in memory mode), synchronous=FULL (a committed transaction survives power loss; NORMAL if
+// the options ask), foreign_keys=ON, busy_timeout from the options.
 //
 // Thread safety: one thread at a time, like Store.
 #ifndef HEADEVO_STORAGE_SQLITE_STORE_H_
 #define HEADEVO_STORAGE_SQLITE_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 #include "storage/transaction.h"
+#include "storage/writer_lock.h"
 
 namespace headevo::storage {
 
@@ -42,13 +46,50 @@ class SqliteStore final : public Store {
   absl::StatusOr<headevo::v1::Head> GetHead(int64_t head_id) override;
   absl::StatusOr<std::vector<headevo::v1::Candidate>> Ancestors(int64_t candidate_id) override;
 
+  // Jobs, workers, checkpoints, events: sqlite_store_jobs.cc.
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidatesWithJobs(
+      const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
+      int64_t now_ms) override;
+  absl::StatusOr<int64_t> RegisterWorker(const WorkerRecord& worker, int64_t now_ms) override;
+  absl::StatusOr<WorkerRecord> GetWorker(int64_t worker_id) override;
+  absl::StatusOr<std::optional<Lease>> LeaseJob(const LeaseOptions& options) override;
+  absl::Status Heartbeat(int64_t job_id, int attempt, int64_t worker_id, int64_t now_ms,
+                         int64_t lease_ms) override;
+  absl::StatusOr<ReportOutcome> CompleteJob(int64_t job_id, int attempt,
+                                            const headevo::v1::EvaluationResult& result,
+                                            int64_t now_ms) override;
+  absl::StatusOr<JobState> FailJob(int64_t job_id, int attempt, const std::string& error,
+                                   bool permanent, int64_t now_ms) override;
+  absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
+  absl::StatusOr<JobRecord> GetJob(int64_t job_id) override;
+  absl::StatusOr<JobRecord> GetJobOfCandidate(int64_t candidate_id) override;
+  absl::StatusOr<std::vector<JobRecord>> ListJobs(int64_t search_id) override;
+  absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t search_id) override;
+  absl::StatusOr<int64_t> AppendEvent(const EventRecord& event) override;
+  absl::StatusOr<std::vector<EventRecord>> ListEvents(int64_t search_id, int64_t after_id,
+                                                      int limit) override;
+
+  // Lineage queries: sqlite_store_queries.cc.
+  absl::StatusOr<std::vector<LineageNode>> AncestorChain(int64_t candidate_id) override;
+  absl::StatusOr<std::vector<LineageNode>> Descendants(int64_t candidate_id,
+                                                       int max_depth) override;
+  absl::StatusOr<HeadHistory> GetHeadHistory(int64_t head_id) override;
+  absl::StatusOr<std::vector<OffsetSurvival>> OffsetSurvivalStats(int64_t search_id) override;
+  absl::StatusOr<std::vector<LineageNode>> ParetoFront(int64_t search_id) override;
+  absl::StatusOr<std::vector<LineageNode>> BestPerGeneration(int64_t search_id) override;
+
   // The connection. Owned by this store; valid while it lives.
   Database& database() { return *db_; }
 
  private:
-  SqliteStore(std::unique_ptr<Database> db, const StoreOptions& options)
-      : db_(std::move(db)), options_(options) {}
+  SqliteStore(std::unique_ptr<WriterLock> lock, std::unique_ptr<Database> db,
+              const StoreOptions& options)
+      : lock_(std::move(lock)), db_(std::move(db)), options_(options) {}
 
+  // InsertCandidates, plus jobs[i] for candidates[i] when `jobs` is not null.
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> WriteCandidates(
+      const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>* jobs,
+      int64_t now_ms);
   // BEGIN IMMEDIATE; FailedPrecondition "store <path> is open read-only" on a read-only store.
   absl::StatusOr<Transaction> BeginWrite();
   // BEGIN: one snapshot for a read made of several queries.
@@ -57,6 +98,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<headevo::v1::Candidate>> LoadCandidates(
       const std::vector<int64_t>& ids);
 
+  // Declared first so it is released last, after the connection is closed.
+  std::unique_ptr<WriterLock> lock_;  // null for read-only and ":memory:" stores
   std::unique_ptr<Database> db_;
   StoreOptions options_;
 };

@@ -3,8 +3,10 @@
 // whole or not at all. Errors come back as absl::Status naming the problem; SQLite codes and
 // exceptions never cross this boundary.
 //
-// Thread safety: a Store is used by one thread at a time. Several processes may open one file
-// (WAL: readers never block; writers take turns, waiting up to busy_timeout_ms).
+// Thread safety: a Store is used by one thread at a time. One writer per file: a store opened
+// for writing holds "<file>.lock" (see writer_lock.h) until it is destroyed, and a second one
+// is refused. Any number of read-only stores may read beside it (WAL: readers never block the
+// writer, and see each committed transaction whole).
 //
 // Error codes used throughout: NotFound for an id that names nothing (the message names the
 // id); InvalidArgument for input that contradicts itself or what is stored (the message names
@@ -16,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,8 @@
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "headevo/v1/search_service.pb.h"
+#include "storage/job_types.h"
+#include "storage/lineage_types.h"
 
 namespace headevo::storage {
 
@@ -31,6 +36,11 @@ struct StoreOptions {
   bool read_only = false;
   // How long a statement waits on another connection's lock before failing, in ms. >= 0.
   int busy_timeout_ms = 5000;
+  // kFull (default): a transaction that Commit() acknowledged survives a power cut (fsync per
+  // commit). kNormal: survives a crash of this process, but the last commits may be lost if
+  // the machine loses power; for bulk loads and benchmarks, never for a real search.
+  enum class Durability { kFull, kNormal };
+  Durability durability = Durability::kFull;
 
   // InvalidArgument naming the first bad field.
   absl::Status Validate() const;
@@ -95,7 +105,9 @@ class Store {
   // "candidate N already has a result" if it has one (a result is recorded exactly once; the
   // first is kept); NotFound for an unknown candidate; InvalidArgument if a HeadStats names a
   // head not in the candidate's genome, names one twice, or gives another layer. A FAILED
-  // candidate still accepts a (late) result, which clears its error.
+  // candidate still accepts a (late) result, which clears its error. A job of the candidate
+  // that is not DONE is completed with it (CompleteJob is how workers report; this is for
+  // results that come from elsewhere).
   virtual absl::Status RecordResult(const headevo::v1::EvaluationResult& result) = 0;
   // Marks a candidate FAILED with the error text. NotFound / FailedPrecondition as
   // RecordResult.
@@ -116,6 +128,94 @@ class Store {
   virtual absl::StatusOr<headevo::v1::Head> GetHead(int64_t head_id) = 0;
   // The candidate and its ancestors up to the root, child first. NotFound for an unknown id.
   virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> Ancestors(int64_t candidate_id) = 0;
+
+  // --- Jobs: the queue of evaluations, leased to workers -------------------------------------
+
+  // InsertCandidates plus one QUEUED job per candidate (jobs[i] for candidates[i]), all in one
+  // transaction. InvalidArgument when the sizes differ or a max_attempts is < 1, besides
+  // InsertCandidates' errors.
+  virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidatesWithJobs(
+      const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
+      int64_t now_ms) = 0;
+
+  // Registers a worker (`worker.id` is ignored; registered_ms = last_seen_ms = now_ms) and
+  // returns its id. InvalidArgument for an empty device.
+  virtual absl::StatusOr<int64_t> RegisterWorker(const WorkerRecord& worker, int64_t now_ms) = 0;
+  // NotFound for an unknown id.
+  virtual absl::StatusOr<WorkerRecord> GetWorker(int64_t worker_id) = 0;
+
+  // Leases the oldest QUEUED job of a RUNNING search (of options.search_id only, if set) to
+  // the worker: attempt + 1, state LEASED until now + lease_ms, its candidate RUNNING, the
+  // worker's last_seen = now. nullopt when no job waits. NotFound for an unknown worker;
+  // InvalidArgument for lease_ms <= 0.
+  virtual absl::StatusOr<std::optional<Lease>> LeaseJob(const LeaseOptions& options) = 0;
+  // Extends the lease of (job, attempt) held by `worker_id` to now + lease_ms.
+  // FailedPrecondition "job J attempt A no longer holds a lease ..." when the job is no longer
+  // LEASED under that attempt to that worker (it expired and moved on, or was reported): the
+  // worker should drop the job. NotFound for an unknown job.
+  virtual absl::Status Heartbeat(int64_t job_id, int attempt, int64_t worker_id, int64_t now_ms,
+                                 int64_t lease_ms) = 0;
+  // Records the result of (job, attempt) and completes the job, in one transaction: metrics,
+  // head statistics, the checkpoint reference, job DONE, candidate DONE. The same (job,
+  // attempt) reporting again gets kAlreadyRecorded and changes nothing. FailedPrecondition
+  // when the attempt no longer holds the lease (expired, or another attempt reported): such a
+  // result is never counted. `result.candidate_id` may be 0 (it is the job's candidate);
+  // another id is InvalidArgument. NotFound for an unknown job; RecordResult's checks apply.
+  virtual absl::StatusOr<ReportOutcome> CompleteJob(int64_t job_id, int attempt,
+                                                    const headevo::v1::EvaluationResult& result,
+                                                    int64_t now_ms) = 0;
+  // Records that (job, attempt) failed with `error`. A permanent failure (bad input, NaN loss)
+  // or the last allowed attempt marks the job and its candidate FAILED; any other failure
+  // queues the job again. Returns the job's state afterwards. Repeats and stale attempts as
+  // CompleteJob (a repeat returns the state it left).
+  virtual absl::StatusOr<JobState> FailJob(int64_t job_id, int attempt, const std::string& error,
+                                           bool permanent, int64_t now_ms) = 0;
+  // Every LEASED job whose lease ended before `now_ms` is queued again (candidate PENDING) or,
+  // with its attempts spent, FAILED with "lease expired" as its error. Returns those jobs as
+  // they are afterwards, by id.
+  virtual absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) = 0;
+  // NotFound for an unknown id.
+  virtual absl::StatusOr<JobRecord> GetJob(int64_t job_id) = 0;
+  // The job of a candidate; NotFound when it has none.
+  virtual absl::StatusOr<JobRecord> GetJobOfCandidate(int64_t candidate_id) = 0;
+  // All jobs of a search by id. NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<JobRecord>> ListJobs(int64_t search_id) = 0;
+  // The checkpoints the search's results named, by candidate id. NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t search_id) = 0;
+
+  // --- Events: what happened, for people -----------------------------------------------------
+
+  // Appends an event (search_id 0: not about one search) and returns its id. NotFound for an
+  // unknown search; InvalidArgument for an empty kind.
+  virtual absl::StatusOr<int64_t> AppendEvent(const EventRecord& event) = 0;
+  // Events of the search with id > after_id, oldest first, at most `limit` (> 0).
+  virtual absl::StatusOr<std::vector<EventRecord>> ListEvents(int64_t search_id, int64_t after_id,
+                                                              int limit) = 0;
+
+  // --- Lineage queries -----------------------------------------------------------------------
+
+  // The candidate and its ancestors to the root, child first (depth 0, 1, ...), as summaries:
+  // one indexed walk, fast at any depth. NotFound for an unknown id.
+  virtual absl::StatusOr<std::vector<LineageNode>> AncestorChain(int64_t candidate_id) = 0;
+  // The candidate and all its descendants as a tree in depth-first order (children by id),
+  // depth counted from it; at most `max_depth` levels below it (< 0: no limit).
+  // NotFound for an unknown id.
+  virtual absl::StatusOr<std::vector<LineageNode>> Descendants(int64_t candidate_id,
+                                                               int max_depth) = 0;
+  // Where a head came from and what became of it: as first written, every candidate that
+  // carried it with its statistics there, and every child that pruned it. NotFound for an
+  // unknown id.
+  virtual absl::StatusOr<HeadHistory> GetHeadHistory(int64_t head_id) = 0;
+  // Per (layer, offset), how long the search's heads that had it lived, longest mean lifetime
+  // first (ties: layer, then offset). NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<OffsetSurvival>> OffsetSurvivalStats(int64_t search_id) = 0;
+  // The DONE candidates no other beats on both val_loss and connections (a tie on both keeps
+  // the older), fewest connections first. NaN losses never enter. NotFound for an unknown
+  // search.
+  virtual absl::StatusOr<std::vector<LineageNode>> ParetoFront(int64_t search_id) = 0;
+  // For each generation with a finite val_loss, its lowest (ties: the older candidate), in
+  // generation order. NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<LineageNode>> BestPerGeneration(int64_t search_id) = 0;
 };
 
 }  // namespace headevo::storage

@@ -1,12 +1,14 @@
 // Opening a store: files, pragmas, schema versions, read-only access, locking.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "storage/local_filesystem.h"
 #include "storage/schema.h"
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_store.h"
@@ -189,18 +191,109 @@ TEST(OpenTest, ReadOnlyStoreReadsButDoesNotWrite) {
   EXPECT_EQ(search.state, headevo::v1::SEARCH_STATE_DONE);
 }
 
-TEST(OpenTest, SecondWriterTimesOutAsUnavailable) {
+TEST(OpenTest, SecondWriterIsRefusedNamingTheHolderAndTheFileIsUntouched) {
   TempDir dir;
   const std::string path = dir.File("lineage.db");
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> first, SqliteStore::Open(path, {}));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, Store::Open(path, BusyTimeout(50)));
-  ASSERT_OK_AND_ASSIGN(
-      storage::Transaction held,
-      storage::Transaction::Begin(first->database(), storage::Transaction::Mode::kWrite));
-  EXPECT_EQ(second->CreateSearch({0, "blocked", "", 1}).status().code(),
+  MakeDatabase(path);
+  const std::string before = ReadFileBytes(path);
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, Store::Open(path));
+    absl::StatusOr<std::unique_ptr<Store>> second = Store::Open(path);
+    EXPECT_TRUE(IsError(second.status(), absl::StatusCode::kFailedPrecondition,
+                        absl::StrCat("database ", path, " is already open for writing by pid ",
+                                     getpid())));
+    EXPECT_TRUE(IsError(second.status(), absl::StatusCode::kFailedPrecondition, "read-only"));
+    // Readers are welcome beside the writer.
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> reader, Store::Open(path, ReadOnly()));
+    ASSERT_OK_AND_ASSIGN(storage::SearchRecord search, reader->GetSearch(1));
+    EXPECT_EQ(search.name, "kept");
+    ASSERT_OK(first->SetSearchState(1, headevo::v1::SEARCH_STATE_DONE));
+  }
+  // Once the first writer is gone, the next one may write.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> next, Store::Open(path));
+  ASSERT_OK_AND_ASSIGN(storage::SearchRecord search, next->GetSearch(1));
+  EXPECT_EQ(search.state, headevo::v1::SEARCH_STATE_DONE);
+}
+
+TEST(OpenTest, ConnectionOutsideTheStoreHoldingTheWriteLockTimesOutAsUnavailable) {
+  TempDir dir;
+  const std::string path = dir.File("lineage.db");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, Store::Open(path, BusyTimeout(50)));
+  // A connection that bypasses the writer lock (the sqlite3 shell, say) holds SQLite's lock.
+  std::unique_ptr<Database> raw = RawOpen(path);
+  ASSERT_NE(raw, nullptr);
+  ASSERT_OK_AND_ASSIGN(storage::Transaction held,
+                       storage::Transaction::Begin(*raw, storage::Transaction::Mode::kWrite));
+  EXPECT_EQ(store->CreateSearch({0, "blocked", "", 1}).status().code(),
             absl::StatusCode::kUnavailable);
   ASSERT_OK(held.Commit());
-  EXPECT_OK(second->CreateSearch({0, "after", "", 1}));
+  EXPECT_OK(store->CreateSearch({0, "after", "", 1}));
+}
+
+TEST(OpenTest, VersionOneFileIsUpgradedWithItsDataKept) {
+  TempDir dir;
+  const std::string path = dir.File("v1.db");
+  {
+    // The file as headevo with schema version 1 left it.
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Database> raw,
+                         Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000));
+    ASSERT_OK(storage::MigrateTo(*raw, 1));
+    ASSERT_OK(raw->Exec(
+        "INSERT INTO searches(name, config_toml, seed, state) VALUES ('old', '', 5, 'DONE');"
+        "INSERT INTO candidates(search_id, generation, state, num_layers, val_loss, connections)"
+        "  VALUES (1, 0, 'DONE', 1, 2.5, 3);"
+        "INSERT INTO heads(search_id, layer, offsets, k, origin, sampler, created_candidate_id)"
+        "  VALUES (1, 0, '-2,-1', 2, 'INITIAL', 'UNIFORM', 1);"
+        "INSERT INTO candidate_heads VALUES (1, 1, 0, 'INITIAL');"
+        "INSERT INTO head_stats(candidate_id, head_id, layer, entropy) VALUES (1, 1, 0, 0.5);",
+        "writing version-1 rows"));
+    ASSERT_OK_AND_ASSIGN(int64_t version, raw->QueryInt64("PRAGMA user_version"));
+    ASSERT_EQ(version, 1);
+  }
+  // A reader cannot upgrade it, and says how to.
+  EXPECT_TRUE(IsError(Store::Open(path, ReadOnly()).status(), absl::StatusCode::kFailedPrecondition,
+                      "open it once without read_only"));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(path, {}));
+  ASSERT_OK_AND_ASSIGN(int64_t version, store->database().QueryInt64("PRAGMA user_version"));
+  EXPECT_EQ(version, storage::LatestSchemaVersion());
+  ASSERT_OK_AND_ASSIGN(headevo::v1::Candidate old, store->GetCandidate(1));
+  EXPECT_DOUBLE_EQ(old.metrics().val_loss(), 2.5);
+  ASSERT_EQ(old.head_stats_size(), 1);
+  EXPECT_DOUBLE_EQ(old.head_stats(0).entropy(), 0.5);
+  EXPECT_EQ(old.head_stats(0).most_similar_head_id(), 0);  // a column version 1 did not have
+  ASSERT_EQ(old.genome().heads_size(), 1);
+  EXPECT_EQ(old.genome().heads(0).offsets().offsets(0), -2);
+  ASSERT_OK_AND_ASSIGN(std::string integrity,
+                       store->database().QueryText("PRAGMA integrity_check"));
+  EXPECT_EQ(integrity, "ok");
+  // The new tables work on the upgraded file.
+  ASSERT_OK_AND_ASSIGN(int64_t worker, store->RegisterWorker({0, "w", "cpu", 0, 0, 0}, 1));
+  EXPECT_EQ(worker, 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<storage::LineageNode> front, store->ParetoFront(1));
+  ASSERT_EQ(front.size(), 1u);
+  EXPECT_EQ(front[0].connections, 3);
+}
+
+TEST(OpenTest, NetworkFilesystemsAreNamed) {
+  EXPECT_EQ(storage::NetworkFilesystemName(0x6969), "nfs");
+  EXPECT_EQ(storage::NetworkFilesystemName(0xFF534D42), "cifs");
+  EXPECT_EQ(storage::NetworkFilesystemName(0x0BD00BD0), "lustre");
+  EXPECT_EQ(storage::NetworkFilesystemName(0xEF53), "");  // ext4
+  EXPECT_EQ(storage::NetworkFilesystemName(0x01021994), "");  // tmpfs
+  // The test's own temporary directory is local.
+  TempDir dir;
+  EXPECT_OK(storage::RequireLocalFilesystem(dir.File("x.db")));
+}
+
+TEST(OpenTest, NormalDurabilityIsOptIn) {
+  TempDir dir;
+  StoreOptions options;
+  options.durability = StoreOptions::Durability::kNormal;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
+                       SqliteStore::Open(dir.File("bulk.db"), options));
+  ASSERT_OK_AND_ASSIGN(int64_t synchronous, store->database().QueryInt64("PRAGMA synchronous"));
+  EXPECT_EQ(synchronous, 1);  // NORMAL
 }
 
 TEST(OpenTest, RejectsBadOptionsAndEmptyPath) {

@@ -1,0 +1,330 @@
+#include "storage/job_rows.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/candidate_reader.h"
+#include "storage/result_writer.h"
+#include "storage/row_codec.h"
+
+namespace headevo::storage {
+namespace {
+
+constexpr char kJobColumns[] =
+    "SELECT id, candidate_id, search_id, state, attempt, max_attempts, worker_id, "
+    "lease_expires_ms, created_ms, finished_ms, last_error FROM jobs ";
+
+absl::StatusOr<JobState> JobStateFromText(absl::string_view text) {
+  for (JobState state : {JobState::kQueued, JobState::kLeased, JobState::kDone, JobState::kFailed}) {
+    if (text == JobStateName(state)) return state;
+  }
+  return absl::DataLossError(absl::StrCat("storage: jobs.state holds '", text,
+                                          "', which is not a job state"));
+}
+
+absl::StatusOr<JobRecord> ReadJob(const Statement& stmt) {
+  JobRecord job;
+  job.id = stmt.ColumnInt64(0);
+  job.candidate_id = stmt.ColumnInt64(1);
+  job.search_id = stmt.ColumnInt64(2);
+  absl::StatusOr<JobState> state = JobStateFromText(stmt.ColumnText(3));
+  if (!state.ok()) return state.status();
+  job.state = *state;
+  job.attempt = stmt.ColumnInt(4);
+  job.max_attempts = stmt.ColumnInt(5);
+  job.worker_id = stmt.ColumnIdOrZero(6);
+  job.lease_expires_ms = stmt.ColumnInt64(7);
+  job.created_ms = stmt.ColumnInt64(8);
+  job.finished_ms = stmt.ColumnInt64(9);
+  job.last_error = stmt.ColumnText(10);
+  return job;
+}
+
+// Every row of `stmt` (a kJobColumns query) as jobs.
+absl::StatusOr<std::vector<JobRecord>> ReadJobs(Statement& stmt) {
+  std::vector<JobRecord> jobs;
+  while (true) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return jobs;
+    absl::StatusOr<JobRecord> job = ReadJob(stmt);
+    if (!job.ok()) return job.status();
+    jobs.push_back(*std::move(job));
+  }
+}
+
+absl::Status SetCandidateState(Database& db, int64_t candidate_id,
+                               headevo::v1::CandidateState state) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare("UPDATE candidates SET state = ?2 WHERE id = ?1 AND state <> 'DONE'");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindAll(candidate_id, ToText(state)).Run();
+}
+
+// OK when (job, attempt) holds the current lease; FailedPrecondition saying why not otherwise.
+absl::Status RequireLease(const JobRecord& job, int attempt) {
+  if (job.state == JobState::kLeased && job.attempt == attempt) return absl::OkStatus();
+  if (job.state == JobState::kLeased || job.state == JobState::kQueued) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", job.id, " attempt ", attempt, " no longer holds a lease (the job is ",
+        JobStateName(job.state), " at attempt ", job.attempt, "); drop it"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat("job ", job.id, " attempt ", attempt,
+                                                    " no longer holds a lease (the job is ",
+                                                    JobStateName(job.state), " since attempt ",
+                                                    job.attempt, "); drop it"));
+}
+
+absl::Status TouchWorker(Database& db, int64_t worker_id, int64_t now_ms) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare("UPDATE workers SET last_seen_ms = MAX(last_seen_ms, ?2) WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindAll(worker_id, now_ms).Run();
+}
+
+// Puts a job back in the queue, or fails it when its attempts are spent or `permanent`.
+absl::StatusOr<JobState> EndAttempt(Database& db, const JobRecord& job, const std::string& error,
+                                    bool permanent, int64_t now_ms) {
+  const bool give_up = permanent || job.attempt >= job.max_attempts;
+  const JobState next = give_up ? JobState::kFailed : JobState::kQueued;
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "UPDATE jobs SET state = ?2, lease_expires_ms = NULL, last_error = ?3, "
+      "finished_ms = CASE WHEN ?2 = 'FAILED' THEN ?4 END WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::Status status =
+      stmt->BindAll(job.id, std::string(JobStateName(next)), error, now_ms).Run();
+  if (!status.ok()) return status;
+  if (!give_up) {
+    if (absl::Status s = SetCandidateState(db, job.candidate_id, headevo::v1::CANDIDATE_STATE_PENDING);
+        !s.ok()) {
+      return s;
+    }
+    return next;
+  }
+  const std::string why =
+      permanent ? error
+                : absl::StrCat(error, " (attempt ", job.attempt, " of ", job.max_attempts, ")");
+  absl::StatusOr<Statement> candidate =
+      db.Prepare("UPDATE candidates SET state = 'FAILED', error = ?2 WHERE id = ?1");
+  if (!candidate.ok()) return candidate.status();
+  if (absl::Status s = candidate->BindAll(job.candidate_id, why).Run(); !s.ok()) return s;
+  return next;
+}
+
+}  // namespace
+
+absl::string_view JobStateName(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return "QUEUED";
+    case JobState::kLeased:
+      return "LEASED";
+    case JobState::kDone:
+      return "DONE";
+    case JobState::kFailed:
+      return "FAILED";
+  }
+  return "?";
+}
+
+absl::Status InsertJob(Database& db, int64_t candidate_id, int64_t search_id, const NewJob& job,
+                       int64_t now_ms) {
+  if (job.max_attempts < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job max_attempts is ", job.max_attempts, ", must be >= 1"));
+  }
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT INTO jobs(candidate_id, search_id, state, training, parent_checkpoint_sha256, "
+      "max_attempts, created_ms) VALUES (?1, ?2, 'QUEUED', ?3, NULLIF(?4, ''), ?5, ?6)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(candidate_id, search_id).BindBlob(3, job.training.SerializeAsString());
+  return stmt->Bind(4, job.parent_checkpoint_sha256)
+      .Bind(5, job.max_attempts)
+      .Bind(6, now_ms)
+      .Run();
+}
+
+absl::StatusOr<JobRecord> LoadJob(Database& db, int64_t job_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(absl::StrCat(kJobColumns, "WHERE id = ?1"));
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, job_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+  return ReadJob(*stmt);
+}
+
+absl::StatusOr<JobRecord> LoadJobOfCandidate(Database& db, int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare(absl::StrCat(kJobColumns, "WHERE candidate_id = ?1"));
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " has no job"));
+  return ReadJob(*stmt);
+}
+
+absl::StatusOr<std::vector<JobRecord>> LoadJobsOfSearch(Database& db, int64_t search_id) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare(absl::StrCat(kJobColumns, "WHERE search_id = ?1 ORDER BY id"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, search_id);
+  return ReadJobs(*stmt);
+}
+
+absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptions& options) {
+  if (options.lease_ms <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lease_ms is ", options.lease_ms, ", must be positive"));
+  }
+  if (absl::Status s = LoadWorker(db, options.worker_id).status(); !s.ok()) return s;
+  Lease lease;
+  {
+    // The partial index jobs_queued holds only waiting jobs, so this stays cheap however many
+    // finished jobs the file holds. The cursor is closed before the job is updated.
+    absl::StatusOr<Statement> pick = db.Prepare(
+        "SELECT j.id, j.training, j.parent_checkpoint_sha256 FROM jobs j "
+        "JOIN searches s ON s.id = j.search_id "
+        "WHERE j.state = 'QUEUED' AND s.state = 'RUNNING' AND (?1 = 0 OR j.search_id = ?1) "
+        "ORDER BY j.id LIMIT 1");
+    if (!pick.ok()) return pick.status();
+    absl::StatusOr<bool> row = pick->Bind(1, options.search_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<Lease>();
+    lease.job_id = pick->ColumnInt64(0);
+    if (!lease.request.mutable_training()->ParseFromString(pick->ColumnBlob(1))) {
+      return absl::DataLossError(absl::StrCat("storage: job ", lease.job_id,
+                                              " has a training spec that does not parse"));
+    }
+    lease.request.set_parent_checkpoint_sha256(pick->ColumnText(2));
+  }
+  const int64_t job_id = lease.job_id;
+  lease.lease_expires_ms = options.now_ms + options.lease_ms;
+
+  absl::StatusOr<Statement> take = db.Prepare(
+      "UPDATE jobs SET state = 'LEASED', attempt = attempt + 1, worker_id = ?2, "
+      "lease_expires_ms = ?3 WHERE id = ?1 RETURNING attempt, candidate_id");
+  if (!take.ok()) return take.status();
+  absl::StatusOr<bool> row = take->BindAll(job_id, options.worker_id, lease.lease_expires_ms).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError(absl::StrCat("storage: job ", job_id, " vanished"));
+  lease.attempt = take->ColumnInt(0);
+  const int64_t candidate_id = take->ColumnInt64(1);
+  if (absl::Status s = take->Run(); !s.ok()) return s;
+
+  absl::StatusOr<headevo::v1::Candidate> candidate = LoadCandidate(db, candidate_id);
+  if (!candidate.ok()) return candidate.status();
+  lease.request.set_candidate_id(candidate_id);
+  *lease.request.mutable_genome() = candidate->genome();
+  if (absl::Status s =
+          SetCandidateState(db, candidate_id, headevo::v1::CANDIDATE_STATE_RUNNING);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = TouchWorker(db, options.worker_id, options.now_ms); !s.ok()) return s;
+  return std::optional<Lease>(std::move(lease));
+}
+
+absl::Status RenewLease(Database& db, int64_t job_id, int attempt, int64_t worker_id,
+                        int64_t now_ms, int64_t lease_ms) {
+  if (lease_ms <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("lease_ms is ", lease_ms, ", must be positive"));
+  }
+  absl::StatusOr<JobRecord> job = LoadJob(db, job_id);
+  if (!job.ok()) return job.status();
+  if (absl::Status s = RequireLease(*job, attempt); !s.ok()) return s;
+  if (job->worker_id != worker_id) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " attempt ", attempt,
+                                                      " is leased to worker ", job->worker_id,
+                                                      ", not worker ", worker_id));
+  }
+  absl::StatusOr<Statement> stmt =
+      db.Prepare("UPDATE jobs SET lease_expires_ms = ?2 WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = stmt->BindAll(job_id, now_ms + lease_ms).Run(); !s.ok()) return s;
+  return TouchWorker(db, worker_id, now_ms);
+}
+
+absl::StatusOr<ReportOutcome> CompleteLeasedJob(Database& db, int64_t job_id, int attempt,
+                                                const headevo::v1::EvaluationResult& result,
+                                                int64_t now_ms) {
+  absl::StatusOr<JobRecord> job = LoadJob(db, job_id);
+  if (!job.ok()) return job.status();
+  if (result.candidate_id() != 0 && result.candidate_id() != job->candidate_id) {
+    return absl::InvalidArgumentError(absl::StrCat("job ", job_id, " evaluates candidate ",
+                                                   job->candidate_id, ", the result is for ",
+                                                   result.candidate_id()));
+  }
+  if (job->state == JobState::kDone && job->attempt == attempt) {
+    return ReportOutcome::kAlreadyRecorded;
+  }
+  if (absl::Status s = RequireLease(*job, attempt); !s.ok()) return s;
+  headevo::v1::EvaluationResult stamped = result;
+  stamped.set_candidate_id(job->candidate_id);
+  if (absl::Status s = WriteResult(db, stamped, now_ms); !s.ok()) return s;
+  if (job->worker_id != 0) {
+    if (absl::Status s = TouchWorker(db, job->worker_id, now_ms); !s.ok()) return s;
+  }
+  return ReportOutcome::kRecorded;
+}
+
+absl::StatusOr<JobState> FailLeasedJob(Database& db, int64_t job_id, int attempt,
+                                       const std::string& error, bool permanent, int64_t now_ms) {
+  absl::StatusOr<JobRecord> job = LoadJob(db, job_id);
+  if (!job.ok()) return job.status();
+  // A repeated report of this attempt's failure finds the job where that report left it.
+  const bool repeat = job->attempt == attempt && job->last_error == error &&
+                      (job->state == JobState::kQueued || job->state == JobState::kFailed);
+  if (repeat) return job->state;
+  if (absl::Status s = RequireLease(*job, attempt); !s.ok()) return s;
+  return EndAttempt(db, *job, error, permanent, now_ms);
+}
+
+absl::StatusOr<std::vector<JobRecord>> ExpireLeasedJobs(Database& db, int64_t now_ms) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      absl::StrCat(kJobColumns, "WHERE state = 'LEASED' AND lease_expires_ms < ?1 ORDER BY id"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, now_ms);
+  absl::StatusOr<std::vector<JobRecord>> expired = ReadJobs(*stmt);
+  if (!expired.ok()) return expired.status();
+  for (JobRecord& job : *expired) {
+    const std::string error =
+        absl::StrCat("lease expired: worker ", job.worker_id, " sent no heartbeat");
+    absl::StatusOr<JobState> state = EndAttempt(db, job, error, /*permanent=*/false, now_ms);
+    if (!state.ok()) return state.status();
+    absl::StatusOr<JobRecord> updated = LoadJob(db, job.id);
+    if (!updated.ok()) return updated.status();
+    job = *std::move(updated);
+  }
+  return expired;
+}
+
+absl::StatusOr<int64_t> InsertWorker(Database& db, const WorkerRecord& worker, int64_t now_ms) {
+  if (worker.device.empty()) return absl::InvalidArgumentError("worker device is empty");
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT INTO workers(name, device, memory_bytes, registered_ms, last_seen_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?4)");
+  if (!stmt.ok()) return stmt.status();
+  absl::Status status =
+      stmt->BindAll(worker.name, worker.device, worker.memory_bytes, now_ms).Run();
+  if (!status.ok()) return status;
+  return db.LastInsertRowId();
+}
+
+absl::StatusOr<WorkerRecord> LoadWorker(Database& db, int64_t worker_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT name, device, memory_bytes, registered_ms, last_seen_ms FROM workers WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, worker_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("worker ", worker_id, " not found"));
+  WorkerRecord worker;
+  worker.id = worker_id;
+  worker.name = stmt->ColumnText(0);
+  worker.device = stmt->ColumnText(1);
+  worker.memory_bytes = stmt->ColumnInt64(2);
+  worker.registered_ms = stmt->ColumnInt64(3);
+  worker.last_seen_ms = stmt->ColumnInt64(4);
+  return worker;
+}
+
+}  // namespace headevo::storage

@@ -1,0 +1,286 @@
+#include "storage/lineage_queries.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/candidate_reader.h"
+#include "storage/row_codec.h"
+
+namespace headevo::storage {
+namespace {
+
+// The columns ReadNode reads, in its order, from `candidates c`.
+constexpr char kNodeColumns[] =
+    "c.id, c.parent_id, c.generation, c.state, c.val_loss, c.connections, "
+    "c.mutation_description";
+
+double ColumnDoubleOrNaN(const Statement& stmt, int column) {
+  return stmt.ColumnIsNull(column) ? std::nan("") : stmt.ColumnDouble(column);
+}
+
+// A LineageNode from kNodeColumns starting at column 0.
+absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
+  LineageNode node;
+  node.candidate_id = stmt.ColumnInt64(0);
+  node.parent_id = stmt.ColumnIdOrZero(1);
+  node.generation = stmt.ColumnInt(2);
+  absl::StatusOr<headevo::v1::CandidateState> state =
+      CandidateStateFromText(stmt.ColumnText(3), "candidates.state");
+  if (!state.ok()) return state.status();
+  node.state = *state;
+  node.val_loss = ColumnDoubleOrNaN(stmt, 4);
+  node.connections = stmt.ColumnInt64(5);
+  node.mutation = stmt.ColumnText(6);
+  return node;
+}
+
+// Every row of `stmt` as a node; `depth_column` >= 0 fills depth from that column.
+absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_column) {
+  std::vector<LineageNode> nodes;
+  while (true) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return nodes;
+    absl::StatusOr<LineageNode> node = ReadNode(stmt);
+    if (!node.ok()) return node.status();
+    if (depth_column >= 0) node->depth = stmt.ColumnInt(depth_column);
+    nodes.push_back(*std::move(node));
+  }
+}
+
+absl::Status RequireCandidate(Database& db, int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare("SELECT 1 FROM candidates WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
+  return absl::OkStatus();
+}
+
+// The search's evaluated candidates with a finite loss, in `order`.
+absl::StatusOr<std::vector<LineageNode>> FiniteResults(Database& db, int64_t search_id,
+                                                      const char* order) {
+  // `val_loss IS NOT NULL` matches the partial indexes candidates_by_cost/by_generation.
+  absl::StatusOr<Statement> stmt =
+      db.Prepare(absl::StrCat("SELECT ", kNodeColumns,
+                              " FROM candidates c WHERE c.search_id = ?1 AND "
+                              "c.val_loss IS NOT NULL AND c.state = 'DONE' ORDER BY ",
+                              order));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, search_id);
+  absl::StatusOr<std::vector<LineageNode>> nodes = ReadNodes(*stmt, -1);
+  if (!nodes.ok()) return nodes.status();
+  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                              [](const LineageNode& n) { return !std::isfinite(n.val_loss); }),
+               nodes->end());
+  return nodes;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<LineageNode>> QueryAncestorChain(Database& db, int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(absl::StrCat(
+      "WITH RECURSIVE chain(id, depth) AS ("
+      "  SELECT id, 0 FROM candidates WHERE id = ?1"
+      "  UNION ALL"
+      "  SELECT c.parent_id, chain.depth + 1 FROM candidates c JOIN chain ON c.id = chain.id"
+      "  WHERE c.parent_id IS NOT NULL"
+      ") SELECT ",
+      kNodeColumns, ", chain.depth FROM chain JOIN candidates c ON c.id = chain.id "
+      "ORDER BY chain.depth"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate_id);
+  absl::StatusOr<std::vector<LineageNode>> chain = ReadNodes(*stmt, 7);
+  if (chain.ok() && chain->empty()) {
+    return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
+  }
+  return chain;
+}
+
+absl::StatusOr<std::vector<LineageNode>> QueryDescendants(Database& db, int64_t candidate_id,
+                                                          int max_depth) {
+  if (absl::Status s = RequireCandidate(db, candidate_id); !s.ok()) return s;
+  absl::StatusOr<Statement> stmt = db.Prepare(absl::StrCat(
+      "WITH RECURSIVE tree(id, depth) AS ("
+      "  SELECT ?1, 0"
+      "  UNION ALL"
+      "  SELECT c.id, tree.depth + 1 FROM candidates c JOIN tree ON c.parent_id = tree.id"
+      "  WHERE ?2 < 0 OR tree.depth < ?2"
+      ") SELECT ",
+      kNodeColumns, ", tree.depth FROM tree JOIN candidates c ON c.id = tree.id"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(candidate_id, max_depth);
+  absl::StatusOr<std::vector<LineageNode>> nodes = ReadNodes(*stmt, 7);
+  if (!nodes.ok()) return nodes.status();
+
+  // Depth-first, children in id order: what a tree printer wants.
+  std::unordered_map<int64_t, std::vector<size_t>> children;
+  size_t root = 0;
+  for (size_t i = 0; i < nodes->size(); ++i) {
+    if ((*nodes)[i].candidate_id == candidate_id) {
+      root = i;
+    } else {
+      children[(*nodes)[i].parent_id].push_back(i);
+    }
+  }
+  for (auto& [parent, list] : children) {
+    std::sort(list.begin(), list.end(), [&](size_t a, size_t b) {
+      return (*nodes)[a].candidate_id < (*nodes)[b].candidate_id;
+    });
+  }
+  std::vector<LineageNode> ordered;
+  ordered.reserve(nodes->size());
+  std::vector<size_t> stack = {root};
+  while (!stack.empty()) {
+    const size_t i = stack.back();
+    stack.pop_back();
+    ordered.push_back((*nodes)[i]);
+    auto it = children.find((*nodes)[i].candidate_id);
+    if (it == children.end()) continue;
+    stack.insert(stack.end(), it->second.rbegin(), it->second.rend());
+  }
+  return ordered;
+}
+
+absl::StatusOr<HeadHistory> QueryHeadHistory(Database& db, int64_t head_id) {
+  absl::StatusOr<StoredHead> stored = LoadHead(db, head_id);
+  if (!stored.ok()) return stored.status();
+  HeadHistory history;
+  history.head = std::move(stored->head);
+  history.search_id = stored->search_id;
+  history.created_candidate_id = stored->created_candidate_id;
+
+  absl::StatusOr<Statement> carried = db.Prepare(
+      "SELECT ch.candidate_id, c.generation, ch.slot, ch.origin, s.candidate_id IS NOT NULL, "
+      "s.layer, s.entropy, s.independence, s.weight_norm, s.importance, s.most_similar_head_id "
+      "FROM candidate_heads ch JOIN candidates c ON c.id = ch.candidate_id "
+      "LEFT JOIN head_stats s ON s.candidate_id = ch.candidate_id AND s.head_id = ch.head_id "
+      "WHERE ch.head_id = ?1 ORDER BY ch.candidate_id");
+  if (!carried.ok()) return carried.status();
+  carried->Bind(1, head_id);
+  while (true) {
+    absl::StatusOr<bool> row = carried->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    HeadAppearance appearance;
+    appearance.candidate_id = carried->ColumnInt64(0);
+    appearance.generation = carried->ColumnInt(1);
+    appearance.slot = carried->ColumnInt(2);
+    absl::StatusOr<headevo::v1::HeadOrigin> origin =
+        HeadOriginFromText(carried->ColumnText(3), "candidate_heads.origin");
+    if (!origin.ok()) return origin.status();
+    appearance.origin = *origin;
+    appearance.has_stats = carried->ColumnInt(4) != 0;
+    if (appearance.has_stats) {
+      headevo::v1::HeadStats& stats = appearance.stats;
+      stats.set_head_id(head_id);
+      stats.set_layer(carried->ColumnInt(5));
+      stats.set_entropy(ColumnDoubleOrNaN(*carried, 6));
+      stats.set_independence(ColumnDoubleOrNaN(*carried, 7));
+      stats.set_weight_norm(ColumnDoubleOrNaN(*carried, 8));
+      stats.set_importance(ColumnDoubleOrNaN(*carried, 9));
+      stats.set_most_similar_head_id(carried->ColumnIdOrZero(10));
+    }
+    history.appearances.push_back(std::move(appearance));
+  }
+
+  absl::StatusOr<Statement> pruned = db.Prepare(
+      "SELECT p.candidate_id, c.parent_id, c.generation, c.mutation_description "
+      "FROM pruned_heads p JOIN candidates c ON c.id = p.candidate_id "
+      "WHERE p.head_id = ?1 ORDER BY p.candidate_id");
+  if (!pruned.ok()) return pruned.status();
+  pruned->Bind(1, head_id);
+  while (true) {
+    absl::StatusOr<bool> row = pruned->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return history;
+    history.prunings.push_back({pruned->ColumnInt64(0), pruned->ColumnIdOrZero(1),
+                                pruned->ColumnInt(2), pruned->ColumnText(3)});
+  }
+}
+
+absl::StatusOr<std::vector<OffsetSurvival>> QueryOffsetSurvival(Database& db, int64_t search_id) {
+  absl::StatusOr<Statement> newest =
+      db.Prepare("SELECT MAX(generation) FROM candidates WHERE search_id = ?1");
+  if (!newest.ok()) return newest.status();
+  absl::StatusOr<bool> row = newest->Bind(1, search_id).Step();
+  if (!row.ok()) return row.status();
+  const int newest_generation = newest->ColumnInt(0);
+
+  // One row per head: its offsets and the generations of the candidates that carried it.
+  absl::StatusOr<Statement> heads = db.Prepare(
+      "SELECT h.layer, h.offsets, MIN(c.generation), MAX(c.generation), COUNT(*) "
+      "FROM heads h JOIN candidate_heads ch ON ch.head_id = h.id "
+      "JOIN candidates c ON c.id = ch.candidate_id "
+      "WHERE h.search_id = ?1 GROUP BY h.id");
+  if (!heads.ok()) return heads.status();
+  heads->Bind(1, search_id);
+  struct Totals {
+    int64_t heads = 0, appearances = 0, lifetime_sum = 0, alive = 0;
+    int max_lifetime = 0;
+  };
+  std::map<std::pair<int, int32_t>, Totals> totals;
+  while (true) {
+    row = heads->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    absl::StatusOr<headevo::v1::OffsetSet> offsets =
+        OffsetsFromText(heads->ColumnText(1), "heads.offsets");
+    if (!offsets.ok()) return offsets.status();
+    const int lifetime = heads->ColumnInt(3) - heads->ColumnInt(2) + 1;
+    const bool alive = heads->ColumnInt(3) == newest_generation;
+    for (int32_t offset : offsets->offsets()) {
+      Totals& t = totals[{heads->ColumnInt(0), offset}];
+      ++t.heads;
+      t.appearances += heads->ColumnInt64(4);
+      t.lifetime_sum += lifetime;
+      t.max_lifetime = std::max(t.max_lifetime, lifetime);
+      t.alive += alive ? 1 : 0;
+    }
+  }
+  std::vector<OffsetSurvival> survival;
+  survival.reserve(totals.size());
+  for (const auto& [key, t] : totals) {
+    survival.push_back({key.first, key.second, t.heads, t.appearances,
+                        static_cast<double>(t.lifetime_sum) / static_cast<double>(t.heads),
+                        t.max_lifetime, t.alive});
+  }
+  // Stable: ties keep the (layer, offset) order of the map.
+  std::stable_sort(survival.begin(), survival.end(),
+                   [](const OffsetSurvival& a, const OffsetSurvival& b) {
+                     return a.mean_lifetime > b.mean_lifetime;
+                   });
+  return survival;
+}
+
+absl::StatusOr<std::vector<LineageNode>> QueryParetoFront(Database& db, int64_t search_id) {
+  absl::StatusOr<std::vector<LineageNode>> results =
+      FiniteResults(db, search_id, "c.connections, c.val_loss, c.id");
+  if (!results.ok()) return results.status();
+  // Sorted by connections then loss: a candidate is on the front exactly when its loss is
+  // below that of every candidate with fewer (or as few, and listed earlier) connections.
+  std::vector<LineageNode> front;
+  for (LineageNode& node : *results) {
+    if (front.empty() || node.val_loss < front.back().val_loss) front.push_back(std::move(node));
+  }
+  return front;
+}
+
+absl::StatusOr<std::vector<LineageNode>> QueryBestPerGeneration(Database& db, int64_t search_id) {
+  absl::StatusOr<std::vector<LineageNode>> results =
+      FiniteResults(db, search_id, "c.generation, c.val_loss, c.id");
+  if (!results.ok()) return results.status();
+  std::vector<LineageNode> best;
+  for (LineageNode& node : *results) {
+    if (best.empty() || best.back().generation != node.generation) {
+      best.push_back(std::move(node));
+    }
+  }
+  return best;
+}
+
+}  // namespace headevo::storage

@@ -1,0 +1,69 @@
+// Plain records the lineage queries return: small summaries of candidates (not whole genomes)
+// so that walking a thousand ancestors or a whole search stays fast.
+#ifndef HEADEVO_STORAGE_LINEAGE_TYPES_H_
+#define HEADEVO_STORAGE_LINEAGE_TYPES_H_
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "headevo/v1/candidate.pb.h"
+#include "headevo/v1/genome.pb.h"
+
+namespace headevo::storage {
+
+// One candidate as a node of the lineage tree.
+struct LineageNode {
+  int64_t candidate_id = 0;
+  int64_t parent_id = 0;  // 0 for a root
+  int generation = 0;
+  headevo::v1::CandidateState state{};
+  double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN until DONE (or diverged)
+  int64_t connections = 0;                                      // 0 until DONE
+  std::string mutation;  // the mutation's description
+  int depth = 0;         // distance from the node the query started at
+};
+
+// One candidate that carried the head.
+struct HeadAppearance {
+  int64_t candidate_id = 0;
+  int generation = 0;
+  int slot = 0;
+  headevo::v1::HeadOrigin origin{};  // INITIAL or SAMPLED where created, else INHERITED
+  bool has_stats = false;            // the candidate's result gave statistics for the head
+  headevo::v1::HeadStats stats;
+};
+
+// A child that dropped the head its parent carried.
+struct HeadPruning {
+  int64_t candidate_id = 0;  // the child
+  int64_t parent_id = 0;
+  int generation = 0;        // the child's
+  std::string mutation;      // the child's mutation description (names the pruning rule)
+};
+
+struct HeadHistory {
+  headevo::v1::Head head;  // as first written: origin, sampler, source head
+  int64_t search_id = 0;
+  int64_t created_candidate_id = 0;
+  std::vector<HeadAppearance> appearances;  // candidate id order; the first is the creator
+  std::vector<HeadPruning> prunings;        // candidate id order
+};
+
+// How long heads carrying one offset lived, over one search.
+struct OffsetSurvival {
+  int layer = 0;
+  int32_t offset = 0;
+  int64_t heads = 0;        // distinct heads that had the offset
+  int64_t appearances = 0;  // candidates that carried such a head
+  // A head's lifetime: the last generation a candidate carried it, minus the generation that
+  // created it, plus one.
+  double mean_lifetime = 0.0;
+  int max_lifetime = 0;
+  int64_t alive = 0;  // of `heads`, how many a candidate of the newest generation carries
+};
+
+}  // namespace headevo::storage
+
+#endif  // HEADEVO_STORAGE_LINEAGE_TYPES_H_

@@ -1,0 +1,155 @@
+// SqliteStore: jobs, workers, checkpoints and events. Each method is one transaction around
+// the row functions of job_rows.h.
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/candidate_reader.h"
+#include "storage/job_rows.h"
+#include "storage/sqlite_store.h"
+
+namespace headevo::storage {
+
+absl::StatusOr<std::vector<headevo::v1::Candidate>> SqliteStore::InsertCandidatesWithJobs(
+    const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
+    int64_t now_ms) {
+  return WriteCandidates(candidates, &jobs, now_ms);
+}
+
+absl::StatusOr<int64_t> SqliteStore::RegisterWorker(const WorkerRecord& worker, int64_t now_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<int64_t> id = InsertWorker(*db_, worker, now_ms);
+  if (!id.ok()) return id.status();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return id;
+}
+
+absl::StatusOr<WorkerRecord> SqliteStore::GetWorker(int64_t worker_id) {
+  return LoadWorker(*db_, worker_id);
+}
+
+absl::StatusOr<std::optional<Lease>> SqliteStore::LeaseJob(const LeaseOptions& options) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<std::optional<Lease>> lease = LeaseNextJob(*db_, options);
+  if (!lease.ok()) return lease.status();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return lease;
+}
+
+absl::Status SqliteStore::Heartbeat(int64_t job_id, int attempt, int64_t worker_id,
+                                    int64_t now_ms, int64_t lease_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = RenewLease(*db_, job_id, attempt, worker_id, now_ms, lease_ms); !s.ok()) {
+    return s;
+  }
+  return txn->Commit();
+}
+
+absl::StatusOr<ReportOutcome> SqliteStore::CompleteJob(int64_t job_id, int attempt,
+                                                       const headevo::v1::EvaluationResult& result,
+                                                       int64_t now_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<ReportOutcome> outcome = CompleteLeasedJob(*db_, job_id, attempt, result, now_ms);
+  if (!outcome.ok()) return outcome.status();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return outcome;
+}
+
+absl::StatusOr<JobState> SqliteStore::FailJob(int64_t job_id, int attempt,
+                                              const std::string& error, bool permanent,
+                                              int64_t now_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<JobState> state = FailLeasedJob(*db_, job_id, attempt, error, permanent, now_ms);
+  if (!state.ok()) return state.status();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return state;
+}
+
+absl::StatusOr<std::vector<JobRecord>> SqliteStore::ExpireLeases(int64_t now_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<std::vector<JobRecord>> expired = ExpireLeasedJobs(*db_, now_ms);
+  if (!expired.ok()) return expired.status();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return expired;
+}
+
+absl::StatusOr<JobRecord> SqliteStore::GetJob(int64_t job_id) { return LoadJob(*db_, job_id); }
+
+absl::StatusOr<JobRecord> SqliteStore::GetJobOfCandidate(int64_t candidate_id) {
+  return LoadJobOfCandidate(*db_, candidate_id);
+}
+
+absl::StatusOr<std::vector<JobRecord>> SqliteStore::ListJobs(int64_t search_id) {
+  absl::StatusOr<Transaction> txn = BeginRead();
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = RequireSearch(*db_, search_id); !s.ok()) return s;
+  return LoadJobsOfSearch(*db_, search_id);
+}
+
+absl::StatusOr<std::vector<CheckpointRecord>> SqliteStore::ListCheckpoints(int64_t search_id) {
+  absl::StatusOr<Transaction> txn = BeginRead();
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = RequireSearch(*db_, search_id); !s.ok()) return s;
+  absl::StatusOr<Statement> stmt = db_->Prepare(
+      "SELECT k.sha256, k.candidate_id, k.created_ms FROM checkpoints k "
+      "JOIN candidates c ON c.id = k.candidate_id WHERE c.search_id = ?1 "
+      "ORDER BY k.candidate_id, k.sha256");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, search_id);
+  std::vector<CheckpointRecord> checkpoints;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return checkpoints;
+    checkpoints.push_back({stmt->ColumnText(0), stmt->ColumnInt64(1), stmt->ColumnInt64(2)});
+  }
+}
+
+absl::StatusOr<int64_t> SqliteStore::AppendEvent(const EventRecord& event) {
+  if (event.kind.empty()) return absl::InvalidArgumentError("event kind is empty");
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  if (event.search_id != 0) {
+    if (absl::Status s = RequireSearch(*db_, event.search_id); !s.ok()) return s;
+  }
+  absl::StatusOr<Statement> stmt = db_->Prepare(
+      "INSERT INTO events(search_id, time_ms, kind, message) VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindIdOrNull(1, event.search_id);
+  if (absl::Status s = stmt->Bind(2, event.time_ms).Bind(3, event.kind).Bind(4, event.message).Run();
+      !s.ok()) {
+    return s;
+  }
+  const int64_t id = db_->LastInsertRowId();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return id;
+}
+
+absl::StatusOr<std::vector<EventRecord>> SqliteStore::ListEvents(int64_t search_id,
+                                                                 int64_t after_id, int limit) {
+  if (limit <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("event limit is ", limit, ", must be positive"));
+  }
+  // `search_id IS ?1` matches NULL for 0 as well as a real id.
+  absl::StatusOr<Statement> stmt = db_->Prepare(
+      "SELECT id, time_ms, kind, message FROM events "
+      "WHERE search_id IS NULLIF(?1, 0) AND id > ?2 ORDER BY id LIMIT ?3");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(search_id, after_id, limit);
+  std::vector<EventRecord> events;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return events;
+    events.push_back(
+        {stmt->ColumnInt64(0), search_id, stmt->ColumnInt64(1), stmt->ColumnText(2),
+         stmt->ColumnText(3)});
+  }
+}
+
+}  // namespace headevo::storage
