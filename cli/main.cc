@@ -1,6 +1,7 @@
 // headevo: evolutionary search over sparse attention heads. Thin: parses flags, calls a command.
 #include <CLI/CLI.hpp>
 
+#include "cli/backup_command.h"
 #include "cli/run_command.h"
 #include "worker/allocator_tuning.h"
 
@@ -12,7 +13,8 @@ int main(int argc, char** argv) {
       "O(n*k) instead of O(n^2). headevo trains candidate models, ranks every head (attention\n"
       "entropy, independence, output-weight norm, gate importance), prunes the worst, resamples\n"
       "replacements, and records every candidate and every head's lineage in SQLite.\n\n"
-      "Start with:  headevo run examples/quickstart.toml",
+      "Start with:  headevo run examples/quickstart.toml\n"
+      "Back up a live database:  headevo backup headevo.db copy.db",
       "headevo"};
   app.require_subcommand(1);
 
@@ -42,7 +44,22 @@ int main(int argc, char** argv) {
                   "search.inherit_weights (children start from their parent's heads), else none");
   run->add_flag("-q,--quiet", run_flags.quiet, "Print only the summary");
 
+  headevo::cli::BackupFlags backup_flags;
+  CLI::App* backup = app.add_subcommand(
+      "backup",
+      "Copy a lineage database safely, even while a search is writing it: SQLite writes the\n"
+      "copy from one consistent snapshot, checks it (PRAGMA integrity_check) and only then\n"
+      "moves it into place. Never copy the .db file with cp: it misses the -wal file and can\n"
+      "catch a page half-written.\n\n"
+      "Example:  headevo backup headevo.db /backups/headevo-$(date +%F).db");
+  backup->add_option("db", backup_flags.db_path, "The database to copy (opened read-only)")
+      ->required();
+  backup->add_option("destination", backup_flags.destination_path,
+                     "The new file to write; an existing file is never overwritten")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   if (run->parsed()) return headevo::cli::RunCommand(run_flags);
+  if (backup->parsed()) return headevo::cli::BackupCommand(backup_flags);
   return 2;
 }

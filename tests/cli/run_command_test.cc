@@ -78,10 +78,12 @@ class RunCommandTest : public ::testing::Test {
     return s.str();
   }
 
-  // Runs `headevo ARGS` with the temporary directory as working directory.
+  // Runs `headevo ARGS` (a `run` gets --threads 1) with the temporary directory as working
+  // directory.
   Ran Headevo(const std::string& args) {
+    const bool run = args.rfind("run ", 0) == 0;
     const std::string command = "cd '" + dir_.string() + "' && '" HEADEVO_BINARY "' " + args +
-                                " --threads 1 >stdout.txt 2>stderr.txt";
+                                (run ? " --threads 1" : "") + " >stdout.txt 2>stderr.txt";
     const int status = std::system(command.c_str());
     Ran ran;
     ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -92,6 +94,30 @@ class RunCommandTest : public ::testing::Test {
 
   fs::path dir_;
 };
+
+TEST_F(RunCommandTest, BackupCopiesTheLineageAndNeverOverwrites) {
+  Write("tiny.toml", kTinyConfig);
+  ASSERT_EQ(Headevo("run tiny.toml -q").exit_code, 0);
+  Ran ran = Headevo("backup headevo.db copy.db");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  EXPECT_NE(ran.out.find("backed up headevo.db to copy.db"), std::string::npos) << ran.out;
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  ASSERT_OK_AND_ASSIGN(auto copy, storage::Store::Open((dir_ / "copy.db").string(), read_only));
+  ASSERT_OK_AND_ASSIGN(auto candidates, copy->ListCandidates(1));
+  EXPECT_EQ(candidates.size(), 12u);
+
+  const std::string before = Slurp(dir_ / "copy.db");
+  ran = Headevo("backup headevo.db copy.db");
+  EXPECT_EQ(ran.exit_code, 1);
+  EXPECT_NE(ran.err.find("copy.db"), std::string::npos) << ran.err;
+  EXPECT_NE(ran.err.find("exists"), std::string::npos) << ran.err;
+  EXPECT_EQ(Slurp(dir_ / "copy.db"), before);
+  ran = Headevo("backup missing.db other.db");
+  EXPECT_EQ(ran.exit_code, 1);
+  EXPECT_NE(ran.err.find("missing.db"), std::string::npos) << ran.err;
+  EXPECT_FALSE(fs::exists(dir_ / "other.db"));
+}
 
 TEST_F(RunCommandTest, TwoGenerationSearchLeavesAConsistentLineage) {
   Write("tiny.toml", kTinyConfig);

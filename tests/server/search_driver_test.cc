@@ -9,6 +9,7 @@
 #include <set>
 
 #include "search/search_options.h"
+#include "absl/strings/str_cat.h"
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"
 
@@ -265,6 +266,46 @@ TEST(SearchDriverTest, AFailedCandidateIsRecordedAndTheSearchGoesOn) {
   ASSERT_OK_AND_ASSIGN(std::vector<Candidate> all, store->ListCandidates(outcome.search_id));
   for (const Candidate& c : all)
     EXPECT_NE(c.parent_id(), 2) << "a failed candidate has no children";
+}
+
+TEST(SearchDriverTest, EveryEvaluationGoesThroughAJobAndTheSearchLeavesEvents) {
+  const search::SearchOptions options = SmallSearch();
+  auto store = MemoryStore();
+  FakeEvaluator evaluator(Planted(options));
+  evaluator.fail_when = [](const headevo::v1::EvaluationRequest& r) {
+    return r.candidate_id() == 2;
+  };
+  int64_t now_ms = 1'000'000;
+  SearchDriver driver(store.get(), &evaluator, nullptr, [&now_ms] { return now_ms += 10; });
+  ASSERT_OK_AND_ASSIGN(SearchOutcome outcome, driver.Run(options, ""));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<storage::JobRecord> jobs, store->ListJobs(outcome.search_id));
+  ASSERT_EQ(jobs.size(), 18u);
+  for (const storage::JobRecord& job : jobs) {
+    SCOPED_TRACE(job.candidate_id);
+    EXPECT_EQ(job.attempt, 1);
+    EXPECT_EQ(job.worker_id, 1);
+    EXPECT_GT(job.finished_ms, job.created_ms);
+    EXPECT_EQ(job.state, job.candidate_id == 2 ? storage::JobState::kFailed
+                                                : storage::JobState::kDone);
+  }
+  // The request the evaluator got is the job's: the training seed travels through the store.
+  ASSERT_EQ(evaluator.requests.size(), 18u);
+  EXPECT_EQ(evaluator.requests[0].training().seed(), CandidateTrainingSeed(options.seed, 0));
+  EXPECT_EQ(evaluator.requests[17].training().seed(), CandidateTrainingSeed(options.seed, 17));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<storage::EventRecord> events,
+                       store->ListEvents(outcome.search_id, 0, 100));
+  std::vector<std::string> kinds;
+  for (const storage::EventRecord& e : events) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"search_started", "generation_done",
+                                             "generation_done", "generation_done",
+                                             "search_done"}));
+  EXPECT_NE(events[3].message.find("generation 2 done: 18 evaluated, 1 failed"), std::string::npos)
+      << events[3].message;
+  EXPECT_NE(events[4].message.find(absl::StrCat("best candidate ", outcome.best.id())),
+            std::string::npos)
+      << events[4].message;
 }
 
 TEST(SearchDriverTest, AllOfGenerationZeroFailingFailsTheSearch) {
