@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
       "Example:  headevo backup headevo.db /backups/headevo-$(date +%F).db");
   backup->add_option("db", backup_flags.db_path, "The database to copy (opened read-only)")
       ->required();
-  backup->add_option("destination", backup_flags.destination_path,
-                     "The new file to write; an existing file is never overwritten")
+  backup
+      ->add_option("destination", backup_flags.destination_path,
+                   "The new file to write; an existing file is never overwritten")
       ->required();
 
   CLI11_PARSE(app, argc, argv);

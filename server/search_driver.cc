@@ -152,10 +152,9 @@ absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& optio
     absl::StatusOr<std::optional<storage::Lease>> lease = store_->LeaseJob(lease_options);
     if (!lease.ok()) return lease.status();
     if (!lease->has_value() || (*lease)->request.candidate_id() != candidate.id()) {
-      return absl::InternalError(absl::StrCat("search ", outcome.search_id,
-                                              ": expected to lease the job of candidate ",
-                                              candidate.id(), ", got ",
-                                              lease->has_value() ? "another" : "none"));
+      return absl::InternalError(
+          absl::StrCat("search ", outcome.search_id, ": expected to lease the job of candidate ",
+                       candidate.id(), ", got ", lease->has_value() ? "another" : "none"));
     }
     const storage::Lease& leased = **lease;
     absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(leased.request);
@@ -199,8 +198,8 @@ absl::Status SearchDriver::RecordGenerationDone(
                                " evaluated, ", outcome.failed, " failed");
   if (!best.empty()) {
     absl::StrAppend(&event.message, "; best so far candidate ", best.front()->id(), " (val_loss ",
-                    best.front()->metrics().val_loss(), ", ",
-                    best.front()->metrics().connections(), " connections)");
+                    best.front()->metrics().val_loss(), ", ", best.front()->metrics().connections(),
+                    " connections)");
   }
   return store_->AppendEvent(event).status();
 }
@@ -257,11 +256,10 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
 
   outcome.best = *search::RankByFitness(population, options.selection, 1).front();
   SummarisePareto(options, population, outcome);
-  if (absl::Status s =
-          EndSearch(*search_id, headevo::v1::SEARCH_STATE_DONE,
-                    absl::StrCat("search done: ", outcome.evaluated, " evaluated, best candidate ",
-                                 outcome.best.id(), " (val_loss ",
-                                 outcome.best.metrics().val_loss(), ")"));
+  if (absl::Status s = EndSearch(
+          *search_id, headevo::v1::SEARCH_STATE_DONE,
+          absl::StrCat("search done: ", outcome.evaluated, " evaluated, best candidate ",
+                       outcome.best.id(), " (val_loss ", outcome.best.metrics().val_loss(), ")"));
       !s.ok()) {
     return s;
   }
@@ -327,9 +325,9 @@ absl::Status SearchDriver::SweepK(const search::SearchOptions& options,
   absl::StatusOr<headevo::v1::Metrics> dense =
       TrainBaseline(options, DenseModel(options), kDenseBaselineStream);
   if (!dense.ok()) {
-    const std::string why = absl::StrCat(
-        "the k-sweep needs the dense model's loss, and its training failed: ",
-        dense.status().ToString());
+    const std::string why =
+        absl::StrCat("the k-sweep needs the dense model's loss, and its training failed: ",
+                     dense.status().ToString());
     (void)EndSearch(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED, why);
     return absl::InternalError(why);
   }

@@ -93,8 +93,7 @@ class SearchDriver {
                                     const std::vector<headevo::v1::Candidate>& population,
                                     int generation, const SearchOutcome& outcome);
   // Sets the search's final state and appends an event saying why.
-  absl::Status EndSearch(int64_t search_id, headevo::v1::SearchState state,
-                         const std::string& why);
+  absl::Status EndSearch(int64_t search_id, headevo::v1::SearchState state, const std::string& why);
 
   // Writes the generation with one job per candidate, then leases, evaluates and reports each
   // job as the embedded worker, appending the results to `population`.
@@ -108,7 +107,7 @@ class SearchDriver {
   SearchListener* listener_;
   std::function<int64_t()> clock_;
   int64_t worker_id_ = 0;  // this process, registered as the running search's worker
-  int total_ = 0;  // candidates the running search will evaluate, for progress
+  int total_ = 0;          // candidates the running search will evaluate, for progress
 };
 
 // The seed of the ordinal-th candidate's training: independent of database ids, so a search

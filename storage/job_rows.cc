@@ -15,11 +15,12 @@ constexpr char kJobColumns[] =
     "lease_expires_ms, created_ms, finished_ms, last_error FROM jobs ";
 
 absl::StatusOr<JobState> JobStateFromText(absl::string_view text) {
-  for (JobState state : {JobState::kQueued, JobState::kLeased, JobState::kDone, JobState::kFailed}) {
+  for (JobState state :
+       {JobState::kQueued, JobState::kLeased, JobState::kDone, JobState::kFailed}) {
     if (text == JobStateName(state)) return state;
   }
-  return absl::DataLossError(absl::StrCat("storage: jobs.state holds '", text,
-                                          "', which is not a job state"));
+  return absl::DataLossError(
+      absl::StrCat("storage: jobs.state holds '", text, "', which is not a job state"));
 }
 
 absl::StatusOr<JobRecord> ReadJob(const Statement& stmt) {
@@ -65,14 +66,13 @@ absl::Status SetCandidateState(Database& db, int64_t candidate_id,
 absl::Status RequireLease(const JobRecord& job, int attempt) {
   if (job.state == JobState::kLeased && job.attempt == attempt) return absl::OkStatus();
   if (job.state == JobState::kLeased || job.state == JobState::kQueued) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", job.id, " attempt ", attempt, " no longer holds a lease (the job is ",
-        JobStateName(job.state), " at attempt ", job.attempt, "); drop it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job.id, " attempt ", attempt, " no longer holds a lease (the job is ",
+                     JobStateName(job.state), " at attempt ", job.attempt, "); drop it"));
   }
-  return absl::FailedPreconditionError(absl::StrCat("job ", job.id, " attempt ", attempt,
-                                                    " no longer holds a lease (the job is ",
-                                                    JobStateName(job.state), " since attempt ",
-                                                    job.attempt, "); drop it"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("job ", job.id, " attempt ", attempt, " no longer holds a lease (the job is ",
+                   JobStateName(job.state), " since attempt ", job.attempt, "); drop it"));
 }
 
 absl::Status TouchWorker(Database& db, int64_t worker_id, int64_t now_ms) {
@@ -91,11 +91,11 @@ absl::StatusOr<JobState> EndAttempt(Database& db, const JobRecord& job, const st
       "UPDATE jobs SET state = ?2, lease_expires_ms = NULL, last_error = ?3, "
       "finished_ms = CASE WHEN ?2 = 'FAILED' THEN ?4 END WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
-  absl::Status status =
-      stmt->BindAll(job.id, std::string(JobStateName(next)), error, now_ms).Run();
+  absl::Status status = stmt->BindAll(job.id, std::string(JobStateName(next)), error, now_ms).Run();
   if (!status.ok()) return status;
   if (!give_up) {
-    if (absl::Status s = SetCandidateState(db, job.candidate_id, headevo::v1::CANDIDATE_STATE_PENDING);
+    if (absl::Status s =
+            SetCandidateState(db, job.candidate_id, headevo::v1::CANDIDATE_STATE_PENDING);
         !s.ok()) {
       return s;
     }
@@ -154,8 +154,7 @@ absl::StatusOr<JobRecord> LoadJob(Database& db, int64_t job_id) {
 }
 
 absl::StatusOr<JobRecord> LoadJobOfCandidate(Database& db, int64_t candidate_id) {
-  absl::StatusOr<Statement> stmt =
-      db.Prepare(absl::StrCat(kJobColumns, "WHERE candidate_id = ?1"));
+  absl::StatusOr<Statement> stmt = db.Prepare(absl::StrCat(kJobColumns, "WHERE candidate_id = ?1"));
   if (!stmt.ok()) return stmt.status();
   absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
   if (!row.ok()) return row.status();
@@ -192,8 +191,8 @@ absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptio
     if (!*row) return std::optional<Lease>();
     lease.job_id = pick->ColumnInt64(0);
     if (!lease.request.mutable_training()->ParseFromString(pick->ColumnBlob(1))) {
-      return absl::DataLossError(absl::StrCat("storage: job ", lease.job_id,
-                                              " has a training spec that does not parse"));
+      return absl::DataLossError(
+          absl::StrCat("storage: job ", lease.job_id, " has a training spec that does not parse"));
     }
     lease.request.set_parent_checkpoint_sha256(pick->ColumnText(2));
   }
@@ -204,7 +203,8 @@ absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptio
       "UPDATE jobs SET state = 'LEASED', attempt = attempt + 1, worker_id = ?2, "
       "lease_expires_ms = ?3 WHERE id = ?1 RETURNING attempt, candidate_id");
   if (!take.ok()) return take.status();
-  absl::StatusOr<bool> row = take->BindAll(job_id, options.worker_id, lease.lease_expires_ms).Step();
+  absl::StatusOr<bool> row =
+      take->BindAll(job_id, options.worker_id, lease.lease_expires_ms).Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::InternalError(absl::StrCat("storage: job ", job_id, " vanished"));
   lease.attempt = take->ColumnInt(0);
@@ -215,8 +215,7 @@ absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptio
   if (!candidate.ok()) return candidate.status();
   lease.request.set_candidate_id(candidate_id);
   *lease.request.mutable_genome() = candidate->genome();
-  if (absl::Status s =
-          SetCandidateState(db, candidate_id, headevo::v1::CANDIDATE_STATE_RUNNING);
+  if (absl::Status s = SetCandidateState(db, candidate_id, headevo::v1::CANDIDATE_STATE_RUNNING);
       !s.ok()) {
     return s;
   }

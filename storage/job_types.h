@@ -51,10 +51,10 @@ struct Lease {
 };
 
 struct LeaseOptions {
-  int64_t worker_id = 0;       // a registered worker
+  int64_t worker_id = 0;  // a registered worker
   int64_t now_ms = 0;
-  int64_t lease_ms = 60'000;   // > 0; how long the lease lasts without a heartbeat
-  int64_t search_id = 0;       // only this search's jobs; 0 for any RUNNING search
+  int64_t lease_ms = 60'000;  // > 0; how long the lease lasts without a heartbeat
+  int64_t search_id = 0;      // only this search's jobs; 0 for any RUNNING search
 };
 
 // What a report did: the first report of a lease is recorded; the same report again (a retry

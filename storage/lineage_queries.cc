@@ -63,7 +63,7 @@ absl::Status RequireCandidate(Database& db, int64_t candidate_id) {
 
 // The search's evaluated candidates with a finite loss, in `order`.
 absl::StatusOr<std::vector<LineageNode>> FiniteResults(Database& db, int64_t search_id,
-                                                      const char* order) {
+                                                       const char* order) {
   // `val_loss IS NOT NULL` matches the partial indexes candidates_by_cost/by_generation.
   absl::StatusOr<Statement> stmt =
       db.Prepare(absl::StrCat("SELECT ", kNodeColumns,
@@ -90,7 +90,8 @@ absl::StatusOr<std::vector<LineageNode>> QueryAncestorChain(Database& db, int64_
       "  SELECT c.parent_id, chain.depth + 1 FROM candidates c JOIN chain ON c.id = chain.id"
       "  WHERE c.parent_id IS NOT NULL"
       ") SELECT ",
-      kNodeColumns, ", chain.depth FROM chain JOIN candidates c ON c.id = chain.id "
+      kNodeColumns,
+      ", chain.depth FROM chain JOIN candidates c ON c.id = chain.id "
       "ORDER BY chain.depth"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate_id);

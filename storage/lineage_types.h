@@ -20,9 +20,9 @@ struct LineageNode {
   int generation = 0;
   headevo::v1::CandidateState state{};
   double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN until DONE (or diverged)
-  int64_t connections = 0;                                      // 0 until DONE
-  std::string mutation;  // the mutation's description
-  int depth = 0;         // distance from the node the query started at
+  int64_t connections = 0;                                     // 0 until DONE
+  std::string mutation;                                        // the mutation's description
+  int depth = 0;  // distance from the node the query started at
 };
 
 // One candidate that carried the head.
@@ -39,8 +39,8 @@ struct HeadAppearance {
 struct HeadPruning {
   int64_t candidate_id = 0;  // the child
   int64_t parent_id = 0;
-  int generation = 0;        // the child's
-  std::string mutation;      // the child's mutation description (names the pruning rule)
+  int generation = 0;    // the child's
+  std::string mutation;  // the child's mutation description (names the pruning rule)
 };
 
 struct HeadHistory {

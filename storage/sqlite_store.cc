@@ -101,8 +101,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
       if (absl::Status s = Migrate(**db); !s.ok()) return s;
     }
   }
-  return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(lock), *std::move(db), options));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(lock), *std::move(db), options));
 }
 
 absl::StatusOr<Transaction> SqliteStore::BeginWrite() {

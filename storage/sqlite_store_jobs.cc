@@ -37,8 +37,8 @@ absl::StatusOr<std::optional<Lease>> SqliteStore::LeaseJob(const LeaseOptions& o
   return lease;
 }
 
-absl::Status SqliteStore::Heartbeat(int64_t job_id, int attempt, int64_t worker_id,
-                                    int64_t now_ms, int64_t lease_ms) {
+absl::Status SqliteStore::Heartbeat(int64_t job_id, int attempt, int64_t worker_id, int64_t now_ms,
+                                    int64_t lease_ms) {
   absl::StatusOr<Transaction> txn = BeginWrite();
   if (!txn.ok()) return txn.status();
   if (absl::Status s = RenewLease(*db_, job_id, attempt, worker_id, now_ms, lease_ms); !s.ok()) {
@@ -58,9 +58,8 @@ absl::StatusOr<ReportOutcome> SqliteStore::CompleteJob(int64_t job_id, int attem
   return outcome;
 }
 
-absl::StatusOr<JobState> SqliteStore::FailJob(int64_t job_id, int attempt,
-                                              const std::string& error, bool permanent,
-                                              int64_t now_ms) {
+absl::StatusOr<JobState> SqliteStore::FailJob(int64_t job_id, int attempt, const std::string& error,
+                                              bool permanent, int64_t now_ms) {
   absl::StatusOr<Transaction> txn = BeginWrite();
   if (!txn.ok()) return txn.status();
   absl::StatusOr<JobState> state = FailLeasedJob(*db_, job_id, attempt, error, permanent, now_ms);
@@ -117,11 +116,12 @@ absl::StatusOr<int64_t> SqliteStore::AppendEvent(const EventRecord& event) {
   if (event.search_id != 0) {
     if (absl::Status s = RequireSearch(*db_, event.search_id); !s.ok()) return s;
   }
-  absl::StatusOr<Statement> stmt = db_->Prepare(
-      "INSERT INTO events(search_id, time_ms, kind, message) VALUES (?1, ?2, ?3, ?4)");
+  absl::StatusOr<Statement> stmt =
+      db_->Prepare("INSERT INTO events(search_id, time_ms, kind, message) VALUES (?1, ?2, ?3, ?4)");
   if (!stmt.ok()) return stmt.status();
   stmt->BindIdOrNull(1, event.search_id);
-  if (absl::Status s = stmt->Bind(2, event.time_ms).Bind(3, event.kind).Bind(4, event.message).Run();
+  if (absl::Status s =
+          stmt->Bind(2, event.time_ms).Bind(3, event.kind).Bind(4, event.message).Run();
       !s.ok()) {
     return s;
   }
@@ -146,9 +146,8 @@ absl::StatusOr<std::vector<EventRecord>> SqliteStore::ListEvents(int64_t search_
     absl::StatusOr<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) return events;
-    events.push_back(
-        {stmt->ColumnInt64(0), search_id, stmt->ColumnInt64(1), stmt->ColumnText(2),
-         stmt->ColumnText(3)});
+    events.push_back({stmt->ColumnInt64(0), search_id, stmt->ColumnInt64(1), stmt->ColumnText(2),
+                      stmt->ColumnText(3)});
   }
 }
 

@@ -48,8 +48,8 @@ absl::StatusOr<std::unique_ptr<WriterLock>> WriterLock::Acquire(const std::strin
   const std::string lock_path = WriterLockPath(database_path);
   const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot create the writer lock ", lock_path, ": ",
-                                               std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot create the writer lock ", lock_path, ": ", std::strerror(errno)));
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;

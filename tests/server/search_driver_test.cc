@@ -8,8 +8,8 @@
 #include <map>
 #include <set>
 
-#include "search/search_options.h"
 #include "absl/strings/str_cat.h"
+#include "search/search_options.h"
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"
 
@@ -286,8 +286,8 @@ TEST(SearchDriverTest, EveryEvaluationGoesThroughAJobAndTheSearchLeavesEvents) {
     EXPECT_EQ(job.attempt, 1);
     EXPECT_EQ(job.worker_id, 1);
     EXPECT_GT(job.finished_ms, job.created_ms);
-    EXPECT_EQ(job.state, job.candidate_id == 2 ? storage::JobState::kFailed
-                                                : storage::JobState::kDone);
+    EXPECT_EQ(job.state,
+              job.candidate_id == 2 ? storage::JobState::kFailed : storage::JobState::kDone);
   }
   // The request the evaluator got is the job's: the training seed travels through the store.
   ASSERT_EQ(evaluator.requests.size(), 18u);
@@ -298,9 +298,8 @@ TEST(SearchDriverTest, EveryEvaluationGoesThroughAJobAndTheSearchLeavesEvents) {
                        store->ListEvents(outcome.search_id, 0, 100));
   std::vector<std::string> kinds;
   for (const storage::EventRecord& e : events) kinds.push_back(e.kind);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"search_started", "generation_done",
-                                             "generation_done", "generation_done",
-                                             "search_done"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"search_started", "generation_done", "generation_done",
+                                             "generation_done", "search_done"}));
   EXPECT_NE(events[3].message.find("generation 2 done: 18 evaluated, 1 failed"), std::string::npos)
       << events[3].message;
   EXPECT_NE(events[4].message.find(absl::StrCat("best candidate ", outcome.best.id())),

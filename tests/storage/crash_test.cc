@@ -3,12 +3,12 @@
 // is stored exactly once, nothing of a result it had not begun is stored, and the one in flight
 // is all or nothing.
 //
-// The child reports over a pipe: "B <id>" before recording, "C <id>" once RecordResult returned
-// OK, "E <message>" on an error. Kill instants are random but reproducible (fixed seed): either
-// a delay from fork (lands in Store::Open or early in the loop) or a delay after the child's
-// k-th "B" line (lands mostly inside RecordResult, whatever the disk's fsync speed). A child
-// records at most kPerChild results and then idles, so the pool of candidates cannot run out
-// on a fast disk. Timing only decides when to kill; nothing asserts on time.
+// The child reports over a pipe: "B <id>" before recording, "C <id>" once its job's lease and
+// CompleteJob returned OK, "E <message>" on an error. Kill instants are random but reproducible
+// (fixed seed): either a delay from fork (lands in Store::Open or early in the loop) or a delay
+// after the child's k-th "B" line (lands mostly inside the lease or the report, whatever the disk's
+// fsync speed). A child records at most kPerChild results and then idles, so the pool of candidates
+// cannot run out on a fast disk. Timing only decides when to kill; nothing asserts on time.
 //
 // The parent never holds a store, writable or not, across a fork or while a child runs: a
 // writable store locks the file, and an SQLite connection must not be carried across fork().
@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -56,9 +57,13 @@ constexpr int kPerChild = 24;         // a child records at most this many, then
 constexpr int kCandidates = kRounds * kPerChild + 1;
 constexpr int kBatch = 500;  // candidates per InsertCandidates transaction
 constexpr int kLayers = 4;
-constexpr int kMinKillsInFlight = 5;  // kills with a "B" outstanding: inside RecordResult
-constexpr int kHangMs = 20000;        // no line from the child for this long: it hangs
-constexpr int kMaxMismatches = 10;    // per round, so a broken store does not flood the log
+constexpr int kMinKillsInFlight =
+    5;                              // kills with a "B" outstanding: inside the lease or the report
+constexpr int kHangMs = 20000;      // no line from the child for this long: it hangs
+constexpr int kMaxMismatches = 10;  // per round, so a broken store does not flood the log
+constexpr int64_t kWorkerId = 1;    // the one worker Populate registers
+constexpr int64_t kNowMs = 1000;    // the store is given times; they need not move here
+constexpr int64_t kLeaseMs = 60000;
 
 // The result the child records for `c`: every value derived from the id, so the parent knows
 // what must be stored. Values are exact in binary so they compare equal after SQLite.
@@ -96,10 +101,18 @@ Candidate Recorded(const Candidate& inserted) {
   return done;
 }
 
-// The one write the child repeats. Kept alone so it can become CompleteJob (result and job
-// completion in one transaction) when jobs land.
+// The one write the child repeats, as a worker reports: lease the candidate's job, then
+// CompleteJob (result, head statistics, checkpoint reference and the job's completion in one
+// transaction). A kill between the two leaves the job LEASED and the candidate RUNNING.
 absl::Status RecordOne(storage::Store& store, const Candidate& candidate) {
-  return store.RecordResult(ResultFor(candidate));
+  absl::StatusOr<std::optional<storage::Lease>> lease =
+      store.LeaseJob({kWorkerId, kNowMs, kLeaseMs, candidate.search_id()});
+  if (!lease.ok()) return lease.status();
+  if (!lease->has_value() || (*lease)->request.candidate_id() != candidate.id()) {
+    return absl::InternalError(absl::StrCat("expected the job of candidate ", candidate.id()));
+  }
+  return store.CompleteJob((*lease)->job_id, (*lease)->attempt, ResultFor(candidate), kNowMs)
+      .status();
 }
 
 // One write(2) per line: a pipe write of <= PIPE_BUF bytes is atomic, so a line is seen whole
@@ -120,6 +133,11 @@ void WriteLine(int fd, std::string line) {
     absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(path);
     if (!store.ok()) {
       WriteLine(fd, absl::StrCat("E open: ", store.status().ToString()));
+      _exit(2);
+    }
+    // What a restarted coordinator does first: the dead child's lease goes back in the queue.
+    if (absl::Status s = (*store)->ExpireLeases(kNowMs + kLeaseMs + 1).status(); !s.ok()) {
+      WriteLine(fd, absl::StrCat("E expire: ", s.ToString()));
       _exit(2);
     }
     for (size_t i = 0; i < todo.size() && i < kPerChild; ++i) {
@@ -266,17 +284,23 @@ std::unordered_map<int64_t, int64_t> CountHeadStatsRows(storage::Database& db) {
 }
 
 // How one candidate must read back: committed ones DONE with exactly their result and one
-// head_stats row per head; the one in flight DONE like that or PENDING untouched; all others
-// PENDING untouched with no head_stats rows.
+// head_stats row per head; the one in flight DONE like that, or untouched (PENDING, or RUNNING
+// if the kill fell between lease and report); all others PENDING untouched with no head_stats
+// rows.
 ::testing::AssertionResult CheckCandidate(const Candidate& got, const Candidate& inserted,
-                                          int64_t stats_rows, bool committed, bool in_flight) {
+                                          int64_t stats_rows, bool committed, bool in_flight,
+                                          bool leased_before) {
   if (committed || in_flight) {
     if (MessageDifferencer::Equals(got, Recorded(inserted)) &&
         stats_rows == inserted.genome().heads_size()) {
       return ::testing::AssertionSuccess();
     }
   }
-  if (!committed && MessageDifferencer::Equals(got, inserted) && stats_rows == 0) {
+  Candidate leased = inserted;
+  leased.set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
+  if (!committed && stats_rows == 0 &&
+      (MessageDifferencer::Equals(got, inserted) ||
+       ((in_flight || leased_before) && MessageDifferencer::Equals(got, leased)))) {
     return ::testing::AssertionSuccess();
   }
   return ::testing::AssertionFailure()
@@ -289,11 +313,13 @@ std::unordered_map<int64_t, int64_t> CountHeadStatsRows(storage::Database& db) {
 }
 
 // Checks the file after a kill. `done` holds the ids committed before this round; the child's
-// "C" ids, and the in-flight one if it landed, are added. Returns whether the in-flight
-// candidate landed.
+// "C" ids, and the in-flight one if it landed, are added. `leased_before` holds earlier
+// in-flight ids that did not land: they stay RUNNING until a child's ExpireLeases commits,
+// which a kill during Store::Open can prevent. Returns whether the in-flight candidate landed.
 bool VerifyAfterKill(const std::string& path, int64_t search_id,
                      const std::vector<Candidate>& inserted, const ChildLog& log,
-                     std::unordered_set<int64_t>& done) {
+                     std::unordered_set<int64_t>& done,
+                     std::unordered_set<int64_t>& leased_before) {
   storage::StoreOptions read_only;
   read_only.read_only = true;
   absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
@@ -320,7 +346,8 @@ bool VerifyAfterKill(const std::string& path, int64_t search_id,
     const int64_t id = inserted[i].id();
     const bool committed = done.count(id) > 0;
     ::testing::AssertionResult ok =
-        CheckCandidate((*stored)[i], inserted[i], stats_rows[id], committed, id == log.in_flight);
+        CheckCandidate((*stored)[i], inserted[i], stats_rows[id], committed, id == log.in_flight,
+                       leased_before.count(id) > 0);
     if (!ok) ++mismatches;
     EXPECT_TRUE(ok);
     if (id == log.in_flight && (*stored)[i].state() == headevo::v1::CANDIDATE_STATE_DONE) {
@@ -328,6 +355,14 @@ bool VerifyAfterKill(const std::string& path, int64_t search_id,
     }
   }
   if (in_flight_landed) done.insert(log.in_flight);
+  if (log.in_flight != 0 && !in_flight_landed) leased_before.insert(log.in_flight);
+  for (int64_t id : done) leased_before.erase(id);
+  // A job is DONE exactly when its candidate is: result and completion are one transaction.
+  absl::StatusOr<int64_t> torn = (*store)->database().QueryInt64(
+      "SELECT count(*) FROM jobs j JOIN candidates c ON c.id = j.candidate_id "
+      "WHERE (j.state = 'DONE') <> (c.state = 'DONE')");
+  EXPECT_TRUE(torn.ok() && *torn == 0)
+      << torn.status() << " " << torn.value_or(-1) << " jobs disagree with their candidate";
   return in_flight_landed;
 }
 
@@ -336,6 +371,9 @@ bool VerifyAfterKill(const std::string& path, int64_t search_id,
 void Populate(const std::string& path, int64_t& search_id, std::vector<Candidate>& inserted) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::Store> store, storage::Store::Open(path));
   ASSERT_OK_AND_ASSIGN(search_id, store->CreateSearch({0, "crash", "[model]\n", kSeed}));
+  ASSERT_OK_AND_ASSIGN(int64_t worker,
+                       store->RegisterWorker({0, "crash-child", "cpu", 0, 0, 0}, 0));
+  ASSERT_EQ(worker, kWorkerId);
   std::vector<Candidate> batch;
   for (int i = 0; i < kCandidates; ++i) {
     std::vector<headevo::v1::Head> heads;
@@ -345,7 +383,12 @@ void Populate(const std::string& path, int64_t& search_id, std::vector<Candidate
     }
     batch.push_back(MakeCandidate(search_id, 0, 0, kLayers, heads));
     if (batch.size() == kBatch || i + 1 == kCandidates) {
-      ASSERT_OK_AND_ASSIGN(std::vector<Candidate> written, store->InsertCandidates(batch));
+      // Attempts are never the limit here: every kill costs the in-flight job one.
+      storage::NewJob job;
+      job.max_attempts = kRounds + 10;
+      ASSERT_OK_AND_ASSIGN(std::vector<Candidate> written,
+                           store->InsertCandidatesWithJobs(
+                               batch, std::vector<storage::NewJob>(batch.size(), job), 0));
       inserted.insert(inserted.end(), written.begin(), written.end());
       batch.clear();
     }
@@ -371,6 +414,7 @@ TEST(CrashTest, KilledWriterKeepsEveryCommittedResultAndNoPartialOne) {
 
   std::mt19937 rng(kSeed);
   std::unordered_set<int64_t> done;
+  std::unordered_set<int64_t> leased_before;
   int kills = 0, kills_in_flight = 0, in_flight_landed = 0;  // landed: DONE, not rolled back
   for (int round = 0; round < kRounds; ++round) {
     const KillPlan plan = DrawKillPlan(rng);
@@ -380,7 +424,7 @@ TEST(CrashTest, KilledWriterKeepsEveryCommittedResultAndNoPartialOne) {
     const ChildLog log = RunAndKill(path, Todo(inserted, done), plan);
     ++kills;
     if (log.in_flight != 0) ++kills_in_flight;
-    if (VerifyAfterKill(path, search_id, inserted, log, done)) ++in_flight_landed;
+    if (VerifyAfterKill(path, search_id, inserted, log, done, leased_before)) ++in_flight_landed;
     if (HasFailure()) break;  // one broken round says it all; the rest would repeat it
   }
   std::printf(
@@ -391,13 +435,15 @@ TEST(CrashTest, KilledWriterKeepsEveryCommittedResultAndNoPartialOne) {
   RecordProperty("kills_in_flight", kills_in_flight);
   RecordProperty("in_flight_landed", in_flight_landed);
   if (HasFailure()) return;  // the rounds already said what broke
-  EXPECT_GE(kills_in_flight, kMinKillsInFlight) << "too few kills landed inside RecordResult";
+  EXPECT_GE(kills_in_flight, kMinKillsInFlight)
+      << "too few kills landed inside the lease or the report";
 
   // Every child is dead: the file opens writable again and takes the next result.
   const std::vector<Candidate> todo = Todo(inserted, done);
   ASSERT_FALSE(todo.empty());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::SqliteStore> store,
                        storage::SqliteStore::Open(path, {}));
+  ASSERT_OK(store->ExpireLeases(kNowMs + kLeaseMs + 1));
   ASSERT_OK(RecordOne(*store, todo.front()));
   ASSERT_OK_AND_ASSIGN(Candidate got, store->GetCandidate(todo.front().id()));
   EXPECT_TRUE(MessageDifferencer::Equals(got, Recorded(todo.front()))) << got.DebugString();

@@ -92,8 +92,9 @@ TEST_F(JobsTest, CandidatesAndJobsLandTogetherOrNotAtAll) {
   // A bad second candidate rolls back the first candidate and its job as well.
   Candidate bad = MakeRoot(search_id_);
   bad.mutable_genome()->mutable_heads(0)->set_layer(9);
-  EXPECT_TRUE(IsError(store_->InsertCandidatesWithJobs({MakeRoot(search_id_), bad},
-                                                       {JobWithSeed(1), JobWithSeed(2)}, 200)
+  EXPECT_TRUE(IsError(store_
+                          ->InsertCandidatesWithJobs({MakeRoot(search_id_), bad},
+                                                     {JobWithSeed(1), JobWithSeed(2)}, 200)
                           .status(),
                       absl::StatusCode::kInvalidArgument, "candidates[1]"));
   EXPECT_EQ(CountRows("candidates"), 2);
@@ -103,10 +104,9 @@ TEST_F(JobsTest, CandidatesAndJobsLandTogetherOrNotAtAll) {
       store_->InsertCandidatesWithJobs({MakeRoot(search_id_)}, {JobWithSeed(1), JobWithSeed(2)}, 1)
           .status(),
       absl::StatusCode::kInvalidArgument, "1 candidates but 2 jobs"));
-  EXPECT_TRUE(
-      IsError(store_->InsertCandidatesWithJobs({MakeRoot(search_id_)}, {JobWithSeed(1, 0)}, 1)
-                  .status(),
-              absl::StatusCode::kInvalidArgument, "max_attempts"));
+  EXPECT_TRUE(IsError(
+      store_->InsertCandidatesWithJobs({MakeRoot(search_id_)}, {JobWithSeed(1, 0)}, 1).status(),
+      absl::StatusCode::kInvalidArgument, "max_attempts"));
   EXPECT_EQ(CountRows("candidates"), 2);
 }
 
@@ -155,9 +155,8 @@ TEST_F(JobsTest, LeaseRejectsUnknownWorkerAndBadDuration) {
 TEST_F(JobsTest, CompleteJobRecordsResultStatsCheckpointAndCompletionOnce) {
   std::vector<Candidate> written = InsertWithJobs(1);
   Lease lease = MustLease(1000);
-  ASSERT_OK_AND_ASSIGN(ReportOutcome first,
-                       store_->CompleteJob(lease.job_id, lease.attempt,
-                                           ResultFor(written[0], 2.5), 1500));
+  ASSERT_OK_AND_ASSIGN(ReportOutcome first, store_->CompleteJob(lease.job_id, lease.attempt,
+                                                                ResultFor(written[0], 2.5), 1500));
   EXPECT_EQ(first, ReportOutcome::kRecorded);
   JobRecord job = Job(lease.job_id);
   EXPECT_EQ(job.state, JobState::kDone);
@@ -173,9 +172,8 @@ TEST_F(JobsTest, CompleteJobRecordsResultStatsCheckpointAndCompletionOnce) {
   EXPECT_EQ(checkpoints[0].candidate_id, written[0].id());
 
   // The same report again (the reply was lost): OK, and nothing changes, even a different loss.
-  ASSERT_OK_AND_ASSIGN(ReportOutcome again,
-                       store_->CompleteJob(lease.job_id, lease.attempt,
-                                           ResultFor(written[0], 9.0), 1600));
+  ASSERT_OK_AND_ASSIGN(ReportOutcome again, store_->CompleteJob(lease.job_id, lease.attempt,
+                                                                ResultFor(written[0], 9.0), 1600));
   EXPECT_EQ(again, ReportOutcome::kAlreadyRecorded);
   ASSERT_OK_AND_ASSIGN(done, store_->GetCandidate(written[0].id()));
   EXPECT_DOUBLE_EQ(done.metrics().val_loss(), 2.5);
@@ -194,8 +192,9 @@ TEST_F(JobsTest, ABadResultChangesNothing) {
   other.set_candidate_id(written[0].id() + 1);
   EXPECT_TRUE(IsError(store_->CompleteJob(lease.job_id, lease.attempt, other, 1500).status(),
                       absl::StatusCode::kInvalidArgument, "evaluates candidate"));
-  EXPECT_TRUE(IsError(store_->CompleteJob(lease.job_id + 5, 1, ResultFor(written[0], 1), 1).status(),
-                      absl::StatusCode::kNotFound, "job"));
+  EXPECT_TRUE(
+      IsError(store_->CompleteJob(lease.job_id + 5, 1, ResultFor(written[0], 1), 1).status(),
+              absl::StatusCode::kNotFound, "job"));
   EXPECT_EQ(Job(lease.job_id).state, JobState::kLeased);
   EXPECT_EQ(CountRows("head_stats"), 0);
   EXPECT_EQ(CountRows("checkpoints"), 0);
@@ -224,17 +223,15 @@ TEST_F(JobsTest, ExpiredLeaseIsQueuedAgainAndItsLateResultRefused) {
   // The first worker wakes up: its heartbeat and its result are refused, nothing is counted.
   EXPECT_TRUE(IsError(store_->Heartbeat(stale.job_id, stale.attempt, worker_, 3200, kLeaseMs),
                       absl::StatusCode::kFailedPrecondition, "no longer holds a lease"));
-  EXPECT_TRUE(IsError(store_->CompleteJob(stale.job_id, stale.attempt,
-                                          ResultFor(written[0], 7.0), 3200)
-                          .status(),
-                      absl::StatusCode::kFailedPrecondition, "attempt 1 no longer holds"));
+  EXPECT_TRUE(IsError(
+      store_->CompleteJob(stale.job_id, stale.attempt, ResultFor(written[0], 7.0), 3200).status(),
+      absl::StatusCode::kFailedPrecondition, "attempt 1 no longer holds"));
   EXPECT_EQ(CountRows("head_stats"), 0);
   ASSERT_OK(store_->CompleteJob(fresh.job_id, fresh.attempt, ResultFor(written[0], 1.0), 3300));
   // A stale report after the job is done is still refused, and the result stands.
-  EXPECT_TRUE(IsError(store_->CompleteJob(stale.job_id, stale.attempt,
-                                          ResultFor(written[0], 7.0), 3400)
-                          .status(),
-                      absl::StatusCode::kFailedPrecondition, "DONE"));
+  EXPECT_TRUE(IsError(
+      store_->CompleteJob(stale.job_id, stale.attempt, ResultFor(written[0], 7.0), 3400).status(),
+      absl::StatusCode::kFailedPrecondition, "DONE"));
   ASSERT_OK_AND_ASSIGN(Candidate done, store_->GetCandidate(written[0].id()));
   EXPECT_DOUBLE_EQ(done.metrics().val_loss(), 1.0);
 }
@@ -251,13 +248,12 @@ TEST_F(JobsTest, HeartbeatFromAnotherWorkerIsRefused) {
 TEST_F(JobsTest, AttemptsRunOutAndTheCandidateFailsWithTheLastError) {
   std::vector<Candidate> written = InsertWithJobs(1, /*max_attempts=*/2);
   Lease first = MustLease(1000);
-  ASSERT_OK_AND_ASSIGN(JobState state,
-                       store_->FailJob(first.job_id, first.attempt, "CUDA out of memory", false,
-                                       1100));
+  ASSERT_OK_AND_ASSIGN(JobState state, store_->FailJob(first.job_id, first.attempt,
+                                                       "CUDA out of memory", false, 1100));
   EXPECT_EQ(state, JobState::kQueued);
   // The same failure reported twice is not a second attempt.
-  ASSERT_OK_AND_ASSIGN(state, store_->FailJob(first.job_id, first.attempt, "CUDA out of memory",
-                                              false, 1150));
+  ASSERT_OK_AND_ASSIGN(
+      state, store_->FailJob(first.job_id, first.attempt, "CUDA out of memory", false, 1150));
   EXPECT_EQ(state, JobState::kQueued);
   Lease second = MustLease(1200);
   EXPECT_EQ(second.attempt, 2);

@@ -199,9 +199,9 @@ TEST(OpenTest, SecondWriterIsRefusedNamingTheHolderAndTheFileIsUntouched) {
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, Store::Open(path));
     absl::StatusOr<std::unique_ptr<Store>> second = Store::Open(path);
-    EXPECT_TRUE(IsError(second.status(), absl::StatusCode::kFailedPrecondition,
-                        absl::StrCat("database ", path, " is already open for writing by pid ",
-                                     getpid())));
+    EXPECT_TRUE(
+        IsError(second.status(), absl::StatusCode::kFailedPrecondition,
+                absl::StrCat("database ", path, " is already open for writing by pid ", getpid())));
     EXPECT_TRUE(IsError(second.status(), absl::StatusCode::kFailedPrecondition, "read-only"));
     // Readers are welcome beside the writer.
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> reader, Store::Open(path, ReadOnly()));
@@ -279,7 +279,7 @@ TEST(OpenTest, NetworkFilesystemsAreNamed) {
   EXPECT_EQ(storage::NetworkFilesystemName(0x6969), "nfs");
   EXPECT_EQ(storage::NetworkFilesystemName(0xFF534D42), "cifs");
   EXPECT_EQ(storage::NetworkFilesystemName(0x0BD00BD0), "lustre");
-  EXPECT_EQ(storage::NetworkFilesystemName(0xEF53), "");  // ext4
+  EXPECT_EQ(storage::NetworkFilesystemName(0xEF53), "");      // ext4
   EXPECT_EQ(storage::NetworkFilesystemName(0x01021994), "");  // tmpfs
   // The test's own temporary directory is local.
   TempDir dir;

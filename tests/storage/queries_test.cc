@@ -150,7 +150,7 @@ TEST_F(QueriesTest, OffsetSurvivalRanksOffsetsByHowLongTheirHeadsLived) {
   EXPECT_EQ(minus2.heads, 2);        // h2 and h4
   EXPECT_EQ(minus2.appearances, 4);  // h2 in A, C; h4 in B, D
   EXPECT_DOUBLE_EQ(minus2.mean_lifetime, 2.0);
-  EXPECT_EQ(minus2.alive, 1);  // h4
+  EXPECT_EQ(minus2.alive, 1);         // h4
   EXPECT_EQ(rows[2].appearances, 4);  // h3 everywhere
   EXPECT_EQ(rows[2].max_lifetime, 3);
   EXPECT_EQ(rows[6].alive, 0);
@@ -164,8 +164,7 @@ TEST_F(QueriesTest, ParetoFrontAndBestPerGeneration) {
   ASSERT_OK_AND_ASSIGN(std::vector<LineageNode> best, store_->BestPerGeneration(search_id_));
   EXPECT_EQ(Ids(best), (std::vector<int64_t>{a_.id(), b_.id(), d_.id()}));
   EXPECT_TRUE(IsError(store_->ParetoFront(999).status(), absl::StatusCode::kNotFound, "999"));
-  EXPECT_TRUE(
-      IsError(store_->BestPerGeneration(999).status(), absl::StatusCode::kNotFound, "999"));
+  EXPECT_TRUE(IsError(store_->BestPerGeneration(999).status(), absl::StatusCode::kNotFound, "999"));
 }
 
 TEST_F(QueriesTest, DivergedAndUnfinishedCandidatesStayOffTheFront) {
