@@ -185,6 +185,18 @@ TEST(OpenTest, ReadOnlyStoreReadsButDoesNotWrite) {
   EXPECT_TRUE(IsError(reader->database().Exec("DELETE FROM searches", "deleting"),
                       absl::StatusCode::kFailedPrecondition, "readonly"));
 
+  // A reader in the middle of a snapshot does not block the writer, and keeps its snapshot.
+  {
+    ASSERT_OK_AND_ASSIGN(
+        storage::Transaction snapshot,
+        storage::Transaction::Begin(reader->database(), storage::Transaction::Mode::kRead));
+    ASSERT_OK_AND_ASSIGN(std::string before, reader->database().QueryText(
+                                                 "SELECT state FROM searches WHERE id = 1"));
+    ASSERT_OK(writer->SetSearchState(1, headevo::v1::SEARCH_STATE_PAUSED));
+    ASSERT_OK_AND_ASSIGN(std::string during, reader->database().QueryText(
+                                                 "SELECT state FROM searches WHERE id = 1"));
+    EXPECT_EQ(during, before);
+  }
   // What the writer commits, the reader sees.
   ASSERT_OK(writer->SetSearchState(1, headevo::v1::SEARCH_STATE_DONE));
   ASSERT_OK_AND_ASSIGN(search, reader->GetSearch(1));
