@@ -1,6 +1,5 @@
 #include "storage/candidate_reader.h"
 
-#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,12 +11,6 @@ namespace {
 using headevo::v1::Candidate;
 using headevo::v1::Head;
 using headevo::v1::HeadStats;
-
-// SQLite stores a NaN double as NULL; in a result column that NULL was a NaN (a diverged run).
-double ColumnDoubleOrNaN(const Statement& stmt, int column) {
-  return stmt.ColumnIsNull(column) ? std::numeric_limits<double>::quiet_NaN()
-                                   : stmt.ColumnDouble(column);
-}
 
 // Fills the candidate's columns from `SELECT ... FROM candidates`.
 absl::Status ReadCandidateRow(Database& db, int64_t candidate_id, Candidate& candidate) {
@@ -41,11 +34,11 @@ absl::Status ReadCandidateRow(Database& db, int64_t candidate_id, Candidate& can
   candidate.mutable_mutation()->set_description(stmt->ColumnText(5));
   if (*state == headevo::v1::CANDIDATE_STATE_DONE) {
     headevo::v1::Metrics& metrics = *candidate.mutable_metrics();
-    metrics.set_train_loss(ColumnDoubleOrNaN(*stmt, 6));
-    metrics.set_val_loss(ColumnDoubleOrNaN(*stmt, 7));
+    metrics.set_train_loss(stmt->ColumnDoubleOrNaN(6));
+    metrics.set_val_loss(stmt->ColumnDoubleOrNaN(7));
     metrics.set_connections(stmt->ColumnInt64(8));
     metrics.set_steps(stmt->ColumnInt(9));
-    metrics.set_train_seconds(ColumnDoubleOrNaN(*stmt, 10));
+    metrics.set_train_seconds(stmt->ColumnDoubleOrNaN(10));
   }
   candidate.set_checkpoint_sha256(stmt->ColumnText(11));
   candidate.set_error(stmt->ColumnText(12));
@@ -121,12 +114,7 @@ absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
     if (!*row) return absl::OkStatus();
     HeadStats& stats = *candidate.add_head_stats();
     stats.set_head_id(stmt->ColumnInt64(0));
-    stats.set_layer(stmt->ColumnInt(1));
-    stats.set_entropy(ColumnDoubleOrNaN(*stmt, 2));
-    stats.set_independence(ColumnDoubleOrNaN(*stmt, 3));
-    stats.set_weight_norm(ColumnDoubleOrNaN(*stmt, 4));
-    stats.set_importance(ColumnDoubleOrNaN(*stmt, 5));
-    stats.set_most_similar_head_id(stmt->ColumnIdOrZero(6));
+    ReadHeadStatsColumns(*stmt, 1, stats);
   }
 }
 
@@ -142,6 +130,15 @@ absl::StatusOr<std::vector<int64_t>> CollectIds(Statement& stmt) {
 }
 
 }  // namespace
+
+void ReadHeadStatsColumns(const Statement& stmt, int first_column, HeadStats& stats) {
+  stats.set_layer(stmt.ColumnInt(first_column));
+  stats.set_entropy(stmt.ColumnDoubleOrNaN(first_column + 1));
+  stats.set_independence(stmt.ColumnDoubleOrNaN(first_column + 2));
+  stats.set_weight_norm(stmt.ColumnDoubleOrNaN(first_column + 3));
+  stats.set_importance(stmt.ColumnDoubleOrNaN(first_column + 4));
+  stats.set_most_similar_head_id(stmt.ColumnIdOrZero(first_column + 5));
+}
 
 absl::Status RequireSearch(Database& db, int64_t search_id) {
   absl::StatusOr<Statement> stmt = db.Prepare("SELECT 1 FROM searches WHERE id = ?1");

@@ -18,6 +18,10 @@ namespace headevo::storage {
 // NotFound "search N not found" unless the search exists.
 absl::Status RequireSearch(Database& db, int64_t search_id);
 
+// Fills `stats` (all but head_id) from the columns layer, entropy, independence,
+// weight_norm, importance, most_similar_head_id of head_stats, starting at `first_column`.
+void ReadHeadStatsColumns(const Statement& stmt, int first_column, headevo::v1::HeadStats& stats);
+
 // A head as first written, with the columns lineage checks need.
 struct StoredHead {
   headevo::v1::Head head;  // origin as created: INITIAL or SAMPLED

@@ -18,10 +18,6 @@ constexpr char kNodeColumns[] =
     "c.id, c.parent_id, c.generation, c.state, c.val_loss, c.connections, "
     "c.mutation_description";
 
-double ColumnDoubleOrNaN(const Statement& stmt, int column) {
-  return stmt.ColumnIsNull(column) ? std::nan("") : stmt.ColumnDouble(column);
-}
-
 // A LineageNode from kNodeColumns starting at column 0.
 absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
   LineageNode node;
@@ -32,7 +28,7 @@ absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
       CandidateStateFromText(stmt.ColumnText(3), "candidates.state");
   if (!state.ok()) return state.status();
   node.state = *state;
-  node.val_loss = ColumnDoubleOrNaN(stmt, 4);
+  node.val_loss = stmt.ColumnDoubleOrNaN(4);
   node.connections = stmt.ColumnInt64(5);
   node.mutation = stmt.ColumnText(6);
   return node;
@@ -177,14 +173,8 @@ absl::StatusOr<HeadHistory> QueryHeadHistory(Database& db, int64_t head_id) {
     appearance.origin = *origin;
     appearance.has_stats = carried->ColumnInt(4) != 0;
     if (appearance.has_stats) {
-      headevo::v1::HeadStats& stats = appearance.stats;
-      stats.set_head_id(head_id);
-      stats.set_layer(carried->ColumnInt(5));
-      stats.set_entropy(ColumnDoubleOrNaN(*carried, 6));
-      stats.set_independence(ColumnDoubleOrNaN(*carried, 7));
-      stats.set_weight_norm(ColumnDoubleOrNaN(*carried, 8));
-      stats.set_importance(ColumnDoubleOrNaN(*carried, 9));
-      stats.set_most_similar_head_id(carried->ColumnIdOrZero(10));
+      appearance.stats.set_head_id(head_id);
+      ReadHeadStatsColumns(*carried, 5, appearance.stats);
     }
     history.appearances.push_back(std::move(appearance));
   }

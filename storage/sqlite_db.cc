@@ -137,6 +137,10 @@ std::string Statement::ColumnText(int column) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
+double Statement::ColumnDoubleOrNaN(int column) const {
+  return ColumnIsNull(column) ? std::numeric_limits<double>::quiet_NaN() : ColumnDouble(column);
+}
+
 std::string Statement::ColumnBlob(int column) const {
   const void* bytes = sqlite3_column_blob(stmt_, column);
   if (bytes == nullptr) return "";

@@ -71,6 +71,9 @@ class Statement {
   int64_t ColumnInt64(int column) const;
   int ColumnInt(int column) const;
   double ColumnDouble(int column) const;
+  // NaN for NULL: SQLite stores a NaN double as NULL, so a NULL in a column that held a
+  // double (a loss, a statistic) was a NaN (a diverged run, the entropy of a k = 1 head).
+  double ColumnDoubleOrNaN(int column) const;
   std::string ColumnText(int column) const;  // "" for NULL
   std::string ColumnBlob(int column) const;  // "" for NULL
   bool ColumnIsNull(int column) const;
