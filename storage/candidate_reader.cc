@@ -1,5 +1,6 @@
 #include "storage/candidate_reader.h"
 
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -149,35 +150,69 @@ absl::Status RequireSearch(Database& db, int64_t search_id) {
   return absl::OkStatus();
 }
 
+namespace {
+
+constexpr char kHeadColumns[] =
+    "h.id, h.search_id, h.layer, h.offsets, h.origin, h.sampler, h.sampler_params, "
+    "h.source_head_id, h.created_candidate_id";
+
+// A StoredHead from kHeadColumns.
+absl::StatusOr<StoredHead> ReadHeadRow(const Statement& stmt) {
+  StoredHead stored;
+  Head& head = stored.head;
+  head.set_id(stmt.ColumnInt64(0));
+  stored.search_id = stmt.ColumnInt64(1);
+  head.set_layer(stmt.ColumnInt(2));
+  absl::StatusOr<headevo::v1::OffsetSet> offsets =
+      OffsetsFromText(stmt.ColumnText(3), "heads.offsets");
+  if (!offsets.ok()) return offsets.status();
+  *head.mutable_offsets() = *std::move(offsets);
+  absl::StatusOr<headevo::v1::HeadOrigin> origin =
+      HeadOriginFromText(stmt.ColumnText(4), "heads.origin");
+  if (!origin.ok()) return origin.status();
+  head.set_origin(*origin);
+  absl::StatusOr<headevo::v1::SamplerKind> sampler =
+      SamplerKindFromText(stmt.ColumnText(5), "heads.sampler");
+  if (!sampler.ok()) return sampler.status();
+  head.set_sampler(*sampler);
+  head.set_sampler_params(stmt.ColumnText(6));
+  head.set_source_head_id(stmt.ColumnIdOrZero(7));
+  stored.created_candidate_id = stmt.ColumnInt64(8);
+  return stored;
+}
+
+}  // namespace
+
 absl::StatusOr<StoredHead> LoadHead(Database& db, int64_t head_id) {
-  absl::StatusOr<Statement> stmt = db.Prepare(
-      "SELECT search_id, layer, offsets, origin, sampler, sampler_params, source_head_id, "
-      "created_candidate_id FROM heads WHERE id = ?1");
+  static const std::string sql =
+      absl::StrCat("SELECT ", kHeadColumns, " FROM heads h WHERE h.id = ?1");
+  absl::StatusOr<Statement> stmt = db.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   absl::StatusOr<bool> row = stmt->Bind(1, head_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::NotFoundError(absl::StrCat("head ", head_id, " not found"));
-  StoredHead stored;
-  stored.search_id = stmt->ColumnInt64(0);
-  stored.created_candidate_id = stmt->ColumnInt64(7);
-  Head& head = stored.head;
-  head.set_id(head_id);
-  head.set_layer(stmt->ColumnInt(1));
-  absl::StatusOr<headevo::v1::OffsetSet> offsets =
-      OffsetsFromText(stmt->ColumnText(2), "heads.offsets");
-  if (!offsets.ok()) return offsets.status();
-  *head.mutable_offsets() = *std::move(offsets);
-  absl::StatusOr<headevo::v1::HeadOrigin> origin =
-      HeadOriginFromText(stmt->ColumnText(3), "heads.origin");
-  if (!origin.ok()) return origin.status();
-  head.set_origin(*origin);
-  absl::StatusOr<headevo::v1::SamplerKind> sampler =
-      SamplerKindFromText(stmt->ColumnText(4), "heads.sampler");
-  if (!sampler.ok()) return sampler.status();
-  head.set_sampler(*sampler);
-  head.set_sampler_params(stmt->ColumnText(5));
-  head.set_source_head_id(stmt->ColumnIdOrZero(6));
-  return stored;
+  return ReadHeadRow(*stmt);
+}
+
+absl::StatusOr<std::unordered_map<int64_t, StoredHead>> LoadHeadsOfCandidate(Database& db,
+                                                                             int64_t candidate_id) {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kHeadColumns,
+                   " FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
+                   "WHERE ch.candidate_id = ?1");
+  absl::StatusOr<Statement> stmt = db.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate_id);
+  std::unordered_map<int64_t, StoredHead> heads;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return heads;
+    absl::StatusOr<StoredHead> head = ReadHeadRow(*stmt);
+    if (!head.ok()) return head.status();
+    const int64_t id = head->head.id();
+    heads.emplace(id, *std::move(head));
+  }
 }
 
 absl::StatusOr<Candidate> LoadCandidate(Database& db, int64_t candidate_id) {

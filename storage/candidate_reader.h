@@ -5,6 +5,7 @@
 #define HEADEVO_STORAGE_CANDIDATE_READER_H_
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,6 +31,9 @@ struct StoredHead {
 };
 // NotFound "head N not found".
 absl::StatusOr<StoredHead> LoadHead(Database& db, int64_t head_id);
+// The heads a candidate carries, as first written, by head id (an unknown candidate has none).
+absl::StatusOr<std::unordered_map<int64_t, StoredHead>> LoadHeadsOfCandidate(Database& db,
+                                                                             int64_t candidate_id);
 
 // The candidate as stored: genome heads in slot order with their origin in this candidate,
 // mutation (pruned ids in the order written, added_head_slots = slots of heads this candidate

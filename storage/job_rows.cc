@@ -163,8 +163,10 @@ absl::StatusOr<JobRecord> LoadJobOfCandidate(Database& db, int64_t candidate_id)
 }
 
 absl::StatusOr<std::vector<JobRecord>> LoadJobsOfSearch(Database& db, int64_t search_id) {
-  absl::StatusOr<Statement> stmt =
-      db.Prepare(absl::StrCat(kJobColumns, "WHERE search_id = ?1 ORDER BY id"));
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      absl::StrCat(kJobColumns,
+                   "WHERE candidate_id IN (SELECT id FROM candidates WHERE search_id = ?1) "
+                   "ORDER BY id"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, search_id);
   return ReadJobs(*stmt);

@@ -49,6 +49,7 @@ struct HeadHistory {
   int64_t created_candidate_id = 0;
   std::vector<HeadAppearance> appearances;  // candidate id order; the first is the creator
   std::vector<HeadPruning> prunings;        // candidate id order
+  std::vector<int64_t> copies;              // heads the best sampler made from this one, by id
 };
 
 // How long heads carrying one offset lived, over one search.

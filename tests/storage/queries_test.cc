@@ -1,7 +1,7 @@
 // Lineage queries on a small hand-built lineage whose answers can be worked out by hand:
 //
 //   A (gen 0: h1 L0{-3,-1}, h2 L0{-17,-5,-2}, h3 L1{-1})      val 3.0, 6 connections
-//   +-- B (gen 1: prunes h2, adds h4 L0{-2})                  val 2.0, 4 connections
+//   +-- B (gen 1: prunes h2, adds h4 L0{-2}, a copy of h1)    val 2.0, 4 connections
 //   |   +-- D (gen 2: carries B's heads)                      val 2.0, 5 connections
 //   +-- C (gen 1: prunes h1, adds h5 L0{-4})                  val 2.5, 3 connections
 #include <gtest/gtest.h>
@@ -37,9 +37,12 @@ class QueriesTest : public StoreTest {
     h1_ = a_.genome().heads(0).id();
     h2_ = a_.genome().heads(1).id();
     h3_ = a_.genome().heads(2).id();
-    b_ = Insert(MakeCandidate(search_id_, 1, a_.id(), 2,
-                              {Carry(a_, 0), NewHead(0, {-2}, HEAD_ORIGIN_SAMPLED), Carry(a_, 2)},
-                              {h2_}, "prune head " + std::to_string(h2_) + " (lowest rank)"));
+    b_ = Insert(MakeCandidate(
+        search_id_, 1, a_.id(), 2,
+        {Carry(a_, 0),
+         NewHead(0, {-2}, HEAD_ORIGIN_SAMPLED, headevo::v1::SAMPLER_BEST, "copy of h1: shift", h1_),
+         Carry(a_, 2)},
+        {h2_}, "prune head " + std::to_string(h2_) + " (lowest rank)"));
     c_ = Insert(MakeCandidate(search_id_, 1, a_.id(), 2,
                               {Carry(a_, 1), Carry(a_, 2), NewHead(0, {-4}, HEAD_ORIGIN_SAMPLED)},
                               {h1_}, "prune head " + std::to_string(h1_) + " (duplicate)"));
@@ -121,9 +124,14 @@ TEST_F(QueriesTest, HeadHistoryShowsBirthInheritanceStatsAndPruning) {
   EXPECT_EQ(h2.prunings[0].parent_id, a_.id());
   EXPECT_NE(h2.prunings[0].mutation.find("lowest rank"), std::string::npos);
 
+  ASSERT_OK_AND_ASSIGN(storage::HeadHistory h1, store_->GetHeadHistory(h1_));
+  EXPECT_EQ(h1.copies, (std::vector<int64_t>{h4_}));
+  EXPECT_TRUE(h2.copies.empty());
+
   ASSERT_OK_AND_ASSIGN(storage::HeadHistory h4, store_->GetHeadHistory(h4_));
   EXPECT_EQ(h4.created_candidate_id, b_.id());
   EXPECT_EQ(h4.head.origin(), HEAD_ORIGIN_SAMPLED);
+  EXPECT_EQ(h4.head.source_head_id(), h1_);
   ASSERT_EQ(h4.appearances.size(), 2u);
   EXPECT_EQ(h4.appearances[1].candidate_id, d_.id());
   EXPECT_TRUE(h4.prunings.empty());
