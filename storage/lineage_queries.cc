@@ -1,13 +1,13 @@
 #include "storage/lineage_queries.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "storage/candidate_reader.h"
 #include "storage/row_codec.h"
 
@@ -67,26 +67,18 @@ absl::Status RequireCandidate(Database& db, int64_t candidate_id) {
 // with a result, so every row found is DONE; NaN is stored as NULL and +inf fails `< 9e999`.
 absl::StatusOr<std::vector<LineageNode>> BestPerGroup(Database& db, int64_t search_id,
                                                       const char* group) {
-  const std::string sql = absl::StrCat(
+  const std::string sql = absl::StrReplaceAll(
       "WITH RECURSIVE groups(value) AS ("
-      "  SELECT MIN(",
-      group,
-      ") FROM candidates WHERE search_id = ?1 AND val_loss IS NOT NULL"
+      "  SELECT MIN($g) FROM candidates WHERE search_id = ?1 AND val_loss IS NOT NULL"
       "  UNION ALL"
-      "  SELECT (SELECT MIN(",
-      group,
-      ") FROM candidates"
-      "          WHERE search_id = ?1 AND val_loss IS NOT NULL AND ",
-      group,
-      " > groups.value)"
+      "  SELECT (SELECT MIN($g) FROM candidates"
+      "          WHERE search_id = ?1 AND val_loss IS NOT NULL AND $g > groups.value)"
       "  FROM groups WHERE groups.value IS NOT NULL"
-      ") SELECT ",
-      kNodeColumns,
-      " FROM groups JOIN candidates c ON c.id = ("
-      "  SELECT id FROM candidates WHERE search_id = ?1 AND val_loss IS NOT NULL AND ",
-      group,
-      "    = groups.value AND val_loss < 9e999 ORDER BY val_loss, id LIMIT 1"
-      ") ORDER BY groups.value");
+      ") SELECT $columns FROM groups JOIN candidates c ON c.id = ("
+      "  SELECT id FROM candidates WHERE search_id = ?1 AND val_loss IS NOT NULL"
+      "    AND $g = groups.value AND val_loss < 9e999 ORDER BY val_loss, id LIMIT 1"
+      ") ORDER BY groups.value",
+      {{"$g", group}, {"$columns", kNodeColumns}});
   absl::StatusOr<Statement> stmt = db.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, search_id);
