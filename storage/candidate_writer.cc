@@ -252,7 +252,9 @@ absl::StatusOr<Candidate> InsertCandidate(Database& db, const Candidate& input) 
   if (absl::Status s = CheckCandidate(input); !s.ok()) return s;
   if (absl::Status s = RequireSearch(db, input.search_id()); !s.ok()) return s;
   if (absl::Status s = CheckParent(db, input); !s.ok()) return s;
-  absl::StatusOr<ParentHeads> parent_heads = LoadHeadsOfCandidate(db, input.parent_id());
+  // A root has no parent to read heads from.
+  absl::StatusOr<ParentHeads> parent_heads =
+      input.parent_id() == 0 ? ParentHeads() : LoadHeadsOfCandidate(db, input.parent_id());
   if (!parent_heads.ok()) return parent_heads.status();
   absl::StatusOr<HeadPlan> plan = CheckHeads(db, input, *parent_heads);
   if (!plan.ok()) return plan.status();

@@ -54,6 +54,17 @@ absl::StatusOr<std::vector<JobRecord>> ReadJobs(Statement& stmt) {
   }
 }
 
+// The job `sql` (kJobColumns and a WHERE on ?1) finds for `key`; NotFound `not_found` if none.
+absl::StatusOr<JobRecord> LoadOneJob(Database& db, const std::string& sql, int64_t key,
+                                     const std::string& not_found) {
+  absl::StatusOr<Statement> stmt = db.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Bind(1, key).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(not_found);
+  return ReadJob(*stmt);
+}
+
 absl::Status SetCandidateState(Database& db, int64_t candidate_id,
                                headevo::v1::CandidateState state) {
   absl::StatusOr<Statement> stmt =
@@ -145,21 +156,13 @@ absl::Status InsertJob(Database& db, int64_t candidate_id, int64_t search_id, co
 }
 
 absl::StatusOr<JobRecord> LoadJob(Database& db, int64_t job_id) {
-  absl::StatusOr<Statement> stmt = db.Prepare(absl::StrCat(kJobColumns, "WHERE id = ?1"));
-  if (!stmt.ok()) return stmt.status();
-  absl::StatusOr<bool> row = stmt->Bind(1, job_id).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
-  return ReadJob(*stmt);
+  static const std::string sql = absl::StrCat(kJobColumns, "WHERE id = ?1");
+  return LoadOneJob(db, sql, job_id, absl::StrCat("job ", job_id, " not found"));
 }
 
 absl::StatusOr<JobRecord> LoadJobOfCandidate(Database& db, int64_t candidate_id) {
-  absl::StatusOr<Statement> stmt = db.Prepare(absl::StrCat(kJobColumns, "WHERE candidate_id = ?1"));
-  if (!stmt.ok()) return stmt.status();
-  absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " has no job"));
-  return ReadJob(*stmt);
+  static const std::string sql = absl::StrCat(kJobColumns, "WHERE candidate_id = ?1");
+  return LoadOneJob(db, sql, candidate_id, absl::StrCat("candidate ", candidate_id, " has no job"));
 }
 
 absl::StatusOr<std::vector<JobRecord>> LoadJobsOfSearch(Database& db, int64_t search_id) {
