@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/client_commands.h"
 #include "cli/summary.h"
 #include "server/search_config.h"
 #include "server/search_driver.h"
@@ -61,6 +62,12 @@ int RunCommand(const RunFlags& flags) {
   if (worker_options.checkpoint_dir.empty() && options->inherit_weights) {
     worker_options.checkpoint_dir = flags.db_path + ".checkpoints";
   }
+  std::vector<headevo::v1::Genome> start_genomes;
+  if (!flags.start_from.empty()) {
+    absl::StatusOr<std::vector<headevo::v1::Genome>> genomes = ReadExportedGenomes(flags.start_from);
+    if (!genomes.ok()) return Fail(2, std::string(genomes.status().message()));
+    start_genomes = *std::move(genomes);
+  }
   absl::StatusOr<std::unique_ptr<worker::TorchEvaluator>> evaluator =
       worker::TorchEvaluator::Create(worker_options);
   if (!evaluator.ok()) return Fail(2, std::string(evaluator.status().message()));
@@ -78,6 +85,7 @@ int RunCommand(const RunFlags& flags) {
                   : absl::StrCat(", checkpoints in ", worker_options.checkpoint_dir).c_str());
   PrintingListener listener(flags.quiet);
   server::SearchDriver driver(store->get(), evaluator->get(), &listener);
+  driver.set_initial_genomes(std::move(start_genomes));
   absl::StatusOr<server::SearchOutcome> outcome = driver.Run(*options, config_text);
   if (!outcome.ok()) return Fail(1, std::string(outcome.status().message()));
 

@@ -14,6 +14,8 @@ struct RunFlags {
   int threads = 0;  // 0: LibTorch's default (one thread in Debian's build)
   // Empty: "<db_path>.checkpoints" when the config inherits weights, else no checkpoints.
   std::string checkpoint_dir;
+  // An exported population (`headevo export`): generation 0 starts with its genomes.
+  std::string start_from;
   bool quiet = false;
 };
 

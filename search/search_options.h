@@ -24,15 +24,26 @@ enum class SearchMode {
   kKSweep,  // the seed's first research: random heads of decreasing mean k against dense
 };
 
+// When evolution makes children.
+enum class Schedule {
+  // One child at a time, as soon as a worker is free, from every candidate evaluated so far:
+  // no generation barrier, so no worker waits for the slowest member of a generation.
+  kSteadyState,
+  // Whole generations: the next is made when every candidate of the last has finished.
+  kGenerational,
+};
+
 struct SearchOptions {
   SearchMode mode = SearchMode::kEvolve;
+  Schedule schedule = Schedule::kSteadyState;
   std::string name = "search";
   // Seeds every decision of the search and every candidate's training: the same options and
   // seed give the same lineage.
   uint64_t seed = 1;
   // Candidates per generation (generation 0 included).
   int population_size = 8;
-  // Generations after the initial one.
+  // Generations after the initial one. Steady state makes as many children in all
+  // (population_size * generations); a child's generation is its parent's plus one.
   int generations = 2;
   // Also train a dense-attention model the same way, for the final comparison.
   bool compare_with_dense = true;

@@ -61,11 +61,80 @@ void Strategy::RewardLastGeneration(const std::vector<headevo::v1::Candidate>& p
       continue;
     }
     auto parent = by_id.find(child.parent_id());
-    const int arm = ArmOf(child, options_.resampling.arms);
-    if (parent == by_id.end() || arm < 0) continue;
-    bandit_.Reward(arm, SamplerReward(*parent->second, child, options_.selection,
-                                      options_.resampling.reward_cost_per_connection));
+    if (parent != by_id.end()) RewardChild(*parent->second, child);
   }
+}
+
+void Strategy::RewardChild(const headevo::v1::Candidate& parent,
+                           const headevo::v1::Candidate& child) {
+  const int arm = ArmOf(child, options_.resampling.arms);
+  if (arm < 0) return;
+  bandit_.Reward(arm, SamplerReward(parent, child, options_.selection,
+                                    options_.resampling.reward_cost_per_connection));
+}
+
+void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population) {
+  std::map<int64_t, const headevo::v1::Candidate*> by_id;
+  std::vector<const headevo::v1::Candidate*> children;
+  for (const headevo::v1::Candidate& c : population) {
+    by_id[c.id()] = &c;
+    if (c.parent_id() != 0) children.push_back(&c);
+  }
+  while (rewarded_children_ < static_cast<int64_t>(children.size())) {
+    const headevo::v1::Candidate& child = *children[rewarded_children_];
+    if (child.state() != headevo::v1::CANDIDATE_STATE_DONE &&
+        child.state() != headevo::v1::CANDIDATE_STATE_FAILED) {
+      return;  // later children wait for this one, so finishing order never matters
+    }
+    ++rewarded_children_;
+    // A failed child says more about training than about the sampler: no reward.
+    if (options_.resampling.sampler != Sampler::kAdaptive ||
+        child.state() != headevo::v1::CANDIDATE_STATE_DONE) {
+      continue;
+    }
+    auto parent = by_id.find(child.parent_id());
+    if (parent != by_id.end()) RewardChild(*parent->second, child);
+  }
+}
+
+absl::StatusOr<ChildPlan> Strategy::NextChild(
+    const std::vector<headevo::v1::Candidate>& population) {
+  RewardFinishedChildren(population);
+  SelectionOptions selection = options_.selection;
+  if (selection.aging_window == 0) selection.aging_window = options_.population_size;
+  // Truncation hands out its num_parents fittest in turn; the others draw one parent.
+  const int count = selection.method == SelectionMethod::kTruncation
+                        ? static_cast<int>(children_made_ % selection.num_parents) + 1
+                        : 1;
+  const std::vector<const headevo::v1::Candidate*> parents =
+      SelectParents(population, selection, count, rng_);
+  if (parents.empty()) {
+    return absl::FailedPreconditionError("no candidate has been evaluated: nothing to select");
+  }
+  const headevo::v1::Candidate* parent = parents.back();
+
+  // The pool of heads the best and fitted samplers draw from: the fittest candidates' heads,
+  // the parent's first.
+  std::vector<RankedParent> ranked;
+  absl::StatusOr<RankedParent> parent_ranked = RankParent(*parent, reproduction_);
+  if (!parent_ranked.ok()) return parent_ranked.status();
+  ranked.push_back(*std::move(parent_ranked));
+  for (const headevo::v1::Candidate* fit :
+       RankByFitness(population, options_.selection, options_.population_size)) {
+    if (fit == parent) continue;
+    absl::StatusOr<RankedParent> r = RankParent(*fit, reproduction_);
+    if (!r.ok()) return r.status();
+    ranked.push_back(*std::move(r));
+  }
+  const HeadPool pool = HeadPool::Build(ranked, options_.training.model().num_layers(),
+                                        options_.initial, options_.resampling);
+  Sampler sampler = options_.resampling.sampler;
+  if (sampler == Sampler::kAdaptive) {
+    sampler = options_.resampling.arms[bandit_.ChooseBatch(1, rng_).front()];
+  }
+  ChildPlan child = MakeChild(ranked.front(), sampler, pool, reproduction_, rng_);
+  ++children_made_;
+  return child;
 }
 
 absl::StatusOr<std::vector<ChildPlan>> Strategy::NextGeneration(
@@ -110,6 +179,8 @@ headevo::v1::StrategyState Strategy::SaveState() const {
   state.set_rng_s0(rng.s0);
   state.set_rng_s1(rng.s1);
   state.set_generation(generation_);
+  state.set_children_made(children_made_);
+  state.set_rewarded_children(rewarded_children_);
   for (const ArmStats& a : bandit_.arms()) {
     headevo::v1::BanditArm* arm = state.add_arms();
     arm->set_pulls(a.pulls);
@@ -120,9 +191,12 @@ headevo::v1::StrategyState Strategy::SaveState() const {
 }
 
 absl::Status Strategy::RestoreState(const headevo::v1::StrategyState& state) {
-  if (state.generation() < 0) {
+  if (state.generation() < 0 || state.children_made() < 0 || state.rewarded_children() < 0 ||
+      state.rewarded_children() > state.children_made()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("strategy state has generation ", state.generation(), " < 0"));
+        absl::StrCat("strategy state is inconsistent: generation ", state.generation(),
+                     ", children made ", state.children_made(), ", children rewarded ",
+                     state.rewarded_children()));
   }
   std::vector<ArmStats> arms;
   for (const headevo::v1::BanditArm& a : state.arms()) {
@@ -131,6 +205,8 @@ absl::Status Strategy::RestoreState(const headevo::v1::StrategyState& state) {
   if (absl::Status s = bandit_.SetArms(arms); !s.ok()) return s;
   rng_.SetState({state.rng_s0(), state.rng_s1()});
   generation_ = state.generation();
+  children_made_ = state.children_made();
+  rewarded_children_ = state.rewarded_children();
   return absl::OkStatus();
 }
 

@@ -3,7 +3,8 @@
 // Its whole state (RNG, bandit statistics, generation counter) is a StrategyState message, so
 // a search restored from a saved state continues exactly as an uninterrupted one would.
 //
-// Usage: InitialGenomes() once, then NextGeneration() after each generation is evaluated.
+// Usage: InitialGenomes() once, then either NextGeneration() after each generation is
+// evaluated (generational schedule) or NextChild() whenever a worker is free (steady state).
 // Save after any call; restore into a Strategy built from the same options.
 #ifndef HEADEVO_SEARCH_STRATEGY_H_
 #define HEADEVO_SEARCH_STRATEGY_H_
@@ -37,8 +38,19 @@ class Strategy {
   absl::StatusOr<std::vector<ChildPlan>> NextGeneration(
       const std::vector<headevo::v1::Candidate>& population);
 
+  // Steady state: one child. `population` as for NextGeneration, in creation order, with
+  // children still being evaluated included. First the bandit is rewarded with the children
+  // that finished, in creation order up to the first unfinished one (so the rewards, and every
+  // later decision, do not depend on the order in which workers finish). The parent is chosen
+  // by the selection method among all evaluated candidates (truncation takes the
+  // num_parents fittest in turn; an aging window of 0 means population_size); new heads come
+  // from a pool of the population_size fittest candidates' heads. Errors as NextGeneration.
+  absl::StatusOr<ChildPlan> NextChild(const std::vector<headevo::v1::Candidate>& population);
+
   // Generations whose children have been made (0 after InitialGenomes).
   int generation() const { return generation_; }
+  // Steady state: children made so far.
+  int64_t children_made() const { return children_made_; }
   const Bandit& bandit() const { return bandit_; }
 
   headevo::v1::StrategyState SaveState() const;
@@ -50,11 +62,19 @@ class Strategy {
   // minus the cost of the connections its sampled heads add.
   void RewardLastGeneration(const std::vector<headevo::v1::Candidate>& population);
 
+  // Steady state: rewards the bandit with finished children in creation order, from
+  // rewarded_children_ up to the first unfinished child.
+  void RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population);
+  // The adaptive sampler's reward for `child` goes to the arm that made its heads (if any).
+  void RewardChild(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child);
+
   SearchOptions options_;
   ReproductionOptions reproduction_;
   Rng rng_;
   Bandit bandit_;
   int generation_ = 0;
+  int64_t children_made_ = 0;
+  int64_t rewarded_children_ = 0;
 };
 
 // The adaptive sampler's reward for `child`: Fitness(parent) - Fitness(child) - cost per

@@ -50,6 +50,10 @@ void ReadSearch(TomlSection& s, search::SearchOptions& o) {
   EnumChoice(s, "mode",
              {{"evolve", search::SearchMode::kEvolve}, {"k_sweep", search::SearchMode::kKSweep}},
              &o.mode);
+  EnumChoice(s, "schedule",
+             {{"steady_state", search::Schedule::kSteadyState},
+              {"generational", search::Schedule::kGenerational}},
+             &o.schedule);
   s.Bool("compare_with_dense", &o.compare_with_dense);
   s.Bool("inherit_weights", &o.inherit_weights);
 }

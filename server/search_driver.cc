@@ -14,6 +14,7 @@
 #include "search/reproduction.h"
 #include "search/selection.h"
 #include "search/strategy.h"
+#include "server/coordinator.h"
 
 namespace headevo::server {
 namespace {
@@ -99,16 +100,6 @@ void SummarisePareto(const search::SearchOptions& options,
 }
 
 }  // namespace
-
-uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal) {
-  return search::DeriveSeed(search_seed, static_cast<uint64_t>(ordinal));
-}
-
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 SearchDriver::SearchDriver(storage::Store* store, search::Evaluator* evaluator,
                            SearchListener* listener, std::function<int64_t()> clock)
@@ -221,48 +212,19 @@ absl::Status SearchDriver::EndSearch(int64_t search_id, headevo::v1::SearchState
 absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& options,
                                                 const std::string& config_toml) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
-
-  storage::SearchRecord record;
-  record.name = options.name;
-  record.config_toml = config_toml;
-  record.seed = options.seed;
-  absl::StatusOr<int64_t> search_id = store_->CreateSearch(record);
-  if (!search_id.ok()) return search_id.status();
-
-  SearchOutcome outcome;
-  outcome.search_id = *search_id;
-  storage::WorkerRecord worker;
-  worker.name = "embedded";
-  worker.device = "local";
-  absl::StatusOr<int64_t> worker_id = store_->RegisterWorker(worker, clock_());
-  if (!worker_id.ok()) return worker_id.status();
-  worker_id_ = *worker_id;
-  storage::EventRecord started;
-  started.search_id = *search_id;
-  started.time_ms = clock_();
-  started.kind = "search_started";
-  started.message = absl::StrCat("search '", options.name, "' (seed ", options.seed, ") started");
-  if (absl::Status s = store_->AppendEvent(started).status(); !s.ok()) return s;
   const bool sweep = options.mode == search::SearchMode::kKSweep;
-  total_ =
-      sweep ? static_cast<int>(search::KSchedule(options.k_sweep).size()) * options.k_sweep.repeats
-            : options.population_size * (options.generations + 1);
-  if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total_);
-
+  SearchOutcome outcome;
   std::vector<headevo::v1::Candidate> population;
-  absl::Status status =
-      sweep ? SweepK(options, population, outcome) : Evolve(options, population, outcome);
-  if (!status.ok()) return status;
+  if (sweep) {
+    absl::Status status = RunKSweep(options, config_toml, population, outcome);
+    if (!status.ok()) return status;
+  } else {
+    absl::Status status = Evolve(options, config_toml, population, outcome);
+    if (!status.ok()) return status;
+  }
 
   outcome.best = *search::RankByFitness(population, options.selection, 1).front();
   SummarisePareto(options, population, outcome);
-  if (absl::Status s = EndSearch(
-          *search_id, headevo::v1::SEARCH_STATE_DONE,
-          absl::StrCat("search done: ", outcome.evaluated, " evaluated, best candidate ",
-                       outcome.best.id(), " (val_loss ", outcome.best.metrics().val_loss(), ")"));
-      !s.ok()) {
-    return s;
-  }
 
   // The baselines are not part of the lineage: the search is complete and stored before they
   // run, and a failure costs only its comparison. (The k-sweep trained dense already.)
@@ -281,40 +243,131 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
 }
 
 absl::Status SearchDriver::Evolve(const search::SearchOptions& options,
+                                  const std::string& config_toml,
                                   std::vector<headevo::v1::Candidate>& population,
                                   SearchOutcome& outcome) {
-  search::Strategy strategy(options);
-  std::vector<headevo::v1::Candidate> generation;
-  for (headevo::v1::Genome& genome : strategy.InitialGenomes()) {
-    headevo::v1::Candidate& c = generation.emplace_back(NewCandidate(outcome.search_id, 0));
-    *c.mutable_genome() = std::move(genome);
-    c.mutable_mutation()->set_description("initial: uniform sample");
+  // The coordinator of `headevo serve`, with this process as its one worker: the same
+  // breeding, leasing and reporting code as a cluster, minus the network.
+  CoordinatorOptions coordinator_options;
+  coordinator_options.lease_ms = kEmbeddedLeaseMs;
+  coordinator_options.clock = clock_;
+  absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
+      Coordinator::Create(store_, coordinator_options);
+  if (!coordinator.ok()) return coordinator.status();
+  absl::StatusOr<int64_t> search_id =
+      (*coordinator)->CreateSearch(options, config_toml, initial_genomes_);
+  if (!search_id.ok()) return search_id.status();
+  outcome.search_id = *search_id;
+  storage::WorkerRecord worker;
+  worker.name = "embedded";
+  worker.device = "local";
+  absl::StatusOr<WorkerRegistration> registration = (*coordinator)->RegisterWorker(worker);
+  if (!registration.ok()) return registration.status();
+  const int64_t worker_id = registration->worker_id;
+  total_ = options.population_size * (options.generations + 1);
+  if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total_);
+
+  std::vector<headevo::v1::Candidate> finished;  // in the order they finished, for progress
+  while (true) {
+    absl::StatusOr<std::optional<storage::Lease>> lease =
+        (*coordinator)->LeaseJob(worker_id, *search_id);
+    if (!lease.ok()) return lease.status();
+    if (!lease->has_value()) break;
+    const storage::Lease& leased = **lease;
+    absl::Status reported = Report(**coordinator, worker_id, leased);
+    if (!reported.ok()) return reported;
+    absl::StatusOr<headevo::v1::Candidate> recorded = (*coordinator)->WithStore(
+        [&](storage::Store& store) { return store.GetCandidate(leased.request.candidate_id()); });
+    if (!recorded.ok()) return recorded.status();
+    if (recorded->state() == headevo::v1::CANDIDATE_STATE_FAILED) ++outcome.failed;
+    finished.push_back(*std::move(recorded));
+    ++outcome.evaluated;
+    if (listener_ != nullptr) {
+      const auto best = search::RankByFitness(finished, options.selection, 1);
+      CandidateProgress progress;
+      progress.candidate = &finished.back();
+      progress.evaluated = outcome.evaluated;
+      progress.total = total_;
+      progress.best = best.empty() ? nullptr : best.front();
+      listener_->OnCandidateFinished(progress);
+    }
   }
-  if (absl::Status s = EvaluateGeneration(options, population, generation, outcome); !s.ok()) {
-    return s;
-  }
-  if (outcome.failed == options.population_size) {
-    const std::string why = absl::StrCat("every candidate of generation 0 failed; last error: ",
-                                         population.back().error());
-    (void)EndSearch(outcome.search_id, headevo::v1::SEARCH_STATE_FAILED, why);
+  absl::StatusOr<headevo::v1::SearchSummary> summary = (*coordinator)->Summary(*search_id);
+  if (!summary.ok()) return summary.status();
+  absl::StatusOr<std::vector<headevo::v1::Candidate>> stored =
+      (*coordinator)->WithStore([&](storage::Store& store) {
+        return store.ListCandidates(*search_id);
+      });
+  if (!stored.ok()) return stored.status();
+  population = *std::move(stored);
+  if (summary->state() == headevo::v1::SEARCH_STATE_FAILED) {
+    absl::StatusOr<std::vector<storage::EventRecord>> events =
+        (*coordinator)->WithStore([&](storage::Store& store) {
+          return store.ListEvents(*search_id, 0, 1'000'000);
+        });
+    std::string why = "the search failed";
+    if (events.ok() && !events->empty()) why = events->back().message;
     return absl::InternalError(why);
   }
-
-  for (int g = 1; g <= options.generations; ++g) {
-    absl::StatusOr<std::vector<search::ChildPlan>> plans = strategy.NextGeneration(population);
-    if (!plans.ok()) return plans.status();
-    generation.clear();
-    for (search::ChildPlan& plan : *plans) {
-      headevo::v1::Candidate& child = generation.emplace_back(NewCandidate(outcome.search_id, g));
-      child.set_parent_id(plan.parent_id);
-      *child.mutable_genome() = std::move(plan.genome);
-      *child.mutable_mutation() = std::move(plan.mutation);
-    }
-    if (absl::Status s = EvaluateGeneration(options, population, generation, outcome); !s.ok()) {
-      return s;
-    }
+  if (summary->state() != headevo::v1::SEARCH_STATE_DONE) {
+    return absl::InternalError(absl::StrCat("search ", *search_id,
+                                            " stopped with no job to lease but is not done (",
+                                            summary->done(), " done, ", summary->failed(),
+                                            " failed of ", summary->planned(), ")"));
   }
   return absl::OkStatus();
+}
+
+absl::Status SearchDriver::Report(Coordinator& coordinator, int64_t worker_id,
+                                  const storage::Lease& lease) {
+  absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator_->Evaluate(lease.request);
+  // This process is the only worker: what failed here fails anywhere, so failures are
+  // permanent. A diverged run (non-finite loss) is a failure too.
+  std::string error;
+  if (!result.ok()) {
+    error = result.status().ToString();
+  } else if (!std::isfinite(result->metrics().val_loss()) ||
+             !std::isfinite(result->metrics().train_loss())) {
+    error = absl::StrCat("training diverged: train_loss ", result->metrics().train_loss(),
+                         ", val_loss ", result->metrics().val_loss());
+  }
+  if (error.empty()) {
+    return coordinator.ReportResult(worker_id, lease.job_id, lease.attempt, *result).status();
+  }
+  return coordinator.ReportFailure(worker_id, lease.job_id, lease.attempt, error,
+                                   /*permanent=*/true)
+      .status();
+}
+
+absl::Status SearchDriver::RunKSweep(const search::SearchOptions& options,
+                                     const std::string& config_toml,
+                                     std::vector<headevo::v1::Candidate>& population,
+                                     SearchOutcome& outcome) {
+  storage::SearchRecord record;
+  record.name = options.name;
+  record.config_toml = config_toml;
+  record.seed = options.seed;
+  record.created_ms = clock_();
+  absl::StatusOr<int64_t> search_id = store_->CreateSearch(record);
+  if (!search_id.ok()) return search_id.status();
+  outcome.search_id = *search_id;
+  storage::WorkerRecord worker;
+  worker.name = "embedded";
+  worker.device = "local";
+  absl::StatusOr<int64_t> worker_id = store_->RegisterWorker(worker, clock_());
+  if (!worker_id.ok()) return worker_id.status();
+  worker_id_ = *worker_id;
+  storage::EventRecord started;
+  started.search_id = *search_id;
+  started.time_ms = clock_();
+  started.kind = "search_started";
+  started.message = absl::StrCat("k-sweep '", options.name, "' (seed ", options.seed, ") started");
+  if (absl::Status s = store_->AppendEvent(started).status(); !s.ok()) return s;
+  total_ = static_cast<int>(search::KSchedule(options.k_sweep).size()) * options.k_sweep.repeats;
+  if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total_);
+  if (absl::Status s = SweepK(options, population, outcome); !s.ok()) return s;
+  return EndSearch(*search_id, headevo::v1::SEARCH_STATE_DONE,
+                   absl::StrCat("k-sweep done: ", outcome.evaluated, " evaluated"));
 }
 
 absl::Status SearchDriver::SweepK(const search::SearchOptions& options,

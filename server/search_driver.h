@@ -1,9 +1,9 @@
-// Runs one search to the end in the calling thread. Evolution (the default mode): generation 0
-// is sampled from the initial distribution, then for each generation search::Strategy selects
-// parents, prunes their heads and resamples replacements. k-sweep mode: the dense model is
-// trained first, then random head sets of decreasing mean k until one falls behind it. Every
-// candidate, head and lineage link is written to the store before it is evaluated, and every
-// result right after.
+// Runs one search to the end in the calling thread: `headevo run`. Evolution (the default
+// mode) runs a Coordinator (server/coordinator.h) with this process as its only worker, so the
+// breeding, leasing and reporting are those of `headevo serve`. k-sweep mode: the dense model
+// is trained first, then random head sets of decreasing mean k until one falls behind it.
+// Every candidate, head and lineage link is written to the store before it is evaluated, and
+// every result right after.
 //
 // The driver makes no decision of its own: search/ decides, the Evaluator trains, the Store
 // remembers. With a deterministic evaluator, the same options give the same lineage.
@@ -22,6 +22,7 @@
 #include "search/k_sweep.h"
 #include "search/pareto.h"
 #include "search/search_options.h"
+#include "server/coordinator.h"
 #include "server/search_listener.h"
 #include "storage/store.h"
 
@@ -57,9 +58,6 @@ struct SearchOutcome {
   std::optional<double> smallest_k;
 };
 
-// Milliseconds since the Unix epoch from the system clock.
-int64_t SystemClockMs();
-
 class SearchDriver {
  public:
   // None of the pointers is owned; all must outlive the driver. `listener` may be null.
@@ -75,9 +73,19 @@ class SearchDriver {
   absl::StatusOr<SearchOutcome> Run(const search::SearchOptions& options,
                                     const std::string& config_toml);
 
+  // Generation 0 of the next Run starts with these genomes (e.g. exported from another
+  // search), filled up with samples.
+  void set_initial_genomes(std::vector<headevo::v1::Genome> genomes) {
+    initial_genomes_ = std::move(genomes);
+  }
+
  private:
-  absl::Status Evolve(const search::SearchOptions& options,
+  absl::Status Evolve(const search::SearchOptions& options, const std::string& config_toml,
                       std::vector<headevo::v1::Candidate>& population, SearchOutcome& outcome);
+  // Evaluates the leased job and reports its result or (permanent) failure.
+  absl::Status Report(Coordinator& coordinator, int64_t worker_id, const storage::Lease& lease);
+  absl::Status RunKSweep(const search::SearchOptions& options, const std::string& config_toml,
+                         std::vector<headevo::v1::Candidate>& population, SearchOutcome& outcome);
   absl::Status SweepK(const search::SearchOptions& options,
                       std::vector<headevo::v1::Candidate>& population, SearchOutcome& outcome);
 
@@ -108,11 +116,8 @@ class SearchDriver {
   std::function<int64_t()> clock_;
   int64_t worker_id_ = 0;  // this process, registered as the running search's worker
   int total_ = 0;          // candidates the running search will evaluate, for progress
+  std::vector<headevo::v1::Genome> initial_genomes_;
 };
-
-// The seed of the ordinal-th candidate's training: independent of database ids, so a search
-// replayed into another database trains every candidate identically.
-uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal);
 
 }  // namespace headevo::server
 

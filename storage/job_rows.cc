@@ -283,6 +283,35 @@ absl::StatusOr<JobState> FailLeasedJob(Database& db, int64_t job_id, int attempt
   return EndAttempt(db, *job, error, permanent, now_ms);
 }
 
+absl::Status ReleaseLeasedJob(Database& db, int64_t job_id, int attempt, int64_t worker_id,
+                              const std::string& reason, int64_t now_ms) {
+  absl::StatusOr<JobRecord> job = LoadJob(db, job_id);
+  if (!job.ok()) return job.status();
+  const std::string error = absl::StrCat("handed back by worker ", worker_id, ": ", reason);
+  if (job->state == JobState::kQueued && job->attempt == attempt && job->last_error == error) {
+    return absl::OkStatus();  // a retry of a release that was applied
+  }
+  if (absl::Status s = RequireLease(*job, attempt); !s.ok()) return s;
+  if (job->worker_id != worker_id) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " attempt ", attempt,
+                                                      " is leased to worker ", job->worker_id,
+                                                      ", not worker ", worker_id));
+  }
+  // The attempt it held is given back by raising the limit: the attempt number itself must
+  // keep growing, since it is the fencing token of the next lease.
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "UPDATE jobs SET state = 'QUEUED', lease_expires_ms = NULL, last_error = ?2, "
+      "max_attempts = max_attempts + 1 WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = stmt->BindAll(job_id, error).Run(); !s.ok()) return s;
+  if (absl::Status s =
+          SetCandidateState(db, job->candidate_id, headevo::v1::CANDIDATE_STATE_PENDING);
+      !s.ok()) {
+    return s;
+  }
+  return TouchWorker(db, worker_id, now_ms);
+}
+
 absl::StatusOr<std::vector<JobRecord>> ExpireLeasedJobs(Database& db, int64_t now_ms) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       absl::StrCat(kJobColumns, "WHERE state = 'LEASED' AND lease_expires_ms < ?1 ORDER BY id"));

@@ -49,6 +49,9 @@ absl::StatusOr<ReportOutcome> CompleteLeasedJob(Database& db, int64_t job_id, in
 absl::StatusOr<JobState> FailLeasedJob(Database& db, int64_t job_id, int attempt,
                                        const std::string& error, bool permanent, int64_t now_ms);
 // As Store::ExpireLeases.
+// Store::ReleaseJob's row changes.
+absl::Status ReleaseLeasedJob(Database& db, int64_t job_id, int attempt, int64_t worker_id,
+                              const std::string& reason, int64_t now_ms);
 absl::StatusOr<std::vector<JobRecord>> ExpireLeasedJobs(Database& db, int64_t now_ms);
 
 // Workers. InsertWorker: InvalidArgument for an empty device. LoadWorker: NotFound.

@@ -14,11 +14,6 @@
 namespace headevo::storage {
 namespace {
 
-// The columns ReadNode reads, in its order, from `candidates c`.
-constexpr char kNodeColumns[] =
-    "c.id, c.parent_id, c.generation, c.state, c.val_loss, c.connections, "
-    "c.mutation_description";
-
 // A LineageNode from kNodeColumns starting at column 0.
 absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
   LineageNode node;
@@ -35,7 +30,8 @@ absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
   return node;
 }
 
-// Every row of `stmt` as a node; `depth_column` >= 0 fills depth from that column.
+}  // namespace
+
 absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_column) {
   std::vector<LineageNode> nodes;
   while (true) {
@@ -48,6 +44,8 @@ absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_co
     nodes.push_back(*std::move(node));
   }
 }
+
+namespace {
 
 absl::Status RequireCandidate(Database& db, int64_t candidate_id) {
   absl::StatusOr<Statement> stmt = db.Prepare("SELECT 1 FROM candidates WHERE id = ?1");

@@ -13,6 +13,14 @@
 
 namespace headevo::storage {
 
+// The columns ReadNodes reads, in its order, from `candidates c`.
+constexpr char kNodeColumns[] =
+    "c.id, c.parent_id, c.generation, c.state, c.val_loss, c.connections, "
+    "c.mutation_description";
+// Every row of `stmt` (kNodeColumns first) as a node; `depth_column` >= 0 fills depth from
+// that column.
+absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_column);
+
 absl::StatusOr<std::vector<LineageNode>> QueryAncestorChain(Database& db, int64_t candidate_id);
 absl::StatusOr<std::vector<LineageNode>> QueryDescendants(Database& db, int64_t candidate_id,
                                                           int max_depth);

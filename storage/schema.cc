@@ -197,6 +197,16 @@ CREATE INDEX candidates_by_generation ON candidates(search_id, generation, val_l
 CREATE INDEX candidates_by_cost ON candidates(search_id, connections, val_loss)
   WHERE val_loss IS NOT NULL;
 )sql"},
+    {"version 3: the strategy state a resumed search continues from; search creation time",
+     R"sql(
+-- headevo.v1.StrategyState, written in the same transaction as the children it made; NULL
+-- until the first children (a search restarted before then starts its strategy afresh).
+ALTER TABLE searches ADD COLUMN strategy_state BLOB;
+ALTER TABLE searches ADD COLUMN created_ms INTEGER;
+UPDATE searches SET created_ms = CAST(strftime('%s', created_at) AS INTEGER) * 1000;
+-- Unfinished jobs' parent checkpoints, for checkpoint collection.
+CREATE INDEX jobs_open ON jobs(state) WHERE state IN ('QUEUED', 'LEASED');
+)sql"},
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

@@ -125,10 +125,12 @@ absl::StatusOr<int64_t> SqliteStore::CreateSearch(const SearchRecord& search) {
   absl::StatusOr<Transaction> txn = BeginWrite();
   if (!txn.ok()) return txn.status();
   absl::StatusOr<Statement> stmt =
-      db_->Prepare("INSERT INTO searches(name, config_toml, seed, state) VALUES (?1, ?2, ?3, ?4)");
+      db_->Prepare("INSERT INTO searches(name, config_toml, seed, state, created_ms) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!stmt.ok()) return stmt.status();
   absl::Status status = stmt->BindAll(search.name, search.config_toml,
-                                      static_cast<int64_t>(search.seed), ToText(search.state))
+                                      static_cast<int64_t>(search.seed), ToText(search.state),
+                                      search.created_ms)
                             .Run();
   if (!status.ok()) return status;
   const int64_t id = db_->LastInsertRowId();
@@ -138,7 +140,7 @@ absl::StatusOr<int64_t> SqliteStore::CreateSearch(const SearchRecord& search) {
 
 absl::StatusOr<SearchRecord> SqliteStore::GetSearch(int64_t search_id) {
   absl::StatusOr<Statement> stmt =
-      db_->Prepare("SELECT name, config_toml, seed, state FROM searches WHERE id = ?1");
+      db_->Prepare("SELECT name, config_toml, seed, state, created_ms FROM searches WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   absl::StatusOr<bool> row = stmt->Bind(1, search_id).Step();
   if (!row.ok()) return row.status();
@@ -152,6 +154,7 @@ absl::StatusOr<SearchRecord> SqliteStore::GetSearch(int64_t search_id) {
       SearchStateFromText(stmt->ColumnText(3), "searches.state");
   if (!state.ok()) return state.status();
   search.state = *state;
+  search.created_ms = stmt->ColumnInt64(4);
   return search;
 }
 
@@ -168,11 +171,12 @@ absl::Status SqliteStore::SetSearchState(int64_t search_id, headevo::v1::SearchS
 
 absl::StatusOr<std::vector<Candidate>> SqliteStore::InsertCandidates(
     const std::vector<Candidate>& candidates) {
-  return WriteCandidates(candidates, nullptr, 0);
+  return WriteCandidates(candidates, nullptr, 0, nullptr);
 }
 
 absl::StatusOr<std::vector<Candidate>> SqliteStore::WriteCandidates(
-    const std::vector<Candidate>& candidates, const std::vector<NewJob>* jobs, int64_t now_ms) {
+    const std::vector<Candidate>& candidates, const std::vector<NewJob>* jobs, int64_t now_ms,
+    const headevo::v1::StrategyState* strategy_state) {
   if (jobs != nullptr && jobs->size() != candidates.size()) {
     return absl::InvalidArgumentError(absl::StrCat(candidates.size(), " candidates but ",
                                                    jobs->size(), " jobs; give one job each"));
@@ -191,6 +195,12 @@ absl::StatusOr<std::vector<Candidate>> SqliteStore::WriteCandidates(
       if (!s.ok()) return Annotate(s, absl::StrCat("jobs[", i, "]"));
     }
     written.push_back(*std::move(candidate));
+  }
+  if (strategy_state != nullptr && !candidates.empty()) {
+    if (absl::Status s = WriteStrategyState(candidates.front().search_id(), *strategy_state);
+        !s.ok()) {
+      return s;
+    }
   }
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
   return written;

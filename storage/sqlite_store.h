@@ -36,6 +36,15 @@ class SqliteStore final : public Store {
   absl::StatusOr<int64_t> CreateSearch(const SearchRecord& search) override;
   absl::StatusOr<SearchRecord> GetSearch(int64_t search_id) override;
   absl::Status SetSearchState(int64_t search_id, headevo::v1::SearchState state) override;
+  // Search-level reads and the strategy state: sqlite_store_searches.cc.
+  absl::StatusOr<std::vector<SearchRecord>> ListSearches() override;
+  absl::StatusOr<SearchCounts> CountSearch(int64_t search_id) override;
+  absl::StatusOr<std::optional<headevo::v1::StrategyState>> LoadStrategyState(
+      int64_t search_id) override;
+  absl::Status SaveStrategyState(int64_t search_id,
+                                 const headevo::v1::StrategyState& state) override;
+  absl::StatusOr<CandidatePage> ListCandidateSummaries(const CandidateFilter& filter) override;
+  absl::StatusOr<std::vector<LineageNode>> BestCandidates(int64_t search_id, int limit) override;
   absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidates(
       const std::vector<headevo::v1::Candidate>& candidates) override;
   absl::Status RecordResult(const headevo::v1::EvaluationResult& result) override;
@@ -49,7 +58,7 @@ class SqliteStore final : public Store {
   // Jobs, workers, checkpoints, events: sqlite_store_jobs.cc.
   absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidatesWithJobs(
       const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
-      int64_t now_ms) override;
+      int64_t now_ms, const headevo::v1::StrategyState* strategy_state = nullptr) override;
   absl::StatusOr<int64_t> RegisterWorker(const WorkerRecord& worker, int64_t now_ms) override;
   absl::StatusOr<WorkerRecord> GetWorker(int64_t worker_id) override;
   absl::StatusOr<std::optional<Lease>> LeaseJob(const LeaseOptions& options) override;
@@ -61,6 +70,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<JobState> FailJob(int64_t job_id, int attempt, const std::string& error,
                                    bool permanent, int64_t now_ms) override;
   absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) override;
+  absl::Status ReleaseJob(int64_t job_id, int attempt, int64_t worker_id,
+                          const std::string& reason, int64_t now_ms) override;
+  absl::StatusOr<std::vector<std::string>> OpenJobParentCheckpoints() override;
   absl::StatusOr<JobRecord> GetJob(int64_t job_id) override;
   absl::StatusOr<JobRecord> GetJobOfCandidate(int64_t candidate_id) override;
   absl::StatusOr<std::vector<JobRecord>> ListJobs(int64_t search_id) override;
@@ -86,10 +98,13 @@ class SqliteStore final : public Store {
               const StoreOptions& options)
       : lock_(std::move(lock)), db_(std::move(db)), options_(options) {}
 
-  // InsertCandidates, plus jobs[i] for candidates[i] when `jobs` is not null.
+  // InsertCandidates, plus jobs[i] for candidates[i] when `jobs` is not null, plus the
+  // strategy state when not null.
   absl::StatusOr<std::vector<headevo::v1::Candidate>> WriteCandidates(
       const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>* jobs,
-      int64_t now_ms);
+      int64_t now_ms, const headevo::v1::StrategyState* strategy_state);
+  // Inside the caller's write transaction.
+  absl::Status WriteStrategyState(int64_t search_id, const headevo::v1::StrategyState& state);
   // BEGIN IMMEDIATE; FailedPrecondition "store <path> is open read-only" on a read-only store.
   absl::StatusOr<Transaction> BeginWrite();
   // BEGIN: one snapshot for a read made of several queries.

@@ -11,8 +11,8 @@ namespace headevo::storage {
 
 absl::StatusOr<std::vector<headevo::v1::Candidate>> SqliteStore::InsertCandidatesWithJobs(
     const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
-    int64_t now_ms) {
-  return WriteCandidates(candidates, &jobs, now_ms);
+    int64_t now_ms, const headevo::v1::StrategyState* strategy_state) {
+  return WriteCandidates(candidates, &jobs, now_ms, strategy_state);
 }
 
 absl::StatusOr<int64_t> SqliteStore::RegisterWorker(const WorkerRecord& worker, int64_t now_ms) {
@@ -75,6 +75,31 @@ absl::StatusOr<std::vector<JobRecord>> SqliteStore::ExpireLeases(int64_t now_ms)
   if (!expired.ok()) return expired.status();
   if (absl::Status s = txn->Commit(); !s.ok()) return s;
   return expired;
+}
+
+absl::Status SqliteStore::ReleaseJob(int64_t job_id, int attempt, int64_t worker_id,
+                                     const std::string& reason, int64_t now_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = ReleaseLeasedJob(*db_, job_id, attempt, worker_id, reason, now_ms);
+      !s.ok()) {
+    return s;
+  }
+  return txn->Commit();
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::OpenJobParentCheckpoints() {
+  absl::StatusOr<Statement> stmt = db_->Prepare(
+      "SELECT DISTINCT parent_checkpoint_sha256 FROM jobs "
+      "WHERE state IN ('QUEUED', 'LEASED') AND parent_checkpoint_sha256 IS NOT NULL");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> shas;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return shas;
+    shas.push_back(stmt->ColumnText(0));
+  }
 }
 
 absl::StatusOr<JobRecord> SqliteStore::GetJob(int64_t job_id) { return LoadJob(*db_, job_id); }

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "headevo/v1/search_service.pb.h"
+#include "headevo/v1/search_state.pb.h"
 #include "storage/job_types.h"
 #include "storage/lineage_types.h"
 
@@ -52,6 +53,32 @@ struct SearchRecord {
   std::string config_toml;  // the config exactly as the user wrote it
   uint64_t seed = 0;        // all 64 bits round-trip
   headevo::v1::SearchState state = headevo::v1::SEARCH_STATE_RUNNING;
+  int64_t created_ms = 0;  // as CreateSearch was told; read back by GetSearch/ListSearches
+};
+
+// Where a search stands: its candidates by state and its jobs in flight.
+struct SearchCounts {
+  int64_t candidates = 0;
+  int64_t done = 0;
+  int64_t failed = 0;
+  int64_t queued = 0;   // jobs waiting for a worker
+  int64_t leased = 0;   // jobs a worker holds
+  int max_generation = -1;  // -1 before the first candidate
+};
+
+// Which candidates ListCandidateSummaries returns.
+struct CandidateFilter {
+  int64_t search_id = 0;
+  headevo::v1::CandidateState state = headevo::v1::CANDIDATE_STATE_UNSPECIFIED;  // any
+  int min_generation = 0;
+  int max_generation = -1;  // < 0: no limit
+  bool order_by_val_loss = false;  // else by id; by loss: lowest first, unevaluated last
+  int64_t offset = 0;
+  int limit = 100;  // > 0
+};
+struct CandidatePage {
+  std::vector<LineageNode> candidates;
+  int64_t total = 0;  // matching candidates over all pages
 };
 
 // One row of a head's appearance in a candidate, for lineage checks and queries.
@@ -82,6 +109,17 @@ class Store {
   virtual absl::StatusOr<SearchRecord> GetSearch(int64_t search_id) = 0;
   // NotFound for an unknown search; InvalidArgument for state UNSPECIFIED.
   virtual absl::Status SetSearchState(int64_t search_id, headevo::v1::SearchState state) = 0;
+  // Every search by id.
+  virtual absl::StatusOr<std::vector<SearchRecord>> ListSearches() = 0;
+  // NotFound for an unknown search.
+  virtual absl::StatusOr<SearchCounts> CountSearch(int64_t search_id) = 0;
+  // The strategy state last written for the search (with its children, or by
+  // SaveStrategyState); nullopt when none was. NotFound for an unknown search; DataLoss when the
+  // stored bytes do not parse.
+  virtual absl::StatusOr<std::optional<headevo::v1::StrategyState>> LoadStrategyState(
+      int64_t search_id) = 0;
+  virtual absl::Status SaveStrategyState(int64_t search_id,
+                                         const headevo::v1::StrategyState& state) = 0;
 
   // Writes a new candidate (state PENDING) with its genome, mutation and parent link, and
   // every head it carries. Heads with id 0 are new: they are inserted and given ids; their
@@ -132,11 +170,12 @@ class Store {
   // --- Jobs: the queue of evaluations, leased to workers -------------------------------------
 
   // InsertCandidates plus one QUEUED job per candidate (jobs[i] for candidates[i]), all in one
-  // transaction. InvalidArgument when the sizes differ or a max_attempts is < 1, besides
-  // InsertCandidates' errors.
+  // transaction, and, when `strategy_state` is not null, the search's strategy state (so a
+  // resumed search finds the state that made exactly the children stored). InvalidArgument
+  // when the sizes differ or a max_attempts is < 1, besides InsertCandidates' errors.
   virtual absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidatesWithJobs(
       const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
-      int64_t now_ms) = 0;
+      int64_t now_ms, const headevo::v1::StrategyState* strategy_state = nullptr) = 0;
 
   // Registers a worker (`worker.id` is ignored; registered_ms = last_seen_ms = now_ms) and
   // returns its id. InvalidArgument for an empty device.
@@ -174,6 +213,14 @@ class Store {
   // with its attempts spent, FAILED with "lease expired" as its error. Returns those jobs as
   // they are afterwards, by id.
   virtual absl::StatusOr<std::vector<JobRecord>> ExpireLeases(int64_t now_ms) = 0;
+  // A worker hands (job, attempt) back unfinished (it is shutting down): the job is queued
+  // again at once and max_attempts grows by one, so the hand-back costs no attempt. Stale
+  // attempts as Heartbeat; a repeat (the job already QUEUED past this attempt with this
+  // reason) is OK.
+  virtual absl::Status ReleaseJob(int64_t job_id, int attempt, int64_t worker_id,
+                                  const std::string& reason, int64_t now_ms) = 0;
+  // The parent checkpoints of jobs not yet finished (QUEUED or LEASED): they must be kept.
+  virtual absl::StatusOr<std::vector<std::string>> OpenJobParentCheckpoints() = 0;
   // NotFound for an unknown id.
   virtual absl::StatusOr<JobRecord> GetJob(int64_t job_id) = 0;
   // The job of a candidate; NotFound when it has none.
@@ -213,6 +260,13 @@ class Store {
   // the older), fewest connections first. NaN losses never enter. NotFound for an unknown
   // search.
   virtual absl::StatusOr<std::vector<LineageNode>> ParetoFront(int64_t search_id) = 0;
+  // One page of the candidates the filter selects, as summaries, and how many match in all.
+  // NotFound for an unknown search; InvalidArgument for limit <= 0 or offset < 0.
+  virtual absl::StatusOr<CandidatePage> ListCandidateSummaries(const CandidateFilter& filter) = 0;
+  // The `limit` (> 0) DONE candidates with the lowest finite val_loss (ties: the older), best
+  // first. NotFound for an unknown search.
+  virtual absl::StatusOr<std::vector<LineageNode>> BestCandidates(int64_t search_id,
+                                                                  int limit) = 0;
   // For each generation with a finite val_loss, its lowest (ties: the older candidate), in
   // generation order. NotFound for an unknown search.
   virtual absl::StatusOr<std::vector<LineageNode>> BestPerGeneration(int64_t search_id) = 0;

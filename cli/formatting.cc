@@ -1,0 +1,338 @@
+#include "cli/formatting.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace headevo::cli {
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Terminal columns of UTF-8 text, counted as code points (bytes that are not continuations), so
+// a name with accents does not push its row out of line.
+size_t DisplayWidth(const std::string& text) {
+  return std::count_if(text.begin(), text.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+// Every column padded to its widest cell, two spaces apart, no trailing blanks, each row
+// prefixed with `indent`.
+std::string AlignedTable(const std::vector<Row>& rows, const std::string& indent = "") {
+  std::vector<size_t> widths;
+  for (const Row& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+  }
+  std::string out;
+  for (const Row& row : rows) {
+    std::string line = indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      absl::StrAppend(&line, row[i]);
+      if (i + 1 < row.size()) line.append(widths[i] - DisplayWidth(row[i]) + 2, ' ');
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+std::string IdOrDash(int64_t id) { return id != 0 ? absl::StrCat("#", id) : "-"; }
+
+std::string StatOrNan(double value) {
+  return std::isnan(value) ? "nan" : absl::StrFormat("%.4f", value);
+}
+
+int64_t Finished(const headevo::v1::SearchSummary& s) { return s.done() + s.failed(); }
+
+// The best loss as a search summary reports it: "-" until a candidate is evaluated.
+std::string BestLoss(const headevo::v1::SearchSummary& s) {
+  if (s.best_candidate_id() == 0) return "-";
+  return FormatLoss(headevo::v1::CANDIDATE_STATE_DONE, s.best_val_loss());
+}
+
+// "[#########...........]": `width` cells, one '#' per whole 1/width of planned that is finished.
+std::string ProgressBar(int64_t finished, int64_t planned, int width) {
+  int64_t filled = planned > 0 ? finished * width / planned : 0;
+  filled = std::clamp<int64_t>(filled, 0, width);
+  return absl::StrCat("[", std::string(filled, '#'), std::string(width - filled, '.'), "]");
+}
+
+// "2026-11-24 00:19:16 UTC" for milliseconds since the epoch; gmtime_r keeps it zone-free.
+std::string UtcDateTime(int64_t time_ms) {
+  const time_t seconds = static_cast<time_t>(time_ms / 1000);
+  struct tm parts = {};
+  if (gmtime_r(&seconds, &parts) == nullptr) return absl::StrCat(time_ms, " ms");
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &parts);
+  return text;
+}
+
+std::string UtcClock(int64_t time_ms) {
+  constexpr int64_t kMsPerDay = 24 * 3600 * 1000;
+  const int64_t of_day = ((time_ms % kMsPerDay) + kMsPerDay) % kMsPerDay / 1000;  // 0 <= x < 86400
+  return absl::StrFormat("%02d:%02d:%02d", of_day / 3600, of_day / 60 % 60, of_day % 60);
+}
+
+// Points of the Pareto plot: x is connections, y is val_loss.
+struct PlotPoint {
+  double x;
+  double y;
+};
+
+// Where `value` falls among `cells` cells spanning [low, high]; the middle cell when the range is
+// a single value (one point, or points that tie), so a lone point does not hug an axis.
+int Cell(double value, double low, double high, int cells) {
+  if (!(high > low)) return cells / 2;
+  return static_cast<int>(std::lround((value - low) / (high - low) * (cells - 1)));
+}
+
+// A `width` x `height` scatter of the points, highest loss on top, with the loss range labelled
+// on the left and the connection range below. Non-finite points are left out; none left: "".
+std::string ScatterPlot(const std::vector<PlotPoint>& all, int width, int height) {
+  std::vector<PlotPoint> points;
+  std::copy_if(all.begin(), all.end(), std::back_inserter(points),
+               [](const PlotPoint& p) { return std::isfinite(p.x) && std::isfinite(p.y); });
+  if (points.empty()) return "";
+  const auto [x_lo, x_hi] =
+      std::minmax_element(points.begin(), points.end(), [](auto& a, auto& b) { return a.x < b.x; });
+  const auto [y_lo, y_hi] =
+      std::minmax_element(points.begin(), points.end(), [](auto& a, auto& b) { return a.y < b.y; });
+  const double x_min = x_lo->x, x_max = x_hi->x, y_min = y_lo->y, y_max = y_hi->y;
+
+  std::vector<std::string> grid(height, std::string(width, ' '));
+  for (const PlotPoint& p : points) {
+    // Rows count down from the top, where the highest loss is.
+    grid[height - 1 - Cell(p.y, y_min, y_max, height)][Cell(p.x, x_min, x_max, width)] = '*';
+  }
+  std::vector<std::string> y_labels(height);
+  y_labels[height - 1 - Cell(y_max, y_min, y_max, height)] = absl::StrFormat("%.4g", y_max);
+  y_labels[height - 1 - Cell(y_min, y_min, y_max, height)] = absl::StrFormat("%.4g", y_min);
+  size_t label_width = 0;
+  for (const std::string& label : y_labels) label_width = std::max(label_width, label.size());
+
+  std::string out = "val_loss\n";
+  for (int row = 0; row < height; ++row) {
+    std::string line =
+        absl::StrFormat("%*s |%s", static_cast<int>(label_width), y_labels[row], grid[row]);
+    line.erase(line.find_last_not_of(' ') + 1);
+    absl::StrAppend(&out, line, "\n");
+  }
+  absl::StrAppend(&out, std::string(label_width + 1, ' '), "+", std::string(width, '-'), "\n");
+  // The x labels sit under the columns of the smallest and largest connection counts.
+  std::string x_axis(label_width + 2 + width, ' ');
+  const std::string x_min_label = absl::StrFormat("%.0f", x_min);
+  const std::string x_max_label = absl::StrFormat("%.0f", x_max);
+  x_axis.replace(label_width + 2 + Cell(x_min, x_min, x_max, width), x_min_label.size(),
+                 x_min_label);
+  if (x_max > x_min) {
+    x_axis.replace(label_width + 2 + width - x_max_label.size(), x_max_label.size(), x_max_label);
+  }
+  x_axis.erase(x_axis.find_last_not_of(' ') + 1);
+  return absl::StrCat(out, x_axis, "   connections\n");
+}
+
+}  // namespace
+
+std::string SearchStateName(headevo::v1::SearchState state) {
+  switch (state) {
+    case headevo::v1::SEARCH_STATE_RUNNING:
+      return "running";
+    case headevo::v1::SEARCH_STATE_PAUSED:
+      return "paused";
+    case headevo::v1::SEARCH_STATE_DONE:
+      return "done";
+    case headevo::v1::SEARCH_STATE_FAILED:
+      return "failed";
+    case headevo::v1::SEARCH_STATE_STOPPED:
+      return "stopped";
+    default:
+      return "unknown";
+  }
+}
+
+std::string CandidateStateName(headevo::v1::CandidateState state) {
+  switch (state) {
+    case headevo::v1::CANDIDATE_STATE_PENDING:
+      return "pending";
+    case headevo::v1::CANDIDATE_STATE_RUNNING:
+      return "running";
+    case headevo::v1::CANDIDATE_STATE_DONE:
+      return "done";
+    case headevo::v1::CANDIDATE_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
+std::string SamplerName(headevo::v1::SamplerKind sampler) {
+  switch (sampler) {
+    case headevo::v1::SAMPLER_UNIFORM:
+      return "uniform";
+    case headevo::v1::SAMPLER_BEST:
+      return "best";
+    case headevo::v1::SAMPLER_FITTED:
+      return "fitted";
+    case headevo::v1::SAMPLER_ADAPTIVE:
+      return "adaptive";
+    default:
+      return "unknown";
+  }
+}
+
+std::string HeadOriginName(headevo::v1::HeadOrigin origin) {
+  switch (origin) {
+    case headevo::v1::HEAD_ORIGIN_INITIAL:
+      return "initial";
+    case headevo::v1::HEAD_ORIGIN_INHERITED:
+      return "inherited";
+    case headevo::v1::HEAD_ORIGIN_SAMPLED:
+      return "sampled";
+    default:
+      return "unknown";
+  }
+}
+
+std::string FormatLoss(headevo::v1::CandidateState state, double val_loss) {
+  if (state != headevo::v1::CANDIDATE_STATE_DONE) return "-";
+  return StatOrNan(val_loss);
+}
+
+std::string FormatOffsets(const headevo::v1::OffsetSet& offsets) {
+  return absl::StrCat("{", absl::StrJoin(offsets.offsets(), ","), "}");
+}
+
+std::string OneLine(const std::string& text, size_t max_chars) {
+  std::string line = text;
+  std::replace_if(
+      line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  if (line.size() <= max_chars) return line;
+  size_t cut = max_chars >= 3 ? max_chars - 3 : 0;
+  // Step back off continuation bytes so the cut lands between UTF-8 characters.
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(line.substr(0, cut), "...");
+}
+
+std::string FormatSearchTable(const headevo::v1::ListSearchesResponse& response) {
+  if (response.searches().empty())
+    return "no searches yet; start one with: headevo launch CONFIG\n";
+  std::vector<Row> rows = {{"ID", "NAME", "STATE", "SCHEDULE", "PROGRESS", "RUNNING", "QUEUED",
+                            "BEST_LOSS", "CONN", "BEST"}};
+  for (const headevo::v1::SearchSummary& s : response.searches()) {
+    const bool has_best = s.best_candidate_id() != 0;
+    rows.push_back({absl::StrCat(s.id()), OneLine(s.name(), 40), SearchStateName(s.state()),
+                    s.schedule(), absl::StrCat(Finished(s), "/", s.planned()),
+                    absl::StrCat(s.running()), absl::StrCat(s.queued()), BestLoss(s),
+                    has_best ? absl::StrCat(s.best_connections()) : "-",
+                    IdOrDash(s.best_candidate_id())});
+  }
+  return AlignedTable(rows);
+}
+
+std::string FormatSearchDetail(const headevo::v1::SearchSummary& s) {
+  constexpr int kBarWidth = 20;
+  std::string out =
+      absl::StrFormat("search %d \"%s\": %s\n", s.id(), s.name(), SearchStateName(s.state()));
+  std::vector<Row> rows = {
+      {"progress", absl::StrFormat("%s %d/%d (%d done, %d failed)",
+                                   ProgressBar(Finished(s), s.planned(), kBarWidth), Finished(s),
+                                   s.planned(), s.done(), s.failed())},
+      {"jobs", absl::StrFormat("%d running, %d queued", s.running(), s.queued())},
+      {"generation", absl::StrFormat("%d (%d candidates written)", s.generation(), s.candidates())},
+      {"best", s.best_candidate_id() == 0
+                   ? std::string("none evaluated yet")
+                   : absl::StrFormat("#%d val_loss %s, %d connections", s.best_candidate_id(),
+                                     BestLoss(s), s.best_connections())},
+      {"schedule", absl::StrFormat("%s, seed %d", s.schedule(), s.seed())},
+      {"created", UtcDateTime(s.created_ms())},
+  };
+  return absl::StrCat(out, AlignedTable(rows, "  "));
+}
+
+std::string FormatEventLine(const headevo::v1::SearchEvent& event) {
+  std::string line = absl::StrCat(UtcClock(event.time_ms()), " ", event.kind(), "  ",
+                                  OneLine(event.message(), 200));
+  if (event.has_summary()) {
+    const headevo::v1::SearchSummary& s = event.summary();
+    absl::StrAppendFormat(&line, " (%d/%d, best val_loss %s)", Finished(s), s.planned(),
+                          BestLoss(s));
+  }
+  return line;
+}
+
+std::string FormatCandidateTable(const headevo::v1::ListCandidatesResponse& response) {
+  if (response.candidates().empty()) return "no candidates match\n";
+  std::vector<Row> rows = {{"ID", "PARENT", "GEN", "STATE", "VAL_LOSS", "CONN", "MUTATION"}};
+  for (const headevo::v1::CandidateSummary& c : response.candidates()) {
+    rows.push_back({absl::StrCat("#", c.id()), IdOrDash(c.parent_id()),
+                    absl::StrCat(c.generation()), CandidateStateName(c.state()),
+                    FormatLoss(c.state(), c.val_loss()), absl::StrCat(c.connections()),
+                    c.mutation().empty() ? "-" : OneLine(c.mutation(), 60)});
+  }
+  std::string out = AlignedTable(rows);
+  absl::StrAppendFormat(&out, "%d of %d shown", response.candidates_size(), response.total());
+  if (!response.next_page_token().empty()) {
+    absl::StrAppend(&out, "; next page: --page-token ", response.next_page_token());
+  }
+  return absl::StrCat(out, "\n");
+}
+
+std::string FormatHeadHistory(const headevo::v1::GetHeadHistoryResponse& response) {
+  if (!response.has_head()) return "no such head\n";
+  const headevo::v1::Head* head = &response.head();
+  std::string out =
+      absl::StrFormat("head %d: layer %d, offsets %s (k %d)\n", head->id(), head->layer(),
+                      FormatOffsets(head->offsets()), head->offsets().offsets_size());
+  std::string origin = HeadOriginName(head->origin());
+  if (head->sampler() != headevo::v1::SAMPLER_UNSPECIFIED) {
+    absl::StrAppend(&origin, " by sampler ", SamplerName(head->sampler()));
+  }
+  if (!head->sampler_params().empty()) absl::StrAppend(&origin, " (", head->sampler_params(), ")");
+  if (head->source_head_id() != 0) absl::StrAppend(&origin, " from head ", head->source_head_id());
+  absl::StrAppendFormat(&out, "  origin   %s\n  created  by candidate %s in search %d\n", origin,
+                        IdOrDash(response.created_candidate_id()), response.search_id());
+
+  absl::StrAppendFormat(&out, "appearances (%d):\n", response.appearances_size());
+  std::vector<Row> rows = {{"CANDIDATE", "GEN", "SLOT", "ORIGIN", "ENTROPY", "INDEPENDENCE",
+                            "WEIGHT_NORM", "IMPORTANCE"}};
+  for (const headevo::v1::HeadAppearance& a : response.appearances()) {
+    const auto stat = [&a](double value) { return a.stats_recorded() ? StatOrNan(value) : "-"; };
+    rows.push_back({absl::StrCat("#", a.candidate_id()), absl::StrCat(a.generation()),
+                    absl::StrCat(a.slot()), HeadOriginName(a.origin()), stat(a.stats().entropy()),
+                    stat(a.stats().independence()), stat(a.stats().weight_norm()),
+                    stat(a.stats().importance())});
+  }
+  if (!response.appearances().empty()) absl::StrAppend(&out, AlignedTable(rows, "  "));
+
+  if (response.prunings().empty()) absl::StrAppend(&out, "never pruned\n");
+  for (const headevo::v1::HeadPruning& p : response.prunings()) {
+    absl::StrAppendFormat(&out, "pruned by #%d (child of %s, gen %d): %s\n", p.candidate_id(),
+                          IdOrDash(p.parent_id()), p.generation(), OneLine(p.mutation(), 100));
+  }
+  const std::string copies = absl::StrJoin(response.copies(), ", ");
+  absl::StrAppend(&out, "copies made from it: ", copies.empty() ? "none" : "heads " + copies, "\n");
+  return out;
+}
+
+std::string FormatParetoFront(const headevo::v1::GetParetoFrontResponse& response) {
+  constexpr int kPlotWidth = 50;
+  constexpr int kPlotHeight = 12;
+  if (response.front().empty()) return "the Pareto front is empty: no candidate is evaluated yet\n";
+  std::vector<Row> rows = {{"CONN", "VAL_LOSS", "CANDIDATE", "GEN"}};
+  std::vector<PlotPoint> points;
+  for (const headevo::v1::CandidateSummary& c : response.front()) {
+    rows.push_back({absl::StrCat(c.connections()), StatOrNan(c.val_loss()),
+                    absl::StrCat("#", c.id()), absl::StrCat(c.generation())});
+    points.push_back({static_cast<double>(c.connections()), c.val_loss()});
+  }
+  return absl::StrCat(AlignedTable(rows), "\n", ScatterPlot(points, kPlotWidth, kPlotHeight));
+}
+
+}  // namespace headevo::cli

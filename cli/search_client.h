@@ -1,0 +1,51 @@
+// What the read and control commands of the CLI talk to: a running coordinator over gRPC, or,
+// for reads only, a database file opened read-only (`--db FILE`, no coordinator needed; the
+// answers come from the same query code, server/search_queries.h).
+#ifndef HEADEVO_CLI_SEARCH_CLIENT_H_
+#define HEADEVO_CLI_SEARCH_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "headevo/v1/search_service.pb.h"
+#include "worker/coordinator_channel.h"
+
+namespace headevo::cli {
+
+class SearchClient {
+ public:
+  virtual ~SearchClient() = default;
+  virtual absl::StatusOr<headevo::v1::CreateSearchResponse> CreateSearch(
+      const headevo::v1::CreateSearchRequest& request) = 0;
+  virtual absl::StatusOr<headevo::v1::ListSearchesResponse> ListSearches() = 0;
+  virtual absl::StatusOr<headevo::v1::SearchSummary> GetSearch(int64_t search_id) = 0;
+  // kind: "pause", "resume" or "stop".
+  virtual absl::StatusOr<headevo::v1::SearchSummary> Control(const std::string& kind,
+                                                             int64_t search_id) = 0;
+  // Calls `on_event` for every event until the search finishes (or on_event returns false).
+  virtual absl::Status Watch(int64_t search_id,
+                             const std::function<bool(const headevo::v1::SearchEvent&)>& on_event) = 0;
+  virtual absl::StatusOr<headevo::v1::ListCandidatesResponse> ListCandidates(
+      const headevo::v1::ListCandidatesRequest& request) = 0;
+  virtual absl::StatusOr<headevo::v1::GetLineageResponse> GetLineage(
+      const headevo::v1::GetLineageRequest& request) = 0;
+  virtual absl::StatusOr<headevo::v1::GetHeadHistoryResponse> GetHeadHistory(int64_t head_id) = 0;
+  virtual absl::StatusOr<headevo::v1::GetParetoFrontResponse> GetParetoFront(
+      int64_t search_id) = 0;
+  virtual absl::StatusOr<headevo::v1::ExportedPopulation> ExportBest(
+      const headevo::v1::ExportBestRequest& request) = 0;
+};
+
+// A coordinator over gRPC; every call has `timeout_ms` as its deadline (watch: none).
+absl::StatusOr<std::unique_ptr<SearchClient>> ConnectToCoordinator(
+    const worker::ChannelOptions& channel, int64_t timeout_ms);
+
+// A database file, read-only. Creating, controlling and watching searches need a coordinator
+// (FailedPrecondition says so).
+absl::StatusOr<std::unique_ptr<SearchClient>> OpenOffline(const std::string& db_path);
+
+}  // namespace headevo::cli
+
+#endif  // HEADEVO_CLI_SEARCH_CLIENT_H_

@@ -1,0 +1,30 @@
+// Conversions between absl::Status and grpc::Status, and the bearer-token check every RPC
+// handler runs first. Status codes share their numbers in both libraries, so a NotFound from
+// the store reaches the client as NOT_FOUND with the same message.
+#ifndef HEADEVO_SERVER_GRPC_AUTH_H_
+#define HEADEVO_SERVER_GRPC_AUTH_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace headevo::server {
+
+grpc::Status ToGrpc(const absl::Status& status);
+absl::Status FromGrpc(const grpc::Status& status);
+
+// OK when `token` is empty (no token configured) or the call carries the metadata
+// "authorization: Bearer <token>"; otherwise UNAUTHENTICATED saying what is missing. The
+// comparison takes the same time wherever the strings differ.
+grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token);
+
+// What every handler runs first: the token check, then the request's own check (see
+// server/request_checks.h); the first failure is the answer.
+grpc::Status Admit(const grpc::ServerContext& context, const std::string& token,
+                   const absl::Status& request_check);
+
+}  // namespace headevo::server
+
+#endif  // HEADEVO_SERVER_GRPC_AUTH_H_

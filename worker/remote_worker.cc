@@ -1,0 +1,362 @@
+#include "worker/remote_worker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "headevo/v1/worker_service.grpc.pb.h"
+#include "worker/checkpoint.h"
+
+namespace headevo::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr size_t kChunkBytes = 1 << 20;
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+// Worth retrying the same call: the coordinator is down, restarting or slow.
+bool IsTransient(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::ABORTED ||
+         status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "worker";
+  return name;
+}
+
+class Session {
+ public:
+  Session(const RemoteWorkerOptions& options, std::shared_ptr<grpc::Channel> channel)
+      : options_(options), stub_(headevo::v1::WorkerService::NewStub(channel)) {}
+
+  bool Stopping() const { return options_.stop && options_.stop(); }
+  void Log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+  }
+
+  // Calls `call(context)` until it returns something other than a transient error, backing
+  // off up to max_backoff_ms; gives up (returning the last status) only when stopping.
+  template <typename Call>
+  grpc::Status Retry(const char* what, int64_t timeout_ms, Call call) {
+    int64_t backoff_ms = 100;
+    while (true) {
+      grpc::ClientContext context;
+      PrepareCall(context, options_.channel.token, milliseconds(timeout_ms));
+      grpc::Status status = call(context);
+      if (!IsTransient(status) || Stopping()) return status;
+      Log(absl::StrCat(what, ": ", status.error_message(), "; retrying in ", backoff_ms, " ms"));
+      Sleep(backoff_ms);
+      backoff_ms = std::min(backoff_ms * 2, options_.max_backoff_ms);
+    }
+  }
+
+  // Sleeps up to `ms`, waking early when stopping.
+  void Sleep(int64_t ms) const {
+    const auto end = Clock::now() + milliseconds(ms);
+    while (Clock::now() < end && !Stopping()) {
+      std::this_thread::sleep_for(std::min<Clock::duration>(milliseconds(100), end - Clock::now()));
+    }
+  }
+
+  absl::Status Register() {
+    headevo::v1::RegisterRequest request;
+    request.set_device(options_.device);
+    request.set_memory_bytes(options_.memory_bytes);
+    request.set_name(options_.name.empty() ? HostName() : options_.name);
+    headevo::v1::RegisterResponse response;
+    grpc::Status status = Retry("register", options_.rpc_timeout_ms, [&](auto& context) {
+      return stub_->Register(&context, request, &response);
+    });
+    if (!status.ok()) return FromGrpc(status);
+    worker_id_ = response.worker_id();
+    heartbeat_interval_ms_ = std::max<int64_t>(100, response.heartbeat_interval_ms());
+    Log(absl::StrCat("registered as worker ", worker_id_, " (lease ", response.lease_ms(),
+                     " ms, heartbeat every ", heartbeat_interval_ms_, " ms)"));
+    return absl::OkStatus();
+  }
+
+  // A job, or nullopt after one long poll without one.
+  absl::StatusOr<std::optional<headevo::v1::LeaseJobResponse>> Lease() {
+    headevo::v1::LeaseJobRequest request;
+    request.set_worker_id(worker_id_);
+    request.set_wait_ms(options_.lease_wait_ms);
+    headevo::v1::LeaseJobResponse response;
+    grpc::Status status =
+        Retry("lease", options_.lease_wait_ms + options_.rpc_timeout_ms,
+              [&](auto& context) { return stub_->LeaseJob(&context, request, &response); });
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      // The coordinator does not know this worker (a new database): register again.
+      Log("the coordinator does not know this worker; registering again");
+      if (absl::Status s = Register(); !s.ok()) return s;
+      return std::optional<headevo::v1::LeaseJobResponse>();
+    }
+    if (!status.ok()) return FromGrpc(status);
+    if (!response.has_job()) return std::optional<headevo::v1::LeaseJobResponse>();
+    return std::optional<headevo::v1::LeaseJobResponse>(std::move(response));
+  }
+
+  // The parent checkpoint in the local cache, downloaded when missing and checked.
+  absl::Status FetchCheckpoint(const std::string& sha256) {
+    const std::string path = CheckpointPath(sha256);
+    if (std::filesystem::exists(path)) return absl::OkStatus();
+    headevo::v1::DownloadCheckpointRequest request;
+    request.set_sha256(sha256);
+    std::string bytes;
+    grpc::Status status = Retry("download", options_.rpc_timeout_ms * 4, [&](auto& context) {
+      bytes.clear();
+      auto reader = stub_->DownloadCheckpoint(&context, request);
+      headevo::v1::DownloadCheckpointResponse chunk;
+      while (reader->Read(&chunk)) bytes += chunk.data();
+      return reader->Finish();
+    });
+    if (!status.ok()) return FromGrpc(status);
+    if (Sha256Hex(bytes) != sha256) {
+      return absl::DataLossError(
+          absl::StrCat("downloaded checkpoint ", sha256, " does not hash to its name"));
+    }
+    return WriteFileAtomically(path, bytes);
+  }
+
+  absl::Status UploadCheckpoint(const std::string& sha256) {
+    headevo::v1::HasCheckpointRequest has;
+    has.set_sha256(sha256);
+    headevo::v1::HasCheckpointResponse present;
+    grpc::Status status = Retry("has-checkpoint", options_.rpc_timeout_ms, [&](auto& context) {
+      return stub_->HasCheckpoint(&context, has, &present);
+    });
+    if (!status.ok()) return FromGrpc(status);
+    if (present.present()) return absl::OkStatus();
+    std::ifstream in(CheckpointPath(sha256), std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", CheckpointPath(sha256)));
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    const std::string bytes = buffer.str();
+    headevo::v1::UploadCheckpointResponse response;
+    status = Retry("upload", options_.rpc_timeout_ms * 4, [&](auto& context) {
+      auto writer = stub_->UploadCheckpoint(&context, &response);
+      for (size_t offset = 0; offset == 0 || offset < bytes.size(); offset += kChunkBytes) {
+        headevo::v1::UploadCheckpointRequest chunk;
+        if (offset == 0) {
+          chunk.set_sha256(sha256);
+          chunk.set_total_bytes(static_cast<int64_t>(bytes.size()));
+        }
+        chunk.set_data(bytes.substr(offset, kChunkBytes));
+        if (!writer->Write(chunk)) break;  // the server ended the call; Finish says why
+      }
+      writer->WritesDone();
+      return writer->Finish();
+    });
+    return FromGrpc(status);
+  }
+
+  grpc::Status Heartbeat(const headevo::v1::LeaseJobResponse& job) {
+    headevo::v1::HeartbeatRequest request;
+    request.set_worker_id(worker_id_);
+    request.set_job_id(job.job_id());
+    request.set_attempt(job.attempt());
+    headevo::v1::HeartbeatResponse response;
+    grpc::ClientContext context;
+    PrepareCall(context, options_.channel.token, milliseconds(heartbeat_interval_ms_));
+    return stub_->Heartbeat(&context, request, &response);
+  }
+
+  grpc::Status Report(const headevo::v1::ReportResultRequest& request, bool* already) {
+    headevo::v1::ReportResultResponse response;
+    grpc::Status status = Retry("report", options_.rpc_timeout_ms, [&](auto& context) {
+      return stub_->ReportResult(&context, request, &response);
+    });
+    *already = response.already_recorded();
+    return status;
+  }
+
+  grpc::Status Release(const headevo::v1::LeaseJobResponse& job, const std::string& reason) {
+    headevo::v1::ReleaseJobRequest request;
+    request.set_worker_id(worker_id_);
+    request.set_job_id(job.job_id());
+    request.set_attempt(job.attempt());
+    request.set_reason(reason);
+    headevo::v1::ReleaseJobResponse response;
+    grpc::ClientContext context;
+    PrepareCall(context, options_.channel.token, milliseconds(options_.rpc_timeout_ms));
+    return stub_->ReleaseJob(&context, request, &response);
+  }
+
+  std::string CheckpointPath(const std::string& sha256) const {
+    return (std::filesystem::path(options_.checkpoint_dir) / (sha256 + ".ckpt")).string();
+  }
+
+  int64_t worker_id() const { return worker_id_; }
+  int64_t heartbeat_interval_ms() const { return heartbeat_interval_ms_; }
+
+ private:
+  const RemoteWorkerOptions& options_;
+  std::unique_ptr<headevo::v1::WorkerService::Stub> stub_;
+  int64_t worker_id_ = 0;
+  int64_t heartbeat_interval_ms_ = 1000;
+};
+
+// Training runs here so the caller can heartbeat, and walk away when told to stop. Shared
+// ownership: a job abandoned on stop finishes (or dies with the process) on its own.
+struct Training {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  absl::StatusOr<headevo::v1::EvaluationResult> result = absl::UnknownError("not run");
+};
+
+}  // namespace
+
+bool IsPermanentFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kCancelled:
+      return false;
+    default:
+      return true;
+  }
+}
+
+absl::StatusOr<RemoteWorkerStats> RunRemoteWorker(const RemoteWorkerOptions& options,
+                                                  search::Evaluator* evaluator) {
+  if (options.checkpoint_dir.empty()) {
+    return absl::InvalidArgumentError("the worker needs a checkpoint cache directory");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options.channel);
+  if (!channel.ok()) return channel.status();
+  Session session(options, *channel);
+  if (absl::Status s = session.Register(); !s.ok()) return s;
+
+  RemoteWorkerStats stats;
+  auto idle_since = Clock::now();
+  while (!session.Stopping() && (options.max_jobs == 0 || stats.jobs < options.max_jobs)) {
+    absl::StatusOr<std::optional<headevo::v1::LeaseJobResponse>> lease = session.Lease();
+    if (!lease.ok()) return lease.status();
+    if (!lease->has_value()) {
+      if (options.exit_when_idle_ms > 0 &&
+          Clock::now() - idle_since >= milliseconds(options.exit_when_idle_ms)) {
+        session.Log("no job for a while; exiting");
+        break;
+      }
+      continue;
+    }
+    const headevo::v1::LeaseJobResponse job = **lease;
+    ++stats.jobs;
+    session.Log(absl::StrCat("job ", job.job_id(), " attempt ", job.attempt(), ": candidate ",
+                             job.request().candidate_id()));
+
+    headevo::v1::ReportResultRequest report;
+    report.set_worker_id(session.worker_id());
+    report.set_job_id(job.job_id());
+    report.set_attempt(job.attempt());
+    const std::string& parent = job.request().parent_checkpoint_sha256();
+    absl::Status fetched = parent.empty() ? absl::OkStatus() : session.FetchCheckpoint(parent);
+
+    bool lease_lost = false;
+    if (fetched.ok()) {
+      auto training = std::make_shared<Training>();
+      std::thread([training, evaluator, request = job.request()] {
+        absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator->Evaluate(request);
+        std::lock_guard<std::mutex> lock(training->mu);
+        training->result = std::move(result);
+        training->done = true;
+        training->cv.notify_all();
+      }).detach();
+      auto next_heartbeat = Clock::now() + milliseconds(session.heartbeat_interval_ms());
+      std::unique_lock<std::mutex> lock(training->mu);
+      while (!training->done) {
+        training->cv.wait_for(lock, milliseconds(100));
+        if (training->done) break;
+        if (session.Stopping()) {
+          lock.unlock();
+          grpc::Status released = session.Release(job, "worker shutting down");
+          session.Log(absl::StrCat("stopping: job ", job.job_id(), " handed back (",
+                                   released.ok() ? "ok" : released.error_message(), ")"));
+          ++stats.handed_back;
+          return stats;  // the training thread is abandoned with the process
+        }
+        if (Clock::now() >= next_heartbeat && !lease_lost) {
+          lock.unlock();
+          grpc::Status beat = session.Heartbeat(job);
+          lock.lock();
+          if (beat.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+              beat.error_code() == grpc::StatusCode::NOT_FOUND) {
+            lease_lost = true;
+            session.Log(absl::StrCat("job ", job.job_id(), ": lease lost (",
+                                     beat.error_message(), "); its result will be refused"));
+          }
+          next_heartbeat = Clock::now() + milliseconds(session.heartbeat_interval_ms());
+        }
+      }
+      const absl::StatusOr<headevo::v1::EvaluationResult> result = training->result;
+      lock.unlock();
+      if (result.ok()) {
+        *report.mutable_result() = *result;
+        if (!result->checkpoint_sha256().empty()) {
+          if (absl::Status s = session.UploadCheckpoint(result->checkpoint_sha256()); !s.ok()) {
+            report.clear_result();
+            report.set_error(absl::StrCat("uploading checkpoint: ", s.ToString()));
+            report.set_permanent(false);
+          }
+        }
+      } else {
+        report.set_error(result.status().ToString());
+        report.set_permanent(IsPermanentFailure(result.status()));
+      }
+    } else {
+      report.set_error(absl::StrCat("fetching parent checkpoint: ", fetched.ToString()));
+      report.set_permanent(fetched.code() == absl::StatusCode::kNotFound ||
+                           fetched.code() == absl::StatusCode::kDataLoss);
+    }
+
+    bool already = false;
+    grpc::Status status = session.Report(report, &already);
+    if (status.ok()) {
+      if (report.error().empty()) {
+        ++stats.reported;
+        session.Log(absl::StrCat("job ", job.job_id(), ": val_loss ",
+                                 report.result().metrics().val_loss(),
+                                 already ? " (already recorded)" : ""));
+      } else {
+        ++stats.failed;
+        session.Log(absl::StrCat("job ", job.job_id(), " failed: ", report.error()));
+      }
+    } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      ++stats.dropped;
+      session.Log(absl::StrCat("job ", job.job_id(), ": result refused (", status.error_message(),
+                               "); dropped"));
+    } else if (!session.Stopping()) {
+      // A report the coordinator rejects outright (e.g. INVALID_ARGUMENT) is a bug on one side;
+      // say so and go on: the lease will expire and another worker retries the job.
+      ++stats.dropped;
+      session.Log(absl::StrCat("job ", job.job_id(), ": report failed (", status.error_message(),
+                               "); the lease will expire"));
+    }
+    idle_since = Clock::now();
+  }
+  return stats;
+}
+
+}  // namespace headevo::worker
