@@ -1,0 +1,423 @@
+// Multi-process tests of the coordinator and its workers: real `headevo serve` and `headevo
+// worker` processes on loopback, a real SQLite file, real (tiny) LibTorch training, and
+// processes killed with SIGKILL or paused with SIGSTOP at seeded instants. Every wait is
+// bounded; a test that cannot reach its state fails with what it last saw.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/store.h"
+#include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace headevo {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// Tiny: a candidate trains in well under a second. `steps` sets how long a job takes.
+std::string TinyConfig(int population, int generations, int steps, uint64_t seed = 5) {
+  std::ostringstream c;
+  c << "[search]\nname = \"cluster\"\nseed = " << seed << "\npopulation = " << population
+    << "\ngenerations = " << generations
+    << "\ncompare_with_dense = false\ninherit_weights = true\n\n"
+       "[selection]\nparents = "
+    << std::min(2, population)
+    << "\n\n"
+       "[model]\nvocab_size = 8\nd_model = 16\nlayers = 2\nheads_per_layer = 3\nd_head = 4\n"
+       "seq_len = 16\n\n[task]\nplanted_offsets = [-1, -3]\n\n"
+       "[training]\nsteps = "
+    << steps
+    << "\nbatch_size = 8\neval_batches = 1\n\n[initial]\nwindow = 6\n\n[pruning]\nfraction = "
+       "0.34\n";
+  return c.str();
+}
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A port nothing listens on now (the kernel's pick), so a restarted coordinator can take the
+// same address its workers know.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t size = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// One `headevo` child process, its stdout and stderr in a log file.
+class Process {
+ public:
+  Process(const fs::path& dir, const std::string& log_name, std::vector<std::string> args)
+      : log_(dir / log_name) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      if (chdir(dir.c_str()) != 0) _exit(127);
+      FILE* log = std::fopen(log_.c_str(), "a");
+      dup2(fileno(log), 1);
+      dup2(fileno(log), 2);
+      std::vector<char*> argv;
+      static std::string binary = HEADEVO_BINARY;
+      argv.push_back(binary.data());
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~Process() { Kill(SIGKILL); }
+
+  void Kill(int signal_number) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal_number);
+    if (signal_number == SIGKILL || signal_number == SIGTERM) Reap();
+  }
+  void Signal(int signal_number) { kill(pid_, signal_number); }
+  // Waits for the process to exit; its exit code, or -1 when it did not exit in time.
+  int Wait(milliseconds timeout) {
+    const auto end = steady_clock::now() + timeout;
+    while (steady_clock::now() < end) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return -1;
+  }
+  std::string Log() const { return Slurp(log_); }
+  bool LogContains(const std::string& text) const {
+    return Log().find(text) != std::string::npos;
+  }
+
+ private:
+  void Reap() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+  }
+  fs::path log_;
+  pid_t pid_ = 0;
+};
+
+// Polls `done` every 20 ms for up to `timeout`.
+bool WaitFor(const std::function<bool()>& done, milliseconds timeout) {
+  const auto end = steady_clock::now() + timeout;
+  while (steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return done();
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = FreePort();
+    address_ = "127.0.0.1:" + std::to_string(port_);
+  }
+
+  std::string Db() const { return dir_.File("cluster.db"); }
+
+  // A coordinator on the test's address and database; each start logs to its own file.
+  std::unique_ptr<Process> Serve(double lease_seconds) {
+    auto serve = std::make_unique<Process>(
+        dir_.path(), "serve-" + std::to_string(++serve_starts_) + ".log",
+        std::vector<std::string>{"serve", "--db", "cluster.db", "--listen", address_,
+                                 "--lease-seconds", std::to_string(lease_seconds),
+                                 "--gc-seconds", "1"});
+    const bool up = WaitFor([&] { return serve->LogContains("listening on"); }, milliseconds(30000));
+    EXPECT_TRUE(up) << serve->Log();
+    return serve;
+  }
+
+  std::unique_ptr<Process> Worker(const std::string& name, double exit_when_idle = 0) {
+    std::vector<std::string> args{"worker",        "--coordinator", address_, "--threads", "1",
+                                  "--name",        name,            "--checkpoints",
+                                  name + ".ckpt"};
+    if (exit_when_idle > 0) {
+      args.push_back("--exit-when-idle");
+      args.push_back(std::to_string(exit_when_idle));
+    }
+    return std::make_unique<Process>(dir_.path(), name + ".log", args);
+  }
+
+  // `headevo ARGS` to completion; its exit code (stdout+stderr in out).
+  int Cli(const std::string& args, std::string* out = nullptr) {
+    const std::string command = "cd '" + dir_.path().string() + "' && '" HEADEVO_BINARY "' " +
+                                args + " >cli.txt 2>&1";
+    const int status = std::system(command.c_str());
+    if (out != nullptr) *out = Slurp(dir_.path() / "cli.txt");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  void Launch(const std::string& config) {
+    std::ofstream(dir_.path() / "search.toml") << config;
+    std::string out;
+    ASSERT_EQ(Cli("launch search.toml --coordinator " + address_, &out), 0) << out;
+    ASSERT_NE(out.find("launched search 1"), std::string::npos) << out;
+  }
+
+  std::unique_ptr<storage::Store> Reader() {
+    storage::StoreOptions options;
+    options.read_only = true;
+    auto store = storage::Store::Open(Db(), options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  headevo::v1::SearchState SearchState() {
+    auto reader = Reader();
+    if (reader == nullptr) return headevo::v1::SEARCH_STATE_UNSPECIFIED;
+    auto search = reader->GetSearch(1);
+    return search.ok() ? search->state : headevo::v1::SEARCH_STATE_UNSPECIFIED;
+  }
+
+  bool SearchDone() { return SearchState() == headevo::v1::SEARCH_STATE_DONE; }
+
+  // The first job LEASED to anyone, or 0.
+  int64_t LeasedJob(int* attempt = nullptr) {
+    auto reader = Reader();
+    if (reader == nullptr) return 0;
+    auto jobs = reader->ListJobs(1);
+    if (!jobs.ok()) return 0;
+    for (const storage::JobRecord& job : *jobs) {
+      if (job.state == storage::JobState::kLeased) {
+        if (attempt != nullptr) *attempt = job.attempt;
+        return job.id;
+      }
+    }
+    return 0;
+  }
+
+  // The finished search as the database has it: every job finished once, every candidate
+  // DONE with a result, lineage links resolvable, the file intact.
+  void ExpectCompleteAndConsistent(int64_t planned) {
+    auto reader = Reader();
+    ASSERT_NE(reader, nullptr);
+    ASSERT_OK_AND_ASSIGN(storage::SearchRecord search, reader->GetSearch(1));
+    EXPECT_EQ(search.state, headevo::v1::SEARCH_STATE_DONE);
+    ASSERT_OK_AND_ASSIGN(std::vector<headevo::v1::Candidate> candidates,
+                         reader->ListCandidates(1));
+    EXPECT_EQ(static_cast<int64_t>(candidates.size()), planned);
+    ASSERT_OK_AND_ASSIGN(std::vector<storage::JobRecord> jobs, reader->ListJobs(1));
+    EXPECT_EQ(jobs.size(), candidates.size());
+    std::set<int64_t> ids;
+    for (const headevo::v1::Candidate& c : candidates) ids.insert(c.id());
+    for (const headevo::v1::Candidate& c : candidates) {
+      SCOPED_TRACE(c.id());
+      EXPECT_EQ(c.state(), headevo::v1::CANDIDATE_STATE_DONE) << c.error();
+      EXPECT_EQ(c.head_stats_size(), c.genome().heads_size());
+      if (c.parent_id() != 0) EXPECT_TRUE(ids.count(c.parent_id()));
+      ASSERT_OK_AND_ASSIGN(std::vector<storage::LineageNode> chain, reader->AncestorChain(c.id()));
+      EXPECT_EQ(chain.back().parent_id, 0) << "every chain ends at a root";
+    }
+    for (const storage::JobRecord& job : jobs) {
+      EXPECT_EQ(job.state, storage::JobState::kDone) << "job " << job.id;
+    }
+  }
+
+  testing::TempDir dir_;
+  int port_ = 0;
+  std::string address_;
+  int serve_starts_ = 0;
+};
+
+TEST_F(ClusterTest, ThreeWorkersCompleteASearchAndClientsReadIt) {
+  auto serve = Serve(10);
+  auto w1 = Worker("w1");
+  auto w2 = Worker("w2");
+  auto w3 = Worker("w3");
+  Launch(TinyConfig(/*population=*/4, /*generations=*/3, /*steps=*/15));
+  ASSERT_TRUE(WaitFor([&] { return SearchDone(); }, milliseconds(120000))) << serve->Log();
+  ExpectCompleteAndConsistent(16);
+
+  // Every worker took part, and each job went to exactly one worker once.
+  auto reader = Reader();
+  ASSERT_OK_AND_ASSIGN(auto jobs, reader->ListJobs(1));
+  std::set<int64_t> workers;
+  for (const auto& job : jobs) {
+    EXPECT_EQ(job.attempt, 1) << "job " << job.id;
+    workers.insert(job.worker_id);
+  }
+  EXPECT_EQ(workers.size(), 3u);
+
+  // The client commands, online and offline, agree.
+  std::string online;
+  std::string offline;
+  ASSERT_EQ(Cli("status 1 --coordinator " + address_, &online), 0) << online;
+  ASSERT_EQ(Cli("status 1 --db cluster.db", &offline), 0) << offline;
+  EXPECT_NE(online.find("16/16"), std::string::npos) << online;
+  EXPECT_EQ(online, offline);
+  std::string lineage;
+  ASSERT_EQ(Cli("lineage 16 --format dot --db cluster.db", &lineage), 0) << lineage;
+  EXPECT_NE(lineage.find("digraph"), std::string::npos) << lineage;
+  std::string exported;
+  ASSERT_EQ(Cli("export 1 --count 2 -o best.json --coordinator " + address_, &exported), 0)
+      << exported;
+  // The export starts a new search.
+  std::ofstream(dir_.path() / "next.toml") << TinyConfig(4, 0, 15);
+  std::string launched;
+  ASSERT_EQ(Cli("launch next.toml --start-from best.json --coordinator " + address_, &launched),
+            0)
+      << launched;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = Reader();
+        auto s = r ? r->GetSearch(2) : absl::StatusOr<storage::SearchRecord>(absl::UnknownError(""));
+        return s.ok() && s->state == headevo::v1::SEARCH_STATE_DONE;
+      },
+      milliseconds(60000)));
+  ASSERT_OK_AND_ASSIGN(auto second, Reader()->ListCandidates(2));
+  ASSERT_OK_AND_ASSIGN(auto first, Reader()->ListCandidates(1));
+  ASSERT_EQ(second.size(), 4u);
+  EXPECT_EQ(second[0].mutation().description(), "initial: given genome");
+  EXPECT_EQ(second[2].mutation().description(), "initial: uniform sample");
+
+  // SIGTERM: a clean stop.
+  serve->Kill(SIGTERM);
+  EXPECT_NE(serve->Log().find("stopped cleanly"), std::string::npos) << serve->Log();
+}
+
+TEST_F(ClusterTest, AWorkerKilledMidJobHasItsJobLeasedAgainAndCountedOnce) {
+  auto serve = Serve(/*lease_seconds=*/1.5);
+  auto doomed = Worker("doomed");
+  Launch(TinyConfig(/*population=*/2, /*generations=*/1, /*steps=*/400));
+  int attempt = 0;
+  int64_t job = 0;
+  ASSERT_TRUE(WaitFor([&] { return (job = LeasedJob(&attempt)) != 0; }, milliseconds(60000)))
+      << doomed->Log();
+  doomed->Kill(SIGKILL);
+  auto survivor = Worker("survivor");
+  ASSERT_TRUE(WaitFor([&] { return SearchDone(); }, milliseconds(120000))) << serve->Log();
+  ExpectCompleteAndConsistent(4);
+  ASSERT_OK_AND_ASSIGN(storage::JobRecord record, Reader()->GetJob(job));
+  EXPECT_EQ(record.attempt, 2) << "leased again after the lease expired";
+  ASSERT_OK_AND_ASSIGN(auto events, Reader()->ListEvents(1, 0, 1000));
+  int expiries = 0;
+  for (const auto& e : events) {
+    expiries += e.kind == "lease_expired" &&
+                e.message.find("job " + std::to_string(job) + " ") != std::string::npos;
+  }
+  EXPECT_EQ(expiries, 1);
+}
+
+TEST_F(ClusterTest, AWorkerPausedPastItsLeaseHasItsLateResultRefused) {
+  auto serve = Serve(/*lease_seconds=*/1.5);
+  auto paused = Worker("paused");
+  Launch(TinyConfig(/*population=*/1, /*generations=*/0, /*steps=*/600));
+  int64_t job = 0;
+  ASSERT_TRUE(WaitFor([&] { return (job = LeasedJob()) != 0; }, milliseconds(60000)))
+      << paused->Log();
+  paused->Signal(SIGSTOP);
+  // Its lease expires (no heartbeat), the job is queued again and another worker finishes it.
+  auto other = Worker("other");
+  ASSERT_TRUE(WaitFor([&] { return SearchDone(); }, milliseconds(120000))) << serve->Log();
+  ASSERT_OK_AND_ASSIGN(storage::JobRecord before, Reader()->GetJob(job));
+  ASSERT_OK_AND_ASSIGN(headevo::v1::Candidate candidate_before,
+                       Reader()->GetCandidate(before.candidate_id));
+  EXPECT_EQ(before.attempt, 2);
+  EXPECT_EQ(before.state, storage::JobState::kDone);
+
+  paused->Signal(SIGCONT);
+  ASSERT_TRUE(WaitFor([&] { return paused->LogContains("refused"); }, milliseconds(60000)))
+      << paused->Log();
+  ASSERT_OK_AND_ASSIGN(storage::JobRecord after, Reader()->GetJob(job));
+  ASSERT_OK_AND_ASSIGN(headevo::v1::Candidate candidate_after,
+                       Reader()->GetCandidate(before.candidate_id));
+  EXPECT_EQ(after.attempt, before.attempt);
+  EXPECT_EQ(after.worker_id, before.worker_id);
+  EXPECT_EQ(after.finished_ms, before.finished_ms);
+  EXPECT_EQ(candidate_after.SerializeAsString(), candidate_before.SerializeAsString());
+}
+
+TEST_F(ClusterTest, ACoordinatorKilledTwentyTimesLosesAndDoublesNothing) {
+  std::mt19937 rng(20261124);
+  auto serve = Serve(/*lease_seconds=*/30);
+  auto w1 = Worker("w1");
+  auto w2 = Worker("w2");
+  Launch(TinyConfig(/*population=*/4, /*generations=*/8, /*steps=*/40));
+  int killed_mid_search = 0;
+  for (int kill = 0; kill < 20; ++kill) {
+    std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(50, 700)(rng)));
+    killed_mid_search += SearchState() == headevo::v1::SEARCH_STATE_RUNNING;
+    serve->Kill(SIGKILL);
+    serve = Serve(30);
+  }
+  ASSERT_TRUE(WaitFor([&] { return SearchDone(); }, milliseconds(180000))) << serve->Log();
+  ExpectCompleteAndConsistent(36);
+  // The file survived twenty deaths of its writer.
+  storage::StoreOptions writable;
+  serve->Kill(SIGTERM);
+  ASSERT_OK_AND_ASSIGN(auto store, storage::Store::Open(Db(), writable));
+  ASSERT_OK_AND_ASSIGN(auto candidates, store->ListCandidates(1));
+  EXPECT_EQ(candidates.size(), 36u);
+  EXPECT_GT(killed_mid_search, 5) << "most kills should land while the search runs";
+  std::cout << "coordinator killed " << killed_mid_search << " of 20 times mid-search\n";
+}
+
+TEST_F(ClusterTest, AResumedSearchEndsWithTheUninterruptedPopulation) {
+  // Uninterrupted: `headevo run` in one process.
+  std::ofstream(dir_.path() / "search.toml") << TinyConfig(3, 4, 20, /*seed=*/11);
+  std::string out;
+  ASSERT_EQ(Cli("run search.toml --db straight.db --threads 1 -q", &out), 0) << out;
+
+  // Interrupted: a coordinator SIGKILLed five times under one worker.
+  std::mt19937 rng(7);
+  auto serve = Serve(/*lease_seconds=*/30);
+  auto worker = Worker("solo");
+  Launch(TinyConfig(3, 4, 20, /*seed=*/11));
+  for (int kill = 0; kill < 5 && !SearchDone(); ++kill) {
+    std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(100, 600)(rng)));
+    serve->Kill(SIGKILL);
+    serve = Serve(30);
+  }
+  ASSERT_TRUE(WaitFor([&] { return SearchDone(); }, milliseconds(120000))) << serve->Log();
+
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  ASSERT_OK_AND_ASSIGN(auto straight,
+                       storage::Store::Open(dir_.File("straight.db"), read_only));
+  ASSERT_OK_AND_ASSIGN(auto expected, straight->ListCandidates(1));
+  ASSERT_OK_AND_ASSIGN(auto resumed, Reader()->ListCandidates(1));
+  ASSERT_EQ(resumed.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(resumed[i].parent_id(), expected[i].parent_id());
+    EXPECT_EQ(resumed[i].genome().SerializeAsString(), expected[i].genome().SerializeAsString());
+    EXPECT_EQ(resumed[i].mutation().SerializeAsString(),
+              expected[i].mutation().SerializeAsString());
+    EXPECT_EQ(resumed[i].metrics().val_loss(), expected[i].metrics().val_loss());
+    EXPECT_EQ(resumed[i].checkpoint_sha256(), expected[i].checkpoint_sha256());
+  }
+}
+
+}  // namespace
+}  // namespace headevo
