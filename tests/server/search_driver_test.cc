@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "search/search_options.h"
 #include "storage/store.h"
+#include "tests/testutil/fake_evaluator.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace headevo::server {
@@ -18,53 +19,7 @@ namespace {
 
 using headevo::v1::Candidate;
 
-// A deterministic stand-in for training: a genome's loss falls with each planted offset its
-// heads cover and rises with its connections; a head that covers a planted offset is
-// concentrated and heavy, any other is diffuse and light. It remembers every request.
-class FakeEvaluator : public search::Evaluator {
- public:
-  explicit FakeEvaluator(std::vector<int> planted) : planted_(std::move(planted)) {}
-
-  absl::StatusOr<headevo::v1::EvaluationResult> Evaluate(
-      const headevo::v1::EvaluationRequest& request) override {
-    requests.push_back(request);
-    if (fail_when && fail_when(request)) return absl::InternalError("loss is NaN at step 3");
-    headevo::v1::EvaluationResult result;
-    result.set_candidate_id(request.candidate_id());
-    std::set<int> covered;
-    int64_t connections = 0;
-    for (const auto& head : request.genome().heads()) {
-      int hits = 0;
-      for (int offset : head.offsets().offsets()) {
-        if (std::count(planted_.begin(), planted_.end(), offset) == 0) continue;
-        ++hits;
-        covered.insert(offset);
-      }
-      connections += head.offsets().offsets_size();
-      auto* stats = result.add_head_stats();
-      stats->set_head_id(head.id());
-      stats->set_layer(head.layer());
-      stats->set_entropy(hits ? 0.2 : 0.9);
-      stats->set_weight_norm(hits + 0.01 * head.offsets().offsets_size());
-      stats->set_independence(0.5);
-      stats->set_importance(hits);
-    }
-    auto* m = result.mutable_metrics();
-    m->set_val_loss(2.0 - 0.5 * static_cast<double>(covered.size()) + 0.001 * connections +
-                    1e-6 * static_cast<double>(request.training().seed() % 1000));
-    m->set_train_loss(m->val_loss());
-    m->set_connections(connections);
-    m->set_steps(request.training().steps());
-    result.set_checkpoint_sha256("ckpt-" + std::to_string(request.candidate_id()));
-    return result;
-  }
-
-  std::vector<headevo::v1::EvaluationRequest> requests;
-  std::function<bool(const headevo::v1::EvaluationRequest&)> fail_when;
-
- private:
-  std::vector<int> planted_;
-};
+using testing::FakeEvaluator;
 
 class RecordingListener : public SearchListener {
  public:

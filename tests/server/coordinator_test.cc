@@ -1,0 +1,287 @@
+// The coordinator's engine in one process, with a fake evaluator and a fake clock: schedules,
+// pause/resume/stop, lease expiry and hand-back, resume after a restart, checkpoint keeping.
+#include "server/coordinator.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "server/checkpoint_store.h"
+#include "server/search_config.h"
+#include "storage/store.h"
+#include "tests/testutil/fake_evaluator.h"
+#include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace headevo::server {
+namespace {
+
+using headevo::v1::Candidate;
+using testing::FakeEvaluator;
+
+std::string Config(const std::string& schedule, int population = 4, int generations = 2,
+                   bool inherit = false) {
+  return absl::StrFormat(
+      "[search]\nseed = 3\npopulation = %d\ngenerations = %d\nschedule = \"%s\"\n"
+      "inherit_weights = %s\n[selection]\nparents = %d\n[model]\nseq_len = 16\n"
+      "[task]\nplanted_offsets = [-1, -3]\n[initial]\nwindow = 6\n",
+      population, generations, schedule, inherit ? "true" : "false", std::min(2, population));
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    coordinator_.reset();
+    store_.reset();
+    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File("c.db")));
+    CoordinatorOptions options;
+    options.lease_ms = 1000;
+    options.max_attempts = 2;
+    options.keep_best_checkpoints = 1;
+    options.clock = [this] { return now_ms_; };
+    ASSERT_OK_AND_ASSIGN(coordinator_, Coordinator::Create(store_.get(), options));
+    ASSERT_OK_AND_ASSIGN(WorkerRegistration w, coordinator_->RegisterWorker({0, "t", "cpu"}));
+    worker_ = w.worker_id;
+  }
+
+  int64_t Create(const std::string& toml) {
+    auto options = ParseSearchConfig(toml, "test.toml");
+    EXPECT_TRUE(options.ok()) << options.status();
+    auto id = coordinator_->CreateSearch(*options, toml, {});
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : 0;
+  }
+
+  std::optional<storage::Lease> Lease() {
+    auto lease = coordinator_->LeaseJob(worker_);
+    EXPECT_TRUE(lease.ok()) << lease.status();
+    return lease.ok() ? *lease : std::nullopt;
+  }
+
+  void Finish(const storage::Lease& lease) {
+    ASSERT_OK_AND_ASSIGN(headevo::v1::EvaluationResult result, evaluator_.Evaluate(lease.request));
+    ASSERT_OK(coordinator_->ReportResult(worker_, lease.job_id, lease.attempt, result).status());
+  }
+
+  // Leases and finishes jobs one at a time until none is left; returns how many.
+  int Drain() {
+    int n = 0;
+    while (auto lease = Lease()) {
+      Finish(*lease);
+      ++n;
+    }
+    return n;
+  }
+
+  headevo::v1::SearchState State(int64_t id) {
+    auto summary = coordinator_->Summary(id);
+    return summary.ok() ? summary->state() : headevo::v1::SEARCH_STATE_UNSPECIFIED;
+  }
+
+  testing::TempDir dir_;
+  int64_t now_ms_ = 1'000'000;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Coordinator> coordinator_;
+  int64_t worker_ = 0;
+  FakeEvaluator evaluator_{{-1, -3}};
+};
+
+TEST_F(CoordinatorTest, SteadyStateBreedsAChildAsSoonAsOneParentIsRanked) {
+  const int64_t id = Create(Config("steady_state"));
+  std::vector<storage::Lease> generation0;
+  for (int i = 0; i < 4; ++i) generation0.push_back(*Lease());
+  Finish(generation0[2]);
+  // Three of generation 0 are still out, yet a free worker gets a child of the one finished.
+  std::optional<storage::Lease> child = Lease();
+  ASSERT_TRUE(child.has_value());
+  ASSERT_OK_AND_ASSIGN(Candidate c, store_->GetCandidate(child->request.candidate_id()));
+  EXPECT_EQ(c.parent_id(), generation0[2].request.candidate_id());
+  EXPECT_EQ(c.generation(), 1);
+  for (int i : {0, 1, 3}) Finish(generation0[i]);
+  Finish(*child);
+  EXPECT_EQ(Drain(), 12 - 5);
+  EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_DONE);
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListCandidates(id));
+  EXPECT_EQ(all.size(), 12u);
+}
+
+TEST_F(CoordinatorTest, GenerationalWaitsForTheWholeGeneration) {
+  const int64_t id = Create(Config("generational"));
+  std::vector<storage::Lease> generation0;
+  for (int i = 0; i < 4; ++i) generation0.push_back(*Lease());
+  for (int i = 0; i < 3; ++i) Finish(generation0[i]);
+  EXPECT_FALSE(Lease().has_value()) << "the barrier holds while one candidate is out";
+  Finish(generation0[3]);
+  std::optional<storage::Lease> next = Lease();
+  ASSERT_TRUE(next.has_value());
+  ASSERT_OK_AND_ASSIGN(Candidate c, store_->GetCandidate(next->request.candidate_id()));
+  EXPECT_EQ(c.generation(), 1);
+  Finish(*next);
+  EXPECT_EQ(Drain(), 7);
+  EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_DONE);
+}
+
+TEST_F(CoordinatorTest, ARestartedCoordinatorContinuesExactlyLikeAnUninterruptedOne) {
+  for (const char* schedule : {"steady_state", "generational"}) {
+    SCOPED_TRACE(schedule);
+    // Uninterrupted, in its own database.
+    const int64_t straight = Create(Config(schedule, 4, 4));
+    Drain();
+    ASSERT_OK_AND_ASSIGN(auto expected, store_->ListCandidates(straight));
+
+    // The same search, the coordinator (and its store) destroyed and reopened every 3 jobs.
+    const int64_t resumed = Create(Config(schedule, 4, 4));
+    for (int done = 0;; ++done) {
+      if (done % 3 == 2) Open();
+      std::optional<storage::Lease> lease = Lease();
+      if (!lease) break;
+      Finish(*lease);
+    }
+    ASSERT_OK_AND_ASSIGN(auto got, store_->ListCandidates(resumed));
+    ASSERT_EQ(got.size(), expected.size());
+    EXPECT_EQ(State(resumed), headevo::v1::SEARCH_STATE_DONE);
+    const int64_t shift = got.front().id() - expected.front().id();
+    for (size_t i = 0; i < got.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(got[i].parent_id() == 0 ? 0 : got[i].parent_id() - shift,
+                expected[i].parent_id());
+      ASSERT_EQ(got[i].genome().heads_size(), expected[i].genome().heads_size());
+      for (int h = 0; h < got[i].genome().heads_size(); ++h) {
+        EXPECT_EQ(got[i].genome().heads(h).offsets().SerializeAsString(),
+                  expected[i].genome().heads(h).offsets().SerializeAsString());
+      }
+      // Same mutation; head ids differ (both searches share one database).
+      EXPECT_EQ(got[i].mutation().pruned_head_ids_size(),
+                expected[i].mutation().pruned_head_ids_size());
+      EXPECT_EQ(got[i].mutation().added_head_slots().size(),
+                expected[i].mutation().added_head_slots().size());
+    }
+  }
+}
+
+TEST_F(CoordinatorTest, PauseResumeAndStop) {
+  const int64_t id = Create(Config("steady_state"));
+  std::optional<storage::Lease> out = Lease();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_OK(coordinator_->Pause(id).status());
+  EXPECT_FALSE(Lease().has_value()) << "a paused search hands out nothing";
+  Finish(*out);  // a job already out still counts
+  ASSERT_OK_AND_ASSIGN(Candidate c, store_->GetCandidate(out->request.candidate_id()));
+  EXPECT_EQ(c.state(), headevo::v1::CANDIDATE_STATE_DONE);
+  EXPECT_EQ(coordinator_->Pause(id).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK(coordinator_->Resume(id).status());
+  EXPECT_TRUE(Lease().has_value());
+  ASSERT_OK_AND_ASSIGN(auto stopped, coordinator_->Stop(id));
+  EXPECT_EQ(stopped.state(), headevo::v1::SEARCH_STATE_STOPPED);
+  EXPECT_FALSE(Lease().has_value());
+  EXPECT_EQ(coordinator_->Resume(id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coordinator_->Stop(id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coordinator_->Pause(999).status().code(), absl::StatusCode::kNotFound);
+  // A restarted coordinator leaves a stopped search alone.
+  Open();
+  EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_STOPPED);
+  EXPECT_FALSE(Lease().has_value());
+}
+
+TEST_F(CoordinatorTest, AnExpiredLeaseIsQueuedAgainThenFailsWhenAttemptsAreSpent) {
+  const int64_t id = Create(Config("steady_state", 1, 0));
+  std::optional<storage::Lease> first = Lease();
+  ASSERT_TRUE(first.has_value());
+  now_ms_ += 1001;
+  ASSERT_OK(coordinator_->ExpireLeases());
+  std::optional<storage::Lease> second = Lease();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->job_id, first->job_id);
+  EXPECT_EQ(second->attempt, 2);
+  // The first epoch is fenced off.
+  EXPECT_EQ(coordinator_->Heartbeat(worker_, first->job_id, 1, 0, 0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  now_ms_ += 1001;
+  ASSERT_OK(coordinator_->ExpireLeases());
+  ASSERT_OK_AND_ASSIGN(Candidate c, store_->GetCandidate(first->request.candidate_id()));
+  EXPECT_EQ(c.state(), headevo::v1::CANDIDATE_STATE_FAILED);
+  EXPECT_NE(c.error().find("lease expired"), std::string::npos) << c.error();
+  EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_FAILED) << "all of generation 0 failed";
+}
+
+TEST_F(CoordinatorTest, AHandedBackJobIsQueuedAtOnceWithoutSpendingAnAttempt) {
+  Create(Config("steady_state", 1, 0));
+  std::optional<storage::Lease> first = Lease();
+  ASSERT_TRUE(first.has_value());
+  ASSERT_OK(coordinator_->ReleaseJob(worker_, first->job_id, first->attempt, "shutting down"));
+  std::optional<storage::Lease> second = Lease();
+  ASSERT_TRUE(second.has_value());
+  ASSERT_OK_AND_ASSIGN(storage::JobRecord job, store_->GetJob(first->job_id));
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(job.max_attempts, 3) << "the hand-back gave its attempt back";
+}
+
+TEST_F(CoordinatorTest, BadSearchesAreRefusedAndNothingIsWritten) {
+  auto sweep = ParseSearchConfig(Config("steady_state") + "", "t.toml");
+  ASSERT_OK(sweep.status());
+  sweep->mode = search::SearchMode::kKSweep;
+  EXPECT_EQ(coordinator_->CreateSearch(*sweep, "", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto options = ParseSearchConfig(Config("steady_state"), "t.toml");
+  headevo::v1::Genome bad;
+  bad.set_num_layers(2);
+  for (int layer = 0; layer < 2; ++layer) {
+    auto* head = bad.add_heads();
+    head->set_layer(layer);
+    head->mutable_offsets()->add_offsets(layer == 0 ? -1 : 4);  // causal: +4 looks ahead
+  }
+  auto refused = coordinator_->CreateSearch(*options, "", {bad});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("offset 4"), std::string::npos) << refused.status();
+  ASSERT_OK_AND_ASSIGN(auto searches, store_->ListSearches());
+  EXPECT_TRUE(searches.empty());
+}
+
+TEST_F(CoordinatorTest, CheckpointsNoLivingCandidateNeedsAreCollected) {
+  const int64_t id = Create(Config("generational", 4, 2, /*inherit=*/true));
+  // The fake's checkpoint names are not hashes; give each result a real-looking one.
+  std::vector<storage::Lease> generation0;
+  for (int i = 0; i < 4; ++i) generation0.push_back(*Lease());
+  std::map<int64_t, std::string> sha_of;
+  for (const storage::Lease& lease : generation0) {
+    ASSERT_OK_AND_ASSIGN(auto result, evaluator_.Evaluate(lease.request));
+    const std::string sha = absl::StrFormat("%064x", lease.request.candidate_id());
+    result.set_checkpoint_sha256(sha);
+    sha_of[lease.request.candidate_id()] = sha;
+    ASSERT_OK(coordinator_->ReportResult(worker_, lease.job_id, lease.attempt, result).status());
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> keep, coordinator_->CheckpointsToKeep());
+  const std::set<std::string> kept(keep.begin(), keep.end());
+  // Truncation with parents = 2: the two fittest may still breed; their checkpoints (which
+  // the queued children start from) stay, the other two may go.
+  ASSERT_OK_AND_ASSIGN(auto best, store_->BestCandidates(id, 4));
+  EXPECT_TRUE(kept.count(sha_of[best[0].candidate_id]));
+  EXPECT_TRUE(kept.count(sha_of[best[1].candidate_id]));
+  EXPECT_FALSE(kept.count(sha_of[best[3].candidate_id]));
+
+  ASSERT_OK_AND_ASSIGN(auto checkpoints, CheckpointStore::Open(dir_.File("ckpt")));
+  for (const auto& [candidate, sha] : sha_of) {
+    std::ofstream(checkpoints->PathOf(sha)) << "weights";
+  }
+  std::ofstream(dir_.File("ckpt/README")) << "not a checkpoint: never touched";
+  ASSERT_OK_AND_ASSIGN(int removed, checkpoints->Collect(kept, /*min_age_ms=*/0));
+  EXPECT_EQ(removed, static_cast<int>(4 - kept.size()));
+  EXPECT_TRUE(checkpoints->Has(sha_of[best[0].candidate_id]));
+  EXPECT_FALSE(checkpoints->Has(sha_of[best[3].candidate_id]));
+  EXPECT_TRUE(std::filesystem::exists(dir_.File("ckpt/README")));
+  // A young file is spared whatever the keep set says.
+  ASSERT_OK_AND_ASSIGN(removed, checkpoints->Collect({}, /*min_age_ms=*/3'600'000));
+  EXPECT_EQ(removed, 0);
+}
+
+}  // namespace
+}  // namespace headevo::server
