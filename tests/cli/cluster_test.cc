@@ -358,6 +358,23 @@ TEST_F(ClusterTest, AWorkerPausedPastItsLeaseHasItsLateResultRefused) {
   EXPECT_EQ(candidate_after.SerializeAsString(), candidate_before.SerializeAsString());
 }
 
+TEST_F(ClusterTest, AWorkerStoppedWithSigtermHandsItsJobBackAtOnce) {
+  auto serve = Serve(/*lease_seconds=*/60);
+  auto leaving = Worker("leaving");
+  Launch(TinyConfig(/*population=*/1, /*generations=*/0, /*steps=*/3000));
+  int64_t job = 0;
+  ASSERT_TRUE(WaitFor([&] { return (job = LeasedJob()) != 0; }, milliseconds(60000)))
+      << leaving->Log();
+  leaving->Signal(SIGTERM);
+  EXPECT_EQ(leaving->Wait(milliseconds(10000)), 0) << leaving->Log();
+  EXPECT_TRUE(leaving->LogContains("handed back")) << leaving->Log();
+  // Queued again long before its 60 s lease would have run out, with no attempt spent.
+  ASSERT_OK_AND_ASSIGN(storage::JobRecord record, Reader()->GetJob(job));
+  EXPECT_EQ(record.state, storage::JobState::kQueued);
+  EXPECT_EQ(record.attempt, 1);
+  EXPECT_EQ(record.max_attempts, 4);
+}
+
 TEST_F(ClusterTest, ACoordinatorKilledTwentyTimesLosesAndDoublesNothing) {
   std::mt19937 rng(20261124);
   auto serve = Serve(/*lease_seconds=*/30);
