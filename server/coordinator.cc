@@ -387,41 +387,33 @@ Coordinator::ActiveSearch* Coordinator::Find(int64_t search_id) {
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Pause(int64_t search_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ActiveSearch* search = Find(search_id);
-  if (search == nullptr || search->state != headevo::v1::SEARCH_STATE_RUNNING) {
-    absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(search_id);
-    if (!summary.ok()) return summary.status();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "search ", search_id, " is ", StateWord(summary->state()), ", not running: nothing to pause"));
-  }
-  if (absl::Status s = store_->SetSearchState(search_id, headevo::v1::SEARCH_STATE_PAUSED);
-      !s.ok()) {
-    return s;
-  }
-  search->state = headevo::v1::SEARCH_STATE_PAUSED;
-  Publish(search_id, "search_paused",
-          absl::StrCat("search ", search_id, " paused: jobs already leased finish and count"),
-          /*persist=*/true);
-  return SummaryLocked(search_id);
+  return Transition(search_id, headevo::v1::SEARCH_STATE_RUNNING,
+                    headevo::v1::SEARCH_STATE_PAUSED, "search_paused",
+                    absl::StrCat("search ", search_id,
+                                 " paused: jobs already leased finish and count"));
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Resume(int64_t search_id) {
+  return Transition(search_id, headevo::v1::SEARCH_STATE_PAUSED,
+                    headevo::v1::SEARCH_STATE_RUNNING, "search_resumed",
+                    absl::StrCat("search ", search_id, " resumed"));
+}
+
+absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Transition(
+    int64_t search_id, SearchState from, SearchState to, const std::string& event_kind,
+    const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
   ActiveSearch* search = Find(search_id);
-  if (search == nullptr || search->state != headevo::v1::SEARCH_STATE_PAUSED) {
+  if (search == nullptr || search->state != from) {
     absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(search_id);
     if (!summary.ok()) return summary.status();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "search ", search_id, " is ", StateWord(summary->state()), ", not paused: nothing to resume"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("search ", search_id, " is ", StateWord(summary->state()), ", not ",
+                     StateWord(from), ": it cannot become ", StateWord(to)));
   }
-  if (absl::Status s = store_->SetSearchState(search_id, headevo::v1::SEARCH_STATE_RUNNING);
-      !s.ok()) {
-    return s;
-  }
-  search->state = headevo::v1::SEARCH_STATE_RUNNING;
-  Publish(search_id, "search_resumed", absl::StrCat("search ", search_id, " resumed"),
-          /*persist=*/true);
+  if (absl::Status s = store_->SetSearchState(search_id, to); !s.ok()) return s;
+  search->state = to;
+  Publish(search_id, event_kind, message, /*persist=*/true);
   if (absl::Status s = Advance(*search); !s.ok()) return s;
   work_cv_.notify_all();
   return SummaryLocked(search_id);

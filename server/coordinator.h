@@ -182,6 +182,12 @@ class Coordinator {
   // Re-reads a candidate after its job changed and updates the population, the best and the
   // events; then advances the search.
   absl::Status OnCandidateFinished(int64_t candidate_id);
+  // Pause and Resume: `from` -> `to`, or FailedPrecondition naming the state it is in.
+  absl::StatusOr<headevo::v1::SearchSummary> Transition(int64_t search_id,
+                                                        headevo::v1::SearchState from,
+                                                        headevo::v1::SearchState to,
+                                                        const std::string& event_kind,
+                                                        const std::string& message);
   absl::Status EndSearch(ActiveSearch& search, headevo::v1::SearchState state,
                          const std::string& why);
   absl::StatusOr<headevo::v1::SearchSummary> SummaryLocked(int64_t search_id);

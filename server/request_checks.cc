@@ -222,8 +222,10 @@ absl::Status CheckReportResult(const v1::ReportResultRequest& request) {
       AtLeast("ReportResult.attempt", request.attempt(), 1),
   });
   if (!status.ok()) return status;
-  if (!request.error().empty())
+  // A failure's result is not looked at: a NaN in it may well be why it failed.
+  if (!request.error().empty()) {
     return AtMostBytes("ReportResult.error", request.error(), kMaxErrorBytes);
+  }
   if (request.permanent()) {
     return InvalidArgumentError(
         "ReportResult.permanent must be false when error is empty (only a failure is permanent)");
@@ -316,8 +318,9 @@ absl::Status CheckListCandidates(const v1::ListCandidatesRequest& request) {
         absl::StrCat("ListCandidates.order must be a known CandidateOrder, got ", request.order()));
   }
   absl::StatusOr<int64_t> offset = ParsePageToken(request.page_token());
-  if (!offset.ok())
+  if (!offset.ok()) {
     return InvalidArgumentError(absl::StrCat("ListCandidates.", offset.status().message()));
+  }
   return absl::OkStatus();
 }
 

@@ -164,17 +164,22 @@ absl::Status SearchDriver::EvaluateGeneration(const search::SearchOptions& optio
     population.push_back(*std::move(recorded));
     ++outcome.evaluated;
 
-    if (listener_ != nullptr) {
-      const auto best = search::RankByFitness(population, options.selection, 1);
-      CandidateProgress progress;
-      progress.candidate = &population.back();
-      progress.evaluated = outcome.evaluated;
-      progress.total = total_;
-      progress.best = best.empty() ? nullptr : best.front();
-      listener_->OnCandidateFinished(progress);
-    }
+    ReportProgress(options, population, outcome.evaluated);
   }
   return RecordGenerationDone(options, population, generation.front().generation(), outcome);
+}
+
+void SearchDriver::ReportProgress(const search::SearchOptions& options,
+                                  const std::vector<headevo::v1::Candidate>& finished,
+                                  int evaluated) {
+  if (listener_ == nullptr) return;
+  const auto best = search::RankByFitness(finished, options.selection, 1);
+  CandidateProgress progress;
+  progress.candidate = &finished.back();
+  progress.evaluated = evaluated;
+  progress.total = total_;
+  progress.best = best.empty() ? nullptr : best.front();
+  listener_->OnCandidateFinished(progress);
 }
 
 absl::Status SearchDriver::RecordGenerationDone(
@@ -282,15 +287,7 @@ absl::Status SearchDriver::Evolve(const search::SearchOptions& options,
     if (recorded->state() == headevo::v1::CANDIDATE_STATE_FAILED) ++outcome.failed;
     finished.push_back(*std::move(recorded));
     ++outcome.evaluated;
-    if (listener_ != nullptr) {
-      const auto best = search::RankByFitness(finished, options.selection, 1);
-      CandidateProgress progress;
-      progress.candidate = &finished.back();
-      progress.evaluated = outcome.evaluated;
-      progress.total = total_;
-      progress.best = best.empty() ? nullptr : best.front();
-      listener_->OnCandidateFinished(progress);
-    }
+    ReportProgress(options, finished, outcome.evaluated);
   }
   absl::StatusOr<headevo::v1::SearchSummary> summary = (*coordinator)->Summary(*search_id);
   if (!summary.ok()) return summary.status();

@@ -96,6 +96,9 @@ class SearchDriver {
                                                      const headevo::v1::ModelSpec& model,
                                                      int64_t stream);
 
+  // Tells the listener that finished.back() finished, with the fittest of `finished`.
+  void ReportProgress(const search::SearchOptions& options,
+                      const std::vector<headevo::v1::Candidate>& finished, int evaluated);
   // Appends a "generation_done" event naming the best candidate so far.
   absl::Status RecordGenerationDone(const search::SearchOptions& options,
                                     const std::vector<headevo::v1::Candidate>& population,
