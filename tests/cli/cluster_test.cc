@@ -301,6 +301,11 @@ TEST_F(ClusterTest, ThreeWorkersCompleteASearchAndClientsReadIt) {
   EXPECT_EQ(second[0].mutation().description(), "initial: given genome");
   EXPECT_EQ(second[2].mutation().description(), "initial: uniform sample");
 
+  // A second coordinator on the same database is refused, naming the one that holds it.
+  std::string refused;
+  EXPECT_EQ(Cli("serve --db cluster.db --listen 127.0.0.1:0", &refused), 1) << refused;
+  EXPECT_NE(refused.find("already open for writing"), std::string::npos) << refused;
+
   // SIGTERM: a clean stop.
   serve->Kill(SIGTERM);
   EXPECT_NE(serve->Log().find("stopped cleanly"), std::string::npos) << serve->Log();

@@ -349,3 +349,21 @@ TEST(SearchConfigTest, ShippedExamplesParse) {
 
 }  // namespace
 }  // namespace headevo::server
+
+namespace headevo::server {
+namespace {
+
+TEST(SearchConfigTest, NonAsciiOutsideStringsIsRefusedInsideStringsAccepted) {
+  // toml++ 3.3.0 has undefined behaviour on a non-ASCII bare key; it must never see one.
+  const auto bad = ParseSearchConfig("[search]\ncaf\xc3\xa9 = 1\n", "x.toml");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("x.toml:2:4: non-ASCII"), std::string::npos)
+      << bad.status();
+  const auto fine =
+      ParseSearchConfig("# caf\xc3\xa9\n[search]\nname = \"caf\xc3\xa9 \\\" \xc2\xa7\"\n", "x.toml");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->name, "caf\xc3\xa9 \" \xc2\xa7");
+}
+
+}  // namespace
+}  // namespace headevo::server
