@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -40,6 +41,10 @@ bool IsLoopbackAddress(const std::string& listen) {
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     Coordinator* coordinator, CheckpointStore* checkpoints, const ServerOptions& options) {
+  if (options.max_message_bytes < 4096) {
+    return absl::InvalidArgumentError(absl::StrCat("max_message_bytes ", options.max_message_bytes,
+                                                   " is too small; give at least 4096"));
+  }
   const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
   if (tls && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
     return absl::InvalidArgumentError("TLS needs both --tls-cert and --tls-key");
@@ -77,6 +82,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   WorkerServiceOptions worker_options;
   worker_options.token = options.token;
   worker_options.max_lease_wait_ms = options.max_lease_wait_ms;
+  // A download chunk must fit in one message, with room for its framing.
+  worker_options.chunk_bytes = std::min(worker_options.chunk_bytes, options.max_message_bytes - 1024);
   server->worker_service_ =
       std::make_unique<WorkerServiceImpl>(coordinator, checkpoints, worker_options);
   server->search_service_ =
