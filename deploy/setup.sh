@@ -27,6 +27,7 @@ packages=(
   libsqlite3-dev sqlite3 libssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)
 )
 # npm fetches the corpus; a machine with NodeSource's nodejs already has npm (and Debian's npm
 # package conflicts with it), so install Debian's pair only where npm is missing.
