@@ -131,9 +131,13 @@ std::vector<const headevo::v1::Candidate*> RankByFitness(
     const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
     int limit) {
   std::vector<const Candidate*> done = Eligible(population);
-  std::sort(done.begin(), done.end(),
-            [&](const auto* a, const auto* b) { return Fitter(*a, *b, options); });
-  if (static_cast<int>(done.size()) > limit) done.resize(std::max(limit, 0));
+  // Fitter is a total order (ties go to the lower id), so sorting only the first `limit` gives
+  // the same answer as a full sort, in O(n log limit): the coordinator asks for the few best
+  // of a population that keeps growing.
+  const size_t keep = std::min(done.size(), static_cast<size_t>(std::max(limit, 0)));
+  std::partial_sort(done.begin(), done.begin() + keep, done.end(),
+                    [&](const auto* a, const auto* b) { return Fitter(*a, *b, options); });
+  done.resize(keep);
   return done;
 }
 

@@ -74,10 +74,11 @@ void Strategy::RewardChild(const headevo::v1::Candidate& parent,
 }
 
 void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population) {
-  std::map<int64_t, const headevo::v1::Candidate*> by_id;
+  const bool adaptive = options_.resampling.sampler == Sampler::kAdaptive;
+  std::map<int64_t, const headevo::v1::Candidate*> by_id;  // only the bandit needs parents
   std::vector<const headevo::v1::Candidate*> children;
   for (const headevo::v1::Candidate& c : population) {
-    by_id[c.id()] = &c;
+    if (adaptive) by_id[c.id()] = &c;
     if (c.parent_id() != 0) children.push_back(&c);
   }
   while (rewarded_children_ < static_cast<int64_t>(children.size())) {
@@ -88,10 +89,7 @@ void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>&
     }
     ++rewarded_children_;
     // A failed child says more about training than about the sampler: no reward.
-    if (options_.resampling.sampler != Sampler::kAdaptive ||
-        child.state() != headevo::v1::CANDIDATE_STATE_DONE) {
-      continue;
-    }
+    if (!adaptive || child.state() != headevo::v1::CANDIDATE_STATE_DONE) continue;
     auto parent = by_id.find(child.parent_id());
     if (parent != by_id.end()) RewardChild(*parent->second, child);
   }

@@ -206,6 +206,9 @@ ALTER TABLE searches ADD COLUMN created_ms INTEGER;
 UPDATE searches SET created_ms = CAST(strftime('%s', created_at) AS INTEGER) * 1000;
 -- Unfinished jobs' parent checkpoints, for checkpoint collection.
 CREATE INDEX jobs_open ON jobs(state) WHERE state IN ('QUEUED', 'LEASED');
+-- The oldest queued job by id: with jobs_queued (search_id, id) SQLite walked every job in id
+-- order to satisfy ORDER BY id across searches, a full scan per lease.
+CREATE INDEX jobs_queued_by_id ON jobs(id) WHERE state = 'QUEUED';
 )sql"},
 };
 
