@@ -555,6 +555,19 @@ absl::StatusOr<int64_t> Coordinator::SearchOfJob(int64_t job_id) {
   return job->search_id;
 }
 
+absl::StatusOr<storage::JobRecord> Coordinator::JobReportedBy(int64_t worker_id, int64_t job_id,
+                                                              int attempt) {
+  absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
+  if (!job.ok()) return job.status();
+  if (job->worker_id != worker_id && job->state == storage::JobState::kLeased &&
+      job->attempt == attempt) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " attempt ", attempt,
+                                                      " is leased to worker ", job->worker_id,
+                                                      ", not worker ", worker_id));
+  }
+  return job;
+}
+
 absl::StatusOr<int64_t> Coordinator::Heartbeat(int64_t worker_id, int64_t job_id, int attempt,
                                                int /*step*/, double /*train_loss*/) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -575,14 +588,8 @@ absl::StatusOr<storage::ReportOutcome> Coordinator::ReportResult(
         m.train_loss(), ", val ", m.val_loss(), "); report it as a permanent failure"));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
+  absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
   if (!job.ok()) return job.status();
-  if (job->worker_id != worker_id && job->state == storage::JobState::kLeased &&
-      job->attempt == attempt) {
-    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " attempt ", attempt,
-                                                      " is leased to worker ", job->worker_id,
-                                                      ", not worker ", worker_id));
-  }
   absl::StatusOr<storage::ReportOutcome> outcome =
       store_->CompleteJob(job_id, attempt, result, options_.clock());
   if (!outcome.ok()) return outcome.status();
@@ -597,14 +604,8 @@ absl::StatusOr<storage::JobState> Coordinator::ReportFailure(int64_t worker_id, 
                                                              int attempt, const std::string& error,
                                                              bool permanent) {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
+  absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
   if (!job.ok()) return job.status();
-  if (job->worker_id != worker_id && job->state == storage::JobState::kLeased &&
-      job->attempt == attempt) {
-    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " attempt ", attempt,
-                                                      " is leased to worker ", job->worker_id,
-                                                      ", not worker ", worker_id));
-  }
   absl::StatusOr<storage::JobState> state =
       store_->FailJob(job_id, attempt, error, permanent, options_.clock());
   if (!state.ok()) return state.status();

@@ -196,6 +196,9 @@ class Coordinator {
                bool persist);
   ActiveSearch* Find(int64_t search_id);
   absl::StatusOr<int64_t> SearchOfJob(int64_t job_id);
+  // The job a report names; FailedPrecondition when its current lease is another worker's.
+  absl::StatusOr<storage::JobRecord> JobReportedBy(int64_t worker_id, int64_t job_id,
+                                                   int attempt);
 
   storage::Store* store_;
   CoordinatorOptions options_;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/testutil/tiny_config.h"
 
 namespace headevo {
 namespace {
@@ -32,22 +34,13 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-// Tiny: a candidate trains in well under a second. `steps` sets how long a job takes.
+// `steps` sets how long a job takes.
 std::string TinyConfig(int population, int generations, int steps, uint64_t seed = 5) {
-  std::ostringstream c;
-  c << "[search]\nname = \"cluster\"\nseed = " << seed << "\npopulation = " << population
-    << "\ngenerations = " << generations
-    << "\ncompare_with_dense = false\ninherit_weights = true\n\n"
-       "[selection]\nparents = "
-    << std::min(2, population)
-    << "\n\n"
-       "[model]\nvocab_size = 8\nd_model = 16\nlayers = 2\nheads_per_layer = 3\nd_head = 4\n"
-       "seq_len = 16\n\n[task]\nplanted_offsets = [-1, -3]\n\n"
-       "[training]\nsteps = "
-    << steps
-    << "\nbatch_size = 8\neval_batches = 1\n\n[initial]\nwindow = 6\n\n[pruning]\nfraction = "
-       "0.34\n";
-  return c.str();
+  return testing::TinySearchConfig(
+      "name = \"cluster\"\nseed = " + std::to_string(seed) + "\npopulation = " +
+          std::to_string(population) + "\ngenerations = " + std::to_string(generations) +
+          "\ncompare_with_dense = false\ninherit_weights = true\n",
+      std::min(2, population), steps);
 }
 
 std::string Slurp(const fs::path& path) {

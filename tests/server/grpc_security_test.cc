@@ -20,6 +20,7 @@
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/testutil/tiny_config.h"
 #include "worker/coordinator_channel.h"
 
 namespace headevo::server {
@@ -31,33 +32,8 @@ namespace v1 = headevo::v1;
 constexpr std::chrono::seconds kDeadline(5);
 constexpr const char* kToken = "s3cret";
 
-constexpr const char* kConfig = R"([search]
-name = "secure"
-population = 2
-generations = 0
-
-[selection]
-parents = 2
-
-[model]
-vocab_size = 8
-d_model = 16
-layers = 2
-heads_per_layer = 3
-d_head = 4
-seq_len = 16
-
-[task]
-planted_offsets = [-1, -3]
-
-[training]
-steps = 15
-batch_size = 8
-eval_batches = 1
-
-[initial]
-window = 6
-)";
+const std::string kConfig =
+    testing::TinySearchConfig("name = \"secure\"\npopulation = 2\ngenerations = 0\n");
 
 // Makes, in the current directory: ca.{pem,key} and rogue_ca.{pem,key} (two self-signed
 // CAs), server.{pem,key} for localhost and 127.0.0.1 signed by ca, client.{pem,key} signed by

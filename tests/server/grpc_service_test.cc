@@ -27,6 +27,7 @@
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/testutil/tiny_config.h"
 #include "worker/coordinator_channel.h"
 
 namespace headevo::server {
@@ -40,34 +41,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::chrono::seconds kDeadline(5);
 
 // Parses, validates and queues exactly 8 jobs: generations = 0 means generation 0 only.
-constexpr const char* kConfig = R"([search]
-name = "grpc"
-seed = 7
-population = 8
-generations = 0
-
-[selection]
-parents = 2
-
-[model]
-vocab_size = 8
-d_model = 16
-layers = 2
-heads_per_layer = 3
-d_head = 4
-seq_len = 16
-
-[task]
-planted_offsets = [-1, -3]
-
-[training]
-steps = 15
-batch_size = 8
-eval_batches = 1
-
-[initial]
-window = 6
-)";
+const std::string kConfig = testing::TinySearchConfig(
+    "name = \"grpc\"\nseed = 7\npopulation = 8\ngenerations = 0\n");
 
 #define EXPECT_GRPC_CODE(expr, code)                                    \
   do {                                                                  \
