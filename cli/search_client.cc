@@ -12,14 +12,12 @@
 namespace headevo::cli {
 namespace {
 
+// The call's status, with a hint when the coordinator cannot be reached.
 absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
-  if (status.ok()) return absl::OkStatus();
-  std::string message = status.error_message();
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    absl::StrAppend(&message, " (is `headevo serve` running at ", address,
-                    "? for reads, --db FILE works without it)");
-  }
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+  absl::Status converted = worker::FromGrpc(status);
+  if (!absl::IsUnavailable(converted)) return converted;
+  return absl::UnavailableError(absl::StrCat(converted.message(), " (is `headevo serve` running at ",
+                                             address, "? for reads, --db FILE works without it)"));
 }
 
 class RemoteClient final : public SearchClient {

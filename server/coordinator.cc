@@ -441,14 +441,6 @@ absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Stop(int64_t search_id) 
   return SummaryLocked(search_id);
 }
 
-absl::StatusOr<search::SearchOptions> Coordinator::OptionsOf(int64_t search_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (ActiveSearch* search = Find(search_id)) return search->options;
-  absl::StatusOr<storage::SearchRecord> record = store_->GetSearch(search_id);
-  if (!record.ok()) return record.status();
-  return ParseSearchConfig(record->config_toml, absl::StrCat("search ", search_id, " config"));
-}
-
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Summary(int64_t search_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return SummaryLocked(search_id);

@@ -94,8 +94,6 @@ class Coordinator {
   absl::StatusOr<headevo::v1::SearchSummary> Stop(int64_t search_id);
   absl::StatusOr<headevo::v1::SearchSummary> Summary(int64_t search_id);
   absl::StatusOr<std::vector<headevo::v1::SearchSummary>> ListSummaries();
-  // The options a stored search was created with (parsed from its stored config).
-  absl::StatusOr<search::SearchOptions> OptionsOf(int64_t search_id);
 
   // --- Workers and jobs ----------------------------------------------------------------------
   absl::StatusOr<WorkerRegistration> RegisterWorker(const storage::WorkerRecord& worker);

@@ -1,6 +1,7 @@
-// Conversions between absl::Status and grpc::Status, and the bearer-token check every RPC
-// handler runs first. Status codes share their numbers in both libraries, so a NotFound from
-// the store reaches the client as NOT_FOUND with the same message.
+// absl::Status to grpc::Status for the handlers, and the bearer-token check every RPC handler
+// runs first. Status codes share their numbers in both libraries, so a NotFound from the store
+// reaches the client as NOT_FOUND with the same message (clients convert back with
+// worker::FromGrpc).
 #ifndef HEADEVO_SERVER_GRPC_AUTH_H_
 #define HEADEVO_SERVER_GRPC_AUTH_H_
 
@@ -13,7 +14,6 @@
 namespace headevo::server {
 
 grpc::Status ToGrpc(const absl::Status& status);
-absl::Status FromGrpc(const grpc::Status& status);
 
 // OK when `token` is empty (no token configured) or the call carries the metadata
 // "authorization: Bearer <token>"; otherwise UNAUTHENTICATED saying what is missing. The

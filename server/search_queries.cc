@@ -3,8 +3,8 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/request_checks.h"
 #include "server/search_config.h"
 
 namespace headevo::server {
@@ -33,10 +33,9 @@ absl::StatusOr<headevo::v1::ListCandidatesResponse> QueryCandidates(
   filter.limit = request.page_size() > 0 ? request.page_size() : 100;
   // The page token is the offset of the next page, as text: opaque to clients, stable while
   // the search only grows at the end (id order).
-  if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &filter.offset)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_token '", request.page_token(), "' is not one this server gave"));
-  }
+  absl::StatusOr<int64_t> offset = ParsePageToken(request.page_token());
+  if (!offset.ok()) return offset.status();
+  filter.offset = *offset;
   absl::StatusOr<storage::CandidatePage> page = store.ListCandidateSummaries(filter);
   if (!page.ok()) return page.status();
   headevo::v1::ListCandidatesResponse response;

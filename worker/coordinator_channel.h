@@ -28,6 +28,9 @@ struct ChannelOptions {
 // naming an unreadable PEM file. Connecting happens lazily, on the first call.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions& options);
 
+// A call's status as an absl::Status with the same code and message.
+absl::Status FromGrpc(const grpc::Status& status);
+
 // Sets the call's deadline (now + timeout) and its token.
 void PrepareCall(grpc::ClientContext& context, const std::string& token,
                  std::chrono::milliseconds timeout);

@@ -25,11 +25,6 @@ using std::chrono::milliseconds;
 
 constexpr size_t kChunkBytes = 1 << 20;
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
 // Worth retrying the same call: the coordinator is down, restarting or slow.
 bool IsTransient(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
