@@ -3,6 +3,7 @@
 
 #include "cli/backup_command.h"
 #include "cli/client_commands.h"
+#include "cli/probe_command.h"
 #include "cli/run_command.h"
 #include "cli/serve_command.h"
 #include "cli/worker_command.h"
@@ -116,6 +117,12 @@ int main(int argc, char** argv) {
   serve->add_option("--gc-seconds", serve_flags.gc_seconds,
                     "How often unneeded checkpoints are collected")
       ->capture_default_str();
+  serve->add_option("--metrics-listen", serve_flags.metrics_listen,
+                    "HOST:PORT for Prometheus metrics at /metrics (e.g. 0.0.0.0:9464; off when "
+                    "empty)");
+  serve->add_option("--health-listen", serve_flags.health_listen,
+                    "HOST:PORT for a plaintext gRPC health service for probes (service \"\": "
+                    "live, \"headevo.ready\": ready; e.g. 0.0.0.0:8081; off when empty)");
 
   headevo::cli::WorkerFlags worker_flags;
   CLI::App* worker = app.add_subcommand(
@@ -144,6 +151,9 @@ int main(int argc, char** argv) {
   worker->add_option("--max-jobs", worker_flags.max_jobs, "Exit after this many jobs (0: never)");
   worker->add_option("--exit-when-idle", worker_flags.exit_when_idle_seconds,
                      "Exit after this many seconds without a job (0: never)");
+  worker->add_option("--health-listen", worker_flags.health_listen,
+                     "HOST:PORT for a plaintext gRPC health service for probes (service \"\": "
+                     "live, \"headevo.ready\": registered with the coordinator; off when empty)");
   worker->add_flag("-q,--quiet", worker_flags.quiet, "Print only errors and the final count");
 
   headevo::cli::ClientFlags client_flags;
@@ -253,6 +263,26 @@ int main(int argc, char** argv) {
                    "The new file to write; an existing file is never overwritten")
       ->required();
 
+  headevo::cli::ProbeFlags probe_flags;
+  CLI::App* probe = app.add_subcommand(
+      "probe",
+      "Ask a gRPC health service (grpc.health.v1) whether a server is SERVING: a coordinator's\n"
+      "or worker's --health-listen port, or the coordinator's own port. Prints the status;\n"
+      "exit code 0 when SERVING, 1 otherwise. For container health checks and scripts.\n\n"
+      "Example:  headevo probe --address 127.0.0.1:8081 --service headevo.ready");
+  probe->add_option("--address", probe_flags.address, "The server's HOST:PORT")
+      ->capture_default_str();
+  probe->add_option("--service", probe_flags.service,
+                    "\"\" (default): alive; \"headevo.ready\": ready (see serve/worker "
+                    "--health-listen)");
+  probe->add_option("--timeout", probe_flags.timeout_seconds, "Seconds to wait for the answer")
+      ->capture_default_str();
+  probe->add_option("--tls-ca", probe_flags.tls_ca_file, "CA PEM, for a TLS server");
+  probe->add_option("--tls-server-name", probe_flags.tls_server_name,
+                    "Verify the server's certificate for this name");
+  probe->add_option("--token-file", probe_flags.token_file,
+                    "Bearer token file (else $HEADEVO_TOKEN)");
+
   CLI11_PARSE(app, argc, argv);
   using namespace headevo::cli;
   if (run->parsed()) return RunCommand(run_flags);
@@ -274,5 +304,6 @@ int main(int argc, char** argv) {
     return ExportCommand(client_flags, search_id, export_count, export_output);
   }
   if (backup->parsed()) return BackupCommand(backup_flags);
+  if (probe->parsed()) return ProbeCommand(probe_flags);
   return 2;
 }

@@ -14,6 +14,8 @@
 #include "server/checkpoint_store.h"
 #include "server/coordinator.h"
 #include "server/grpc_server.h"
+#include "server/health_endpoint.h"
+#include "server/metrics_exporter.h"
 #include "storage/store.h"
 #include "worker/coordinator_channel.h"
 
@@ -84,6 +86,27 @@ int ServeCommand(const ServeFlags& flags) {
     return Fail(server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
                 std::string(server.status().message()));
   }
+  // Probes and metrics start after the server, so "ready" means workers can connect.
+  std::unique_ptr<server::HealthEndpoint> health;
+  if (!flags.health_listen.empty()) {
+    server::HealthEndpointOptions health_options;
+    health_options.listen = flags.health_listen;
+    absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> started =
+        server::HealthEndpoint::Start(health_options);
+    if (!started.ok()) return Fail(1, std::string(started.status().message()));
+    health = *std::move(started);
+    health->SetReady(true);
+  }
+  std::unique_ptr<server::MetricsExporter> metrics;
+  if (!flags.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<server::MetricsExporter>> started =
+        server::MetricsExporter::Start(coordinator->get(), flags.metrics_listen);
+    if (!started.ok()) {
+      return Fail(started.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+                  std::string(started.status().message()));
+    }
+    metrics = *std::move(started);
+  }
   absl::StatusOr<std::vector<headevo::v1::SearchSummary>> searches =
       (*coordinator)->ListSummaries();
   int running = 0;
@@ -97,6 +120,12 @@ int ServeCommand(const ServeFlags& flags) {
               flags.tls_cert_file.empty() ? "plaintext" : "TLS",
               token->empty() ? "" : ", bearer token required", flags.db_path.c_str(),
               checkpoint_dir.c_str(), running);
+  if (health) std::printf("headevo serve: health checks on port %d\n", health->port());
+  if (metrics) {
+    std::printf("headevo serve: metrics on http://%s:%d/metrics\n",
+                flags.metrics_listen.substr(0, flags.metrics_listen.rfind(':')).c_str(),
+                metrics->port());
+  }
   std::fflush(stdout);
 
   // Housekeeping: dead workers' leases every second, checkpoints every gc_seconds.
@@ -104,6 +133,8 @@ int ServeCommand(const ServeFlags& flags) {
   std::thread housekeeping([&] {
     auto next_gc = std::chrono::steady_clock::now();
     while (!stopping.load()) {
+      // A coordinator stuck on its lock stops beating, and a liveness probe restarts it.
+      if (health) health->Beat();
       if (absl::Status s = (*coordinator)->ExpireLeases(); !s.ok()) {
         std::cerr << "headevo serve: expiring leases: " << s << "\n";
       }
@@ -134,6 +165,7 @@ int ServeCommand(const ServeFlags& flags) {
               signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   std::fflush(stdout);
   stopping = true;
+  if (health) health->SetReady(false);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   (*server)->Wait();
   housekeeping.join();

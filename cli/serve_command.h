@@ -22,6 +22,8 @@ struct ServeFlags {
   int max_attempts = 3;
   int keep_best = 5;
   double gc_seconds = 60.0;  // how often checkpoints are collected
+  std::string metrics_listen;  // Prometheus /metrics; empty: none
+  std::string health_listen;   // plaintext gRPC health for probes; empty: none
 };
 
 // Returns the process exit code: 0 after a clean shutdown, 1 for a runtime error, 2 for bad

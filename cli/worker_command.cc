@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "server/health_endpoint.h"
 #include "worker/remote_worker.h"
 #include "worker/torch_evaluator.h"
 
@@ -51,6 +52,16 @@ int WorkerCommand(const WorkerFlags& flags) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
 
+  std::unique_ptr<server::HealthEndpoint> health;
+  if (!flags.health_listen.empty()) {
+    server::HealthEndpointOptions health_options;
+    health_options.listen = flags.health_listen;
+    absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> started =
+        server::HealthEndpoint::Start(health_options);
+    if (!started.ok()) return Fail(2, std::string(started.status().message()));
+    health = *std::move(started);
+  }
+
   worker::RemoteWorkerOptions options;
   options.channel.address = flags.coordinator;
   options.channel.tls_ca_file = flags.tls_ca_file;
@@ -63,16 +74,24 @@ int WorkerCommand(const WorkerFlags& flags) {
   options.checkpoint_dir = evaluator_options.checkpoint_dir;
   options.max_jobs = flags.max_jobs;
   options.exit_when_idle_ms = static_cast<int64_t>(flags.exit_when_idle_seconds * 1000);
-  options.stop = [] { return g_stop_signal.load() != 0; };
+  // The worker polls `stop` from its main loop (about every 100 ms): that is its pulse.
+  options.stop = [&health] {
+    if (health) health->Beat();
+    return g_stop_signal.load() != 0;
+  };
+  options.on_connection = [&health](bool connected) {
+    if (health) health->SetReady(connected);
+  };
   const bool quiet = flags.quiet;
   options.log = [quiet](const std::string& line) {
     if (quiet) return;
     std::printf("headevo worker: %s\n", line.c_str());
     std::fflush(stdout);
   };
-  std::printf("headevo worker: device %s, coordinator %s%s, checkpoint cache %s\n",
+  std::printf("headevo worker: device %s, coordinator %s%s, checkpoint cache %s%s\n",
               flags.device.c_str(), flags.coordinator.c_str(),
-              flags.tls_ca_file.empty() ? "" : " (TLS)", options.checkpoint_dir.c_str());
+              flags.tls_ca_file.empty() ? "" : " (TLS)", options.checkpoint_dir.c_str(),
+              health ? absl::StrCat(", health checks on port ", health->port()).c_str() : "");
   std::fflush(stdout);
   absl::StatusOr<worker::RemoteWorkerStats> stats =
       worker::RunRemoteWorker(options, evaluator->get());

@@ -20,6 +20,7 @@ struct WorkerFlags {
   std::string name;
   int max_jobs = 0;
   double exit_when_idle_seconds = 0;
+  std::string health_listen;  // plaintext gRPC health for probes; empty: none
   bool quiet = false;
 };
 

@@ -468,6 +468,7 @@ absl::StatusOr<WorkerRegistration> Coordinator::RegisterWorker(
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<int64_t> id = store_->RegisterWorker(worker, options_.clock());
   if (!id.ok()) return id.status();
+  activity_.WorkerSeen(*id, options_.clock());
   WorkerRegistration registration;
   registration.worker_id = *id;
   registration.lease_ms = options_.lease_ms;
@@ -479,6 +480,7 @@ absl::StatusOr<WorkerRegistration> Coordinator::RegisterWorker(
 absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t worker_id,
                                                                     int64_t search_id) {
   std::lock_guard<std::mutex> lock(mu_);
+  activity_.WorkerSeen(worker_id, options_.clock());
   storage::LeaseOptions lease_options;
   lease_options.worker_id = worker_id;
   lease_options.lease_ms = options_.lease_ms;
@@ -564,6 +566,7 @@ absl::StatusOr<int64_t> Coordinator::Heartbeat(int64_t worker_id, int64_t job_id
                                                int /*step*/, double /*train_loss*/) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = options_.clock();
+  activity_.WorkerSeen(worker_id, now);
   if (absl::Status s = store_->Heartbeat(job_id, attempt, worker_id, now, options_.lease_ms);
       !s.ok()) {
     return s;
@@ -580,12 +583,14 @@ absl::StatusOr<storage::ReportOutcome> Coordinator::ReportResult(
         m.train_loss(), ", val ", m.val_loss(), "); report it as a permanent failure"));
   }
   std::lock_guard<std::mutex> lock(mu_);
+  activity_.WorkerSeen(worker_id, options_.clock());
   absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
   if (!job.ok()) return job.status();
   absl::StatusOr<storage::ReportOutcome> outcome =
       store_->CompleteJob(job_id, attempt, result, options_.clock());
   if (!outcome.ok()) return outcome.status();
   if (*outcome == storage::ReportOutcome::kRecorded) {
+    activity_.ResultRecorded(options_.clock());
     search_of_job_.erase(job_id);
     if (absl::Status s = OnCandidateFinished(job->candidate_id); !s.ok()) return s;
   }
@@ -596,11 +601,13 @@ absl::StatusOr<storage::JobState> Coordinator::ReportFailure(int64_t worker_id, 
                                                              int attempt, const std::string& error,
                                                              bool permanent) {
   std::lock_guard<std::mutex> lock(mu_);
+  activity_.WorkerSeen(worker_id, options_.clock());
   absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
   if (!job.ok()) return job.status();
   absl::StatusOr<storage::JobState> state =
       store_->FailJob(job_id, attempt, error, permanent, options_.clock());
   if (!state.ok()) return state.status();
+  activity_.FailureReported();
   if (*state == storage::JobState::kFailed) {
     search_of_job_.erase(job_id);
     if (absl::Status s = OnCandidateFinished(job->candidate_id); !s.ok()) return s;
@@ -619,6 +626,7 @@ absl::StatusOr<storage::JobState> Coordinator::ReportFailure(int64_t worker_id, 
 absl::Status Coordinator::ReleaseJob(int64_t worker_id, int64_t job_id, int attempt,
                                      const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
+  activity_.WorkerSeen(worker_id, options_.clock());
   if (absl::Status s = store_->ReleaseJob(job_id, attempt, worker_id, reason, options_.clock());
       !s.ok()) {
     return s;
@@ -639,6 +647,7 @@ absl::Status Coordinator::ExpireLeases() {
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<std::vector<storage::JobRecord>> expired = store_->ExpireLeases(options_.clock());
   if (!expired.ok()) return expired.status();
+  activity_.LeasesExpired(static_cast<int64_t>(expired->size()));
   for (const storage::JobRecord& job : *expired) {
     Publish(job.search_id, "lease_expired",
             absl::StrCat("job ", job.id, " of candidate ", job.candidate_id, ": ", job.last_error,
@@ -657,6 +666,40 @@ absl::Status Coordinator::ExpireLeases() {
   }
   if (!expired->empty()) work_cv_.notify_all();
   return absl::OkStatus();
+}
+
+absl::StatusOr<CoordinatorStats> Coordinator::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = options_.clock();
+  CoordinatorStats stats;
+  stats.evaluations_total = activity_.results_total();
+  stats.failures_total = activity_.failures_total();
+  stats.lease_expiries_total = activity_.lease_expiries_total();
+  stats.evaluations_per_second = activity_.ResultsPerSecond(now);
+  stats.live_workers = activity_.LiveWorkers(now, options_.lease_ms);
+  for (const auto& [id, search] : searches_) {
+    absl::StatusOr<storage::SearchCounts> counts = store_->CountSearch(id);
+    if (!counts.ok()) return counts.status();
+    SearchStats entry;
+    entry.search_id = id;
+    entry.state = search->state;
+    entry.planned = search->planned();
+    entry.done = counts->done;
+    entry.failed = counts->failed;
+    entry.queued = counts->queued;
+    entry.running = counts->leased;
+    if (search->best_id != 0) {
+      const Candidate& best = search->population[search->index.at(search->best_id)];
+      entry.has_best = true;
+      entry.best_fitness = search::Fitness(best, search->options.selection);
+      entry.best_val_loss = best.metrics().val_loss();
+      entry.best_connections = best.metrics().connections();
+    }
+    stats.jobs_queued += entry.queued;
+    stats.jobs_running += entry.running;
+    stats.searches.push_back(entry);
+  }
+  return stats;
 }
 
 absl::Status Coordinator::OnCandidateFinished(int64_t candidate_id) {

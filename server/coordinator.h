@@ -41,6 +41,7 @@
 #include "headevo/v1/search_service.pb.h"
 #include "search/search_options.h"
 #include "search/strategy.h"
+#include "server/activity_counters.h"
 #include "storage/store.h"
 
 namespace headevo::server {
@@ -55,6 +56,34 @@ struct CoordinatorOptions {
   int keep_best_checkpoints = 5;
   // Milliseconds since the Unix epoch; only for lease expiry and event times.
   std::function<int64_t()> clock;
+};
+
+// One RUNNING or PAUSED search as the metrics endpoint shows it.
+struct SearchStats {
+  int64_t search_id = 0;
+  headevo::v1::SearchState state = headevo::v1::SEARCH_STATE_UNSPECIFIED;
+  int64_t planned = 0;  // evaluations the budget allows
+  int64_t done = 0;     // candidates evaluated
+  int64_t failed = 0;   // candidates failed for good
+  int64_t queued = 0;   // jobs waiting for a worker
+  int64_t running = 0;  // jobs a worker holds
+  bool has_best = false;
+  double best_fitness = 0;  // search::Fitness of the best candidate (lower is better)
+  double best_val_loss = 0;
+  int64_t best_connections = 0;
+};
+
+// A snapshot of the coordinator for its metrics (server/metrics_exporter.h). Totals count
+// since this coordinator started; the rest is the present.
+struct CoordinatorStats {
+  int64_t jobs_queued = 0;   // over RUNNING and PAUSED searches
+  int64_t jobs_running = 0;
+  int64_t evaluations_total = 0;     // results recorded
+  int64_t failures_total = 0;        // failures workers reported
+  int64_t lease_expiries_total = 0;  // leases that ran out (dead or cut-off workers)
+  double evaluations_per_second = 0;  // over the last minute
+  int64_t live_workers = 0;           // heard from within one lease
+  std::vector<SearchStats> searches;  // RUNNING and PAUSED, by id
 };
 
 // A worker's registration as the coordinator answers it.
@@ -141,6 +170,9 @@ class Coordinator {
   // True when the search will change no more (DONE, FAILED, STOPPED with no job out).
   absl::StatusOr<bool> Finished(int64_t search_id);
 
+  // --- Metrics -------------------------------------------------------------------------------
+  absl::StatusOr<CoordinatorStats> Stats();
+
   // --- Checkpoints ---------------------------------------------------------------------------
   // The checkpoints to keep: those queued jobs start from, those of candidates a RUNNING or
   // PAUSED search may still select as parents, and the best keep_best_checkpoints of every
@@ -208,6 +240,7 @@ class Coordinator {
   std::map<int64_t, int64_t> search_of_job_;  // cache: job id -> search id
   std::deque<LiveEvent> live_events_;  // the newest, bounded
   uint64_t live_seq_ = 0;
+  ActivityCounters activity_;
 };
 
 // The seed of the ordinal-th candidate's training: independent of database ids, so a search

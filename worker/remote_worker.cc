@@ -58,11 +58,18 @@ class Session {
       grpc::ClientContext context;
       PrepareCall(context, options_.channel.token, milliseconds(timeout_ms));
       grpc::Status status = call(context);
+      SetConnected(!IsTransient(status));
       if (!IsTransient(status) || Stopping()) return status;
       Log(absl::StrCat(what, ": ", status.error_message(), "; retrying in ", backoff_ms, " ms"));
       Sleep(backoff_ms);
       backoff_ms = std::min(backoff_ms * 2, options_.max_backoff_ms);
     }
+  }
+
+  void SetConnected(bool connected) {
+    if (connected_.has_value() && *connected_ == connected) return;
+    connected_ = connected;
+    if (options_.on_connection) options_.on_connection(connected);
   }
 
   // Sleeps up to `ms`, waking early when stopping.
@@ -172,7 +179,9 @@ class Session {
     headevo::v1::HeartbeatResponse response;
     grpc::ClientContext context;
     PrepareCall(context, options_.channel.token, milliseconds(heartbeat_interval_ms_));
-    return stub_->Heartbeat(&context, request, &response);
+    grpc::Status status = stub_->Heartbeat(&context, request, &response);
+    SetConnected(!IsTransient(status));
+    return status;
   }
 
   grpc::Status Report(const headevo::v1::ReportResultRequest& request, bool* already) {
@@ -208,6 +217,7 @@ class Session {
   std::unique_ptr<headevo::v1::WorkerService::Stub> stub_;
   int64_t worker_id_ = 0;
   int64_t heartbeat_interval_ms_ = 1000;
+  std::optional<bool> connected_;  // as last told to on_connection
 };
 
 // Training runs here so the caller can heartbeat, and walk away when told to stop. Shared

@@ -41,6 +41,9 @@ struct RemoteWorkerOptions {
   std::function<bool()> stop;
   // One line per event (job leased, reported, retrying), for the CLI to print.
   std::function<void(const std::string&)> log;
+  // Called with true when the coordinator answers after silence (registration included) and
+  // with false when it stops answering (a call failed as unreachable); for readiness probes.
+  std::function<void(bool connected)> on_connection;
 };
 
 struct RemoteWorkerStats {

@@ -1,0 +1,77 @@
+#include "server/health_endpoint.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace headevo::server {
+namespace {
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+HealthEndpoint::HealthEndpoint(const HealthEndpointOptions& options)
+    : options_(options), last_beat_ns_(SteadyNowNs()) {}
+
+absl::StatusOr<std::unique_ptr<HealthEndpoint>> HealthEndpoint::Start(
+    const HealthEndpointOptions& options) {
+  std::unique_ptr<HealthEndpoint> endpoint(new HealthEndpoint(options));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &endpoint->port_);
+  endpoint->server_ = builder.BuildAndStart();
+  if (endpoint->server_ == nullptr || endpoint->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot serve health checks on ", options.listen,
+        ": the address is malformed or the port is taken (--health-listen HOST:PORT)"));
+  }
+  endpoint->Refresh();
+  endpoint->refresher_ = std::thread([raw = endpoint.get()] {
+    std::unique_lock<std::mutex> lock(raw->mu_);
+    while (!raw->stop_cv_.wait_for(lock, std::chrono::milliseconds(raw->options_.refresh_ms),
+                                   [raw] { return raw->stopping_; })) {
+      lock.unlock();
+      raw->Refresh();
+      lock.lock();
+    }
+  });
+  return endpoint;
+}
+
+HealthEndpoint::~HealthEndpoint() {
+  if (refresher_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    refresher_.join();
+  }
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->Shutdown();  // every service NOT_SERVING
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+}
+
+void HealthEndpoint::Beat() { last_beat_ns_.store(SteadyNowNs()); }
+
+void HealthEndpoint::SetReady(bool ready) {
+  ready_.store(ready);
+  Refresh();
+}
+
+void HealthEndpoint::Refresh() {
+  const int64_t silent_ns = SteadyNowNs() - last_beat_ns_.load();
+  const bool live = silent_ns < options_.stale_after_ms * 1'000'000;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", live);
+  health->SetServingStatus(kReadinessService, live && ready_.load());
+}
+
+}  // namespace headevo::server
