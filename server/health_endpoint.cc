@@ -24,6 +24,8 @@ absl::StatusOr<std::unique_ptr<HealthEndpoint>> HealthEndpoint::Start(
   std::unique_ptr<HealthEndpoint> endpoint(new HealthEndpoint(options));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  // gRPC binds with SO_REUSEPORT by default: a second process would share the port silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &endpoint->port_);
   endpoint->server_ = builder.BuildAndStart();
   if (endpoint->server_ == nullptr || endpoint->port_ == 0) {

@@ -1,0 +1,283 @@
+// What operators watch: the coordinator's activity counters and Stats(), its Prometheus page
+// scraped over real HTTP, and the health endpoint probed over real gRPC.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "server/activity_counters.h"
+#include "server/coordinator.h"
+#include "server/health_endpoint.h"
+#include "server/metrics_exporter.h"
+#include "server/search_config.h"
+#include "storage/store.h"
+#include "tests/testutil/fake_evaluator.h"
+#include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
+#include "worker/health_probe.h"
+
+namespace headevo::server {
+namespace {
+
+TEST(ActivityCountersTest, RateCountsOnlyTheWindowAndWorkersFallSilent) {
+  ActivityCounters counters(/*rate_window_ms=*/10'000);
+  for (int64_t t : {1'000, 2'000, 9'000, 12'000}) counters.ResultRecorded(t);
+  EXPECT_EQ(counters.results_total(), 4);
+  // (2'000, 12'000]: the results at 9'000 and 12'000.
+  EXPECT_DOUBLE_EQ(counters.ResultsPerSecond(12'000), 2 / 10.0);
+  EXPECT_DOUBLE_EQ(counters.ResultsPerSecond(30'000), 0.0);
+  EXPECT_EQ(counters.results_total(), 4) << "the window forgets, the total does not";
+
+  counters.WorkerSeen(1, 1'000);
+  counters.WorkerSeen(2, 5'000);
+  counters.WorkerSeen(1, 6'000);
+  EXPECT_EQ(counters.LiveWorkers(7'000, 3'000), 2);
+  EXPECT_EQ(counters.LiveWorkers(8'500, 3'000), 1) << "worker 2 silent since 5'000";
+  EXPECT_EQ(counters.LiveWorkers(9'500, 3'000), 0);
+  counters.WorkerSeen(2, 9'600);
+  EXPECT_EQ(counters.LiveWorkers(9'700, 3'000), 1) << "a worker heard again is live again";
+
+  counters.LeasesExpired(3);
+  counters.FailureReported();
+  EXPECT_EQ(counters.lease_expiries_total(), 3);
+  EXPECT_EQ(counters.failures_total(), 1);
+}
+
+// GET `path` from 127.0.0.1:port; the whole response, headers included.
+std::string HttpGet(int port, const std::string& path, const std::string& method = "GET") {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return "connect failed";
+  }
+  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  send(fd, request.data(), request.size(), 0);
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
+  close(fd);
+  return response;
+}
+
+// The samples of a text-format page: "name{labels}" -> value.
+std::map<std::string, double> Samples(const std::string& page) {
+  std::map<std::string, double> samples;
+  size_t start = page.find("\r\n\r\n");
+  start = start == std::string::npos ? 0 : start + 4;
+  while (start < page.size()) {
+    size_t end = page.find('\n', start);
+    if (end == std::string::npos) end = page.size();
+    const std::string line = page.substr(start, end - start);
+    start = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return samples;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File("m.db")));
+    CoordinatorOptions options;
+    options.lease_ms = 1000;
+    options.max_attempts = 3;
+    options.clock = [this] { return now_ms_; };
+    ASSERT_OK_AND_ASSIGN(coordinator_, Coordinator::Create(store_.get(), options));
+  }
+
+  int64_t CreateSearch() {
+    const std::string toml = absl::StrFormat(
+        "[search]\nseed = 3\npopulation = 4\ngenerations = 2\n[selection]\nparents = 2\n"
+        "[model]\nseq_len = 16\n[task]\nplanted_offsets = [-1, -3]\n[initial]\nwindow = 6\n");
+    auto options = ParseSearchConfig(toml, "metrics.toml");
+    EXPECT_TRUE(options.ok()) << options.status();
+    auto id = coordinator_->CreateSearch(*options, toml, {});
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : 0;
+  }
+
+  int64_t Register(const std::string& name) {
+    auto registration = coordinator_->RegisterWorker({0, name, "cpu"});
+    EXPECT_TRUE(registration.ok()) << registration.status();
+    return registration.ok() ? registration->worker_id : 0;
+  }
+
+  void Finish(int64_t worker, const storage::Lease& lease) {
+    ASSERT_OK_AND_ASSIGN(headevo::v1::EvaluationResult result,
+                         evaluator_.Evaluate(lease.request));
+    ASSERT_OK(coordinator_->ReportResult(worker, lease.job_id, lease.attempt, result).status());
+  }
+
+  testing::TempDir dir_;
+  int64_t now_ms_ = 5'000'000;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Coordinator> coordinator_;
+  testing::FakeEvaluator evaluator_{{-1, -3}};
+};
+
+TEST_F(MetricsTest, TheScrapedPageShowsJobsRatesWorkersExpiriesAndTheBest) {
+  const int64_t search = CreateSearch();
+  const int64_t alive = Register("alive");
+  const int64_t dying = Register("dying");
+  // The dying worker takes a job and is never heard from again.
+  ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> lost, coordinator_->LeaseJob(dying));
+  ASSERT_TRUE(lost.has_value());
+  // The live one finishes three, fails one (transiently) and holds one.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> lease, coordinator_->LeaseJob(alive));
+    ASSERT_TRUE(lease.has_value());
+    Finish(alive, *lease);
+    now_ms_ += 100;
+  }
+  ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> failing, coordinator_->LeaseJob(alive));
+  ASSERT_TRUE(failing.has_value());
+  ASSERT_OK(coordinator_
+                ->ReportFailure(alive, failing->job_id, failing->attempt, "out of memory",
+                                /*permanent=*/false)
+                .status());
+  ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> held, coordinator_->LeaseJob(alive));
+  ASSERT_TRUE(held.has_value());
+  // Past the dying worker's lease; the live one heartbeats just before.
+  now_ms_ += 900;
+  ASSERT_OK(coordinator_->Heartbeat(alive, held->job_id, held->attempt, 0, 0).status());
+  now_ms_ += 200;
+  ASSERT_OK(coordinator_->ExpireLeases());
+
+  ASSERT_OK_AND_ASSIGN(CoordinatorStats stats, coordinator_->Stats());
+  ASSERT_OK_AND_ASSIGN(storage::SearchCounts counts, store_->CountSearch(search));
+  ASSERT_EQ(stats.searches.size(), 1u);
+  const SearchStats& shown = stats.searches[0];
+  ASSERT_TRUE(shown.has_best);
+  // The best shown is one of the evaluated candidates, and the fittest of them.
+  ASSERT_OK_AND_ASSIGN(auto done, store_->BestCandidates(search, 100));
+  ASSERT_EQ(done.size(), 3u);
+  bool found = false;
+  for (const auto& node : done) {
+    found |= node.val_loss == shown.best_val_loss && node.connections == shown.best_connections;
+  }
+  EXPECT_TRUE(found);
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetricsExporter> exporter,
+                       MetricsExporter::Start(coordinator_.get(), "127.0.0.1:0"));
+  const std::string page = HttpGet(exporter->port(), "/metrics");
+  ASSERT_NE(page.find("HTTP/1.1 200 OK"), std::string::npos) << page;
+  ASSERT_NE(page.find("# TYPE headevo_evaluations_total counter"), std::string::npos) << page;
+  const std::map<std::string, double> samples = Samples(page);
+  const std::string label = absl::StrFormat("search=\"%d\"", search);
+  const std::map<std::string, double> expected = {
+      {"headevo_up", 1},
+      {"headevo_evaluations_total", 3},
+      {"headevo_job_failures_total", 1},
+      {"headevo_lease_expiries_total", 1},
+      {"headevo_workers_live", 1},
+      {"headevo_jobs{state=\"running\"}", static_cast<double>(counts.leased)},
+      {"headevo_jobs{state=\"queued\"}", static_cast<double>(counts.queued)},
+      {"headevo_search_candidates{" + label + ",state=\"done\"}", 3},
+      {"headevo_search_candidates{" + label + ",state=\"planned\"}", 12},
+      {"headevo_search_paused{" + label + "}", 0},
+      {"headevo_search_best_fitness{" + label + "}", shown.best_fitness},
+      {"headevo_search_best_val_loss{" + label + "}", shown.best_val_loss},
+      {"headevo_search_best_connections{" + label + "}",
+       static_cast<double>(shown.best_connections)},
+  };
+  for (const auto& [name, value] : expected) {
+    ASSERT_EQ(samples.count(name), 1u) << name << " missing from\n" << page;
+    EXPECT_NEAR(samples.at(name), value, 1e-9 * std::max(1.0, std::abs(value))) << name;
+  }
+  EXPECT_EQ(counts.leased, 1) << "the live worker's held job";
+  EXPECT_EQ(stats.evaluations_total, 3);
+  // Three results within the last minute.
+  EXPECT_NEAR(samples.at("headevo_evaluations_per_second"), 3 / 60.0, 1e-9);
+
+  // Paused shows; the page follows the coordinator at every scrape.
+  ASSERT_OK(coordinator_->Pause(search).status());
+  EXPECT_EQ(Samples(HttpGet(exporter->port(), "/metrics"))
+                .at("headevo_search_paused{" + label + "}"),
+            1);
+}
+
+TEST_F(MetricsTest, OtherPathsMethodsAndAddressesAreRefusedClearly) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetricsExporter> exporter,
+                       MetricsExporter::Start(coordinator_.get(), "127.0.0.1:0"));
+  EXPECT_NE(HttpGet(exporter->port(), "/").find("404 Not Found"), std::string::npos);
+  EXPECT_NE(HttpGet(exporter->port(), "/metrics", "POST").find("405"), std::string::npos);
+  const std::string head = HttpGet(exporter->port(), "/metrics", "HEAD");
+  EXPECT_NE(head.find("200 OK"), std::string::npos);
+  EXPECT_EQ(head.find("headevo_up"), std::string::npos) << "HEAD has no body";
+
+  auto malformed = MetricsExporter::Start(coordinator_.get(), "9464");
+  EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(malformed.status().message().find("--metrics-listen"), std::string::npos);
+  auto taken = MetricsExporter::Start(coordinator_.get(),
+                                      absl::StrFormat("127.0.0.1:%d", exporter->port()));
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << taken.status();
+}
+
+worker::ChannelOptions Plaintext(int port) {
+  worker::ChannelOptions channel;
+  channel.address = absl::StrFormat("127.0.0.1:%d", port);
+  return channel;
+}
+
+// Probes until the status is `want` (the endpoint refreshes on its own thread); the last seen.
+worker::ServingStatus WaitFor(int port, const std::string& service, worker::ServingStatus want) {
+  worker::ServingStatus seen = worker::ServingStatus::kUnknown;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto status = worker::ProbeHealth(Plaintext(port), service, 5'000);
+    if (status.ok()) seen = *status;
+    if (seen == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return seen;
+}
+
+TEST(HealthEndpointTest, LivenessFollowsBeatsAndReadinessFollowsTheOwner) {
+  HealthEndpointOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stale_after_ms = 500;
+  options.refresh_ms = 20;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<HealthEndpoint> health, HealthEndpoint::Start(options));
+  using worker::ServingStatus;
+  health->Beat();
+  EXPECT_EQ(WaitFor(health->port(), "", ServingStatus::kServing), ServingStatus::kServing);
+  EXPECT_EQ(WaitFor(health->port(), kReadinessService, ServingStatus::kNotServing),
+            ServingStatus::kNotServing)
+      << "not ready until the owner says so";
+  health->SetReady(true);
+  health->Beat();
+  EXPECT_EQ(WaitFor(health->port(), kReadinessService, ServingStatus::kServing),
+            ServingStatus::kServing);
+  // No more beats: the owner is stuck, and both turn NOT_SERVING.
+  EXPECT_EQ(WaitFor(health->port(), "", ServingStatus::kNotServing), ServingStatus::kNotServing);
+  EXPECT_EQ(WaitFor(health->port(), kReadinessService, ServingStatus::kNotServing),
+            ServingStatus::kNotServing);
+  health->Beat();
+  EXPECT_EQ(WaitFor(health->port(), "", ServingStatus::kServing), ServingStatus::kServing)
+      << "a beat brings it back";
+
+  auto unknown = worker::ProbeHealth(Plaintext(health->port()), "no.such.service", 5'000);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
+  HealthEndpointOptions same_port = options;
+  same_port.listen = absl::StrFormat("127.0.0.1:%d", health->port());
+  auto taken = HealthEndpoint::Start(same_port);
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << taken.status();
+  EXPECT_NE(taken.status().message().find("--health-listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace headevo::server
