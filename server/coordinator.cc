@@ -480,7 +480,6 @@ absl::StatusOr<WorkerRegistration> Coordinator::RegisterWorker(
 absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t worker_id,
                                                                     int64_t search_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  activity_.WorkerSeen(worker_id, options_.clock());
   storage::LeaseOptions lease_options;
   lease_options.worker_id = worker_id;
   lease_options.lease_ms = options_.lease_ms;
@@ -488,6 +487,8 @@ absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t work
   for (int round = 0; round < 2; ++round) {
     lease_options.now_ms = options_.clock();
     absl::StatusOr<std::optional<storage::Lease>> lease = store_->LeaseJob(lease_options);
+    // Counted live only once the store knows the worker: garbage ids must not look alive.
+    if (lease.ok()) activity_.WorkerSeen(worker_id, lease_options.now_ms);
     if (!lease.ok() || lease->has_value() || round == 1) {
       if (lease.ok() && lease->has_value()) {
         const storage::Lease& leased = **lease;
