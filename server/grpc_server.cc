@@ -2,6 +2,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <fstream>
@@ -19,6 +21,33 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// gRPC only logs why it cannot use a certificate and then fails to listen, which reads like a
+// taken port. Parse the PEM first so the error names the file and what is wrong with it.
+absl::Status CheckCertificatePair(const std::string& cert_pem, const std::string& cert_path,
+                                  const std::string& key_pem, const std::string& key_path) {
+  BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+  BIO_free(cert_bio);
+  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  BIO_free(key_bio);
+  absl::Status status;
+  if (cert == nullptr) {
+    status = absl::InvalidArgumentError(absl::StrCat(
+        "the TLS certificate file ", cert_path, " holds no PEM certificate (BEGIN CERTIFICATE)"));
+  } else if (key == nullptr) {
+    status = absl::InvalidArgumentError(absl::StrCat(
+        "the TLS key file ", key_path, " holds no unencrypted PEM private key"));
+  } else if (X509_check_private_key(cert, key) != 1) {
+    status = absl::InvalidArgumentError(absl::StrCat("the TLS key ", key_path,
+                                                     " does not belong to the certificate ",
+                                                     cert_path));
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return status;
 }
 
 // The host part of "host:port", "[v6]:port" or "unix:path".
@@ -65,6 +94,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     if (!cert.ok()) return cert.status();
     absl::StatusOr<std::string> key = ReadPem(options.tls_key_file, "TLS key");
     if (!key.ok()) return key.status();
+    if (absl::Status s = CheckCertificatePair(*cert, options.tls_cert_file, *key,
+                                              options.tls_key_file);
+        !s.ok()) {
+      return s;
+    }
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     if (!options.client_ca_file.empty()) {

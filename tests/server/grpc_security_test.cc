@@ -261,6 +261,24 @@ TEST_F(GrpcSecurityTest, MutualTlsAdmitsOnlyClientsWithTrustedCertificates) {
   options.tls_key_file = pem("server.key");
   options.client_ca_file = pem("ca.pem");
   options.token = kToken;
+  {
+    // Unusable files are named with what is wrong, not reported as a port problem.
+    std::ofstream(certs / "placeholder.pem") << "REPLACE ME with the server certificate\n";
+    const std::pair<std::pair<std::string, std::string>, std::string> unusable[] = {
+        {{pem("placeholder.pem"), pem("server.key")}, "holds no PEM certificate"},
+        {{pem("server.pem"), pem("placeholder.pem")}, "holds no unencrypted PEM private key"},
+        {{pem("server.pem"), pem("client.key")}, "does not belong to the certificate"},
+    };
+    for (const auto& [files, complaint] : unusable) {
+      ServerOptions bad = options;
+      bad.tls_cert_file = files.first;
+      bad.tls_key_file = files.second;
+      absl::StatusOr<std::unique_ptr<CoordinatorServer>> refused = Start(bad);
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+      EXPECT_NE(refused.status().message().find(complaint), std::string::npos)
+          << refused.status();
+    }
+  }
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<CoordinatorServer> server, Start(options));
   const std::string right = absl::StrCat("Bearer ", kToken);
 
