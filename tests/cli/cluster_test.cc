@@ -3,26 +3,22 @@
 // processes killed with SIGKILL or paused with SIGSTOP at seeded instants. Every wait is
 // bounded; a test that cannot reach its state fails with what it last saw.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "storage/store.h"
+#include "tests/testutil/child_process.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/tiny_config.h"
@@ -32,7 +28,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
+using testing::ChildProcess;
+using testing::Prefixed;
+using testing::Slurp;
+using testing::WaitFor;
 
 // `steps` sets how long a job takes.
 std::string TinyConfig(int population, int generations, int steps, uint64_t seed = 5) {
@@ -43,115 +42,32 @@ std::string TinyConfig(int population, int generations, int steps, uint64_t seed
       std::min(2, population), steps);
 }
 
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A port nothing listens on now (the kernel's pick), so a restarted coordinator can take the
-// same address its workers know.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t size = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-// One `headevo` child process, its stdout and stderr in a log file.
-class Process {
- public:
-  Process(const fs::path& dir, const std::string& log_name, std::vector<std::string> args)
-      : log_(dir / log_name) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (chdir(dir.c_str()) != 0) _exit(127);
-      FILE* log = std::fopen(log_.c_str(), "a");
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
-      std::vector<char*> argv;
-      static std::string binary = HEADEVO_BINARY;
-      argv.push_back(binary.data());
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-  }
-  ~Process() { Kill(SIGKILL); }
-
-  void Kill(int signal_number) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal_number);
-    if (signal_number == SIGKILL || signal_number == SIGTERM) Reap();
-  }
-  void Signal(int signal_number) { kill(pid_, signal_number); }
-  // Waits for the process to exit; its exit code, or -1 when it did not exit in time.
-  int Wait(milliseconds timeout) {
-    const auto end = steady_clock::now() + timeout;
-    while (steady_clock::now() < end) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return -1;
-  }
-  std::string Log() const { return Slurp(log_); }
-  bool LogContains(const std::string& text) const {
-    return Log().find(text) != std::string::npos;
-  }
-
- private:
-  void Reap() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-  }
-  fs::path log_;
-  pid_t pid_ = 0;
-};
-
-// Polls `done` every 20 ms for up to `timeout`.
-bool WaitFor(const std::function<bool()>& done, milliseconds timeout) {
-  const auto end = steady_clock::now() + timeout;
-  while (steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return done();
+// `headevo ARGS` as a child process in `dir`, logging to dir/log_name.
+std::unique_ptr<ChildProcess> Headevo(const fs::path& dir, const std::string& log_name,
+                                      const std::vector<std::string>& args) {
+  return std::make_unique<ChildProcess>(dir, log_name, Prefixed({HEADEVO_BINARY}, args));
 }
 
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    port_ = FreePort();
+    port_ = testing::FreePort();
     address_ = "127.0.0.1:" + std::to_string(port_);
   }
 
   std::string Db() const { return dir_.File("cluster.db"); }
 
   // A coordinator on the test's address and database; each start logs to its own file.
-  std::unique_ptr<Process> Serve(double lease_seconds) {
-    auto serve = std::make_unique<Process>(
-        dir_.path(), "serve-" + std::to_string(++serve_starts_) + ".log",
-        std::vector<std::string>{"serve", "--db", "cluster.db", "--listen", address_,
-                                 "--lease-seconds", std::to_string(lease_seconds),
-                                 "--gc-seconds", "1"});
+  std::unique_ptr<ChildProcess> Serve(double lease_seconds) {
+    auto serve = Headevo(dir_.path(), "serve-" + std::to_string(++serve_starts_) + ".log",
+                         {"serve", "--db", "cluster.db", "--listen", address_, "--lease-seconds",
+                          std::to_string(lease_seconds), "--gc-seconds", "1"});
     const bool up = WaitFor([&] { return serve->LogContains("listening on"); }, milliseconds(30000));
     EXPECT_TRUE(up) << serve->Log();
     return serve;
   }
 
-  std::unique_ptr<Process> Worker(const std::string& name, double exit_when_idle = 0) {
+  std::unique_ptr<ChildProcess> Worker(const std::string& name, double exit_when_idle = 0) {
     std::vector<std::string> args{"worker",        "--coordinator", address_, "--threads", "1",
                                   "--name",        name,            "--checkpoints",
                                   name + ".ckpt"};
@@ -159,7 +75,7 @@ class ClusterTest : public ::testing::Test {
       args.push_back("--exit-when-idle");
       args.push_back(std::to_string(exit_when_idle));
     }
-    return std::make_unique<Process>(dir_.path(), name + ".log", args);
+    return Headevo(dir_.path(), name + ".log", args);
   }
 
   // `headevo ARGS` to completion; its exit code (stdout+stderr in out).
@@ -228,7 +144,9 @@ class ClusterTest : public ::testing::Test {
       SCOPED_TRACE(c.id());
       EXPECT_EQ(c.state(), headevo::v1::CANDIDATE_STATE_DONE) << c.error();
       EXPECT_EQ(c.head_stats_size(), c.genome().heads_size());
-      if (c.parent_id() != 0) EXPECT_TRUE(ids.count(c.parent_id()));
+      if (c.parent_id() != 0) {
+        EXPECT_TRUE(ids.count(c.parent_id()));
+      }
       ASSERT_OK_AND_ASSIGN(std::vector<storage::LineageNode> chain, reader->AncestorChain(c.id()));
       EXPECT_EQ(chain.back().parent_id, 0) << "every chain ends at a root";
     }
