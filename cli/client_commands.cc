@@ -1,7 +1,6 @@
 #include "cli/client_commands.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -42,13 +41,9 @@ absl::StatusOr<std::unique_ptr<SearchClient>> Open(const ClientFlags& flags) {
   channel.tls_cert_file = flags.tls_cert_file;
   channel.tls_key_file = flags.tls_key_file;
   channel.tls_server_name = flags.tls_server_name;
-  if (!flags.token_file.empty()) {
-    absl::StatusOr<std::string> token = worker::ReadTokenFile(flags.token_file);
-    if (!token.ok()) return token.status();
-    channel.token = *token;
-  } else if (const char* env = std::getenv("HEADEVO_TOKEN")) {
-    channel.token = env;
-  }
+  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
+  if (!token.ok()) return token.status();
+  channel.token = *token;
   return ConnectToCoordinator(channel, static_cast<int64_t>(flags.timeout_seconds * 1000));
 }
 

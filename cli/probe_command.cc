@@ -1,7 +1,6 @@
 #include "cli/probe_command.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "worker/coordinator_channel.h"
@@ -18,16 +17,12 @@ int ProbeCommand(const ProbeFlags& flags) {
   channel.address = flags.address;
   channel.tls_ca_file = flags.tls_ca_file;
   channel.tls_server_name = flags.tls_server_name;
-  if (!flags.token_file.empty()) {
-    absl::StatusOr<std::string> token = worker::ReadTokenFile(flags.token_file);
-    if (!token.ok()) {
-      std::cerr << "headevo probe: " << token.status().message() << "\n";
-      return 2;
-    }
-    channel.token = *token;
-  } else if (const char* env = std::getenv("HEADEVO_TOKEN")) {
-    channel.token = env;
+  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
+  if (!token.ok()) {
+    std::cerr << "headevo probe: " << token.status().message() << "\n";
+    return 2;
   }
+  channel.token = *token;
   absl::StatusOr<worker::ServingStatus> status = worker::ProbeHealth(
       channel, flags.service, static_cast<int64_t>(flags.timeout_seconds * 1000));
   if (!status.ok()) {

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -27,13 +26,6 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-// The token from --token-file, else $HEADEVO_TOKEN, else none.
-absl::StatusOr<std::string> TokenFrom(const std::string& file) {
-  if (!file.empty()) return worker::ReadTokenFile(file);
-  const char* env = std::getenv("HEADEVO_TOKEN");
-  return std::string(env == nullptr ? "" : env);
-}
-
 }  // namespace
 
 int ServeCommand(const ServeFlags& flags) {
@@ -42,7 +34,7 @@ int ServeCommand(const ServeFlags& flags) {
     return Fail(2, "--lease-seconds and --gc-seconds must be > 0, --max-attempts >= 1, "
                    "--keep-best >= 0");
   }
-  absl::StatusOr<std::string> token = TokenFrom(flags.token_file);
+  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
   if (!token.ok()) return Fail(2, std::string(token.status().message()));
 
   // Signals are taken by a thread of our own (sigwait), so block them before any thread
@@ -87,16 +79,11 @@ int ServeCommand(const ServeFlags& flags) {
                 std::string(server.status().message()));
   }
   // Probes and metrics start after the server, so "ready" means workers can connect.
-  std::unique_ptr<server::HealthEndpoint> health;
-  if (!flags.health_listen.empty()) {
-    server::HealthEndpointOptions health_options;
-    health_options.listen = flags.health_listen;
-    absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> started =
-        server::HealthEndpoint::Start(health_options);
-    if (!started.ok()) return Fail(1, std::string(started.status().message()));
-    health = *std::move(started);
-    health->SetReady(true);
-  }
+  absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> started_health =
+      server::StartHealthEndpointIfAsked(flags.health_listen);
+  if (!started_health.ok()) return Fail(1, std::string(started_health.status().message()));
+  std::unique_ptr<server::HealthEndpoint> health = *std::move(started_health);
+  if (health) health->SetReady(true);
   std::unique_ptr<server::MetricsExporter> metrics;
   if (!flags.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<server::MetricsExporter>> started =

@@ -28,14 +28,8 @@ int Fail(int code, const std::string& message) {
 }  // namespace
 
 int WorkerCommand(const WorkerFlags& flags) {
-  std::string token;
-  if (!flags.token_file.empty()) {
-    absl::StatusOr<std::string> read = worker::ReadTokenFile(flags.token_file);
-    if (!read.ok()) return Fail(2, std::string(read.status().message()));
-    token = *read;
-  } else if (const char* env = std::getenv("HEADEVO_TOKEN")) {
-    token = env;
-  }
+  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
+  if (!token.ok()) return Fail(2, std::string(token.status().message()));
   worker::TorchEvaluatorOptions evaluator_options;
   evaluator_options.device = flags.device;
   evaluator_options.num_threads = flags.threads;
@@ -52,15 +46,9 @@ int WorkerCommand(const WorkerFlags& flags) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
 
-  std::unique_ptr<server::HealthEndpoint> health;
-  if (!flags.health_listen.empty()) {
-    server::HealthEndpointOptions health_options;
-    health_options.listen = flags.health_listen;
-    absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> started =
-        server::HealthEndpoint::Start(health_options);
-    if (!started.ok()) return Fail(2, std::string(started.status().message()));
-    health = *std::move(started);
-  }
+  absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> health =
+      server::StartHealthEndpointIfAsked(flags.health_listen);
+  if (!health.ok()) return Fail(2, std::string(health.status().message()));
 
   worker::RemoteWorkerOptions options;
   options.channel.address = flags.coordinator;
@@ -68,18 +56,18 @@ int WorkerCommand(const WorkerFlags& flags) {
   options.channel.tls_cert_file = flags.tls_cert_file;
   options.channel.tls_key_file = flags.tls_key_file;
   options.channel.tls_server_name = flags.tls_server_name;
-  options.channel.token = token;
+  options.channel.token = *token;
   options.device = flags.device;
   options.name = flags.name;
   options.checkpoint_dir = evaluator_options.checkpoint_dir;
   options.max_jobs = flags.max_jobs;
   options.exit_when_idle_ms = static_cast<int64_t>(flags.exit_when_idle_seconds * 1000);
   // The worker polls `stop` from its main loop (about every 100 ms): that is its pulse.
-  options.stop = [&health] {
+  options.stop = [health = health->get()] {
     if (health) health->Beat();
     return g_stop_signal.load() != 0;
   };
-  options.on_connection = [&health](bool connected) {
+  options.on_connection = [health = health->get()](bool connected) {
     if (health) health->SetReady(connected);
   };
   const bool quiet = flags.quiet;
@@ -91,7 +79,8 @@ int WorkerCommand(const WorkerFlags& flags) {
   std::printf("headevo worker: device %s, coordinator %s%s, checkpoint cache %s%s\n",
               flags.device.c_str(), flags.coordinator.c_str(),
               flags.tls_ca_file.empty() ? "" : " (TLS)", options.checkpoint_dir.c_str(),
-              health ? absl::StrCat(", health checks on port ", health->port()).c_str() : "");
+              *health ? absl::StrCat(", health checks on port ", (*health)->port()).c_str()
+                      : "");
   std::fflush(stdout);
   absl::StatusOr<worker::RemoteWorkerStats> stats =
       worker::RunRemoteWorker(options, evaluator->get());

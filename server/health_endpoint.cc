@@ -76,4 +76,12 @@ void HealthEndpoint::Refresh() {
   health->SetServingStatus(kReadinessService, live && ready_.load());
 }
 
+absl::StatusOr<std::unique_ptr<HealthEndpoint>> StartHealthEndpointIfAsked(
+    const std::string& listen) {
+  if (listen.empty()) return std::unique_ptr<HealthEndpoint>();
+  HealthEndpointOptions options;
+  options.listen = listen;
+  return HealthEndpoint::Start(options);
+}
+
 }  // namespace headevo::server

@@ -63,6 +63,10 @@ class HealthEndpoint {
   std::thread refresher_;
 };
 
+// The endpoint of a --health-listen flag: nullptr when it is empty (no probes asked for).
+absl::StatusOr<std::unique_ptr<HealthEndpoint>> StartHealthEndpointIfAsked(
+    const std::string& listen);
+
 }  // namespace headevo::server
 
 #endif  // HEADEVO_SERVER_HEALTH_ENDPOINT_H_

@@ -1,5 +1,6 @@
 #include "worker/coordinator_channel.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -79,6 +80,12 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   std::string token(absl::StripAsciiWhitespace(text->substr(0, text->find('\n'))));
   if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
   return token;
+}
+
+absl::StatusOr<std::string> TokenFromFileOrEnvironment(const std::string& token_file) {
+  if (!token_file.empty()) return ReadTokenFile(token_file);
+  const char* env = std::getenv("HEADEVO_TOKEN");
+  return std::string(env == nullptr ? "" : env);
 }
 
 }  // namespace headevo::worker

@@ -39,6 +39,10 @@ void PrepareCall(grpc::ClientContext& context, const std::string& token,
 // InvalidArgument for an empty token.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
+// The token every command uses: from `token_file` when given (ReadTokenFile's errors), else
+// $HEADEVO_TOKEN, else "" (no token sent).
+absl::StatusOr<std::string> TokenFromFileOrEnvironment(const std::string& token_file);
+
 }  // namespace headevo::worker
 
 #endif  // HEADEVO_WORKER_COORDINATOR_CHANNEL_H_
