@@ -33,24 +33,10 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
   return text.str();
 }
 
-absl::StatusOr<std::unique_ptr<SearchClient>> Open(const ClientFlags& flags) {
-  if (!flags.db_path.empty()) return OpenOffline(flags.db_path);
-  worker::ChannelOptions channel;
-  channel.address = flags.coordinator;
-  channel.tls_ca_file = flags.tls_ca_file;
-  channel.tls_cert_file = flags.tls_cert_file;
-  channel.tls_key_file = flags.tls_key_file;
-  channel.tls_server_name = flags.tls_server_name;
-  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
-  if (!token.ok()) return token.status();
-  channel.token = *token;
-  return ConnectToCoordinator(channel, static_cast<int64_t>(flags.timeout_seconds * 1000));
-}
-
 // Runs `body` with an open client, turning a failure to open into exit code 2.
 template <typename Body>
 int WithClient(const ClientFlags& flags, Body body) {
-  absl::StatusOr<std::unique_ptr<SearchClient>> client = Open(flags);
+  absl::StatusOr<std::unique_ptr<SearchClient>> client = OpenClient(flags);
   if (!client.ok()) return Fail(2, std::string(client.status().message()));
   return body(**client);
 }
@@ -68,6 +54,20 @@ int PrintWatch(SearchClient& client, int64_t search_id) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<SearchClient>> OpenClient(const ClientFlags& flags) {
+  if (!flags.db_path.empty()) return OpenOffline(flags.db_path);
+  worker::ChannelOptions channel;
+  channel.address = flags.coordinator;
+  channel.tls_ca_file = flags.tls_ca_file;
+  channel.tls_cert_file = flags.tls_cert_file;
+  channel.tls_key_file = flags.tls_key_file;
+  channel.tls_server_name = flags.tls_server_name;
+  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
+  if (!token.ok()) return token.status();
+  channel.token = *token;
+  return ConnectToCoordinator(channel, static_cast<int64_t>(flags.timeout_seconds * 1000));
+}
 
 absl::StatusOr<std::vector<headevo::v1::Genome>> ReadExportedGenomes(const std::string& path) {
   absl::StatusOr<std::string> text = ReadText(path);

@@ -6,6 +6,7 @@
 #define HEADEVO_CLI_CLIENT_COMMANDS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct ClientFlags {
   std::string token_file;  // or $HEADEVO_TOKEN
   double timeout_seconds = 30;
 };
+
+class SearchClient;
+
+// --db offline (read-only), else the coordinator with the TLS and token flags. Every read
+// command opens its client so.
+absl::StatusOr<std::unique_ptr<SearchClient>> OpenClient(const ClientFlags& flags);
 
 int LaunchCommand(const ClientFlags& client, const std::string& config_path,
                   const std::string& start_from, bool watch);

@@ -4,6 +4,7 @@
 #include "cli/backup_command.h"
 #include "cli/client_commands.h"
 #include "cli/probe_command.h"
+#include "cli/report_command.h"
 #include "cli/run_command.h"
 #include "cli/serve_command.h"
 #include "cli/worker_command.h"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
       "               headevo worker --coordinator HOST:50051 (on each GPU host)\n"
       "               headevo launch examples/quickstart.toml --watch\n"
       "Look around:   headevo status | candidates 1 | lineage 42 | head 7 | pareto 1\n"
+      "               headevo report 1 --out report   (an HTML page with figures)\n"
       "               (add --db FILE to read a database without a coordinator)",
       "headevo"};
   app.require_subcommand(1);
@@ -248,6 +250,29 @@ int main(int argc, char** argv) {
   export_command->add_option("-o,--output", export_output, "File to write (default: stdout)");
   AddClientFlags(export_command, client_flags, /*offline=*/true);
 
+  headevo::cli::ReportFlags report_flags;
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "Write one self-contained HTML page about a search (DIR/index.html; styles, figures and\n"
+      "script inline, nothing fetched from the network) to open in any browser or attach to a\n"
+      "message. A summary table (state, config, counts, best candidate) and five figures, each\n"
+      "with a caption saying how to read it:\n"
+      "  1. fitness over time: every candidate's val_loss, the best so far, failures marked;\n"
+      "  2. the Pareto front: val_loss against connections per query;\n"
+      "  3. the best candidate's lineage tree back to generation 0 (Graphviz);\n"
+      "  4. surviving offsets per layer: how long heads with each offset lived (heat map);\n"
+      "  5. sampler usage: heads each sampler made per generation, and how many reached the\n"
+      "     best candidates (with --db, also the adaptive sampler's bandit arms).\n"
+      "Needs gnuplot (Debian: gnuplot-nox) and dot (Debian: graphviz) on PATH.\n\n"
+      "Examples:  headevo report 1 --db headevo.db --out report && xdg-open report/index.html\n"
+      "           headevo report 3 --coordinator 10.0.0.5:50051 --tls-ca ca.pem --out r3");
+  report->add_option("search", report_flags.search_id, "The search id")->required();
+  report->add_option("--out", report_flags.out_dir,
+                     "Directory to write index.html into (created if absent; an existing "
+                     "index.html is replaced)")
+      ->capture_default_str();
+  AddClientFlags(report, client_flags, /*offline=*/true);
+
   headevo::cli::BackupFlags backup_flags;
   CLI::App* backup = app.add_subcommand(
       "backup",
@@ -303,6 +328,7 @@ int main(int argc, char** argv) {
   if (export_command->parsed()) {
     return ExportCommand(client_flags, search_id, export_count, export_output);
   }
+  if (report->parsed()) return ReportCommand(client_flags, report_flags);
   if (backup->parsed()) return BackupCommand(backup_flags);
   if (probe->parsed()) return ProbeCommand(probe_flags);
   return 2;
