@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -47,6 +48,17 @@
 #include "worker/torch_evaluator.h"
 
 namespace {
+
+// Every search of a part goes into one in-memory lineage store; the bench cannot run without it.
+std::unique_ptr<headevo::storage::Store> OpenMemoryStore() {
+  absl::StatusOr<std::unique_ptr<headevo::storage::Store>> store =
+      headevo::storage::Store::Open(":memory:");
+  if (!store.ok()) {
+    std::fprintf(stderr, "search_quality: %s\n", store.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *std::move(store);
+}
 
 // `text` as a TOML basic string, quotes included: a path may hold quotes or backslashes.
 std::string TomlString(const std::string& text) {
@@ -257,12 +269,7 @@ void RunPlanted(const Flags& flags, headevo::search::Evaluator& evaluator) {
       s.prune_fraction, s.evaluations());
   std::fflush(stdout);
 
-  absl::StatusOr<std::unique_ptr<headevo::storage::Store>> store =
-      headevo::storage::Store::Open(":memory:");
-  if (!store.ok()) {
-    std::fprintf(stderr, "search_quality: %s\n", store.status().ToString().c_str());
-    std::exit(1);
-  }
+  std::unique_ptr<headevo::storage::Store> store = OpenMemoryStore();
   std::vector<PlantedRun> evolution, random;
   for (int i = 0; i < flags.seeds; ++i) {
     const uint64_t seed = static_cast<uint64_t>(i + 1);
@@ -271,7 +278,7 @@ void RunPlanted(const Flags& flags, headevo::search::Evaluator& evaluator) {
       ProgressListener listener(name, flags.verbose);
       const auto start = Clock::now();
       server::SearchOutcome outcome =
-          RunSearch(**store, evaluator, PlantedToml(s, seed, is_random), name, &listener);
+          RunSearch(*store, evaluator, PlantedToml(s, seed, is_random), name, &listener);
       PlantedRun run = Summarise(outcome, s, Seconds(start));
       std::printf("  seed %2d %-9s %d/%zu planted found  loss %.4f  conn %3lld  %5.1f s  %s\n",
                   static_cast<int>(seed), is_random ? "random" : "evolution", run.found,
@@ -542,18 +549,13 @@ void RunBrown(const Flags& flags, headevo::search::Evaluator& evaluator) {
       s.linformer_rank);
   std::fflush(stdout);
 
-  absl::StatusOr<std::unique_ptr<headevo::storage::Store>> store =
-      headevo::storage::Store::Open(":memory:");
-  if (!store.ok()) {
-    std::fprintf(stderr, "search_quality: %s\n", store.status().ToString().c_str());
-    std::exit(1);
-  }
+  std::unique_ptr<headevo::storage::Store> store = OpenMemoryStore();
 
   // Random search first: it trains dense, the bar everything is measured against.
   search::SearchOptions options;
   auto start = Clock::now();
   ProgressListener sweep_listener("k-sweep", true);
-  server::SearchOutcome sweep = RunSearch(**store, evaluator, BrownToml(s, flags, true),
+  server::SearchOutcome sweep = RunSearch(*store, evaluator, BrownToml(s, flags, true),
                                           "brown k-sweep", &sweep_listener, &options);
   const double sweep_seconds = Seconds(start);
   const double dense_loss = sweep.dense->val_loss();
@@ -563,7 +565,7 @@ void RunBrown(const Flags& flags, headevo::search::Evaluator& evaluator) {
 
   start = Clock::now();
   ProgressListener evolution_listener("evolution", true);
-  server::SearchOutcome evolution = RunSearch(**store, evaluator, BrownToml(s, flags, false),
+  server::SearchOutcome evolution = RunSearch(*store, evaluator, BrownToml(s, flags, false),
                                               "brown evolution", &evolution_listener);
   const double evolution_seconds = Seconds(start);
 
@@ -595,7 +597,7 @@ void RunBrown(const Flags& flags, headevo::search::Evaluator& evaluator) {
     random_front.push_back(std::move(p));
   }
   auto all_of = [&](int64_t search_id, std::vector<Point>& out) {
-    absl::StatusOr<std::vector<v1::Candidate>> all = (*store)->ListCandidates(search_id);
+    absl::StatusOr<std::vector<v1::Candidate>> all = store->ListCandidates(search_id);
     if (!all.ok()) return;
     for (const v1::Candidate& c : *all) {
       if (c.state() == v1::CANDIDATE_STATE_DONE) out.push_back(PointOf(c));

@@ -110,6 +110,10 @@ headevo::v1::TrainingSpec DefaultTrainingSpec() {
   return t;
 }
 
+const char* ScheduleName(Schedule schedule) {
+  return schedule == Schedule::kSteadyState ? "steady_state" : "generational";
+}
+
 absl::Status SearchOptions::Validate() const {
   if (auto s = RequireAtLeast("search.population", population_size, 1); !s.ok()) return s;
   if (auto s = RequireAtLeast("search.generations", generations, 0); !s.ok()) return s;

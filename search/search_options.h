@@ -71,7 +71,15 @@ struct SearchOptions {
 
   // InvalidArgument naming the first bad field, e.g. "model.d_model must be >= 1, got 0".
   absl::Status Validate() const;
+
+  // Evaluations an evolve search's budget allows: population * (generations + 1).
+  int64_t PlannedEvaluations() const {
+    return static_cast<int64_t>(population_size) * (generations + 1);
+  }
 };
+
+// "steady_state" or "generational", as configs spell it.
+const char* ScheduleName(Schedule schedule);
 
 // Connections per query position of dense heads: layers * heads_per_layer * seq_len.
 int64_t DenseConnections(const headevo::v1::ModelSpec& model);

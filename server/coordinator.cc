@@ -28,10 +28,6 @@ bool IsFinished(const Candidate& c) {
          c.state() == headevo::v1::CANDIDATE_STATE_FAILED;
 }
 
-std::string ScheduleName(search::Schedule schedule) {
-  return schedule == search::Schedule::kSteadyState ? "steady_state" : "generational";
-}
-
 std::string StateWord(SearchState state) {
   switch (state) {
     case headevo::v1::SEARCH_STATE_RUNNING: return "running";
@@ -120,7 +116,7 @@ struct Coordinator::ActiveSearch {
   int64_t best_id = 0;                // the fittest DONE candidate so far
 
   int64_t planned() const {
-    return static_cast<int64_t>(options.population_size) * (options.generations + 1);
+    return options.PlannedEvaluations();
   }
   bool steady() const { return options.schedule == search::Schedule::kSteadyState; }
 };
@@ -254,7 +250,7 @@ absl::StatusOr<int64_t> Coordinator::CreateSearch(
   }
   Publish(*id, "search_started",
           absl::StrCat("search ", *id, " '", options.name, "' (seed ", options.seed, ", ",
-                       ScheduleName(options.schedule), ", ", search.planned(),
+                       search::ScheduleName(options.schedule), ", ", search.planned(),
                        " evaluations) started"),
           /*persist=*/true);
   if (absl::Status s = Enqueue(search, std::move(generation)); !s.ok()) {

@@ -269,7 +269,7 @@ absl::Status SearchDriver::Evolve(const search::SearchOptions& options,
   absl::StatusOr<WorkerRegistration> registration = (*coordinator)->RegisterWorker(worker);
   if (!registration.ok()) return registration.status();
   const int64_t worker_id = registration->worker_id;
-  total_ = options.population_size * (options.generations + 1);
+  total_ = static_cast<int>(options.PlannedEvaluations());
   if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total_);
 
   std::vector<headevo::v1::Candidate> finished;  // in the order they finished, for progress

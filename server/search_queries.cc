@@ -148,11 +148,9 @@ absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
   absl::StatusOr<search::SearchOptions> options =
       ParseSearchConfig(record->config_toml, absl::StrCat("search ", search_id, " config"));
   if (options.ok()) {
-    summary.set_schedule(options->schedule == search::Schedule::kSteadyState ? "steady_state"
-                                                                             : "generational");
+    summary.set_schedule(search::ScheduleName(options->schedule));
     summary.set_planned(options->mode == search::SearchMode::kEvolve
-                            ? static_cast<int64_t>(options->population_size) *
-                                  (options->generations + 1)
+                            ? options->PlannedEvaluations()
                             : counts->candidates);
   }
   absl::StatusOr<std::vector<storage::LineageNode>> best = store.BestCandidates(search_id, 1);
