@@ -1,11 +1,7 @@
 // What an operator's tools see of real processes: `headevo serve --metrics-listen
 // --health-listen` and `headevo worker --health-listen`, asked with `headevo probe` (as a
 // container health check would) and scraped over HTTP (as Prometheus would).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -15,6 +11,7 @@
 #include <vector>
 
 #include "tests/testutil/child_process.h"
+#include "tests/testutil/metrics_page.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/tiny_config.h"
 
@@ -35,32 +32,7 @@ std::pair<int, std::string> Probe(const std::vector<std::string>& args) {
 
 // GET /metrics on 127.0.0.1:port; the value of every sample, by "name{labels}".
 std::map<std::string, double> Scrape(int port) {
-  std::map<std::string, double> samples;
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
-    send(fd, request.data(), request.size(), 0);
-    std::string page;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) page.append(buffer, n);
-    static const std::regex sample(R"(^(headevo_[^ ]+) ([-0-9.e+]+)$)");
-    std::smatch match;
-    size_t start = 0;
-    while (start < page.size()) {
-      size_t end = page.find('\n', start);
-      if (end == std::string::npos) end = page.size();
-      const std::string line = page.substr(start, end - start);
-      if (std::regex_match(line, match, sample)) samples[match[1]] = std::stod(match[2]);
-      start = end + 1;
-    }
-  }
-  close(fd);
-  return samples;
+  return testing::MetricSamples(testing::HttpGet(port, "/metrics"));
 }
 
 int PortAfter(const ChildProcess& process, const std::string& marker) {

@@ -1,10 +1,6 @@
 // What operators watch: the coordinator's activity counters and Stats(), its Prometheus page
 // scraped over real HTTP, and the health endpoint probed over real gRPC.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -19,6 +15,7 @@
 #include "server/search_config.h"
 #include "storage/store.h"
 #include "tests/testutil/fake_evaluator.h"
+#include "tests/testutil/metrics_page.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "worker/health_probe.h"
@@ -50,43 +47,8 @@ TEST(ActivityCountersTest, RateCountsOnlyTheWindowAndWorkersFallSilent) {
   EXPECT_EQ(counters.failures_total(), 1);
 }
 
-// GET `path` from 127.0.0.1:port; the whole response, headers included.
-std::string HttpGet(int port, const std::string& path, const std::string& method = "GET") {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(fd);
-    return "connect failed";
-  }
-  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  send(fd, request.data(), request.size(), 0);
-  std::string response;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
-  close(fd);
-  return response;
-}
-
-// The samples of a text-format page: "name{labels}" -> value.
-std::map<std::string, double> Samples(const std::string& page) {
-  std::map<std::string, double> samples;
-  size_t start = page.find("\r\n\r\n");
-  start = start == std::string::npos ? 0 : start + 4;
-  while (start < page.size()) {
-    size_t end = page.find('\n', start);
-    if (end == std::string::npos) end = page.size();
-    const std::string line = page.substr(start, end - start);
-    start = end + 1;
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return samples;
-}
+using testing::HttpGet;
+using testing::MetricSamples;
 
 class MetricsTest : public ::testing::Test {
  protected:
@@ -176,7 +138,7 @@ TEST_F(MetricsTest, TheScrapedPageShowsJobsRatesWorkersExpiriesAndTheBest) {
   const std::string page = HttpGet(exporter->port(), "/metrics");
   ASSERT_NE(page.find("HTTP/1.1 200 OK"), std::string::npos) << page;
   ASSERT_NE(page.find("# TYPE headevo_evaluations_total counter"), std::string::npos) << page;
-  const std::map<std::string, double> samples = Samples(page);
+  const std::map<std::string, double> samples = MetricSamples(page);
   const std::string label = absl::StrFormat("search=\"%d\"", search);
   const std::map<std::string, double> expected = {
       {"headevo_up", 1},
@@ -205,7 +167,7 @@ TEST_F(MetricsTest, TheScrapedPageShowsJobsRatesWorkersExpiriesAndTheBest) {
 
   // Paused shows; the page follows the coordinator at every scrape.
   ASSERT_OK(coordinator_->Pause(search).status());
-  EXPECT_EQ(Samples(HttpGet(exporter->port(), "/metrics"))
+  EXPECT_EQ(MetricSamples(HttpGet(exporter->port(), "/metrics"))
                 .at("headevo_search_paused{" + label + "}"),
             1);
 }
