@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -127,37 +129,67 @@ absl::Status CheckCompatible(const headevo::v1::ModelSpec& parent,
   return absl::OkStatus();
 }
 
-// Copies head `from_slot` of the parent's layer (with `from_heads` heads) into head `slot` of
-// `attention`.
-void CopyHead(const Checkpoint& parent, int layer, int from_slot, int64_t from_heads,
-              const std::vector<int32_t>& from_offsets, SparseSelfAttentionImpl& attention,
+// Where one head of the parent sits, and how wide its queries and keys are.
+struct ParentHead {
+  int layer = 0;
+  int slot = 0;
+  int64_t heads = 0;        // heads in its layer
+  int64_t extra_width = 0;  // its extra_key_width
+  const std::vector<int32_t>* offsets = nullptr;
+};
+
+// Copies the parent head `from` into head `slot` of `attention`: Q/K/V rows, the extra
+// query/key columns both have (the rest of the child's stay 0), W_O columns and the biases of
+// shared offsets.
+void CopyHead(const Checkpoint& parent, const ParentHead& from, SparseSelfAttentionImpl& attention,
               int slot) {
+  const int layer = from.layer;
   const int64_t d = attention.d_head(), heads = attention.num_heads();
   const torch::Tensor qkv_weight = parent.Tensor(AttentionName(layer, "qkv.weight"));
   const torch::Tensor qkv_bias = parent.Tensor(AttentionName(layer, "qkv.bias"));
   for (int64_t part = 0; part < 3; ++part) {
-    const int64_t to = (part * heads + slot) * d, from = (part * from_heads + from_slot) * d;
-    attention.qkv_weight().slice(0, to, to + d).copy_(qkv_weight.slice(0, from, from + d));
-    attention.qkv_bias().slice(0, to, to + d).copy_(qkv_bias.slice(0, from, from + d));
+    const int64_t to = (part * heads + slot) * d, source = (part * from.heads + from.slot) * d;
+    attention.qkv_weight().slice(0, to, to + d).copy_(qkv_weight.slice(0, source, source + d));
+    attention.qkv_bias().slice(0, to, to + d).copy_(qkv_bias.slice(0, source, source + d));
+  }
+  if (attention.max_extra_key_width() > 0) {
+    const int64_t child_extra = attention.max_extra_key_width();
+    const torch::Tensor extra_weight = parent.Tensor(AttentionName(layer, "qk_extra.weight"));
+    const torch::Tensor extra_bias = parent.Tensor(AttentionName(layer, "qk_extra.bias"));
+    const int64_t parent_extra = extra_weight.defined() ? extra_weight.size(0) / (2 * from.heads) : 0;
+    const int64_t shared = std::min(from.extra_width, attention.key_width(slot) - d);
+    for (int64_t part = 0; part < 2; ++part) {
+      const int64_t to = (part * heads + slot) * child_extra;
+      attention.qk_extra_weight().slice(0, to, to + child_extra).zero_();
+      attention.qk_extra_bias().slice(0, to, to + child_extra).zero_();
+      if (shared <= 0) continue;
+      const int64_t source = (part * from.heads + from.slot) * parent_extra;
+      attention.qk_extra_weight().slice(0, to, to + shared).copy_(
+          extra_weight.slice(0, source, source + shared));
+      attention.qk_extra_bias().slice(0, to, to + shared).copy_(
+          extra_bias.slice(0, source, source + shared));
+    }
   }
   attention.output_weight()
       .slice(1, slot * d, (slot + 1) * d)
       .copy_(parent.Tensor(AttentionName(layer, "out.weight"))
-                 .slice(1, from_slot * d, (from_slot + 1) * d));
+                 .slice(1, from.slot * d, (from.slot + 1) * d));
   const torch::Tensor from_bias = parent.Tensor(AttentionName(layer, "offset_bias"));
   const std::vector<int32_t>& offsets = attention.offsets()[slot];
+  const std::vector<int32_t>& from_offsets = *from.offsets;
   for (size_t j = 0; j < offsets.size(); ++j) {
     const auto found = std::find(from_offsets.begin(), from_offsets.end(), offsets[j]);
     attention.offset_bias()[slot][static_cast<int64_t>(j)].copy_(
         found == from_offsets.end()
             ? torch::zeros({}, from_bias.options())
-            : from_bias[from_slot][static_cast<int64_t>(found - from_offsets.begin())]);
+            : from_bias[from.slot][static_cast<int64_t>(found - from_offsets.begin())]);
   }
 }
 
 bool IsHeadParameter(const std::string& name, int layers) {
   for (int layer = 0; layer < layers; ++layer) {
-    for (const char* parameter : {"qkv.weight", "qkv.bias", "out.weight", "offset_bias", "gate"}) {
+    for (const char* parameter : {"qkv.weight", "qkv.bias", "qk_extra.weight", "qk_extra.bias",
+                                  "out.weight", "offset_bias", "gate"}) {
       if (name == AttentionName(layer, parameter)) return true;
     }
   }
@@ -351,10 +383,10 @@ absl::Status Checkpoint::Restore(SparseTransformer& model, torch::optim::AdamW* 
   return absl::OkStatus();
 }
 
-void RandomHeadInitializer::Initialize(SparseSelfAttentionImpl& attention, int slot,
-                                       const headevo::v1::Head& head) const {
+void RandomHeadInitializer::InitializeHead(SparseSelfAttentionImpl& attention, int slot,
+                                           const headevo::v1::Head& head, uint64_t seed) {
   torch::Generator generator =
-      at::detail::createCPUGenerator(search::DeriveSeed(seed_, static_cast<uint64_t>(head.id())));
+      at::detail::createCPUGenerator(search::DeriveSeed(seed, static_cast<uint64_t>(head.id())));
   const int64_t d = attention.d_head(), heads = attention.num_heads();
   const int64_t d_model = attention.qkv_weight().size(1);
   const auto uniform = [&](torch::Tensor target, int64_t fan_in) {
@@ -368,14 +400,25 @@ void RandomHeadInitializer::Initialize(SparseSelfAttentionImpl& attention, int s
   }
   uniform(attention.output_weight().slice(1, slot * d, (slot + 1) * d), heads * d);
   attention.offset_bias()[slot].zero_();
+  // Drawn last, so a head without extra columns gets the weights it got before growth existed.
+  if (const int64_t e = attention.max_extra_key_width(); e > 0) {
+    const int64_t own = attention.key_width(slot) - d;
+    for (int64_t part = 0; part < 2; ++part) {
+      const int64_t row = (part * heads + slot) * e;
+      attention.qk_extra_weight().slice(0, row, row + e).zero_();
+      attention.qk_extra_bias().slice(0, row, row + e).zero_();
+      if (own == 0) continue;
+      uniform(attention.qk_extra_weight().slice(0, row, row + own), d_model);
+      uniform(attention.qk_extra_bias().slice(0, row, row + own), d_model);
+    }
+  }
 }
 
-std::unique_ptr<NewHeadInitializer> MakeNewHeadInitializer(headevo::v1::NewHeadInit kind,
-                                                           uint64_t seed) {
-  switch (kind) {
-    default:  // UNSPECIFIED and RANDOM; request validation refuses unknown values.
-      return std::make_unique<RandomHeadInitializer>(seed);
-  }
+absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> RandomHeadInitializer::Initialize(
+    SparseTransformer& model, const std::vector<NewHeadSlot>& heads) const {
+  torch::NoGradGuard no_grad;
+  for (const NewHeadSlot& h : heads) InitializeHead(*model->attention(h.layer), h.slot, h.head, seed_);
+  return std::vector<headevo::v1::HeadGrowth>{};
 }
 
 absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
@@ -390,6 +433,17 @@ absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
   for (int i = 0; i < parent.genome().heads_size(); ++i) {
     parent_index[parent.genome().heads(i).id()] = i;
   }
+  // The parent's head `id` when it sits in `layer`.
+  const auto parent_head = [&](int64_t id, int layer) -> std::optional<ParentHead> {
+    const auto found = parent_index.find(id);
+    if (id == 0 || found == parent_index.end() || parent_layout.layer_of[found->second] != layer) {
+      return std::nullopt;
+    }
+    const int from_slot = parent_layout.slot_of[found->second];
+    return ParentHead{layer, from_slot, static_cast<int64_t>(parent_layout.offsets[layer].size()),
+                      parent_layout.extra_key_width[layer][from_slot],
+                      &parent_layout.offsets[layer][from_slot]};
+  };
   torch::NoGradGuard no_grad;
   for (const auto& parameter : child->named_parameters()) {
     if (IsHeadParameter(parameter.key(), child->num_layers())) continue;
@@ -402,21 +456,32 @@ absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
     parameter.value().copy_(saved);
   }
   InheritanceReport report;
+  std::vector<NewHeadSlot> new_heads;
   for (int i = 0; i < child_genome.heads_size(); ++i) {
     const headevo::v1::Head& head = child_genome.heads(i);
     const int layer = child_layout.layer_of[i], slot = child_layout.slot_of[i];
     SparseSelfAttentionImpl& attention = *child->attention(layer);
-    const auto found = parent_index.find(head.id());
-    if (found != parent_index.end() && parent_layout.layer_of[found->second] == layer) {
-      const int from_slot = parent_layout.slot_of[found->second];
-      CopyHead(parent, layer, from_slot, static_cast<int64_t>(parent_layout.offsets[layer].size()),
-               parent_layout.offsets[layer][from_slot], attention, slot);
+    if (const std::optional<ParentHead> same = parent_head(head.id(), layer)) {
+      CopyHead(parent, *same, attention, slot);
       ++report.inherited_heads;
+      continue;
+    }
+    const std::optional<ParentHead> source =
+        head.origin() == headevo::v1::HEAD_ORIGIN_GROWN
+            ? parent_head(head.source_head_id(), layer)
+            : std::nullopt;
+    if (source && source->extra_width < head.extra_key_width()) {
+      CopyHead(parent, *source, attention, slot);
+      report.grown.push_back({layer, slot, head, attention.d_head() + source->extra_width});
     } else {
-      initializer.Initialize(attention, slot, head);
-      ++report.new_heads;
+      new_heads.push_back({layer, slot, head});
     }
   }
+  report.new_heads = static_cast<int>(new_heads.size());
+  absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> growth =
+      initializer.Initialize(child, new_heads);
+  if (!growth.ok()) return growth.status();
+  report.growth = *std::move(growth);
   return report;
 }
 

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "headevo/v1/candidate.pb.h"
 #include "headevo/v1/genome.pb.h"
 #include "headevo/v1/training.pb.h"
 #include "worker/genome_layout.h"
@@ -78,15 +79,25 @@ class Checkpoint {
   std::vector<int64_t> optimizer_steps_;
 };
 
-// Sets up the heads a child did not inherit. Implementations are pluggable: random now, the
-// functional-gradient (SVD) growth step later.
+// A head of a child model that its parent did not have: where it sits and what it is.
+struct NewHeadSlot {
+  int layer = 0;
+  int slot = 0;
+  headevo::v1::Head head;
+};
+
+// Sets up the heads a child did not inherit, once every inherited weight is in place (so an
+// initialiser may look at what the rest of the model does). Implementations are pluggable:
+// RandomHeadInitializer below, GradientHeadInitializer (worker/growth.h).
 class NewHeadInitializer {
  public:
   virtual ~NewHeadInitializer() = default;
-  // Initialises head `slot` of `attention` (the genome head `head`): its Q/K/V rows, its W_O
-  // columns and its offset biases. Called without gradient tracking.
-  virtual void Initialize(SparseSelfAttentionImpl& attention, int slot,
-                          const headevo::v1::Head& head) const = 0;
+  // Initialises every head of `heads` in `model`: its Q/K/V rows (extra query/key columns
+  // included), its W_O columns and its offset biases. Returns what a functional-gradient
+  // step did per head (empty for initialisers that take no such step).
+  // Errors: whatever the initialiser's own computation reports, naming the head.
+  virtual absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> Initialize(
+      SparseTransformer& model, const std::vector<NewHeadSlot>& heads) const = 0;
 };
 
 // Draws a new head's weights as a freshly built layer would (uniform in +-1/sqrt(fan_in),
@@ -95,29 +106,47 @@ class NewHeadInitializer {
 class RandomHeadInitializer : public NewHeadInitializer {
  public:
   explicit RandomHeadInitializer(uint64_t seed) : seed_(seed) {}
-  void Initialize(SparseSelfAttentionImpl& attention, int slot,
-                  const headevo::v1::Head& head) const override;
+  absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> Initialize(
+      SparseTransformer& model, const std::vector<NewHeadSlot>& heads) const override;
+
+  // The same for one head of one layer; called without gradient tracking.
+  static void InitializeHead(SparseSelfAttentionImpl& attention, int slot,
+                             const headevo::v1::Head& head, uint64_t seed);
 
  private:
   uint64_t seed_;
 };
 
-std::unique_ptr<NewHeadInitializer> MakeNewHeadInitializer(headevo::v1::NewHeadInit kind,
-                                                           uint64_t seed);
+// A child head that grows from a parent head (origin GROWN): it starts as a copy of its
+// source with zero extra query/key columns [first_new_column, key width).
+struct GrownHeadSlot {
+  int layer = 0;
+  int slot = 0;
+  headevo::v1::Head head;
+  int64_t first_new_column = 0;  // d_head + the source's extra_key_width
+};
 
 struct InheritanceReport {
   int inherited_heads = 0;  // heads copied from the parent by id
   int new_heads = 0;        // heads set up by the initializer
+  // Heads copied from their source head whose new columns the growth step still has to
+  // choose (worker/growth.h), in genome order.
+  std::vector<GrownHeadSlot> grown;
+  // What the initializer reported.
+  std::vector<headevo::v1::HeadGrowth> growth;
 };
 
 // Makes `child` (freshly built for `child_genome` / `child_spec`) the parent's model with the
 // child's heads: every non-head parameter (embedding, norms, MLPs, W_O's bias, unembedding) is
 // copied; each child head whose id the parent has in the same layer gets the parent head's
-// Q/K/V rows, W_O columns and the biases of the offsets both share; every other head is set
-// up by `initializer`. Gates stay at 1.
+// Q/K/V rows (extra query/key columns included), W_O columns and the biases of the offsets
+// both share; a GROWN head whose source_head_id the parent has in the same layer gets its
+// source's weights the same way, with its new query/key columns zero (so the child computes
+// what the parent did until the growth step fills them); every other head is set up by
+// `initializer`, after all the copying. Gates stay at 1.
 // Errors: FailedPrecondition, naming the field, when the parent's model spec differs from
 // the child's in anything but attention parameters that do not apply, or when either is not
-// a sparse (genome-offset) model.
+// a sparse (genome-offset) model; the initializer's errors.
 absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
                                                  const headevo::v1::ModelSpec& child_spec,
                                                  const headevo::v1::Genome& child_genome,

@@ -112,13 +112,16 @@ GenomeLayout MakeGenomeLayout(const headevo::v1::Genome& genome, const ModelSpec
                               uint64_t seed) {
   GenomeLayout layout;
   layout.offsets.resize(model.num_layers());
+  layout.extra_key_width.resize(model.num_layers());
   search::Rng rng(search::DeriveSeed(seed, kRandomHeadsStream));
   for (const headevo::v1::Head& head : genome.heads()) {
     auto& layer = layout.offsets[head.layer()];
     const int slot = static_cast<int>(layer.size());
     layout.layer_of.push_back(head.layer());
     layout.slot_of.push_back(slot);
-    if (UsesGenomeOffsets(model)) {
+    const bool sparse = UsesGenomeOffsets(model);
+    layout.extra_key_width[head.layer()].push_back(sparse ? head.extra_key_width() : 0);
+    if (sparse) {
       layer.emplace_back(head.offsets().offsets().begin(), head.offsets().offsets().end());
     } else {
       layer.push_back(BaselineOffsets(model, slot, rng));

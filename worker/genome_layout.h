@@ -18,6 +18,9 @@ struct GenomeLayout {
   // for that slot, whatever the genome says. Empty for every head of a Linformer model, which
   // does not attend by offsets.
   std::vector<std::vector<std::vector<int32_t>>> offsets;
+  // extra_key_width[layer][slot]: the query/key columns growth added to that head beyond
+  // d_head (Head.extra_key_width); 0 for every head in a baseline mode.
+  std::vector<std::vector<int32_t>> extra_key_width;
   // layer_of[i], slot_of[i]: where genome head i sits.
   std::vector<int> layer_of;
   std::vector<int> slot_of;

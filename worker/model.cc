@@ -1,5 +1,6 @@
 #include "worker/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -14,6 +15,7 @@ SparseTransformerOptions ModelOptionsFor(const headevo::v1::ModelSpec& spec,
   options.mlp_ratio = spec.mlp_ratio();
   options.seq_len = spec.seq_len();
   options.offsets = layout.offsets;
+  options.extra_key_width = layout.extra_key_width;
   if (spec.attention() == headevo::v1::ATTENTION_KIND_LINFORMER) {
     options.linformer_rank = spec.linformer_rank();
   }
@@ -29,6 +31,26 @@ SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions&
   qkv_ = register_module("qkv", torch::nn::Linear(d_model, 3 * heads * d_head_));
   out_ = register_module("out", torch::nn::Linear(heads * d_head_, d_model));
   gate_ = register_parameter("gate", torch::ones({heads}));
+  extra_key_width_.assign(heads, 0);
+  if (options.linformer_rank == 0 && layer < static_cast<int>(options.extra_key_width.size()) &&
+      !options.extra_key_width[layer].empty()) {
+    extra_key_width_ = options.extra_key_width[layer];
+    for (int32_t width : extra_key_width_) max_extra_ = std::max<int64_t>(max_extra_, width);
+  }
+  if (max_extra_ > 0) {
+    // Registered after the other parameters, so a layer without growth keeps the parameter
+    // order (and the random initialisation) it had before growth existed.
+    qk_extra_ = register_module("qk_extra", torch::nn::Linear(d_model, 2 * heads * max_extra_));
+    torch::Tensor mask = torch::zeros({heads, max_extra_});
+    for (int64_t h = 0; h < heads; ++h) mask[h].slice(0, 0, extra_key_width_[h]).fill_(1.0);
+    torch::NoGradGuard no_grad;
+    // Columns past a head's own width stay 0: the mask already hides them, and zeros keep
+    // checkpoints free of meaningless numbers.
+    const torch::Tensor rows = mask.repeat({2, 1}).view({2 * heads * max_extra_, 1});
+    qk_extra_->weight.mul_(rows);
+    qk_extra_->bias.mul_(rows.view({-1}));
+    extra_mask_ = register_buffer("extra_mask", mask);
+  }
   if (options.linformer_rank > 0) {
     const int64_t rank = options.linformer_rank;
     // Like a Linear layer from N inputs: uniform in +-1/sqrt(N).
@@ -44,6 +66,19 @@ SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions&
     bias_ = register_parameter("offset_bias", torch::zeros({heads, pattern_.max_k}));
     valid_ = pattern_.valid;
   }
+}
+
+std::pair<torch::Tensor, torch::Tensor> SparseSelfAttentionImpl::ScoreProjectionRow(
+    int part, int slot, int64_t column) const {
+  TORCH_CHECK(part == 0 || part == 1, "ScoreProjectionRow: part must be 0 (query) or 1 (key)");
+  TORCH_CHECK(slot >= 0 && slot < num_heads_ && column >= 0 && column < key_width(slot),
+              "ScoreProjectionRow: head ", slot, " has no column ", column);
+  if (column < d_head_) {
+    const int64_t row = (part * num_heads_ + slot) * d_head_ + column;
+    return {qkv_->weight[row], qkv_->bias[row]};
+  }
+  const int64_t row = (part * num_heads_ + slot) * max_extra_ + (column - d_head_);
+  return {qk_extra_->weight[row], qk_extra_->bias[row]};
 }
 
 SparseAttentionOutput SparseSelfAttentionImpl::LinformerAttention(const torch::Tensor& q,
@@ -62,19 +97,31 @@ torch::Tensor SparseSelfAttentionImpl::forward(const torch::Tensor& x, LayerTrac
                                                bool differentiable_probs) {
   const int64_t B = x.size(0), N = x.size(1), H = num_heads();
   // [B, N, 3*H*D] -> three [B, H, N, D].
-  const std::vector<torch::Tensor> qkv =
+  std::vector<torch::Tensor> qkv =
       qkv_->forward(x).view({B, N, 3, H, d_head_}).permute({2, 0, 3, 1, 4}).unbind(0);
+  if (max_extra_ > 0) {
+    const std::vector<torch::Tensor> extra =
+        qk_extra_->forward(x).view({B, N, 2, H, max_extra_}).permute({2, 0, 3, 1, 4}).unbind(0);
+    qkv[0] = torch::cat({qkv[0], extra[0] * extra_mask_.view({1, H, 1, max_extra_})}, -1);
+    qkv[1] = torch::cat({qkv[1], extra[1]}, -1);
+    qkv[2] = torch::cat({qkv[2], torch::zeros({B, H, N, max_extra_}, qkv[2].options())}, -1);
+  }
   SparseAttentionOutput attended =
-      is_linformer()
-          ? LinformerAttention(qkv[0], qkv[1], qkv[2])
-          : (differentiable_probs ? SparseAttentionByGather(qkv[0], qkv[1], qkv[2], bias_, pattern_)
-                                  : SparseAttention(qkv[0], qkv[1], qkv[2], bias_, pattern_));
+      is_linformer() ? LinformerAttention(qkv[0], qkv[1], qkv[2])
+      : differentiable_probs
+          ? SparseAttentionByGather(qkv[0], qkv[1], qkv[2], bias_, pattern_, d_head_)
+          : SparseAttention(qkv[0], qkv[1], qkv[2], bias_, pattern_, d_head_);
+  // The padding columns of the values are zero in the output: drop them.
+  if (max_extra_ > 0) attended.output = attended.output.slice(-1, 0, d_head_);
   const torch::Tensor heads = attended.output * gate_.view({1, H, 1, 1});
+  torch::Tensor output = out_->forward(heads.permute({0, 2, 1, 3}).reshape({B, N, H * d_head_}));
   if (trace != nullptr) {
+    trace->inputs = x.detach();
     trace->head_outputs = heads.detach();
     trace->probs = differentiable_probs ? attended.probs : attended.probs.detach();
+    trace->output = differentiable_probs ? output : output.detach();
   }
-  return out_->forward(heads.permute({0, 2, 1, 3}).reshape({B, N, H * d_head_}));
+  return output;
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const SparseTransformerOptions& options, int layer) {

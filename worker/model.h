@@ -26,6 +26,9 @@ struct SparseTransformerOptions {
   // offsets[layer][head]: the offsets of each head; one entry per layer, each layer with at
   // least one head.
   std::vector<std::vector<std::vector<int32_t>>> offsets;
+  // extra_key_width[layer][slot]: query/key columns beyond d_head that growth gave the head
+  // (see SparseSelfAttentionImpl); empty, or a layer's entry empty, means none.
+  std::vector<std::vector<int32_t>> extra_key_width;
   // > 0: Linformer attention projecting keys and values to this many rows (offsets are then
   // ignored, only their head count per layer matters).
   int64_t linformer_rank = 0;
@@ -41,15 +44,26 @@ SparseTransformerOptions ModelOptionsFor(const headevo::v1::ModelSpec& spec,
 
 // What forward() can expose of one layer, for head statistics and the entropy regulariser.
 struct LayerTrace {
+  torch::Tensor inputs;        // [B, N, d_model]: what the attention sublayer read (after LN)
   torch::Tensor head_outputs;  // [B, H, N, d_head]: gated head outputs, what W_O reads
   // [B, H, N, K]: attention weights (see SparseAttention; K = rank for Linformer). Part of
   // the autograd graph when forward() was asked for differentiable probs, else detached.
   torch::Tensor probs;
+  // [B, N, d_model]: the sublayer's output before the residual sum; in the graph when
+  // forward() was asked for differentiable probs (the growth step needs its gradient).
+  torch::Tensor output;
 };
 
 // The attention sublayer of one block: fused Q/K/V projection d_model -> 3 * H * d_head,
 // sparse attention with a bias per (head, offset) initialised to 0, a gate per head
 // multiplying its output, and W_O: H * d_head -> d_model.
+//
+// Grown heads (extra_key_width > 0) have wider queries and keys than values. A layer with one
+// has a second projection, qk_extra: d_model -> 2 * H * E (E = the layer's widest growth),
+// whose query columns beyond a head's own extra width are masked to 0; queries and keys are
+// the concatenation [fused columns, extra columns] and values are padded with zeros to match.
+// Scores keep the temperature 1 / sqrt(d_head) however wide a head grew, so a grown head
+// whose extra columns are zero computes exactly what it computed before it grew.
 class SparseSelfAttentionImpl : public torch::nn::Module {
  public:
   SparseSelfAttentionImpl(const SparseTransformerOptions& options, int layer);
@@ -62,6 +76,14 @@ class SparseSelfAttentionImpl : public torch::nn::Module {
 
   int64_t num_heads() const { return num_heads_; }
   int64_t d_head() const { return d_head_; }
+  // The query/key width of head `slot`: d_head + its extra_key_width.
+  int64_t key_width(int slot) const { return d_head_ + extra_key_width_[slot]; }
+  // E: the widest extra_key_width in the layer (0: no qk_extra projection).
+  int64_t max_extra_key_width() const { return max_extra_; }
+  // The weight row [d_model] and bias element [] that make column `column` (in
+  // [0, key_width(slot))) of head `slot`'s queries (part 0) or keys (part 1): views to write.
+  std::pair<torch::Tensor, torch::Tensor> ScoreProjectionRow(int part, int slot,
+                                                             int64_t column) const;
   bool is_linformer() const { return linformer_keys_.defined(); }
   // offsets()[slot]: the offsets of that head (empty for Linformer).
   const std::vector<std::vector<int32_t>>& offsets() const { return offsets_; }
@@ -76,6 +98,10 @@ class SparseSelfAttentionImpl : public torch::nn::Module {
   // [(part * H + h) * d_head, + d_head) make head h's query (part 0), key (1) and value (2).
   const torch::Tensor& qkv_weight() const { return qkv_->weight; }
   const torch::Tensor& qkv_bias() const { return qkv_->bias; }
+  // qk_extra's weight [2 * H * E, d_model] and bias; undefined when E is 0. Rows
+  // (part * H + h) * E + c make extra column c of head h's queries (part 0) or keys (1).
+  torch::Tensor qk_extra_weight() const { return qk_extra_ ? qk_extra_->weight : torch::Tensor(); }
+  torch::Tensor qk_extra_bias() const { return qk_extra_ ? qk_extra_->bias : torch::Tensor(); }
   // [H, K]: the learned bias of entry j (offsets()[h][j]) of head h; undefined for Linformer.
   const torch::Tensor& offset_bias() const { return bias_; }
 
@@ -86,11 +112,15 @@ class SparseSelfAttentionImpl : public torch::nn::Module {
 
   int64_t num_heads_;
   int64_t d_head_;
+  std::vector<int32_t> extra_key_width_;  // per slot
+  int64_t max_extra_ = 0;
   std::vector<std::vector<int32_t>> offsets_;
   AttentionPattern pattern_;  // offset attention only
   torch::Tensor valid_;
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};
+  torch::nn::Linear qk_extra_{nullptr};  // only when max_extra_ > 0
+  torch::Tensor extra_mask_;             // [H, E]: 1 on each head's own extra columns
   torch::Tensor bias_;              // [H, K]
   torch::Tensor gate_;              // [H]
   torch::Tensor linformer_keys_;    // [rank, N]

@@ -66,6 +66,11 @@ absl::Status ValidateSizes(const TrainingSpec& training) {
     return absl::InvalidArgumentError(absl::StrCat(
         "training.new_head_init ", training.new_head_init(), " is not a known initialiser"));
   }
+  if (training.growth_batches() < 0 || training.growth_batches() > kMaxGrowthBatches) {
+    return absl::InvalidArgumentError(absl::StrCat("training.growth_batches must be in [0, ",
+                                                   kMaxGrowthBatches, "], got ",
+                                                   training.growth_batches()));
+  }
   return absl::OkStatus();
 }
 
@@ -105,6 +110,11 @@ absl::Status ValidateOffsets(const headevo::v1::Head& head, int index, const Mod
   const auto& offsets = head.offsets().offsets();
   if (offsets.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": empty offset set in sparse mode"));
+  }
+  if (head.extra_key_width() < 0 || head.extra_key_width() > kMaxExtraKeyWidth) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": extra_key_width ",
+                                                   head.extra_key_width(), " is outside [0, ",
+                                                   kMaxExtraKeyWidth, "]"));
   }
   for (int i = 0; i < offsets.size(); ++i) {
     const int offset = offsets[i];

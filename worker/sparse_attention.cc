@@ -47,19 +47,20 @@ AttentionPattern AttentionPattern::Build(const std::vector<std::vector<int32_t>>
 
 SparseAttentionOutput SparseAttention(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& bias,
-                                      const AttentionPattern& pattern) {
-  if (!q.device().is_cpu()) return SparseAttentionByGather(q, k, v, bias, pattern);
+                                      const AttentionPattern& pattern, int64_t scale_dim) {
+  if (!q.device().is_cpu()) return SparseAttentionByGather(q, k, v, bias, pattern, scale_dim);
   TORCH_CHECK(q.size(1) == pattern.num_heads && q.size(2) == pattern.seq_len,
               "SparseAttention: q has ", q.size(1), " heads x ", q.size(2),
               " positions, the pattern ", pattern.num_heads, " x ", pattern.seq_len);
   std::vector<torch::Tensor> result =
-      SparseAttentionCpu(q, k, v, bias, pattern.offset_table, pattern.counts);
+      SparseAttentionCpu(q, k, v, bias, pattern.offset_table, pattern.counts, scale_dim);
   return {result[0], result[1]};
 }
 
 SparseAttentionOutput SparseAttentionByGather(const torch::Tensor& q, const torch::Tensor& k,
                                               const torch::Tensor& v, const torch::Tensor& bias,
-                                              const AttentionPattern& pattern) {
+                                              const AttentionPattern& pattern,
+                                              int64_t scale_dim) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "SparseAttention: q, k, v must share a [B, H, N, D] shape");
   const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3);
@@ -75,7 +76,7 @@ SparseAttentionOutput SparseAttentionByGather(const torch::Tensor& q, const torc
   const torch::Tensor values =
       v.reshape({B, H * N, D}).index_select(1, pattern.gather).view({B, H, N, K, D});
   torch::Tensor scores = torch::matmul(q.unsqueeze(3), keys.transpose(3, 4)).squeeze(3) /
-                         std::sqrt(static_cast<double>(D));
+                         std::sqrt(static_cast<double>(scale_dim > 0 ? scale_dim : D));
   scores = (scores + bias.view({1, H, 1, K}))
                .masked_fill(pattern.masked, -std::numeric_limits<double>::infinity());
   const torch::Tensor probs =

@@ -45,18 +45,20 @@ struct SparseAttentionOutput {
 
 // q, k, v: [B, H, N, D] with H == pattern.num_heads and N == pattern.seq_len; bias: [H, K]
 // with K == pattern.max_k, added to the score of entry j of every query of head h.
-// scores = q.k / sqrt(D) + bias; softmax over the valid entries; output = sum_j p_j v_j.
+// scores = q.k / sqrt(scale_dim) + bias (scale_dim 0 means D); softmax over the valid entries;
+// output = sum_j p_j v_j.
 // On the CPU this runs the fused op (sparse_attention_cpu.h); elsewhere the gather
 // formulation below. Throws c10::Error on mismatched shapes.
 SparseAttentionOutput SparseAttention(const torch::Tensor& q, const torch::Tensor& k,
                                       const torch::Tensor& v, const torch::Tensor& bias,
-                                      const AttentionPattern& pattern);
+                                      const AttentionPattern& pattern, int64_t scale_dim = 0);
 
 // The same attention from plain LibTorch ops (gather into [B, H, N, K, D], batched matmul,
 // softmax); autograd gives the backward. Any device; memory-bound on the CPU.
 SparseAttentionOutput SparseAttentionByGather(const torch::Tensor& q, const torch::Tensor& k,
                                               const torch::Tensor& v, const torch::Tensor& bias,
-                                              const AttentionPattern& pattern);
+                                              const AttentionPattern& pattern,
+                                              int64_t scale_dim = 0);
 
 }  // namespace headevo::worker
 

@@ -23,6 +23,9 @@ constexpr int64_t kTile = 256;
 
 struct Dims {
   int64_t B, H, N, D, K;
+  // Scores are q.k / sqrt(scale_dim); scale_dim is D unless a caller pads q and k with
+  // columns that must not change the temperature (see SparseAttentionCpu).
+  int64_t scale_dim;
 };
 
 // One (batch, head) slice. q, k, v, out and their gradients are [N, D] rows; probs are [K, N].
@@ -198,7 +201,7 @@ void SoftmaxTile(const Slice<T>& in, int64_t t0, int64_t t1, int64_t N, Scratch<
 template <typename T, int kD>
 void ForwardSlice(const Slice<T>& in, const Dims& d, T* out, T* probs, Scratch<T>* s) {
   const int64_t N = d.N, D = kD > 0 ? kD : d.D;
-  const T scale = T(1) / std::sqrt(static_cast<T>(D));
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.scale_dim));
   SortOffsets(in, s);
   // Padding entries never get a probability; every other probs element is written per tile.
   std::fill(probs + in.count * N, probs + d.K * N, T(0));
@@ -231,7 +234,7 @@ template <typename T, int kD>
 void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* probs,
                    const T* grad_out, T* dq, T* dk, T* dv, T* dbias, Scratch<T>* s) {
   const int64_t N = d.N, D = kD > 0 ? kD : d.D;
-  const T scale = T(1) / std::sqrt(static_cast<T>(D));
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.scale_dim));
   SortOffsets(in, s);
   std::fill(dk, dk + N * D, T(0));
   std::fill(dv, dv + N * D, T(0));
@@ -263,7 +266,7 @@ void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* pro
 
 Dims CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                  const torch::Tensor& bias, const torch::Tensor& offsets,
-                 const torch::Tensor& counts) {
+                 const torch::Tensor& counts, int64_t scale_dim) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "SparseAttentionCpu: q, k, v must share a [B, H, N, D] shape");
   TORCH_CHECK(
@@ -272,7 +275,8 @@ Dims CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
   TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
                   bias.scalar_type() == q.scalar_type(),
               "SparseAttentionCpu: q, k, v and bias must share a dtype");
-  const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(-1)};
+  const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(-1),
+               scale_dim > 0 ? scale_dim : q.size(3)};
   TORCH_CHECK(offsets.dim() == 2 && offsets.size(0) == d.H &&
                   offsets.scalar_type() == torch::kInt32 && offsets.device().is_cpu(),
               "SparseAttentionCpu: offsets must be a CPU int32 [H, K] tensor");
@@ -326,8 +330,9 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
                                                 torch::Tensor q, torch::Tensor k, torch::Tensor v,
                                                 torch::Tensor bias, torch::Tensor offsets,
-                                                torch::Tensor counts) {
-    const Dims d = CheckInputs(q, k, v, bias, offsets, counts);
+                                                torch::Tensor counts, int64_t scale_dim) {
+    const Dims d = CheckInputs(q, k, v, bias, offsets, counts, scale_dim);
+    ctx->saved_data["scale_dim"] = d.scale_dim;
     q = q.contiguous(), k = k.contiguous(), v = v.contiguous();
     bias = bias.contiguous(), offsets = offsets.contiguous();
     // Every element of out and probs is written by the kernel: no zero fill.
@@ -358,11 +363,13 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
     const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &bias = saved[3],
                         &offsets = saved[4], &counts = saved[5], &out = saved[6],
                         &probs_t = saved[7];
-    const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(1)};
+    const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(1),
+                 ctx->saved_data["scale_dim"].toInt()};
     torch::Tensor dbias_per_batch = torch::zeros({d.B, d.H, d.K}, q.options());
     if (!grads[0].defined()) {
       return {torch::zeros_like(q),   torch::zeros_like(k), torch::zeros_like(v),
-              dbias_per_batch.sum(0), torch::Tensor(),      torch::Tensor()};
+              dbias_per_batch.sum(0), torch::Tensor(),      torch::Tensor(),
+              torch::Tensor()};
     }
     const torch::Tensor grad_out = grads[0].contiguous();
     // Every element of dq, dk and dv is written by the slice that owns it: no zero fill here.
@@ -384,7 +391,13 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
         });
       });
     });
-    return {dq, dk, dv, dbias_per_batch.sum(0), torch::Tensor(), torch::Tensor()};
+    return {dq,
+            dk,
+            dv,
+            dbias_per_batch.sum(0),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -393,8 +406,8 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
 std::vector<torch::Tensor> SparseAttentionCpu(const torch::Tensor& q, const torch::Tensor& k,
                                               const torch::Tensor& v, const torch::Tensor& bias,
                                               const torch::Tensor& offsets,
-                                              const torch::Tensor& counts) {
-  return SparseAttentionFunction::apply(q, k, v, bias, offsets, counts);
+                                              const torch::Tensor& counts, int64_t scale_dim) {
+  return SparseAttentionFunction::apply(q, k, v, bias, offsets, counts, scale_dim);
 }
 
 }  // namespace headevo::worker

@@ -11,6 +11,9 @@
 //   offsets  [H, K] int32  entry j of head h reads key t + offsets[h][j]; entries at or past
 //                          counts[h] are padding and ignored
 //   counts   [H] int32     0 <= counts[h] <= K
+//   scale_dim              scores are q.k / sqrt(scale_dim) + bias; 0 means D. A model whose
+//                          grown heads pad q and k with extra columns keeps the temperature
+//                          of its d_head this way.
 // Keys outside [0, N) are masked; a query with no key in range outputs zeros.
 // Returns {output [B, H, N, D], probs [B, H, N, K]}; probs are 0 on masked and padding entries
 // and are not differentiable (they feed statistics, not the loss). q, k, v and bias get
@@ -25,7 +28,8 @@ namespace headevo::worker {
 std::vector<torch::Tensor> SparseAttentionCpu(const torch::Tensor& q, const torch::Tensor& k,
                                               const torch::Tensor& v, const torch::Tensor& bias,
                                               const torch::Tensor& offsets,
-                                              const torch::Tensor& counts);
+                                              const torch::Tensor& counts,
+                                              int64_t scale_dim = 0);
 
 }  // namespace headevo::worker
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "worker/byte_text_task.h"
 #include "worker/checkpoint.h"
 #include "worker/genome_layout.h"
+#include "worker/growth.h"
 #include "worker/head_stats.h"
 #include "worker/model.h"
 #include "worker/planted_offsets_task.h"
@@ -32,6 +34,9 @@ namespace {
 
 // Separates the data stream from the weight-init stream that share training.seed.
 constexpr uint64_t kDataSeedSalt = 0x64617461ULL;  // "data"
+// The growth step's batches: a stream of their own, so growing changes no training batch.
+constexpr uint64_t kGrowthSeedSalt = 0x67726f77ULL;  // "grow"
+constexpr int kDefaultGrowthBatches = 4;
 
 // Mean of the last ~10% (at least one) of the training losses.
 double TailMean(const std::vector<double>& losses) {
@@ -128,9 +133,9 @@ absl::StatusOr<std::unique_ptr<Task>> TorchEvaluator::MakeTask(
   return std::unique_ptr<Task>(*std::move(task));
 }
 
-absl::Status TorchEvaluator::InheritFromParent(const headevo::v1::EvaluationRequest& request,
-                                               const GenomeLayout& layout,
-                                               SparseTransformer& model) {
+absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> TorchEvaluator::InheritFromParent(
+    const headevo::v1::EvaluationRequest& request, const Task& task, const GenomeLayout& layout,
+    SparseTransformer& model) {
   const std::string& sha256 = request.parent_checkpoint_sha256();
   if (checkpoint_dir_.empty()) {
     return absl::FailedPreconditionError(
@@ -141,14 +146,38 @@ absl::Status TorchEvaluator::InheritFromParent(const headevo::v1::EvaluationRequ
       Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
   if (!parent.ok()) return parent.status();
   const headevo::v1::TrainingSpec& training = request.training();
+  const GrowthBatches batches = DrawGrowthBatches(
+      task, training.batch_size(),
+      training.growth_batches() > 0 ? training.growth_batches() : kDefaultGrowthBatches,
+      training.seed() ^ kGrowthSeedSalt);
+  GrowthOptions growth;
+  growth.device = device_;
   const std::unique_ptr<NewHeadInitializer> initializer =
-      MakeNewHeadInitializer(training.new_head_init(), training.seed());
+      MakeNewHeadInitializer(training.new_head_init(), training.seed(), &batches, growth);
   absl::StatusOr<InheritanceReport> report =
       InheritWeights(*parent, training.model(), request.genome(), layout, model, *initializer);
   if (!report.ok()) return report.status();
-  spdlog::debug("candidate {}: inherited {} heads from {}, {} new", request.candidate_id(),
-                report->inherited_heads, sha256.substr(0, 12), report->new_heads);
-  return absl::OkStatus();
+  std::vector<headevo::v1::HeadGrowth> records = std::move(report->growth);
+  for (const GrownHeadSlot& grown : report->grown) {
+    absl::StatusOr<headevo::v1::HeadGrowth> record = GrowHead(model, grown, batches, growth);
+    if (!record.ok()) return record.status();
+    spdlog::debug("candidate {}: head {} grew by {}: scale {}, loss change {:.5f} (predicted {:.5f})",
+                  request.candidate_id(), record->head_id(), record->added_key_width(),
+                  record->scale(), record->measured_loss_change(),
+                  record->predicted_loss_change());
+    records.push_back(*std::move(record));
+  }
+  std::map<int64_t, int> genome_index;
+  for (int i = 0; i < request.genome().heads_size(); ++i) {
+    genome_index[request.genome().heads(i).id()] = i;
+  }
+  std::stable_sort(records.begin(), records.end(), [&](const auto& a, const auto& b) {
+    return genome_index[a.head_id()] < genome_index[b.head_id()];
+  });
+  spdlog::debug("candidate {}: inherited {} heads from {}, {} new, {} grown",
+                request.candidate_id(), report->inherited_heads, sha256.substr(0, 12),
+                report->new_heads, report->grown.size());
+  return records;
 }
 
 absl::StatusOr<std::string> TorchEvaluator::SaveCheckpoint(
@@ -177,8 +206,12 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   torch::Generator data = at::detail::createCPUGenerator(training.seed() ^ kDataSeedSalt);
   const GenomeLayout layout = MakeGenomeLayout(request.genome(), training.model(), training.seed());
   SparseTransformer model(ModelOptionsFor(training.model(), layout, device_));
+  std::vector<headevo::v1::HeadGrowth> growth;
   if (!request.parent_checkpoint_sha256().empty()) {
-    if (absl::Status s = InheritFromParent(request, layout, model); !s.ok()) return s;
+    absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> grown =
+        InheritFromParent(request, **task, layout, model);
+    if (!grown.ok()) return grown.status();
+    growth = *std::move(grown);
   }
   const TrainerOptions trainer = TrainerOptionsFor(training, device_);
   const std::unique_ptr<torch::optim::AdamW> optimizer = MakeOptimizer(model, trainer);
@@ -206,6 +239,7 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   metrics->set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   for (headevo::v1::HeadStats& s : stats) *result.add_head_stats() = std::move(s);
+  for (headevo::v1::HeadGrowth& g : growth) *result.add_growth() = std::move(g);
   if (!checkpoint_dir_.empty()) {
     absl::StatusOr<std::string> sha256 = SaveCheckpoint(request, model, *optimizer);
     if (!sha256.ok()) return sha256.status();

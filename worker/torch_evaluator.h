@@ -65,9 +65,11 @@ class TorchEvaluator : public search::Evaluator {
   absl::StatusOr<headevo::v1::EvaluationResult> EvaluateOrThrow(
       const headevo::v1::EvaluationRequest& request);
   absl::StatusOr<std::unique_ptr<Task>> MakeTask(const headevo::v1::TrainingSpec& training);
-  // Loads the request's parent checkpoint and copies its heads into `model`.
-  absl::Status InheritFromParent(const headevo::v1::EvaluationRequest& request,
-                                 const GenomeLayout& layout, SparseTransformer& model);
+  // Loads the request's parent checkpoint, copies its heads into `model`, sets up the new
+  // heads and grows the grown ones (worker/growth.h); returns what growth did, in genome order.
+  absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> InheritFromParent(
+      const headevo::v1::EvaluationRequest& request, const Task& task, const GenomeLayout& layout,
+      SparseTransformer& model);
   // Saves the trained model and optimiser into checkpoint_dir_; returns the file's SHA-256.
   absl::StatusOr<std::string> SaveCheckpoint(const headevo::v1::EvaluationRequest& request,
                                              SparseTransformer& model,

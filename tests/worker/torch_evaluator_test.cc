@@ -273,6 +273,34 @@ TEST_F(CheckpointingEvaluatorTest, SavesContentAddressedCheckpointsAndChildrenIn
   // Starting from trained weights, the child ends better than a parent trained the same
   // number of steps from scratch.
   EXPECT_LT(inherited.metrics().val_loss(), first.metrics().val_loss());
+  EXPECT_TRUE(inherited.growth().empty());  // random new heads take no growth step
+
+  // Growth: head 0 grows by 4 query/key columns, the new head starts from the gradient.
+  EvaluationRequest grown = child;
+  grown.set_candidate_id(9);
+  headevo::v1::Head* widened = grown.mutable_genome()->mutable_heads(0);
+  widened->set_source_head_id(widened->id());
+  widened->set_id(600);
+  widened->set_origin(headevo::v1::HEAD_ORIGIN_GROWN);
+  widened->set_extra_key_width(4);
+  grown.mutable_training()->set_new_head_init(headevo::v1::NEW_HEAD_INIT_GRADIENT);
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult grown_result, evaluator_->Evaluate(grown));
+  ASSERT_EQ(grown_result.growth_size(), 2);  // genome order: the grown head, then the new one
+  EXPECT_EQ(grown_result.growth(0).head_id(), 600);
+  EXPECT_EQ(grown_result.growth(0).kind(), headevo::v1::GROWTH_KIND_WIDEN);
+  EXPECT_EQ(grown_result.growth(0).added_key_width(), 4);
+  EXPECT_EQ(grown_result.growth(1).head_id(), 500);
+  EXPECT_EQ(grown_result.growth(1).kind(), headevo::v1::GROWTH_KIND_NEW_HEAD);
+  for (const headevo::v1::HeadGrowth& g : grown_result.growth()) {
+    EXPECT_LE(g.measured_loss_change(), 0.0) << g.head_id();
+  }
+  // Its child keeps the grown head, extra columns and all.
+  EvaluationRequest grandchild = grown;
+  grandchild.set_candidate_id(10);
+  grandchild.set_parent_checkpoint_sha256(grown_result.checkpoint_sha256());
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult kept, evaluator_->Evaluate(grandchild));
+  EXPECT_TRUE(kept.growth().empty());
+  EXPECT_TRUE(std::isfinite(kept.metrics().val_loss()));
 
   child.set_parent_checkpoint_sha256(std::string(64, 'f'));
   EXPECT_EQ(evaluator_->Evaluate(child).status().code(), absl::StatusCode::kNotFound);
