@@ -7,6 +7,7 @@
 //   build/bench/growth_init [--seeds 5] [--steps 5,10,25,50,100] [--parent-steps 150]
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -84,16 +85,24 @@ int main(int argc, char** argv) {
       "task: validation loss after N training steps from the parent's weights."};
   int seeds = 5, parent_steps = 150, growth_batches = 4;
   std::vector<int> steps = {5, 10, 25, 50, 100};
+  std::vector<int32_t> new_head = {-7, -3};
   app.add_option("--seeds", seeds, "independent parents (and children) per setting")
       ->check(CLI::Range(1, 100));
   app.add_option("--steps", steps, "child training steps at which to measure")
       ->delimiter(',')
       ->check(CLI::Range(1, 100000));
+  app.add_option("--new-head", new_head,
+                 "offsets of the child's new head (default: the planted ones; try -6,-5 for a "
+                 "head that cannot help)")
+      ->delimiter(',')
+      ->check(CLI::Range(-31, 0));
   app.add_option("--parent-steps", parent_steps, "training steps of each parent")
       ->check(CLI::Range(1, 100000));
   app.add_option("--growth-batches", growth_batches, "batches the initialiser reads")
       ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
+  std::sort(new_head.begin(), new_head.end());
+  new_head.erase(std::unique(new_head.begin(), new_head.end()), new_head.end());
 
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / absl::StrFormat("headevo-growth-init-%d", getpid());
@@ -128,7 +137,7 @@ int main(int argc, char** argv) {
         EvaluationRequest child = parent;
         child.set_candidate_id(2);
         child.set_parent_checkpoint_sha256(trained->checkpoint_sha256());
-        AddHead(&child, 3, {-7, -3});  // the planted offsets
+        AddHead(&child, 3, new_head);
         child.mutable_training()->set_steps(steps[s]);
         child.mutable_training()->set_new_head_init(inits[i]);
         child.mutable_training()->set_growth_batches(growth_batches);

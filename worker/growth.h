@@ -26,8 +26,9 @@
 //
 // Every direction is normalised (RMS score change 1 for queries and keys, RMS output change 1
 // per residual component for values and outputs) and a line search over GrowthOptions::scales
-// picks the step, keeping 0 when no step lowers the loss: growth never makes the loss worse
-// on the batches it measures.
+// picks the step, keeping 0 when no step lowers the loss: widening never makes the loss worse
+// on the batches it measures (a new head that finds no step falls back to random weights; see
+// GradientHeadInitializer).
 #ifndef HEADEVO_WORKER_GROWTH_H_
 #define HEADEVO_WORKER_GROWTH_H_
 
