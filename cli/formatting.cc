@@ -182,6 +182,8 @@ std::string SamplerName(headevo::v1::SamplerKind sampler) {
       return "fitted";
     case headevo::v1::SAMPLER_ADAPTIVE:
       return "adaptive";
+    case headevo::v1::SAMPLER_GROWTH:
+      return "growth";
     default:
       return "unknown";
   }
@@ -195,6 +197,8 @@ std::string HeadOriginName(headevo::v1::HeadOrigin origin) {
       return "inherited";
     case headevo::v1::HEAD_ORIGIN_SAMPLED:
       return "sampled";
+    case headevo::v1::HEAD_ORIGIN_GROWN:
+      return "grown";
     default:
       return "unknown";
   }
@@ -288,8 +292,10 @@ std::string FormatHeadHistory(const headevo::v1::GetHeadHistoryResponse& respons
   if (!response.has_head()) return "no such head\n";
   const headevo::v1::Head* head = &response.head();
   std::string out =
-      absl::StrFormat("head %d: layer %d, offsets %s (k %d)\n", head->id(), head->layer(),
+      absl::StrFormat("head %d: layer %d, offsets %s (k %d)", head->id(), head->layer(),
                       FormatOffsets(head->offsets()), head->offsets().offsets_size());
+  if (head->extra_key_width() > 0) absl::StrAppend(&out, ", d_k +", head->extra_key_width());
+  absl::StrAppend(&out, "\n");
   std::string origin = HeadOriginName(head->origin());
   if (head->sampler() != headevo::v1::SAMPLER_UNSPECIFIED) {
     absl::StrAppend(&origin, " by sampler ", SamplerName(head->sampler()));
@@ -318,6 +324,41 @@ std::string FormatHeadHistory(const headevo::v1::GetHeadHistoryResponse& respons
   }
   const std::string copies = absl::StrJoin(response.copies(), ", ");
   absl::StrAppend(&out, "copies made from it: ", copies.empty() ? "none" : "heads " + copies, "\n");
+  return out;
+}
+
+std::string FormatGrowthChain(const std::vector<GrowthLink>& chain) {
+  bool any = false;
+  for (const GrowthLink& link : chain) {
+    any |= !link.growth.empty() || link.head.origin() == headevo::v1::HEAD_ORIGIN_GROWN;
+  }
+  if (!any) return "";
+  std::string out = "growth:\n";
+  for (const GrowthLink& link : chain) {
+    const headevo::v1::Head& head = link.head;
+    const std::string name =
+        absl::StrCat("head ", head.id(), " (d_k +", head.extra_key_width(), ")");
+    const std::string where = absl::StrCat(" in ", IdOrDash(link.created_candidate_id));
+    if (link.growth.empty()) {
+      absl::StrAppend(&out, "  ", name, " ", HeadOriginName(head.origin()));
+      if (head.origin() == headevo::v1::HEAD_ORIGIN_GROWN) {
+        absl::StrAppend(&out, " from head ", head.source_head_id());
+      }
+      absl::StrAppend(
+          &out, where,
+          head.origin() == headevo::v1::HEAD_ORIGIN_GROWN ? ": no growth recorded\n" : "\n");
+      continue;
+    }
+    for (const headevo::v1::HeadGrowth& g : link.growth) {
+      const std::string what =
+          g.kind() == headevo::v1::GROWTH_KIND_WIDEN
+              ? absl::StrCat("grew from head ", g.source_head_id(), " by ", g.added_key_width())
+              : absl::StrCat("set up by the gradient initialiser (d_k ", g.added_key_width(), ")");
+      absl::StrAppendFormat(
+          &out, "  %s %s%s: scale %g, loss change predicted %+.4f, measured %+.4f\n", name, what,
+          where, g.scale(), g.predicted_loss_change(), g.measured_loss_change());
+    }
+  }
   return out;
 }
 

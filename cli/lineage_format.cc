@@ -42,8 +42,10 @@ std::string NodeLabel(const CandidateSummary& c) {
 }
 
 std::string HeadText(const headevo::v1::Head& head) {
-  return absl::StrFormat("head %d layer %d offsets %s", head.id(), head.layer(),
-                         FormatOffsets(head.offsets()));
+  std::string text = absl::StrFormat("head %d layer %d offsets %s", head.id(), head.layer(),
+                                     FormatOffsets(head.offsets()));
+  if (head.extra_key_width() > 0) absl::StrAppend(&text, " d_k +", head.extra_key_width());
+  return text;
 }
 
 // The "- head ..." and "+ head ..." lines of one child. `parent` (null for the root or when the

@@ -228,7 +228,9 @@ int main(int argc, char** argv) {
   int64_t head_id = 0;
   CLI::App* head = app.add_subcommand(
       "head", "A head's history: where it was made (sampler, source), every candidate that\n"
-              "carried it with its statistics, who pruned it.\n\nExample:  headevo head 7");
+              "carried it with its statistics, who pruned it; for a head the growth sampler\n"
+              "widened, how it grew (predicted vs measured loss change) and from which heads.\n\n"
+              "Example:  headevo head 7");
   head->add_option("head", head_id, "The head id")->required();
   AddClientFlags(head, client_flags, /*offline=*/true);
 

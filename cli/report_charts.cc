@@ -68,7 +68,10 @@ std::string JoinPlots(const std::vector<std::string>& parts) {
 // The source of a head as it appears in a genome; "" for a head carried from the parent.
 std::string SourceOf(const headevo::v1::Head& head) {
   if (head.origin() == headevo::v1::HEAD_ORIGIN_INITIAL) return "initial";
-  if (head.origin() == headevo::v1::HEAD_ORIGIN_SAMPLED) return SamplerName(head.sampler());
+  if (head.origin() == headevo::v1::HEAD_ORIGIN_SAMPLED ||
+      head.origin() == headevo::v1::HEAD_ORIGIN_GROWN) {
+    return SamplerName(head.sampler());
+  }
   return "";
 }
 
@@ -229,7 +232,8 @@ SamplerUsage ComputeSamplerUsage(const ReportData& data) {
     usage.made[s] += 1;
     if (born.count(id)) usage.made_per_generation[born[id]][s] += 1;
   }
-  for (const std::string s : {"initial", "uniform", "best", "fitted", "adaptive", "unknown"}) {
+  for (const std::string s :
+       {"initial", "uniform", "best", "fitted", "growth", "adaptive", "unknown"}) {
     if (usage.made.count(s)) usage.sources.push_back(s);
   }
   int gen0 = 0;
@@ -250,7 +254,8 @@ std::string SamplerScript(const SamplerUsage& usage) {
   std::string script = Preamble(1100, 460, "");
   absl::StrAppend(&script, "unset title\n");
   if (usage.sources.empty()) return script + EmptyPlot("no evaluated candidate yet");
-  const char* colours[] = {"#bbbbbb", "#4477aa", "#ee6677", "#228833", "#ccbb44", "#aa3377"};
+  const char* colours[] = {"#bbbbbb", "#4477aa", "#ee6677", "#228833",
+                           "#ccbb44", "#aa3377", "#66ccee"};
   std::map<std::string, std::string> colour_of;
   for (size_t i = 0; i < usage.sources.size(); ++i) {
     const std::string s = usage.sources[i];
@@ -259,6 +264,7 @@ std::string SamplerScript(const SamplerUsage& usage) {
                    : s == "best"     ? colours[2]
                    : s == "fitted"   ? colours[3]
                    : s == "adaptive" ? colours[4]
+                   : s == "growth"   ? colours[6]
                                      : colours[5];
   }
   std::vector<std::string> per_generation;

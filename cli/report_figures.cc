@@ -136,7 +136,8 @@ absl::StatusOr<std::vector<Figure>> DrawFigures(const ReportData& data,
       absl::StrCat(
           "Left: heads newly made in each generation, stacked by where they came from: "
           "\"initial\" (drawn for generation 0) or the sampler that replaced a pruned head "
-          "(uniform, best, fitted; the adaptive sampler's heads count under the arm it pulled). "
+          "(uniform, best, fitted, growth for a widened head; the adaptive sampler's heads count "
+          "under the arm it pulled). "
           "Right: per source, the distinct heads it made, how many of them the best ",
           usage.top,
           " candidates carry, and how many the best candidate carries: a sampler whose heads "

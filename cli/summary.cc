@@ -1,6 +1,9 @@
 #include "cli/summary.h"
 
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -67,7 +70,10 @@ std::string FormatLayerHeads(const headevo::v1::Genome& genome, int layer) {
   std::vector<std::string> heads;
   for (const auto& head : genome.heads()) {
     if (head.layer() != layer) continue;
-    heads.push_back(absl::StrCat("{", absl::StrJoin(head.offsets().offsets(), ","), "}"));
+    std::string text = absl::StrCat("{", absl::StrJoin(head.offsets().offsets(), ","), "}");
+    // A grown head's wider queries and keys: "{-5,-2}(d_k+8)".
+    if (head.extra_key_width() > 0) absl::StrAppend(&text, "(d_k+", head.extra_key_width(), ")");
+    heads.push_back(std::move(text));
   }
   return absl::StrJoin(heads, " ");
 }

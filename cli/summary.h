@@ -14,7 +14,8 @@ namespace headevo::cli {
 // "[ 5/24] gen 1  #13  <- #4    loss 0.4123  conn 12    best #9 loss 0.3987 conn 14"
 std::string FormatProgressLine(const server::CandidateProgress& progress);
 
-// "{-11,-5} {-2} {-3,-1}": the heads of one layer.
+// "{-11,-5} {-2} {-3,-1}": the heads of one layer; a grown head adds its extra query/key
+// columns, "{-2}(d_k+8)".
 std::string FormatLayerHeads(const headevo::v1::Genome& genome, int layer);
 
 // The Pareto front of (val_loss, connections) and its hypervolume; "" if the front is empty.

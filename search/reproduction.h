@@ -1,5 +1,6 @@
 // Makes a child genome from a ranked parent: prune what the pruning rules say, and draw a
-// replacement for each pruned head in its own layer with one of the samplers.
+// replacement for each pruned head in its own layer with one of the samplers, or, with the
+// growth sampler, widen the best surviving head of each layer that lost heads instead.
 #ifndef HEADEVO_SEARCH_REPRODUCTION_H_
 #define HEADEVO_SEARCH_REPRODUCTION_H_
 
@@ -36,11 +37,21 @@ struct ChildPlan {
   // Survivors keep their ids and get origin INHERITED; new heads have id 0, origin SAMPLED,
   // and follow the survivors of their layer. Each pruned head is replaced in its own layer,
   // except those pruned for exceeding max_heads_per_layer.
+  //
+  // Growth instead: in each layer that lost heads (for any reason but the layer maximum), the
+  // best-ranked survivor below resampling.max_extra_key_width is replaced, in its place, by its
+  // grown copy (GrowHead: id 0, origin GROWN, extra_key_width + growth_width at most), and the
+  // pruned heads are not replaced: the layer keeps fewer, wider heads. With nothing pruned the
+  // best-ranked head of the whole genome grows. A layer with no head left to grow has its
+  // pruned heads replaced from the initial distribution (recorded as the growth sampler's,
+  // and the description says so). Grown heads' slots are added_head_slots like sampled ones.
   headevo::v1::Genome genome;
   headevo::v1::Mutation mutation;
 };
 
-// The child of a ranked parent with new heads from `sampler` (not kAdaptive).
+// The child of a ranked parent with new heads from `sampler` (not kAdaptive). The mutation's
+// description names the pruned heads and then "+N <sampler>", or for growth "grew head 17
+// (+4)" (the head of the parent that grew, and by how many columns).
 ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool& pool,
                     const ReproductionOptions& options, Rng& rng);
 

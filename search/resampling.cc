@@ -16,6 +16,7 @@ constexpr std::pair<Sampler, std::string_view> kSamplerNames[] = {
     {Sampler::kUniform, "uniform"},
     {Sampler::kBest, "best"},
     {Sampler::kFitted, "fitted"},
+    {Sampler::kGrowth, "growth"},
     {Sampler::kAdaptive, "adaptive"},
 };
 
@@ -122,12 +123,7 @@ absl::StatusOr<HeadDistribution> FitLayer(const std::vector<HeadPool::Source>& s
   return fitted;
 }
 
-bool NeedsFit(const ResamplingOptions& options) {
-  if (options.sampler == Sampler::kFitted) return true;
-  return options.sampler == Sampler::kAdaptive &&
-         std::find(options.arms.begin(), options.arms.end(), Sampler::kFitted) !=
-             options.arms.end();
-}
+bool NeedsFit(const ResamplingOptions& options) { return options.Uses(Sampler::kFitted); }
 
 }  // namespace
 
@@ -135,8 +131,9 @@ absl::StatusOr<Sampler> ParseSampler(std::string_view name) {
   for (const auto& [sampler, sampler_name] : kSamplerNames) {
     if (name == sampler_name) return sampler;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown sampler \"", std::string(name),
-                                                 "\"; choose uniform, best, fitted or adaptive"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown sampler \"", std::string(name),
+                   "\"; choose uniform, best, fitted, growth or adaptive"));
 }
 
 std::string_view SamplerName(Sampler sampler) {
@@ -156,6 +153,8 @@ headevo::v1::SamplerKind SamplerKindOf(Sampler sampler) {
       return headevo::v1::SAMPLER_FITTED;
     case Sampler::kAdaptive:
       return headevo::v1::SAMPLER_ADAPTIVE;
+    case Sampler::kGrowth:
+      return headevo::v1::SAMPLER_GROWTH;
   }
   return headevo::v1::SAMPLER_UNSPECIFIED;
 }
@@ -204,12 +203,26 @@ absl::Status ResamplingOptions::Validate() const {
       }
     }
   }
+  if (growth_width < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("growth_width must be >= 1, got ", growth_width));
+  }
+  if (max_extra_key_width < growth_width) {
+    return absl::InvalidArgumentError(absl::StrCat("max_extra_key_width (", max_extra_key_width,
+                                                   ") must be >= growth_width (", growth_width,
+                                                   ")"));
+  }
   if (auto s = bandit.Validate(); !s.ok()) return s;
   if (!(reward_cost_per_connection >= 0.0) || !std::isfinite(reward_cost_per_connection)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "reward_cost_per_connection must be finite and >= 0, got ", reward_cost_per_connection));
   }
   return absl::OkStatus();
+}
+
+bool ResamplingOptions::Uses(Sampler wanted) const {
+  if (sampler == wanted) return true;
+  return sampler == Sampler::kAdaptive && std::find(arms.begin(), arms.end(), wanted) != arms.end();
 }
 
 HeadPool HeadPool::Build(const std::vector<RankedParent>& parents, int num_layers,
@@ -280,9 +293,33 @@ headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
     *head.mutable_offsets() = SampleOffsetSet(*fitted, rng);
     return head;
   }
+  if (sampler == Sampler::kGrowth) {
+    return Fallback(sampler, layer, initial,
+                    absl::StrCat("no head of layer ", layer, " below max_extra_key_width ",
+                                 options.max_extra_key_width, " to grow"),
+                    rng);
+  }
   headevo::v1::Head head = NewHead(layer, Sampler::kUniform, DescribeDistribution(initial));
   *head.mutable_offsets() = SampleOffsetSet(initial, rng);
   return head;
+}
+
+std::optional<headevo::v1::Head> GrowHead(const headevo::v1::Head& source,
+                                          const ResamplingOptions& options) {
+  const int room = options.max_extra_key_width - source.extra_key_width();
+  if (room <= 0) return std::nullopt;
+  const int width = std::min(options.growth_width, room);
+  headevo::v1::Head grown;
+  grown.set_layer(source.layer());
+  *grown.mutable_offsets() = source.offsets();
+  grown.set_origin(headevo::v1::HEAD_ORIGIN_GROWN);
+  grown.set_sampler(headevo::v1::SAMPLER_GROWTH);
+  grown.set_source_head_id(source.id());
+  grown.set_extra_key_width(source.extra_key_width() + width);
+  // d_k is the model's d_head plus the extra width; the model is not known here.
+  grown.set_sampler_params(
+      absl::StrCat("grow head ", source.id(), " by ", width, " -> d_k +", grown.extra_key_width()));
+  return grown;
 }
 
 }  // namespace headevo::search

@@ -6,6 +6,9 @@
 //            one free position added, or one offset dropped;
 //   fitted:  k and offsets drawn from distributions fitted by maximum likelihood to the top
 //            heads of the layer (a Gaussian mixture by EM when the family is "mixture");
+//   growth:  no new offsets at all: the best surviving head of each layer that lost heads is
+//            widened instead (reproduction.h), the capacity of the pruned heads moving into
+//            it as extra query/key columns that the worker's functional-gradient step fills;
 //   adaptive: a bandit (bandit.h) picks one of the above for each child.
 // "Top" heads are the best top_fraction of a layer's surviving heads, pooled across the
 // generation's parents and ordered by their ranking score.
@@ -30,7 +33,9 @@
 
 namespace headevo::search {
 
-enum class Sampler { kUniform, kBest, kFitted, kAdaptive };
+// kGrowth is last so that the others keep their values (arms index them by position only,
+// but configs and saved states were written before it existed).
+enum class Sampler { kUniform, kBest, kFitted, kAdaptive, kGrowth };
 
 absl::StatusOr<Sampler> ParseSampler(std::string_view name);  // "uniform", "best", ...
 std::string_view SamplerName(Sampler sampler);
@@ -59,7 +64,12 @@ struct ResamplingOptions {
   // fitted: with fewer source offsets than this in a layer the fit is not trusted and the
   // head is drawn from the initial distribution instead (its parameters say so).
   int min_fit_offsets = 4;
-  // adaptive: the arms (any of uniform, best, fitted, each once) and the policy.
+  // growth: query/key columns one growth step adds to a head (its r), >= 1.
+  int growth_width = 4;
+  // growth: no head grows past this many extra columns: a head below it grows by at most the
+  // rest, a head at it is passed over for the next best. >= growth_width.
+  int max_extra_key_width = 32;
+  // adaptive: the arms (any of uniform, best, fitted, growth, each once) and the policy.
   std::vector<Sampler> arms = {Sampler::kUniform, Sampler::kBest, Sampler::kFitted};
   BanditOptions bandit;
   // adaptive: reward = fitness(parent) - fitness(child) - this * connections the child's
@@ -67,6 +77,8 @@ struct ResamplingOptions {
   double reward_cost_per_connection = 0.0;
 
   absl::Status Validate() const;
+  // Whether `sampler`, or one of the adaptive sampler's arms, is `wanted`.
+  bool Uses(Sampler wanted) const;
 };
 
 // A parent of this generation with its heads ranked and its pruning decided.
@@ -105,11 +117,20 @@ class HeadPool {
 };
 
 // One new head for `layer` from `sampler` (not kAdaptive): origin SAMPLED, id 0, sampler
-// and sampler_params set, source_head_id set for a copy. A best or fitted sampler without
-// sources in the layer draws from `initial` and records why.
+// and sampler_params set, source_head_id set for a copy, extra_key_width 0. A best or fitted
+// sampler without sources in the layer draws from `initial` and records why. kGrowth makes no
+// heads of its own (GrowHead does); here it is the fallback MakeChild uses when no head of the
+// layer can grow: a draw from `initial`, recorded as the growth sampler's, that says so.
 headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
                              const HeadDistribution& initial, const ResamplingOptions& options,
                              Rng& rng);
+
+// The grown copy of `source` (a head of the parent, with its id): id 0, origin GROWN, sampler
+// GROWTH, source_head_id = source.id(), the same layer and offsets, and extra_key_width grown by
+// options.growth_width but never past options.max_extra_key_width. nullopt when `source` is
+// already at the maximum.
+std::optional<headevo::v1::Head> GrowHead(const headevo::v1::Head& source,
+                                          const ResamplingOptions& options);
 
 }  // namespace headevo::search
 

@@ -127,6 +127,13 @@ absl::Status SearchOptions::Validate() const {
   if (auto s = Prefixed("pruning", pruning.Validate()); !s.ok()) return s;
   if (auto s = Prefixed("initial", initial.Validate()); !s.ok()) return s;
   if (auto s = Prefixed("resampling", resampling.Validate()); !s.ok()) return s;
+  // Growth widens a trained head: without the parent's weights there is nothing to widen.
+  if (mode == SearchMode::kEvolve && resampling.Uses(Sampler::kGrowth) && !inherit_weights) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        resampling.sampler == Sampler::kGrowth ? "resampling.sampler = \"growth\""
+                                               : "resampling.arms includes \"growth\", which",
+        " needs search.inherit_weights = true (growth widens the parent's trained heads)"));
+  }
   if (mode == SearchMode::kKSweep) {
     if (auto s = Prefixed("k_sweep", k_sweep.Validate()); !s.ok()) return s;
     if (k_sweep.k_start > initial.AvailablePositions()) {

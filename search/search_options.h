@@ -48,7 +48,7 @@ struct SearchOptions {
   // Also train a dense-attention model the same way, for the final comparison.
   bool compare_with_dense = true;
   // Start each child from its parent's trained weights (the heads it keeps, by id) instead of
-  // from scratch; evaluations then keep checkpoints.
+  // from scratch; evaluations then keep checkpoints. The growth sampler requires it.
   bool inherit_weights = false;
   // More baselines trained the same way after the search: any of ATTENTION_KIND_LOCAL,
   // STRIDED, LINFORMER, RANDOM, with their parameters; a parameter of 0 matches the best

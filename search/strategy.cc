@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "search/selection.h"
@@ -23,12 +24,31 @@ int ArmOf(const headevo::v1::Candidate& child, const std::vector<Sampler>& arms)
 
 }  // namespace
 
+namespace {
+
+// The connections `head` (an added head of `child`) adds: all its offsets, except that a grown
+// head pays only for offsets its source in `parent` lacked (none, as the growth sampler makes
+// them: widening adds query/key columns, not connections).
+int64_t AddedConnections(const headevo::v1::Head& head, const headevo::v1::Candidate& parent) {
+  if (head.origin() != headevo::v1::HEAD_ORIGIN_GROWN) return head.offsets().offsets_size();
+  for (const headevo::v1::Head& source : parent.genome().heads()) {
+    if (source.id() != head.source_head_id()) continue;
+    const std::set<int> had(source.offsets().offsets().begin(), source.offsets().offsets().end());
+    int64_t added = 0;
+    for (int o : head.offsets().offsets()) added += had.count(o) ? 0 : 1;
+    return added;
+  }
+  return head.offsets().offsets_size();
+}
+
+}  // namespace
+
 double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
                      const SelectionOptions& selection, double cost_per_connection) {
   int64_t sampled_connections = 0;
   for (int slot : child.mutation().added_head_slots()) {
     if (slot >= 0 && slot < child.genome().heads_size()) {
-      sampled_connections += child.genome().heads(slot).offsets().offsets_size();
+      sampled_connections += AddedConnections(child.genome().heads(slot), parent);
     }
   }
   return Fitness(parent, selection) - Fitness(child, selection) -

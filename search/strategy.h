@@ -78,7 +78,10 @@ class Strategy {
 };
 
 // The adaptive sampler's reward for `child`: Fitness(parent) - Fitness(child) - cost per
-// connection * the connections of the child's sampled heads.
+// connection * the connections of the child's added heads. A grown head (origin GROWN) counts
+// only the offsets its source head in `parent` did not have, so none as the growth sampler
+// makes it: it pays nothing for connections the parent already had (its cost is wider
+// queries and keys, which connections do not measure); an unknown source counts them all.
 double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
                      const SelectionOptions& selection, double cost_per_connection);
 

@@ -10,6 +10,7 @@
 #include "search/random.h"
 #include "search/reproduction.h"
 #include "search/selection.h"
+#include "server/request_checks.h"
 #include "server/search_config.h"
 #include "server/search_queries.h"
 
@@ -578,6 +579,11 @@ absl::StatusOr<storage::ReportOutcome> Coordinator::ReportResult(
     return absl::InvalidArgumentError(absl::StrCat(
         "job ", job_id, " attempt ", attempt, ": result has a non-finite loss (train ",
         m.train_loss(), ", val ", m.val_loss(), "); report it as a permanent failure"));
+  }
+  // The gRPC service checked this already; the embedded worker's results come straight here.
+  if (absl::Status s = CheckGrowthRecords(result); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job ", job_id, " attempt ", attempt, ": ", s.message()));
   }
   std::lock_guard<std::mutex> lock(mu_);
   activity_.WorkerSeen(worker_id, options_.clock());

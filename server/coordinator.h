@@ -139,7 +139,8 @@ class Coordinator {
   absl::StatusOr<int64_t> Heartbeat(int64_t worker_id, int64_t job_id, int attempt, int step,
                                     double train_loss);
   // Records a result (see the class comment). InvalidArgument for a non-finite loss (report a
-  // permanent failure instead) or statistics that do not match the genome.
+  // permanent failure instead), or statistics or growth records that are malformed or do not
+  // match the genome (nothing is recorded then).
   absl::StatusOr<storage::ReportOutcome> ReportResult(int64_t worker_id, int64_t job_id,
                                                       int attempt,
                                                       const headevo::v1::EvaluationResult& result);

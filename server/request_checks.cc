@@ -123,6 +123,56 @@ absl::Status CheckHeadStats(const google::protobuf::RepeatedPtrField<v1::HeadSta
   return absl::OkStatus();
 }
 
+// One growth record; the field names are formatted only once something is wrong with it.
+absl::Status CheckOneGrowth(int i, const v1::HeadGrowth& g) {
+  const bool known_kind = g.kind() == v1::GROWTH_KIND_WIDEN || g.kind() == v1::GROWTH_KIND_NEW_HEAD;
+  const bool source_fits =
+      g.kind() == v1::GROWTH_KIND_WIDEN ? g.source_head_id() > 0 : g.source_head_id() == 0;
+  const bool fine = g.head_id() > 0 && g.layer() >= 0 && known_kind && source_fits &&
+                    g.added_key_width() >= 0 && std::isfinite(g.scale()) &&
+                    std::isfinite(g.predicted_loss_change()) &&
+                    std::isfinite(g.measured_loss_change());
+  if (fine) return absl::OkStatus();
+  const std::string field = absl::StrCat("ReportResult.result.growth[", i, "]");
+  if (!known_kind) {
+    return InvalidArgumentError(absl::StrCat(field, ".kind must be GROWTH_KIND_WIDEN or ",
+                                             "GROWTH_KIND_NEW_HEAD, got ",
+                                             static_cast<int>(g.kind())));
+  }
+  if (!source_fits) {
+    return InvalidArgumentError(absl::StrCat(field, ".source_head_id ",
+                                             g.kind() == v1::GROWTH_KIND_WIDEN
+                                                 ? "must name the head a WIDEN grew from (> 0)"
+                                                 : "must be 0 for a NEW_HEAD",
+                                             ", got ", g.source_head_id()));
+  }
+  return FirstError({
+      Positive(absl::StrCat(field, ".head_id"), g.head_id()),
+      AtLeast(absl::StrCat(field, ".layer"), g.layer(), 0),
+      AtLeast(absl::StrCat(field, ".added_key_width"), g.added_key_width(), 0),
+      Finite(absl::StrCat(field, ".scale"), g.scale()),
+      Finite(absl::StrCat(field, ".predicted_loss_change"), g.predicted_loss_change()),
+      Finite(absl::StrCat(field, ".measured_loss_change"), g.measured_loss_change()),
+  });
+}
+
+}  // namespace
+
+absl::Status CheckGrowthRecords(const v1::EvaluationResult& result) {
+  std::unordered_set<int64_t> seen;
+  for (int i = 0; i < result.growth_size(); ++i) {
+    if (absl::Status status = CheckOneGrowth(i, result.growth(i)); !status.ok()) return status;
+    if (!seen.insert(result.growth(i).head_id()).second) {
+      return InvalidArgumentError(absl::StrCat("ReportResult.result.growth[", i, "].head_id ",
+                                               result.growth(i).head_id(),
+                                               " appears twice; each head grows once"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 absl::Status CheckSuccess(const v1::ReportResultRequest& request) {
   // A missing result would read as metrics of zero: a perfect val_loss nobody measured.
   if (!request.has_result() || !request.result().has_metrics()) {
@@ -133,6 +183,7 @@ absl::Status CheckSuccess(const v1::ReportResultRequest& request) {
   return FirstError({
       CheckMetrics(result.metrics()),
       CheckHeadStats(result.head_stats()),
+      CheckGrowthRecords(result),
       result.checkpoint_sha256().empty()
           ? absl::OkStatus()
           : CheckSha256("ReportResult.result.checkpoint_sha256", result.checkpoint_sha256()),

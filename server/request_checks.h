@@ -46,9 +46,14 @@ absl::Status CheckLeaseJob(const headevo::v1::LeaseJobRequest& request);
 absl::Status CheckHeartbeat(const headevo::v1::HeartbeatRequest& request);
 // ids > 0, attempt >= 1. A success (empty error) must carry a result with metrics whose losses
 // and train_seconds are finite, counts >= 0, head statistics finite with unique head ids > 0,
-// and a checkpoint_sha256 that is empty or a SHA-256. A failure's error is at most 64 KiB;
-// `permanent` is only allowed with an error.
+// growth records as CheckGrowthRecords wants them, and a checkpoint_sha256 that is empty or a
+// SHA-256. A failure's error is at most 64 KiB; `permanent` is only allowed with an error.
 absl::Status CheckReportResult(const headevo::v1::ReportResultRequest& request);
+// The growth records of a result, as far as the message alone tells: head ids > 0 and unique,
+// layer >= 0, kind WIDEN (with a source_head_id > 0) or NEW_HEAD (with source_head_id 0),
+// added_key_width >= 0, scale and loss changes finite. Whether the heads belong to the
+// candidate is the store's check (storage/result_writer.h).
+absl::Status CheckGrowthRecords(const headevo::v1::EvaluationResult& result);
 // ids > 0, attempt >= 1, reason at most 4 KiB.
 absl::Status CheckReleaseJob(const headevo::v1::ReleaseJobRequest& request);
 

@@ -75,7 +75,7 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
   search::ResamplingOptions& r = o.resampling;
   EnumChoice(s, "sampler",
              Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted,
-                    search::Sampler::kAdaptive},
+                    search::Sampler::kGrowth, search::Sampler::kAdaptive},
                    search::SamplerName),
              &r.sampler);
   s.Double("top_fraction", 1e-9, 1.0, &r.top_fraction);
@@ -92,10 +92,12 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
              &r.fitted_family);
   s.Int("mixture_components", 1, 64, &r.fit.mixture_components);
   s.Int("min_fit_offsets", 2, 1 << 20, &r.min_fit_offsets);
+  s.Int("growth_width", 1, 1 << 12, &r.growth_width);
+  s.Int("max_extra_key_width", 1, 1 << 16, &r.max_extra_key_width);
   // The adaptive sampler's arms: any of the concrete samplers (not "adaptive" itself).
-  const auto concrete =
-      Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted},
-            search::SamplerName);
+  const auto concrete = Named({search::Sampler::kUniform, search::Sampler::kBest,
+                               search::Sampler::kFitted, search::Sampler::kGrowth},
+                              search::SamplerName);
   std::vector<std::string> arm_names;
   std::vector<int> arms;
   for (const auto& [name, sampler] : concrete) arm_names.push_back(name);
@@ -215,9 +217,13 @@ void ReadTraining(TomlSection& s, search::SearchOptions& o) {
   number = t.entropy_weight();
   s.Double("entropy_weight", 0.0, 1e6, &number);
   t.set_entropy_weight(number);
-  int init = 0;
-  s.Choice("new_head_init", {"random"}, &init);
-  t.set_new_head_init(headevo::v1::NEW_HEAD_INIT_RANDOM);
+  int init = t.new_head_init() == headevo::v1::NEW_HEAD_INIT_GRADIENT ? 1 : 0;
+  s.Choice("new_head_init", {"random", "gradient"}, &init);
+  t.set_new_head_init(init == 1 ? headevo::v1::NEW_HEAD_INIT_GRADIENT
+                                : headevo::v1::NEW_HEAD_INIT_RANDOM);
+  value = t.growth_batches();
+  s.Int("growth_batches", 0, 1000, &value);
+  t.set_growth_batches(value);
 }
 
 void ReadInitial(TomlSection& s, search::SearchOptions& o) {

@@ -93,6 +93,16 @@ absl::StatusOr<headevo::v1::GetHeadHistoryResponse> QueryHeadHistory(storage::St
     out->set_mutation(p.mutation);
   }
   for (int64_t copy : history->copies) response.add_copies(copy);
+  headevo::v1::HeadGrowthLink* self = response.add_growth_chain();
+  *self->mutable_head() = history->head;
+  self->set_created_candidate_id(history->created_candidate_id);
+  for (const headevo::v1::HeadGrowth& g : history->growth) *self->add_growth() = g;
+  for (const storage::HeadSource& source : history->sources) {
+    headevo::v1::HeadGrowthLink* link = response.add_growth_chain();
+    *link->mutable_head() = source.head;
+    link->set_created_candidate_id(source.created_candidate_id);
+    for (const headevo::v1::HeadGrowth& g : source.growth) *link->add_growth() = g;
+  }
   return response;
 }
 

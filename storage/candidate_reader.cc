@@ -50,7 +50,7 @@ absl::Status ReadCandidateRow(Database& db, int64_t candidate_id, Candidate& can
 absl::Status ReadCandidateHeads(Database& db, Candidate& candidate) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       "SELECT ch.slot, ch.origin, h.id, h.layer, h.offsets, h.sampler, h.sampler_params, "
-      "h.source_head_id, h.created_candidate_id "
+      "h.source_head_id, h.created_candidate_id, h.extra_key_width "
       "FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
       "WHERE ch.candidate_id = ?1 ORDER BY ch.slot");
   if (!stmt.ok()) return stmt.status();
@@ -82,6 +82,7 @@ absl::Status ReadCandidateHeads(Database& db, Candidate& candidate) {
     head.set_sampler(*sampler);
     head.set_sampler_params(stmt->ColumnText(6));
     head.set_source_head_id(stmt->ColumnIdOrZero(7));
+    head.set_extra_key_width(stmt->ColumnInt(9));
     if (stmt->ColumnInt64(8) == candidate.id()) {
       candidate.mutable_mutation()->add_added_head_slots(slot);
     }
@@ -98,6 +99,25 @@ absl::Status ReadPrunedHeads(Database& db, Candidate& candidate) {
     if (!row.ok()) return row.status();
     if (!*row) return absl::OkStatus();
     candidate.mutable_mutation()->add_pruned_head_ids(stmt->ColumnInt64(0));
+  }
+}
+
+// The growth records of the candidate's result, in genome (slot) order.
+absl::Status ReadGrowth(Database& db, Candidate& candidate) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare(absl::StrCat("SELECT ", kGrowthColumns,
+                              " FROM head_growth g JOIN candidate_heads ch "
+                              "  ON ch.candidate_id = g.candidate_id AND ch.head_id = g.head_id "
+                              "WHERE g.candidate_id = ?1 ORDER BY ch.slot"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate.id());
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    absl::StatusOr<headevo::v1::HeadGrowth> growth = ReadGrowthColumns(*stmt, 0);
+    if (!growth.ok()) return growth.status();
+    *candidate.add_growth() = *std::move(growth);
   }
 }
 
@@ -141,6 +161,22 @@ void ReadHeadStatsColumns(const Statement& stmt, int first_column, HeadStats& st
   stats.set_most_similar_head_id(stmt.ColumnIdOrZero(first_column + 5));
 }
 
+absl::StatusOr<headevo::v1::HeadGrowth> ReadGrowthColumns(const Statement& stmt, int first_column) {
+  headevo::v1::HeadGrowth growth;
+  growth.set_head_id(stmt.ColumnInt64(first_column));
+  growth.set_source_head_id(stmt.ColumnIdOrZero(first_column + 1));
+  growth.set_layer(stmt.ColumnInt(first_column + 2));
+  absl::StatusOr<headevo::v1::GrowthKind> kind =
+      GrowthKindFromText(stmt.ColumnText(first_column + 3), "head_growth.kind");
+  if (!kind.ok()) return kind.status();
+  growth.set_kind(*kind);
+  growth.set_added_key_width(stmt.ColumnInt(first_column + 4));
+  growth.set_scale(stmt.ColumnDoubleOrNaN(first_column + 5));
+  growth.set_predicted_loss_change(stmt.ColumnDoubleOrNaN(first_column + 6));
+  growth.set_measured_loss_change(stmt.ColumnDoubleOrNaN(first_column + 7));
+  return growth;
+}
+
 absl::Status RequireSearch(Database& db, int64_t search_id) {
   absl::StatusOr<Statement> stmt = db.Prepare("SELECT 1 FROM searches WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
@@ -154,7 +190,7 @@ namespace {
 
 constexpr char kHeadColumns[] =
     "h.id, h.search_id, h.layer, h.offsets, h.origin, h.sampler, h.sampler_params, "
-    "h.source_head_id, h.created_candidate_id";
+    "h.source_head_id, h.created_candidate_id, h.extra_key_width";
 
 // A StoredHead from kHeadColumns.
 absl::StatusOr<StoredHead> ReadHeadRow(const Statement& stmt) {
@@ -178,6 +214,7 @@ absl::StatusOr<StoredHead> ReadHeadRow(const Statement& stmt) {
   head.set_sampler_params(stmt.ColumnText(6));
   head.set_source_head_id(stmt.ColumnIdOrZero(7));
   stored.created_candidate_id = stmt.ColumnInt64(8);
+  head.set_extra_key_width(stmt.ColumnInt(9));
   return stored;
 }
 
@@ -221,6 +258,7 @@ absl::StatusOr<Candidate> LoadCandidate(Database& db, int64_t candidate_id) {
   if (absl::Status s = ReadCandidateHeads(db, candidate); !s.ok()) return s;
   if (absl::Status s = ReadPrunedHeads(db, candidate); !s.ok()) return s;
   if (absl::Status s = ReadHeadStats(db, candidate); !s.ok()) return s;
+  if (absl::Status s = ReadGrowth(db, candidate); !s.ok()) return s;
   return candidate;
 }
 

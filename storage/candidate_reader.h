@@ -23,9 +23,16 @@ absl::Status RequireSearch(Database& db, int64_t search_id);
 // weight_norm, importance, most_similar_head_id of head_stats, starting at `first_column`.
 void ReadHeadStatsColumns(const Statement& stmt, int first_column, headevo::v1::HeadStats& stats);
 
+// The columns ReadGrowthColumns reads, in its order, from `head_growth g`.
+constexpr char kGrowthColumns[] =
+    "g.head_id, g.source_head_id, g.layer, g.kind, g.added_key_width, g.scale, "
+    "g.predicted_loss_change, g.measured_loss_change";
+// One growth record from kGrowthColumns starting at `first_column`; DataLoss for an unknown kind.
+absl::StatusOr<headevo::v1::HeadGrowth> ReadGrowthColumns(const Statement& stmt, int first_column);
+
 // A head as first written, with the columns lineage checks need.
 struct StoredHead {
-  headevo::v1::Head head;  // origin as created: INITIAL or SAMPLED
+  headevo::v1::Head head;  // origin as created: INITIAL, SAMPLED or GROWN
   int64_t search_id = 0;
   int64_t created_candidate_id = 0;
 };
@@ -37,7 +44,7 @@ absl::StatusOr<std::unordered_map<int64_t, StoredHead>> LoadHeadsOfCandidate(Dat
 
 // The candidate as stored: genome heads in slot order with their origin in this candidate,
 // mutation (pruned ids in the order written, added_head_slots = slots of heads this candidate
-// created), metrics only once a result is recorded, head_stats in slot order.
+// created), metrics only once a result is recorded, head_stats and growth in slot order.
 // NotFound "candidate N not found".
 absl::StatusOr<headevo::v1::Candidate> LoadCandidate(Database& db, int64_t candidate_id);
 

@@ -75,15 +75,44 @@ absl::StatusOr<StoredHead> CheckCarriedHead(Database& db, const Candidate& c,
   return stored;
 }
 
-absl::Status CheckNewHead(Database& db, const Candidate& c, int slot) {
+// A GROWN head widens a head of the parent: same layer, same offsets, more columns.
+absl::Status CheckGrownHead(const Candidate& c, const ParentHeads& parent_heads, int slot) {
+  const Head& head = c.genome().heads(slot);
+  auto source = parent_heads.find(head.source_head_id());
+  if (head.source_head_id() == 0 || source == parent_heads.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "slot ", slot, ": a GROWN head needs a source_head_id naming a head of parent candidate ",
+        c.parent_id(), ", got ", head.source_head_id()));
+  }
+  const Head& from = source->second.head;
+  if (from.layer() != head.layer() ||
+      !std::equal(head.offsets().offsets().begin(), head.offsets().offsets().end(),
+                  from.offsets().offsets().begin(), from.offsets().offsets().end())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("slot ", slot, ": a GROWN head keeps its source's layer and offsets; head ",
+                     from.id(), " is ", Describe(from), ", the genome says ", Describe(head)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNewHead(Database& db, const Candidate& c, const ParentHeads& parent_heads,
+                          int slot) {
   const Head& head = c.genome().heads(slot);
   if (head.origin() != headevo::v1::HEAD_ORIGIN_INITIAL &&
-      head.origin() != headevo::v1::HEAD_ORIGIN_SAMPLED) {
+      head.origin() != headevo::v1::HEAD_ORIGIN_SAMPLED &&
+      head.origin() != headevo::v1::HEAD_ORIGIN_GROWN) {
     return absl::InvalidArgumentError(
         absl::StrCat("slot ", slot,
-                     ": a new head (id 0) must have origin INITIAL or SAMPLED, "
+                     ": a new head (id 0) must have origin INITIAL, SAMPLED or GROWN, "
                      "not ",
                      ToText(head.origin())));
+  }
+  if (head.extra_key_width() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("slot ", slot, ": extra_key_width ", head.extra_key_width(), " < 0"));
+  }
+  if (head.origin() == headevo::v1::HEAD_ORIGIN_GROWN) {
+    return CheckGrownHead(c, parent_heads, slot);
   }
   if (head.source_head_id() == 0) return absl::OkStatus();
   absl::StatusOr<StoredHead> source = LoadHead(db, head.source_head_id());
@@ -109,7 +138,7 @@ absl::StatusOr<HeadPlan> CheckHeads(Database& db, const Candidate& c,
       return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": ", s.message()));
     }
     if (head.id() == 0) {
-      if (absl::Status s = CheckNewHead(db, c, slot); !s.ok()) return s;
+      if (absl::Status s = CheckNewHead(db, c, parent_heads, slot); !s.ok()) return s;
       plan.emplace_back();
       continue;
     }
@@ -181,12 +210,15 @@ absl::StatusOr<int64_t> InsertHeadRow(Database& db, int64_t search_id, const Hea
                                       int64_t candidate_id) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       "INSERT INTO heads(search_id, layer, offsets, k, origin, sampler, sampler_params, "
-      "source_head_id, created_candidate_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "source_head_id, created_candidate_id, extra_key_width) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!stmt.ok()) return stmt.status();
   stmt->BindAll(search_id, head.layer(), OffsetsToText(head.offsets()),
                 head.offsets().offsets_size(), ToText(head.origin()), ToText(head.sampler()),
                 head.sampler_params());
-  stmt->BindIdOrNull(8, head.source_head_id()).Bind(9, candidate_id);
+  stmt->BindIdOrNull(8, head.source_head_id())
+      .Bind(9, candidate_id)
+      .Bind(10, head.extra_key_width());
   if (absl::Status s = stmt->Run(); !s.ok()) return s;
   return db.LastInsertRowId();
 }

@@ -16,8 +16,10 @@ namespace headevo::storage {
 //   - parent_id, if not 0, is a candidate of the same search;
 //   - every head: layer in [0, num_layers), offsets non-empty, sorted, unique; no head id twice;
 //     a head with an id exists in the same search with the same layer and offsets (its other
-//     fields and origin in the input are ignored); a head with id 0 has origin INITIAL or
-//     SAMPLED and a source_head_id that is 0 or a head of the same search;
+//     fields and origin in the input are ignored, extra_key_width included); a head with id 0
+//     has extra_key_width >= 0 and origin INITIAL or SAMPLED with a source_head_id that is 0
+//     or a head of the same search, or origin GROWN with a source_head_id naming a head of the
+//     parent with the same layer and offsets;
 //   - mutation.pruned_head_ids: only with a parent, each a head of the parent, none twice, none
 //     still in the genome.
 // All but the search check fail with InvalidArgument naming the offending slot or head id.

@@ -47,6 +47,42 @@ absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_co
 
 namespace {
 
+// The growth records naming `head_id`, in candidate id order.
+absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> GrowthOfHead(Database& db, int64_t head_id) {
+  absl::StatusOr<Statement> stmt =
+      db.Prepare(absl::StrCat("SELECT ", kGrowthColumns,
+                              " FROM head_growth g WHERE g.head_id = ?1 ORDER BY g.candidate_id"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, head_id);
+  std::vector<headevo::v1::HeadGrowth> records;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return records;
+    absl::StatusOr<headevo::v1::HeadGrowth> growth = ReadGrowthColumns(*stmt, 0);
+    if (!growth.ok()) return growth.status();
+    records.push_back(*std::move(growth));
+  }
+}
+
+// `head`'s source, its source's source, ... A source is always an older head (a smaller id), so
+// the walk stops at a head without a source or at a link that would not go back in time.
+absl::StatusOr<std::vector<HeadSource>> SourceChain(Database& db, const headevo::v1::Head& head) {
+  std::vector<HeadSource> chain;
+  int64_t current = head.id();
+  int64_t next = head.source_head_id();
+  while (next != 0 && next < current) {
+    absl::StatusOr<StoredHead> stored = LoadHead(db, next);
+    if (!stored.ok()) return stored.status();
+    absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> growth = GrowthOfHead(db, next);
+    if (!growth.ok()) return growth.status();
+    current = next;
+    next = stored->head.source_head_id();
+    chain.push_back({std::move(stored->head), stored->created_candidate_id, *std::move(growth)});
+  }
+  return chain;
+}
+
 absl::Status RequireCandidate(Database& db, int64_t candidate_id) {
   absl::StatusOr<Statement> stmt = db.Prepare("SELECT 1 FROM candidates WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
@@ -207,9 +243,17 @@ absl::StatusOr<HeadHistory> QueryHeadHistory(Database& db, int64_t head_id) {
   while (true) {
     absl::StatusOr<bool> row = copies->Step();
     if (!row.ok()) return row.status();
-    if (!*row) return history;
+    if (!*row) break;
     history.copies.push_back(copies->ColumnInt64(0));
   }
+
+  absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> growth = GrowthOfHead(db, head_id);
+  if (!growth.ok()) return growth.status();
+  history.growth = *std::move(growth);
+  absl::StatusOr<std::vector<HeadSource>> sources = SourceChain(db, history.head);
+  if (!sources.ok()) return sources.status();
+  history.sources = *std::move(sources);
+  return history;
 }
 
 absl::StatusOr<std::vector<OffsetSurvival>> QueryOffsetSurvival(Database& db, int64_t search_id) {

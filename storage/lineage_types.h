@@ -43,13 +43,26 @@ struct HeadPruning {
   std::string mutation;  // the child's mutation description (names the pruning rule)
 };
 
+// A head another one came from (through source_head_id), with what its growth step recorded.
+struct HeadSource {
+  headevo::v1::Head head;  // as first written
+  int64_t created_candidate_id = 0;
+  std::vector<headevo::v1::HeadGrowth> growth;  // records naming this head, candidate id order
+};
+
 struct HeadHistory {
-  headevo::v1::Head head;  // as first written: origin, sampler, source head
+  headevo::v1::Head head;  // as first written: origin, sampler, source head, extra_key_width
   int64_t search_id = 0;
   int64_t created_candidate_id = 0;
   std::vector<HeadAppearance> appearances;  // candidate id order; the first is the creator
   std::vector<HeadPruning> prunings;        // candidate id order
-  std::vector<int64_t> copies;              // heads the best sampler made from this one, by id
+  std::vector<int64_t> copies;  // heads made from this one (best-sampler copies, grown heads)
+  // What the growth step recorded for this head (a GROWN head: how it was widened; a new head
+  // the gradient initialiser set up), candidate id order. Empty for most heads.
+  std::vector<headevo::v1::HeadGrowth> growth;
+  // The head's source, the source's source, ... up to a head without one: for a GROWN head the
+  // narrower heads it grew from, each with its own growth records.
+  std::vector<HeadSource> sources;
 };
 
 // How long heads carrying one offset lived, over one search.

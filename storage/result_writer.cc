@@ -1,5 +1,7 @@
 #include "storage/result_writer.h"
 
+#include <cmath>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -65,6 +67,119 @@ absl::Status CheckHeadStats(Database& db, const headevo::v1::EvaluationResult& r
   return absl::OkStatus();
 }
 
+// What the candidate's genome says of a head the growth step worked on.
+struct GrowthTarget {
+  int layer = 0;
+  int64_t source_head_id = 0;
+  bool created_here = false;
+  headevo::v1::HeadOrigin origin{};
+};
+
+absl::StatusOr<std::unordered_map<int64_t, GrowthTarget>> GrowthTargets(Database& db,
+                                                                        int64_t candidate_id) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT h.id, h.layer, h.source_head_id, h.created_candidate_id = ch.candidate_id, "
+      "h.origin FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
+      "WHERE ch.candidate_id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate_id);
+  std::unordered_map<int64_t, GrowthTarget> targets;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return targets;
+    absl::StatusOr<headevo::v1::HeadOrigin> origin =
+        HeadOriginFromText(stmt->ColumnText(4), "heads.origin");
+    if (!origin.ok()) return origin.status();
+    targets.emplace(stmt->ColumnInt64(0), GrowthTarget{stmt->ColumnInt(1), stmt->ColumnIdOrZero(2),
+                                                       stmt->ColumnInt(3) != 0, *origin});
+  }
+}
+
+// One growth record against the genome: the head is one this candidate created, in the layer
+// given; a WIDEN record names a GROWN head and the source it grew from.
+absl::Status CheckOneGrowth(const headevo::v1::HeadGrowth& g, int64_t candidate_id,
+                            const std::unordered_map<int64_t, GrowthTarget>& targets) {
+  const std::string what = absl::StrCat("growth record for head ", g.head_id());
+  if (g.kind() != headevo::v1::GROWTH_KIND_WIDEN && g.kind() != headevo::v1::GROWTH_KIND_NEW_HEAD) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has kind ", ToText(g.kind()), "; expected WIDEN or NEW_HEAD"));
+  }
+  for (double value : {g.scale(), g.predicted_loss_change(), g.measured_loss_change()}) {
+    if (!std::isfinite(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " holds a non-finite number (scale ", g.scale(), ", predicted ",
+                       g.predicted_loss_change(), ", measured ", g.measured_loss_change(), ")"));
+    }
+  }
+  if (g.added_key_width() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has added_key_width ", g.added_key_width(), " < 0"));
+  }
+  auto it = targets.find(g.head_id());
+  if (it == targets.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": head ", g.head_id(), " is not a head of candidate ", candidate_id));
+  }
+  const GrowthTarget& t = it->second;
+  if (!t.created_here) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": candidate ", candidate_id,
+                                                   " inherited the head; only its new heads grow"));
+  }
+  if (t.layer != g.layer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " gives layer ", g.layer(), "; it is in layer ", t.layer));
+  }
+  if (g.kind() == headevo::v1::GROWTH_KIND_WIDEN &&
+      (t.origin != headevo::v1::HEAD_ORIGIN_GROWN || t.source_head_id != g.source_head_id())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " says WIDEN from head ", g.source_head_id(), "; the genome has it ",
+        ToText(t.origin),
+        t.source_head_id != 0 ? absl::StrCat(" from head ", t.source_head_id) : std::string()));
+  }
+  if (g.kind() == headevo::v1::GROWTH_KIND_NEW_HEAD && g.source_head_id() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is NEW_HEAD but names source head ",
+                                                   g.source_head_id(), " (must be 0)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckGrowth(Database& db, const headevo::v1::EvaluationResult& result) {
+  if (result.growth().empty()) return absl::OkStatus();
+  absl::StatusOr<std::unordered_map<int64_t, GrowthTarget>> targets =
+      GrowthTargets(db, result.candidate_id());
+  if (!targets.ok()) return targets.status();
+  std::unordered_set<int64_t> seen;
+  for (const headevo::v1::HeadGrowth& g : result.growth()) {
+    if (absl::Status s = CheckOneGrowth(g, result.candidate_id(), *targets); !s.ok()) return s;
+    if (!seen.insert(g.head_id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("growth names head ", g.head_id(), " twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InsertGrowth(Database& db, const headevo::v1::EvaluationResult& result) {
+  for (const headevo::v1::HeadGrowth& g : result.growth()) {
+    absl::StatusOr<Statement> stmt = db.Prepare(
+        "INSERT INTO head_growth(candidate_id, head_id, source_head_id, layer, kind, "
+        "added_key_width, scale, predicted_loss_change, measured_loss_change) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll(result.candidate_id(), g.head_id());
+    stmt->BindIdOrNull(3, g.source_head_id());
+    absl::Status status = stmt->Bind(4, g.layer())
+                              .Bind(5, ToText(g.kind()))
+                              .Bind(6, g.added_key_width())
+                              .Bind(7, g.scale())
+                              .Bind(8, g.predicted_loss_change())
+                              .Bind(9, g.measured_loss_change())
+                              .Run();
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status InsertHeadStats(Database& db, const headevo::v1::EvaluationResult& result) {
   for (const HeadStats& s : result.head_stats()) {
     absl::StatusOr<Statement> stmt = db.Prepare(
@@ -109,6 +224,7 @@ absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& resu
                          std::optional<int64_t> now_ms) {
   if (absl::Status s = RequireNoResult(db, result.candidate_id()); !s.ok()) return s;
   if (absl::Status s = CheckHeadStats(db, result); !s.ok()) return s;
+  if (absl::Status s = CheckGrowth(db, result); !s.ok()) return s;
   absl::StatusOr<Statement> stmt = db.Prepare(
       "UPDATE candidates SET state = ?2, train_loss = ?3, val_loss = ?4, connections = ?5, "
       "steps = ?6, train_seconds = ?7, checkpoint_sha256 = ?8, error = NULL WHERE id = ?1");
@@ -121,6 +237,7 @@ absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& resu
           .Run();
   if (!status.ok()) return status;
   if (absl::Status s = InsertHeadStats(db, result); !s.ok()) return s;
+  if (absl::Status s = InsertGrowth(db, result); !s.ok()) return s;
   if (absl::Status s = InsertCheckpoint(db, result, now_ms); !s.ok()) return s;
   return FinishOpenJob(db, result.candidate_id(), "DONE", "", now_ms);
 }

@@ -13,11 +13,15 @@
 
 namespace headevo::storage {
 
-// Writes metrics, checkpoint_sha256 and head_stats, sets state DONE and clears any error.
+// Writes metrics, checkpoint_sha256, head_stats and growth, sets state DONE and clears any
+// error.
 // NotFound if the candidate does not exist; FailedPrecondition "candidate N already has a
 // result" if it is DONE (a candidate marked FAILED still accepts its late result: the
 // evaluation happened, and dropping it would lose work). InvalidArgument if a head_stats entry
-// names a head that is not in the candidate's genome, names one twice, or gives another layer.
+// names a head that is not in the candidate's genome, names one twice, or gives another layer;
+// likewise if a growth record does, or names a head the candidate inherited, has a kind other
+// than WIDEN or NEW_HEAD, a non-finite number or a negative width, or (WIDEN) a head that is
+// not GROWN from the source it names, or (NEW_HEAD) a source. Nothing is written then.
 // Also records the checkpoint the result names (if any) and marks the candidate's job DONE if
 // it has one that is not. `now_ms` stamps both; nullopt leaves those times NULL.
 absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,

@@ -14,6 +14,7 @@ namespace headevo::storage {
 namespace {
 
 using headevo::v1::CandidateState;
+using headevo::v1::GrowthKind;
 using headevo::v1::HeadOrigin;
 using headevo::v1::OffsetSet;
 using headevo::v1::SamplerKind;
@@ -23,6 +24,7 @@ constexpr absl::string_view kOriginPrefix = "HEAD_ORIGIN_";
 constexpr absl::string_view kSamplerPrefix = "SAMPLER_";
 constexpr absl::string_view kCandidateStatePrefix = "CANDIDATE_STATE_";
 constexpr absl::string_view kSearchStatePrefix = "SEARCH_STATE_";
+constexpr absl::string_view kGrowthKindPrefix = "GROWTH_KIND_";
 
 // The value's name without `prefix`; the number itself for a value the proto does not know
 // (which then fails to parse back, loudly, instead of aliasing another value).
@@ -54,6 +56,7 @@ std::string ToText(HeadOrigin origin) { return EnumToText(origin, kOriginPrefix)
 std::string ToText(SamplerKind sampler) { return EnumToText(sampler, kSamplerPrefix); }
 std::string ToText(CandidateState state) { return EnumToText(state, kCandidateStatePrefix); }
 std::string ToText(SearchState state) { return EnumToText(state, kSearchStatePrefix); }
+std::string ToText(GrowthKind kind) { return EnumToText(kind, kGrowthKindPrefix); }
 
 absl::StatusOr<HeadOrigin> HeadOriginFromText(absl::string_view text, absl::string_view column) {
   return EnumFromText<HeadOrigin>(text, kOriginPrefix, column);
@@ -67,6 +70,10 @@ absl::StatusOr<CandidateState> CandidateStateFromText(absl::string_view text,
 }
 absl::StatusOr<SearchState> SearchStateFromText(absl::string_view text, absl::string_view column) {
   return EnumFromText<SearchState>(text, kSearchStatePrefix, column);
+}
+
+absl::StatusOr<GrowthKind> GrowthKindFromText(absl::string_view text, absl::string_view column) {
+  return EnumFromText<GrowthKind>(text, kGrowthKindPrefix, column);
 }
 
 absl::Status ValidateOffsets(const OffsetSet& offsets) {

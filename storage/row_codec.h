@@ -21,6 +21,7 @@ std::string ToText(headevo::v1::HeadOrigin origin);
 std::string ToText(headevo::v1::SamplerKind sampler);
 std::string ToText(headevo::v1::CandidateState state);
 std::string ToText(headevo::v1::SearchState state);
+std::string ToText(headevo::v1::GrowthKind kind);  // 'WIDEN', 'NEW_HEAD'
 
 // `column` ("heads.origin") goes into the error message.
 absl::StatusOr<headevo::v1::HeadOrigin> HeadOriginFromText(absl::string_view text,
@@ -31,6 +32,8 @@ absl::StatusOr<headevo::v1::CandidateState> CandidateStateFromText(absl::string_
                                                                    absl::string_view column);
 absl::StatusOr<headevo::v1::SearchState> SearchStateFromText(absl::string_view text,
                                                              absl::string_view column);
+absl::StatusOr<headevo::v1::GrowthKind> GrowthKindFromText(absl::string_view text,
+                                                           absl::string_view column);
 
 // InvalidArgument unless `offsets` is non-empty and strictly increasing (sorted and unique).
 absl::Status ValidateOffsets(const headevo::v1::OffsetSet& offsets);

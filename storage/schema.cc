@@ -56,7 +56,7 @@ CREATE TABLE heads (
   layer INTEGER NOT NULL,
   offsets TEXT NOT NULL,  -- sorted, unique, comma-separated: '-17,-3,-1'
   k INTEGER NOT NULL,
-  origin TEXT NOT NULL,   -- INITIAL or SAMPLED
+  origin TEXT NOT NULL,   -- INITIAL or SAMPLED (version 4: or GROWN)
   sampler TEXT NOT NULL,
   sampler_params TEXT NOT NULL DEFAULT '',
   source_head_id INTEGER REFERENCES heads(id),
@@ -209,6 +209,31 @@ CREATE INDEX jobs_open ON jobs(state) WHERE state IN ('QUEUED', 'LEASED');
 -- The oldest queued job by id: with jobs_queued (search_id, id) SQLite walked every job in id
 -- order to satisfy ORDER BY id across searches, a full scan per lease.
 CREATE INDEX jobs_queued_by_id ON jobs(id) WHERE state = 'QUEUED';
+)sql"},
+    {"version 4: growth (heads widened by the functional-gradient step, and its records)",
+     R"sql(
+-- Query/key columns beyond the model's d_head that growth gave the head; 0 for every head
+-- written before growth existed, and for every head that never grew.
+ALTER TABLE heads ADD COLUMN extra_key_width INTEGER NOT NULL DEFAULT 0;
+
+-- What the worker's growth step did to a head of a candidate before training
+-- (EvaluationResult.growth), written with the rest of the result. kind: WIDEN (a GROWN head,
+-- widened from source_head_id by added_key_width columns) or NEW_HEAD (a new head the gradient
+-- initialiser set up, source_head_id NULL). Loss changes are on the growth batches; negative
+-- means the loss went down.
+CREATE TABLE head_growth (
+  candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  head_id INTEGER NOT NULL REFERENCES heads(id),
+  source_head_id INTEGER REFERENCES heads(id),
+  layer INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  added_key_width INTEGER NOT NULL,
+  scale REAL NOT NULL,
+  predicted_loss_change REAL NOT NULL,
+  measured_loss_change REAL NOT NULL,
+  PRIMARY KEY (candidate_id, head_id)
+) WITHOUT ROWID;
+CREATE INDEX head_growth_by_head ON head_growth(head_id);
 )sql"},
 };
 

@@ -250,8 +250,9 @@ class Store {
   virtual absl::StatusOr<std::vector<LineageNode>> Descendants(int64_t candidate_id,
                                                                int max_depth) = 0;
   // Where a head came from and what became of it: as first written, every candidate that
-  // carried it with its statistics there, every child that pruned it, and the heads copied
-  // from it. NotFound for an unknown id.
+  // carried it with its statistics there, every child that pruned it, the heads copied or
+  // grown from it, what the growth step recorded for it, and its chain of source heads (each
+  // with its growth records). NotFound for an unknown id.
   virtual absl::StatusOr<HeadHistory> GetHeadHistory(int64_t head_id) = 0;
   // Per (layer, offset), how long the search's heads that had it lived, longest mean lifetime
   // first (ties: layer, then offset). NotFound for an unknown search.

@@ -381,6 +381,59 @@ TEST(FormatHeadHistoryTest, OriginAppearancesPruningsAndCopies) {
             "copies made from it: heads 45, 60\n");
 }
 
+TEST(FormatHeadHistoryTest, GrownHeadAndItsGrowthChain) {
+  headevo::v1::GetHeadHistoryResponse response;
+  headevo::v1::Head* head = response.mutable_head();
+  head->set_id(40);
+  head->set_layer(0);
+  head->mutable_offsets()->add_offsets(-3);
+  head->set_origin(headevo::v1::HEAD_ORIGIN_GROWN);
+  head->set_sampler(headevo::v1::SAMPLER_GROWTH);
+  head->set_sampler_params("grow head 17 by 4 -> d_k +8");
+  head->set_source_head_id(17);
+  head->set_extra_key_width(8);
+  response.set_created_candidate_id(9);
+  const std::string text = FormatHeadHistory(response);
+  EXPECT_NE(text.find("head 40: layer 0, offsets {-3} (k 1), d_k +8\n"), std::string::npos) << text;
+  EXPECT_NE(
+      text.find("origin   grown by sampler growth (grow head 17 by 4 -> d_k +8) from head 17"),
+      std::string::npos)
+      << text;
+
+  headevo::v1::HeadGrowth widen;
+  widen.set_head_id(40);
+  widen.set_source_head_id(17);
+  widen.set_kind(headevo::v1::GROWTH_KIND_WIDEN);
+  widen.set_added_key_width(4);
+  widen.set_scale(0.5);
+  widen.set_predicted_loss_change(-0.02);
+  widen.set_measured_loss_change(-0.01);
+  headevo::v1::Head source = *head;
+  source.set_id(17);
+  source.set_source_head_id(3);
+  source.set_extra_key_width(4);  // grew earlier, its record lost
+  headevo::v1::Head root;
+  root.set_id(3);
+  root.set_origin(headevo::v1::HEAD_ORIGIN_SAMPLED);
+  headevo::v1::HeadGrowth init;
+  init.set_head_id(3);
+  init.set_kind(headevo::v1::GROWTH_KIND_NEW_HEAD);
+  init.set_added_key_width(8);
+  init.set_scale(1);
+  init.set_predicted_loss_change(-0.5);
+  init.set_measured_loss_change(0.125);
+  EXPECT_EQ(FormatGrowthChain({{*head, 9, {widen}}, {source, 5, {}}, {root, 2, {init}}}),
+            "growth:\n"
+            "  head 40 (d_k +8) grew from head 17 by 4 in #9: scale 0.5, loss change predicted "
+            "-0.0200, measured -0.0100\n"
+            "  head 17 (d_k +4) grown from head 3 in #5: no growth recorded\n"
+            "  head 3 (d_k +0) set up by the gradient initialiser (d_k 8) in #2: scale 1, loss "
+            "change predicted -0.5000, measured +0.1250\n");
+  // A head that neither grew nor has records shows no growth section.
+  EXPECT_EQ(FormatGrowthChain({{root, 2, {}}}), "");
+  EXPECT_EQ(FormatGrowthChain({}), "");
+}
+
 TEST(FormatHeadHistoryTest, UnprunedUncopiedHead) {
   headevo::v1::GetHeadHistoryResponse response;
   response.mutable_head()->set_id(5);

@@ -28,6 +28,9 @@ TEST(SummaryTest, LayerHeadsListEachHeadsOffsets) {
   const auto best = Best();
   EXPECT_EQ(FormatLayerHeads(best.genome(), 0), "{-11,-5} {-2}");
   EXPECT_EQ(FormatLayerHeads(best.genome(), 1), "{-3,-1}");
+  auto grown = best;
+  grown.mutable_genome()->mutable_heads(1)->set_extra_key_width(8);
+  EXPECT_EQ(FormatLayerHeads(grown.genome(), 0), "{-11,-5} {-2}(d_k+8)");
 }
 
 TEST(SummaryTest, ProgressLineShowsGenerationLossConnectionsAndBest) {

@@ -187,6 +187,49 @@ TEST(ResamplingOptionsTest, BadChoicesAreNamed) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("genetic"), std::string::npos);
   EXPECT_EQ(*ParseSampler("fitted"), Sampler::kFitted);
+  EXPECT_EQ(*ParseSampler("growth"), Sampler::kGrowth);
+  EXPECT_EQ(SamplerName(Sampler::kGrowth), "growth");
+  EXPECT_EQ(SamplerKindOf(Sampler::kGrowth), headevo::v1::SAMPLER_GROWTH);
+
+  options = ResamplingOptions{};
+  options.growth_width = 0;
+  EXPECT_NE(options.Validate().message().find("growth_width"), std::string::npos);
+  options.growth_width = 8;
+  options.max_extra_key_width = 4;
+  EXPECT_NE(options.Validate().message().find("max_extra_key_width"), std::string::npos);
+  options.sampler = Sampler::kAdaptive;
+  options.arms = {Sampler::kUniform, Sampler::kGrowth};
+  options.max_extra_key_width = 8;
+  EXPECT_TRUE(options.Validate().ok());
+  EXPECT_TRUE(options.Uses(Sampler::kGrowth));
+  EXPECT_FALSE(options.Uses(Sampler::kBest));
+}
+
+TEST(ResamplingTest, GrowHeadWidensACopyUpToTheCap) {
+  headevo::v1::Head source;
+  source.set_id(17);
+  source.set_layer(1);
+  source.set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
+  for (int o : {-5, -2}) source.mutable_offsets()->add_offsets(o);
+  source.set_extra_key_width(4);
+  ResamplingOptions options;  // growth_width 4, max_extra_key_width 32
+  std::optional<headevo::v1::Head> grown = GrowHead(source, options);
+  ASSERT_TRUE(grown.has_value());
+  EXPECT_EQ(grown->id(), 0);
+  EXPECT_EQ(grown->layer(), 1);
+  EXPECT_EQ(grown->offsets().SerializeAsString(), source.offsets().SerializeAsString());
+  EXPECT_EQ(grown->origin(), headevo::v1::HEAD_ORIGIN_GROWN);
+  EXPECT_EQ(grown->sampler(), headevo::v1::SAMPLER_GROWTH);
+  EXPECT_EQ(grown->source_head_id(), 17);
+  EXPECT_EQ(grown->extra_key_width(), 8);
+  EXPECT_EQ(grown->sampler_params(), "grow head 17 by 4 -> d_k +8");
+
+  source.set_extra_key_width(30);  // grows by the 2 columns left
+  grown = GrowHead(source, options);
+  ASSERT_TRUE(grown.has_value());
+  EXPECT_EQ(grown->extra_key_width(), 32);
+  source.set_extra_key_width(32);
+  EXPECT_FALSE(GrowHead(source, options).has_value());
 }
 
 }  // namespace

@@ -21,6 +21,20 @@ void ExpectRejected(const SearchOptions& options, const std::string& field) {
 
 TEST(SearchOptionsTest, DefaultsAreValid) { EXPECT_TRUE(Defaults().Validate().ok()); }
 
+TEST(SearchOptionsTest, GrowthNeedsInheritedWeights) {
+  SearchOptions o = Defaults();
+  o.resampling.sampler = Sampler::kGrowth;
+  ExpectRejected(o, "resampling.sampler = \"growth\" needs search.inherit_weights = true");
+  o.resampling.sampler = Sampler::kAdaptive;
+  o.resampling.arms = {Sampler::kUniform, Sampler::kGrowth};
+  ExpectRejected(o, "resampling.arms includes \"growth\"");
+  ExpectRejected(o, "search.inherit_weights");
+  o.inherit_weights = true;
+  EXPECT_TRUE(o.Validate().ok()) << o.Validate();
+  o.resampling.growth_width = 0;
+  ExpectRejected(o, "resampling: growth_width");
+}
+
 TEST(SearchOptionsTest, EachBadFieldIsNamed) {
   SearchOptions o = Defaults();
   o.population_size = 0;

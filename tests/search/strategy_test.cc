@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
 
 namespace headevo::search {
 namespace {
@@ -116,10 +117,12 @@ TEST(StrategyTest, SameSeedSameLineageAndAnotherSeedDiffers) {
 // The requirement: save, restore and continue equals never stopping, for every
 // sampler (the adaptive one carries bandit statistics in its state).
 TEST(StrategyTest, SaveRestoreAndContinueEqualsNeverStopping) {
-  for (Sampler sampler :
-       {Sampler::kUniform, Sampler::kBest, Sampler::kFitted, Sampler::kAdaptive}) {
+  for (Sampler sampler : {Sampler::kUniform, Sampler::kBest, Sampler::kFitted, Sampler::kGrowth,
+                          Sampler::kAdaptive}) {
     SCOPED_TRACE(SamplerName(sampler));
-    const SearchOptions options = Options(sampler);
+    SearchOptions options = Options(sampler);
+    options.inherit_weights = true;
+    options.resampling.arms = {Sampler::kUniform, Sampler::kBest, Sampler::kGrowth};
 
     Strategy uninterrupted(options);
     FakeSearch a;
@@ -178,6 +181,81 @@ TEST(StrategyTest, RewardIsTheFitnessGainMinusTheSampledConnections) {
   added->mutable_offsets()->add_offsets(-2);
   child.mutable_mutation()->add_added_head_slots(1);
   EXPECT_DOUBLE_EQ(SamplerReward(parent, child, SelectionOptions{}, 0.1), 0.5 - 0.2);
+}
+
+TEST(StrategyTest, GrowthChildrenGrowTheirParentsBestHead) {
+  SearchOptions options = Options(Sampler::kGrowth);
+  options.inherit_weights = true;
+  options.resampling.growth_width = 3;
+  options.resampling.max_extra_key_width = 6;
+  ASSERT_TRUE(options.Validate().ok()) << options.Validate();
+  Strategy strategy(options);
+  FakeSearch search;
+  search.AddInitialGeneration(strategy);
+  RunGenerations(strategy, search, 4);
+  std::map<int64_t, const headevo::v1::Candidate*> by_id;
+  for (const auto& c : search.population) by_id[c.id()] = &c;
+  int grown = 0;
+  for (const auto& c : search.population) {
+    if (c.generation() == 0) continue;
+    const headevo::v1::Candidate& parent = *by_id.at(c.parent_id());
+    for (int slot : c.mutation().added_head_slots()) {
+      const headevo::v1::Head& head = c.genome().heads(slot);
+      EXPECT_EQ(head.sampler(), headevo::v1::SAMPLER_GROWTH);
+      if (head.origin() != headevo::v1::HEAD_ORIGIN_GROWN) continue;  // a capped layer's draw
+      ++grown;
+      const headevo::v1::Head* source = nullptr;
+      for (const auto& h : parent.genome().heads()) {
+        if (h.id() == head.source_head_id()) source = &h;
+      }
+      ASSERT_NE(source, nullptr) << "a grown head's source is a head of the parent";
+      EXPECT_EQ(head.layer(), source->layer());
+      EXPECT_EQ(head.offsets().SerializeAsString(), source->offsets().SerializeAsString());
+      EXPECT_EQ(head.extra_key_width(), std::min(source->extra_key_width() + 3, 6));
+    }
+    for (const auto& head : c.genome().heads()) EXPECT_LE(head.extra_key_width(), 6);
+  }
+  EXPECT_GT(grown, 0);
+}
+
+TEST(StrategyTest, AdaptiveSamplerRewardsItsGrowthArm) {
+  SearchOptions options = Options(Sampler::kAdaptive);
+  options.inherit_weights = true;
+  options.resampling.arms = {Sampler::kUniform, Sampler::kBest, Sampler::kGrowth};
+  ASSERT_TRUE(options.Validate().ok()) << options.Validate();
+  Strategy strategy(options);
+  FakeSearch search;
+  search.AddInitialGeneration(strategy);
+  RunGenerations(strategy, search, 4);
+  int64_t pulls = 0;
+  for (const ArmStats& arm : strategy.bandit().arms()) pulls += arm.pulls;
+  EXPECT_EQ(pulls, 3 * options.population_size);
+  // Children whose first added head the growth sampler made, in the rewarded generations.
+  int64_t growth_children = 0;
+  for (const auto& c : search.population) {
+    if (c.generation() == 0 || c.generation() > 3) continue;
+    const auto& first = c.genome().heads(c.mutation().added_head_slots(0));
+    growth_children += first.sampler() == headevo::v1::SAMPLER_GROWTH ? 1 : 0;
+  }
+  EXPECT_GT(growth_children, 0);
+  EXPECT_EQ(strategy.bandit().arms()[2].pulls, growth_children);
+}
+
+TEST(StrategyTest, GrownHeadsCostOnlyConnectionsTheirSourceLacked) {
+  headevo::v1::Candidate parent, child;
+  parent.mutable_metrics()->set_val_loss(2.0);
+  child.mutable_metrics()->set_val_loss(1.5);
+  headevo::v1::Head* source = parent.mutable_genome()->add_heads();
+  source->set_id(9);
+  for (int o : {-3, -1}) source->mutable_offsets()->add_offsets(o);
+  headevo::v1::Head* grown = child.mutable_genome()->add_heads();
+  *grown->mutable_offsets() = source->offsets();
+  grown->set_origin(headevo::v1::HEAD_ORIGIN_GROWN);
+  grown->set_source_head_id(9);
+  child.mutable_mutation()->add_added_head_slots(0);
+  EXPECT_DOUBLE_EQ(SamplerReward(parent, child, SelectionOptions{}, 0.1), 0.5);
+  grown->mutable_offsets()->add_offsets(2);  // an offset the source lacked costs
+  EXPECT_DOUBLE_EQ(SamplerReward(parent, child, SelectionOptions{}, 0.1), 0.5 - 0.1);
 }
 
 TEST(StrategyTest, NothingEvaluatedAndMismatchedStateAreErrors) {

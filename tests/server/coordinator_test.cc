@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <fstream>
 #include <set>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "server/checkpoint_store.h"
 #include "server/search_config.h"
+#include "server/search_queries.h"
 #include "storage/store.h"
 #include "tests/testutil/fake_evaluator.h"
 #include "tests/testutil/status_matchers.h"
@@ -244,6 +247,77 @@ TEST_F(CoordinatorTest, BadSearchesAreRefusedAndNothingIsWritten) {
   EXPECT_NE(refused.status().message().find("offset 4"), std::string::npos) << refused.status();
   ASSERT_OK_AND_ASSIGN(auto searches, store_->ListSearches());
   EXPECT_TRUE(searches.empty());
+}
+
+TEST_F(CoordinatorTest, GrowthRecordsAreStoredWithTheResultAndGarbageIsRefused) {
+  const int64_t id = Create(Config("generational", 4, 1, /*inherit=*/true) +
+                            "[resampling]\nsampler = \"growth\"\ngrowth_width = 3\n");
+  evaluator_.report_growth = true;
+  for (int i = 0; i < 4; ++i) Finish(*Lease());
+  std::optional<storage::Lease> lease = Lease();
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_OK_AND_ASSIGN(headevo::v1::EvaluationResult result, evaluator_.Evaluate(lease->request));
+  ASSERT_FALSE(result.growth().empty()) << "a growth child has a grown head";
+  const headevo::v1::HeadGrowth valid = result.growth(0);
+
+  // Garbage: a head not in the genome, a NaN, an unknown kind. Each is refused by name and
+  // leaves the job leased and nothing written.
+  const struct {
+    std::function<void(headevo::v1::HeadGrowth&)> spoil;
+    std::string message;
+  } cases[] = {
+      {[](headevo::v1::HeadGrowth& g) { g.set_head_id(987654); },
+       "head 987654 is not a head of candidate"},
+      {[](headevo::v1::HeadGrowth& g) { g.set_measured_loss_change(std::nan("")); },
+       "growth[0].measured_loss_change must be finite"},
+      {[](headevo::v1::HeadGrowth& g) { g.set_kind(static_cast<headevo::v1::GrowthKind>(5)); },
+       "growth[0].kind must be GROWTH_KIND_WIDEN or GROWTH_KIND_NEW_HEAD, got 5"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    headevo::v1::EvaluationResult bad = result;
+    c.spoil(*bad.mutable_growth(0));
+    absl::StatusOr<storage::ReportOutcome> outcome =
+        coordinator_->ReportResult(worker_, lease->job_id, lease->attempt, bad);
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(outcome.status().message().find(c.message), std::string::npos)
+        << outcome.status().message();
+  }
+  ASSERT_OK_AND_ASSIGN(Candidate pending, store_->GetCandidate(lease->request.candidate_id()));
+  EXPECT_NE(pending.state(), headevo::v1::CANDIDATE_STATE_DONE);
+  EXPECT_EQ(pending.growth_size(), 0);
+
+  ASSERT_OK(coordinator_->ReportResult(worker_, lease->job_id, lease->attempt, result).status());
+  EXPECT_GT(Drain(), 0);
+  EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_DONE);
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListCandidates(id));
+  int grown = 0;
+  for (const Candidate& c : all) {
+    for (const headevo::v1::Head& head : c.genome().heads()) {
+      if (head.origin() != headevo::v1::HEAD_ORIGIN_GROWN) continue;
+      ++grown;
+      EXPECT_EQ(head.sampler(), headevo::v1::SAMPLER_GROWTH);
+      EXPECT_EQ(head.extra_key_width(), 3);
+      ASSERT_OK_AND_ASSIGN(storage::HeadHistory history, store_->GetHeadHistory(head.id()));
+      ASSERT_EQ(history.growth.size(), 1u);
+      EXPECT_EQ(history.growth[0].source_head_id(), head.source_head_id());
+      ASSERT_FALSE(history.sources.empty());
+      EXPECT_EQ(history.sources[0].head.id(), head.source_head_id());
+      // The RPC's answer carries the same chain: the head with its record, then its sources.
+      ASSERT_OK_AND_ASSIGN(const headevo::v1::GetHeadHistoryResponse answer,
+                           QueryHeadHistory(*store_, head.id()));
+      ASSERT_EQ(answer.growth_chain_size(), 1 + static_cast<int>(history.sources.size()));
+      EXPECT_EQ(answer.growth_chain(0).head().id(), head.id());
+      ASSERT_EQ(answer.growth_chain(0).growth_size(), 1);
+      EXPECT_EQ(answer.growth_chain(0).growth(0).measured_loss_change(), -0.01);
+      EXPECT_EQ(answer.growth_chain(1).head().id(), head.source_head_id());
+    }
+  }
+  EXPECT_GT(grown, 0);
+  ASSERT_OK_AND_ASSIGN(Candidate first, store_->GetCandidate(lease->request.candidate_id()));
+  ASSERT_GE(first.growth_size(), 1);
+  EXPECT_EQ(first.growth(0).head_id(), valid.head_id());
 }
 
 TEST_F(CoordinatorTest, CheckpointsNoLivingCandidateNeedsAreCollected) {

@@ -215,6 +215,56 @@ TEST(RequestChecksReportResultTest, RejectsBadHeadStatsAndCheckpoint) {
       "ReportResult.result.checkpoint_sha256");
 }
 
+TEST(RequestChecksReportResultTest, GrowthRecords) {
+  using R = v1::ReportResultRequest;
+  std::function<absl::Status(const R&)> check = CheckReportResult;
+  R valid = ValidSuccess();
+  for (int64_t id : {7, 8}) {
+    v1::HeadGrowth& g = *valid.mutable_result()->add_growth();
+    g.set_head_id(id);
+    g.set_layer(1);
+    g.set_kind(id == 7 ? v1::GROWTH_KIND_WIDEN : v1::GROWTH_KIND_NEW_HEAD);
+    g.set_source_head_id(id == 7 ? 3 : 0);
+    g.set_added_key_width(4);
+    g.set_scale(0.5);
+    g.set_predicted_loss_change(-0.1);
+    g.set_measured_loss_change(-0.05);
+  }
+  EXPECT_OK(CheckReportResult(valid));
+  const auto growth = [](R& r) { return r.mutable_result()->mutable_growth(1); };
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_kind(v1::GROWTH_KIND_UNSPECIFIED); },
+      "ReportResult.result.growth[1].kind must be GROWTH_KIND_WIDEN or GROWTH_KIND_NEW_HEAD, got "
+      "0");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_kind(static_cast<v1::GrowthKind>(9)); }, "got 9");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_source_head_id(3); },
+      "ReportResult.result.growth[1].source_head_id must be 0 for a NEW_HEAD");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { r.mutable_result()->mutable_growth(0)->set_source_head_id(0); },
+      "ReportResult.result.growth[0].source_head_id must name the head a WIDEN grew from");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_head_id(0); },
+      "ReportResult.result.growth[1].head_id");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_head_id(7); }, "appears twice");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_layer(-1); }, "ReportResult.result.growth[1].layer");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_added_key_width(-4); },
+      "ReportResult.result.growth[1].added_key_width");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_scale(kNaN); },
+      "ReportResult.result.growth[1].scale");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_predicted_loss_change(kInf); },
+      "ReportResult.result.growth[1].predicted_loss_change must be finite");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_measured_loss_change(-kInf); },
+      "ReportResult.result.growth[1].measured_loss_change");
+}
+
 TEST(RequestChecksWorkerTest, ReleaseJob) {
   v1::ReleaseJobRequest request;
   request.set_worker_id(1);

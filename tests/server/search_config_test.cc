@@ -60,7 +60,9 @@ max_shift = 3
 fitted_family = "mixture"
 mixture_components = 3
 min_fit_offsets = 6
-arms = ["best", "fitted"]
+growth_width = 6
+max_extra_key_width = 24
+arms = ["best", "fitted", "growth"]
 bandit = "thompson"
 exploration = 0.5
 reward_cost_per_connection = 0.001
@@ -103,7 +105,8 @@ warmup_steps = 3
 final_lr_fraction = 0.2
 max_grad_norm = 0.5
 entropy_weight = 0.01
-new_head_init = "random"
+new_head_init = "gradient"
+growth_batches = 7
 
 [initial]
 k_distribution = "fixed"
@@ -158,8 +161,10 @@ duplicate_similarity = 0.9
   EXPECT_EQ(r.fitted_family, search::OffsetFamily::kMixture);
   EXPECT_EQ(r.fit.mixture_components, 3);
   EXPECT_EQ(r.min_fit_offsets, 6);
-  EXPECT_EQ(r.arms,
-            (std::vector<search::Sampler>{search::Sampler::kBest, search::Sampler::kFitted}));
+  EXPECT_EQ(r.growth_width, 6);
+  EXPECT_EQ(r.max_extra_key_width, 24);
+  EXPECT_EQ(r.arms, (std::vector<search::Sampler>{search::Sampler::kBest, search::Sampler::kFitted,
+                                                  search::Sampler::kGrowth}));
   EXPECT_EQ(r.bandit.policy, search::BanditPolicy::kThompson);
   EXPECT_DOUBLE_EQ(r.bandit.exploration, 0.5);
   EXPECT_DOUBLE_EQ(r.reward_cost_per_connection, 0.001);
@@ -203,7 +208,8 @@ duplicate_similarity = 0.9
   EXPECT_DOUBLE_EQ(o.training.final_lr_fraction(), 0.2);
   EXPECT_DOUBLE_EQ(o.training.max_grad_norm(), 0.5);
   EXPECT_DOUBLE_EQ(o.training.entropy_weight(), 0.01);
-  EXPECT_EQ(o.training.new_head_init(), headevo::v1::NEW_HEAD_INIT_RANDOM);
+  EXPECT_EQ(o.training.new_head_init(), headevo::v1::NEW_HEAD_INIT_GRADIENT);
+  EXPECT_EQ(o.training.growth_batches(), 7);
   EXPECT_EQ(o.initial.count.family, search::CountFamily::kFixed);
   EXPECT_DOUBLE_EQ(o.initial.count.mean, 4.0);
   EXPECT_DOUBLE_EQ(o.initial.count.stddev, 0.5);
@@ -240,6 +246,28 @@ TEST(SearchConfigTest, TextFilesTaskAndBaselineErrors) {
                "got \"sparse\""});
   ExpectError("[baselines]\nrun = [\"linformer\"]\n", {"linformer", "model.causal = false"});
   ExpectError("[training]\nlr_schedule = \"step\"\n", {"training.lr_schedule", "cosine"});
+}
+
+TEST(SearchConfigTest, GrowthKeysAndTheirChecks) {
+  auto growth = Parse(
+      "[search]\ninherit_weights = true\n[resampling]\nsampler = \"growth\"\n"
+      "growth_width = 2\n[training]\nnew_head_init = \"random\"\n");
+  ASSERT_TRUE(growth.ok()) << growth.status();
+  EXPECT_EQ(growth->resampling.sampler, search::Sampler::kGrowth);
+  EXPECT_EQ(growth->resampling.growth_width, 2);
+  EXPECT_EQ(growth->resampling.max_extra_key_width, 32);
+  EXPECT_EQ(growth->training.new_head_init(), headevo::v1::NEW_HEAD_INIT_RANDOM);
+  EXPECT_EQ(growth->training.growth_batches(), 0);
+  ExpectError("[resampling]\nsampler = \"growth\"\n",
+              {"test.toml", "resampling.sampler = \"growth\"", "search.inherit_weights = true"});
+  ExpectError("[resampling]\nsampler = \"adaptive\"\narms = [\"uniform\", \"growth\"]\n",
+              {"resampling.arms includes \"growth\"", "search.inherit_weights = true"});
+  ExpectError("[resampling]\ngrowth_width = 0\n", {"resampling.growth_width", "got 0"});
+  ExpectError("[resampling]\ngrowth_width = 8\nmax_extra_key_width = 4\n",
+              {"max_extra_key_width (4) must be >= growth_width (8)"});
+  ExpectError("[training]\ngrowth_batches = 1001\n", {"training.growth_batches", "got 1001"});
+  ExpectError("[training]\nnew_head_init = \"svd\"\n",
+              {"training.new_head_init", "\"random\", \"gradient\""});
 }
 
 TEST(SearchConfigTest, SyntaxErrorNamesFileAndLine) {

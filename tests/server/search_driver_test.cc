@@ -374,11 +374,12 @@ TEST(SearchDriverTest, BaselinesMatchTheBestCandidatesMeanKUnlessConfigured) {
 }
 
 // Every sampler under every selection rule: the search completes, every new head records the
-// sampler that drew it, a copied head names a stored source head of the same layer, and the
-// fittest candidate is at least as fit as generation 0's.
+// sampler that drew (or grew) it, a copied head names a stored source head of the same layer, a
+// grown head one with its offsets and 4 fewer query/key columns, and the fittest candidate is
+// at least as fit as generation 0's.
 TEST(SearchDriverTest, EverySamplerAndSelectionRuleRecordsWhereHeadsCameFrom) {
-  for (search::Sampler sampler :
-       {search::Sampler::kBest, search::Sampler::kFitted, search::Sampler::kAdaptive}) {
+  for (search::Sampler sampler : {search::Sampler::kBest, search::Sampler::kFitted,
+                                  search::Sampler::kGrowth, search::Sampler::kAdaptive}) {
     for (search::SelectionMethod method :
          {search::SelectionMethod::kTruncation, search::SelectionMethod::kTournament,
           search::SelectionMethod::kAging, search::SelectionMethod::kNsga2}) {
@@ -389,6 +390,7 @@ TEST(SearchDriverTest, EverySamplerAndSelectionRuleRecordsWhereHeadsCameFrom) {
       options.resampling.sampler = sampler;
       options.selection.method = method;
       options.pruning.duplicate_jaccard = 0.75;
+      options.inherit_weights = sampler == search::Sampler::kGrowth;  // growth needs it
       auto store = MemoryStore();
       FakeEvaluator evaluator(Planted(options));
       SearchDriver driver(store.get(), &evaluator, nullptr);
@@ -402,7 +404,14 @@ TEST(SearchDriverTest, EverySamplerAndSelectionRuleRecordsWhereHeadsCameFrom) {
         }
         for (int slot : c.mutation().added_head_slots()) {
           const headevo::v1::Head& head = c.genome().heads(slot);
-          EXPECT_EQ(head.origin(), headevo::v1::HEAD_ORIGIN_SAMPLED);
+          if (head.origin() == headevo::v1::HEAD_ORIGIN_GROWN) {
+            // A grown head: its source is a head of the parent, with the same offsets.
+            ASSERT_OK_AND_ASSIGN(headevo::v1::Head source, store->GetHead(head.source_head_id()));
+            EXPECT_EQ(source.offsets().SerializeAsString(), head.offsets().SerializeAsString());
+            EXPECT_EQ(head.extra_key_width(), source.extra_key_width() + 4);
+          } else {
+            EXPECT_EQ(head.origin(), headevo::v1::HEAD_ORIGIN_SAMPLED);
+          }
           EXPECT_FALSE(head.sampler_params().empty());
           if (sampler != search::Sampler::kAdaptive) {
             EXPECT_EQ(head.sampler(), search::SamplerKindOf(sampler));

@@ -217,7 +217,7 @@ TEST_F(StoreTest, RejectsInconsistentCandidates) {
        "empty"},
       {"new head claims INHERITED",
        MakeCandidate(search_id_, 0, 0, 2, {NewHead(0, {-1}, HEAD_ORIGIN_INHERITED)}),
-       "INITIAL or SAMPLED"},
+       "INITIAL, SAMPLED or GROWN"},
       {"head twice", MakeCandidate(search_id_, 1, root.id(), 2, {Carry(root, 0), Carry(root, 0)}),
        "appears at slots 0 and 1"},
       {"carried head changed", moved_head, "is stored as layer 0"},

@@ -287,6 +287,63 @@ TEST(OpenTest, VersionOneFileIsUpgradedWithItsDataKept) {
   EXPECT_EQ(front[0].connections, 3);
 }
 
+TEST(OpenTest, VersionThreeFileGainsGrowthWithItsDataKept) {
+  TempDir dir;
+  const std::string path = dir.File("v3.db");
+  {
+    // The file as headevo with schema version 3 left it: a root and a child with a sampled head.
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Database> raw,
+                         Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000));
+    ASSERT_OK(storage::MigrateTo(*raw, 3));
+    ASSERT_OK(raw->Exec(
+        "INSERT INTO searches(name, config_toml, seed, state, created_ms) "
+        "  VALUES ('old', '', 5, 'DONE', 1000);"
+        "INSERT INTO candidates(search_id, generation, state, num_layers, val_loss, connections)"
+        "  VALUES (1, 0, 'DONE', 1, 2.5, 3);"
+        "INSERT INTO candidates(search_id, generation, parent_id, state, num_layers)"
+        "  VALUES (1, 1, 1, 'PENDING', 1);"
+        "INSERT INTO heads(search_id, layer, offsets, k, origin, sampler, created_candidate_id)"
+        "  VALUES (1, 0, '-2,-1', 2, 'INITIAL', 'UNIFORM', 1);"
+        "INSERT INTO heads(search_id, layer, offsets, k, origin, sampler, source_head_id,"
+        "  created_candidate_id) VALUES (1, 0, '-3', 1, 'SAMPLED', 'BEST', 1, 2);"
+        "INSERT INTO candidate_heads VALUES (1, 0, 1, 'INITIAL');"
+        "INSERT INTO candidate_heads VALUES (2, 0, 1, 'INHERITED');"
+        "INSERT INTO candidate_heads VALUES (2, 1, 2, 'SAMPLED');"
+        "INSERT INTO head_stats(candidate_id, head_id, layer, entropy) VALUES (1, 1, 0, 0.5);",
+        "writing version-3 rows"));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(path, {}));
+  ASSERT_OK_AND_ASSIGN(int64_t version, store->database().QueryInt64("PRAGMA user_version"));
+  EXPECT_EQ(version, storage::LatestSchemaVersion());
+  EXPECT_GE(version, 4);
+  ASSERT_OK_AND_ASSIGN(headevo::v1::Candidate old, store->GetCandidate(1));
+  EXPECT_DOUBLE_EQ(old.metrics().val_loss(), 2.5);
+  ASSERT_EQ(old.head_stats_size(), 1);
+  EXPECT_EQ(old.growth_size(), 0);
+  ASSERT_OK_AND_ASSIGN(headevo::v1::Candidate child, store->GetCandidate(2));
+  ASSERT_EQ(child.genome().heads_size(), 2);
+  EXPECT_EQ(child.genome().heads(1).source_head_id(), 1);
+  EXPECT_EQ(child.genome().heads(1).sampler(), headevo::v1::SAMPLER_BEST);
+  for (const headevo::v1::Head& head : child.genome().heads()) {
+    EXPECT_EQ(head.extra_key_width(), 0);  // a column version 3 did not have
+  }
+  ASSERT_OK_AND_ASSIGN(std::string integrity,
+                       store->database().QueryText("PRAGMA integrity_check"));
+  EXPECT_EQ(integrity, "ok");
+  // Growth works on the upgraded file: a result with a record for the child's new head.
+  headevo::v1::EvaluationResult result;
+  result.set_candidate_id(2);
+  result.mutable_metrics()->set_val_loss(1.0);
+  headevo::v1::HeadGrowth* growth = result.add_growth();
+  growth->set_head_id(2);
+  growth->set_kind(headevo::v1::GROWTH_KIND_NEW_HEAD);
+  growth->set_added_key_width(8);
+  ASSERT_OK(store->RecordResult(result));
+  ASSERT_OK_AND_ASSIGN(child, store->GetCandidate(2));
+  ASSERT_EQ(child.growth_size(), 1);
+  EXPECT_EQ(child.growth(0).kind(), headevo::v1::GROWTH_KIND_NEW_HEAD);
+}
+
 TEST(OpenTest, NetworkFilesystemsAreNamed) {
   EXPECT_EQ(storage::NetworkFilesystemName(0x6969), "nfs");
   EXPECT_EQ(storage::NetworkFilesystemName(0xFF534D42), "cifs");

@@ -16,7 +16,9 @@ namespace headevo::testing {
 
 // A deterministic stand-in for training: a genome's loss falls with each planted offset its
 // heads cover and rises with its connections; a head that covers a planted offset is
-// concentrated and heavy, any other is diffuse and light. It remembers every request.
+// concentrated and heavy, any other is diffuse and light. It remembers every request. With
+// report_growth it also reports a growth record (WIDEN) for every GROWN head, as a worker's
+// growth step would.
 class FakeEvaluator : public search::Evaluator {
  public:
   explicit FakeEvaluator(std::vector<int> planted) : planted_(std::move(planted)) {}
@@ -45,6 +47,18 @@ class FakeEvaluator : public search::Evaluator {
       stats->set_independence(0.5);
       stats->set_importance(hits);
     }
+    for (const auto& head : request.genome().heads()) {
+      if (!report_growth || head.origin() != headevo::v1::HEAD_ORIGIN_GROWN) continue;
+      headevo::v1::HeadGrowth* growth = result.add_growth();
+      growth->set_head_id(head.id());
+      growth->set_source_head_id(head.source_head_id());
+      growth->set_layer(head.layer());
+      growth->set_kind(headevo::v1::GROWTH_KIND_WIDEN);
+      growth->set_added_key_width(head.extra_key_width());
+      growth->set_scale(0.5);
+      growth->set_predicted_loss_change(-0.02);
+      growth->set_measured_loss_change(-0.01);
+    }
     auto* m = result.mutable_metrics();
     m->set_val_loss(2.0 - 0.5 * static_cast<double>(covered.size()) + 0.001 * connections +
                     1e-6 * static_cast<double>(request.training().seed() % 1000));
@@ -57,6 +71,7 @@ class FakeEvaluator : public search::Evaluator {
 
   std::vector<headevo::v1::EvaluationRequest> requests;
   std::function<bool(const headevo::v1::EvaluationRequest&)> fail_when;
+  bool report_growth = false;
 
  private:
   std::vector<int> planted_;
