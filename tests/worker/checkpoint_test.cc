@@ -11,6 +11,7 @@
 
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/worker/built_model.h"
 #include "tests/worker/test_requests.h"
 #include "worker/model.h"
 #include "worker/planted_offsets_task.h"
@@ -22,10 +23,7 @@ namespace {
 using testing::AddHead;
 
 // A model built for a request, with its optimiser.
-struct ModelRun {
-  headevo::v1::EvaluationRequest request;
-  GenomeLayout layout;
-  SparseTransformer model{nullptr};
+struct ModelRun : testing::BuiltModel {
   TrainerOptions trainer;
   std::unique_ptr<torch::optim::AdamW> optimizer;
 };
@@ -33,11 +31,7 @@ struct ModelRun {
 // Builds (weights drawn from init_seed) without training.
 ModelRun Build(const headevo::v1::EvaluationRequest& request, uint64_t init_seed) {
   ModelRun run;
-  run.request = request;
-  torch::manual_seed(init_seed);
-  run.layout = MakeGenomeLayout(request.genome(), request.training().model());
-  run.model =
-      SparseTransformer(ModelOptionsFor(request.training().model(), run.layout, torch::kCPU));
+  static_cast<testing::BuiltModel&>(run) = testing::BuildModel(request, init_seed);
   run.trainer = TrainerOptionsFor(request.training(), torch::kCPU);
   run.optimizer = MakeOptimizer(run.model, run.trainer);
   return run;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/testutil/status_matchers.h"
+#include "tests/worker/built_model.h"
 #include "tests/worker/test_requests.h"
 #include "worker/checkpoint.h"
 #include "worker/model.h"
@@ -20,21 +21,10 @@ namespace {
 
 using testing::AddHead;
 
-// A model built for a request.
-struct ModelRun {
-  headevo::v1::EvaluationRequest request;
-  GenomeLayout layout;
-  SparseTransformer model{nullptr};
-};
+using ModelRun = testing::BuiltModel;
 
 ModelRun Build(const headevo::v1::EvaluationRequest& request, uint64_t init_seed) {
-  ModelRun run;
-  run.request = request;
-  torch::manual_seed(init_seed);
-  run.layout = MakeGenomeLayout(request.genome(), request.training().model());
-  run.model =
-      SparseTransformer(ModelOptionsFor(request.training().model(), run.layout, torch::kCPU));
-  return run;
+  return testing::BuildModel(request, init_seed);
 }
 
 PlantedOffsetsTask Task() { return PlantedOffsetsTask(8, 16, {-3, -7}); }
