@@ -22,10 +22,6 @@ int ArmOf(const headevo::v1::Candidate& child, const std::vector<Sampler>& arms)
   return -1;
 }
 
-}  // namespace
-
-namespace {
-
 // The connections `head` (an added head of `child`) adds: all its offsets, except that a grown
 // head pays only for offsets its source in `parent` lacked (none, as the growth sampler makes
 // them: widening adds query/key columns, not connections).
