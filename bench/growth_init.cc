@@ -5,13 +5,13 @@
 // after N steps, per seed and averaged, for both. Real training through TorchEvaluator; about
 // a minute on 2 cores with the defaults.
 //   build/bench/growth_init [--seeds 5] [--steps 5,10,25,50,100] [--parent-steps 150]
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
                                             headevo::v1::NEW_HEAD_INIT_GRADIENT};
   const char* names[] = {"random", "gradient"};
   // loss[init][step index][seed]
-  std::vector<std::vector<std::vector<double>>> loss(2, std::vector<std::vector<double>>(steps.size()));
+  std::vector<std::vector<std::vector<double>>> loss(
+      2, std::vector<std::vector<double>>(steps.size()));
   std::vector<double> parent_loss, init_change;
   std::printf("seed  parent_val  init      %s\n",
               absl::StrJoin(steps, "  ", [](std::string* out, int n) {
@@ -144,7 +145,8 @@ int main(int argc, char** argv) {
         child.mutable_training()->set_seed(static_cast<uint64_t>(1000 + seed));
         absl::StatusOr<EvaluationResult> result = (*evaluator)->Evaluate(child);
         if (!result.ok()) {
-          std::fprintf(stderr, "error: child: %s\n", std::string(result.status().message()).c_str());
+          std::fprintf(stderr, "error: child: %s\n",
+                       std::string(result.status().message()).c_str());
           return 1;
         }
         loss[i][s].push_back(result->metrics().val_loss());

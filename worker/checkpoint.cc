@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
-#include <fstream>
 #include <sstream>
 #include <system_error>
 #include <tuple>
@@ -156,18 +156,23 @@ void CopyHead(const Checkpoint& parent, const ParentHead& from, SparseSelfAttent
     const int64_t child_extra = attention.max_extra_key_width();
     const torch::Tensor extra_weight = parent.Tensor(AttentionName(layer, "qk_extra.weight"));
     const torch::Tensor extra_bias = parent.Tensor(AttentionName(layer, "qk_extra.bias"));
-    const int64_t parent_extra = extra_weight.defined() ? extra_weight.size(0) / (2 * from.heads) : 0;
+    const int64_t parent_extra =
+        extra_weight.defined() ? extra_weight.size(0) / (2 * from.heads) : 0;
     const int64_t shared = std::min(from.extra_width, attention.key_width(slot) - d);
     for (int64_t part = 0; part < 2; ++part) {
       const int64_t to = (part * heads + slot) * child_extra;
       attention.qk_extra_weight().slice(0, to, to + child_extra).zero_();
       attention.qk_extra_bias().slice(0, to, to + child_extra).zero_();
-      if (shared <= 0) continue;
+      // A parent saved without the columns its genome claims gives the head none: it grows
+      // them afresh instead of reading past a tensor.
+      if (shared <= 0 || parent_extra < shared) continue;
       const int64_t source = (part * from.heads + from.slot) * parent_extra;
-      attention.qk_extra_weight().slice(0, to, to + shared).copy_(
-          extra_weight.slice(0, source, source + shared));
-      attention.qk_extra_bias().slice(0, to, to + shared).copy_(
-          extra_bias.slice(0, source, source + shared));
+      attention.qk_extra_weight()
+          .slice(0, to, to + shared)
+          .copy_(extra_weight.slice(0, source, source + shared));
+      attention.qk_extra_bias()
+          .slice(0, to, to + shared)
+          .copy_(extra_bias.slice(0, source, source + shared));
     }
   }
   attention.output_weight()
@@ -417,7 +422,9 @@ void RandomHeadInitializer::InitializeHead(SparseSelfAttentionImpl& attention, i
 absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> RandomHeadInitializer::Initialize(
     SparseTransformer& model, const std::vector<NewHeadSlot>& heads) const {
   torch::NoGradGuard no_grad;
-  for (const NewHeadSlot& h : heads) InitializeHead(*model->attention(h.layer), h.slot, h.head, seed_);
+  for (const NewHeadSlot& h : heads) {
+    InitializeHead(*model->attention(h.layer), h.slot, h.head, seed_);
+  }
   return std::vector<headevo::v1::HeadGrowth>{};
 }
 
@@ -466,10 +473,9 @@ absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
       ++report.inherited_heads;
       continue;
     }
-    const std::optional<ParentHead> source =
-        head.origin() == headevo::v1::HEAD_ORIGIN_GROWN
-            ? parent_head(head.source_head_id(), layer)
-            : std::nullopt;
+    const std::optional<ParentHead> source = head.origin() == headevo::v1::HEAD_ORIGIN_GROWN
+                                                 ? parent_head(head.source_head_id(), layer)
+                                                 : std::nullopt;
     if (source && source->extra_width < head.extra_key_width()) {
       CopyHead(parent, *source, attention, slot);
       report.grown.push_back({layer, slot, head, attention.d_head() + source->extra_width});

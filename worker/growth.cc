@@ -46,11 +46,11 @@ TracedPass TracedForward(SparseTransformer& model, const Batch& cpu_batch, int64
   const Batch batch = ToDevice(cpu_batch, device);
   TracedPass pass;
   const torch::Tensor logits = model->forward(batch.inputs, &pass.trace, true);
-  pass.loss = torch::nn::functional::cross_entropy(
-                  logits.reshape({-1, logits.size(-1)}), batch.targets.reshape({-1}),
-                  torch::nn::functional::CrossEntropyFuncOptions()
-                      .ignore_index(kIgnoreTarget)
-                      .reduction(torch::kSum)) /
+  pass.loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                                                   batch.targets.reshape({-1}),
+                                                   torch::nn::functional::CrossEntropyFuncOptions()
+                                                       .ignore_index(kIgnoreTarget)
+                                                       .reduction(torch::kSum)) /
               static_cast<double>(std::max<int64_t>(targets, 1));
   return pass;
 }
@@ -250,8 +250,8 @@ absl::StatusOr<ValueOutputDirection> ComputeValueOutputGrowth(SparseTransformer&
   const torch::Tensor whiten = InverseSqrt(input_moment, options.ridge);
   const Truncated svd = TruncatedSvd(n.mm(whiten), d_head);
   const torch::Tensor root = svd.s.sqrt();
-  torch::Tensor output = -(svd.u * root);                           // [d_model, r]
-  torch::Tensor value = (svd.v * root).t().mm(whiten);              // [r, d_model + 1]
+  torch::Tensor output = -(svd.u * root);               // [d_model, r]
+  torch::Tensor value = (svd.v * root).t().mm(whiten);  // [r, d_model + 1]
   const double mean_square =
       torch::trace(value.mm(input_moment).mm(value.t()).mm(output.t().mm(output))).item<double>() /
       static_cast<double>(d_model);
@@ -301,7 +301,8 @@ double GrowthLoss(SparseTransformer& model, const std::vector<Batch>& batches,
 }
 
 LineSearchResult LineSearch(const std::function<void(double)>& apply,
-                            const std::function<double()>& loss, const std::vector<double>& scales) {
+                            const std::function<double()>& loss,
+                            const std::vector<double>& scales) {
   apply(0.0);
   LineSearchResult result;
   result.loss_before = result.loss_after = loss();
@@ -322,14 +323,14 @@ absl::StatusOr<headevo::v1::HeadGrowth> GrowHead(SparseTransformer& model,
                                                  const GrowthBatches& batches,
                                                  const GrowthOptions& options) {
   if (absl::Status s = CheckHead(model, grown.layer, grown.slot); !s.ok()) return s;
-  const int64_t width = model->attention(grown.layer)->key_width(grown.slot) - grown.first_new_column;
-  absl::StatusOr<KeyGrowthDirection> direction =
-      ComputeKeyGrowth(model, grown.layer, grown.slot, grown.first_new_column, width,
-                       batches.gradient, options);
+  const int64_t width =
+      model->attention(grown.layer)->key_width(grown.slot) - grown.first_new_column;
+  absl::StatusOr<KeyGrowthDirection> direction = ComputeKeyGrowth(
+      model, grown.layer, grown.slot, grown.first_new_column, width, batches.gradient, options);
   if (!direction.ok()) return direction.status();
-  const LineSearchResult search = LineSearch(
-      [&](double scale) { ApplyKeyGrowth(model, *direction, scale); },
-      [&] { return GrowthLoss(model, batches.line_search, options); }, options.scales);
+  const LineSearchResult search =
+      LineSearch([&](double scale) { ApplyKeyGrowth(model, *direction, scale); },
+                 [&] { return GrowthLoss(model, batches.line_search, options); }, options.scales);
   headevo::v1::HeadGrowth record;
   record.set_head_id(grown.head.id());
   record.set_source_head_id(grown.head.source_head_id());
@@ -354,9 +355,9 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> GradientHeadInitializer::In
     absl::StatusOr<ValueOutputDirection> values =
         ComputeValueOutputGrowth(model, h.layer, h.slot, batches_->gradient, options_);
     if (!values.ok()) return values.status();
-    const LineSearchResult value_search = LineSearch(
-        [&](double scale) { ApplyValueOutputGrowth(model, *values, scale); }, loss,
-        options_.scales);
+    const LineSearchResult value_search =
+        LineSearch([&](double scale) { ApplyValueOutputGrowth(model, *values, scale); }, loss,
+                   options_.scales);
     headevo::v1::HeadGrowth record;
     record.set_head_id(h.head.id());
     record.set_layer(h.layer);
@@ -366,8 +367,8 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> GradientHeadInitializer::In
       torch::NoGradGuard no_grad;
       RandomHeadInitializer::InitializeHead(attention, h.slot, h.head, seed_);
     } else {
-      absl::StatusOr<KeyGrowthDirection> keys = ComputeKeyGrowth(
-          model, h.layer, h.slot, 0, key_width, batches_->gradient, options_);
+      absl::StatusOr<KeyGrowthDirection> keys =
+          ComputeKeyGrowth(model, h.layer, h.slot, 0, key_width, batches_->gradient, options_);
       if (!keys.ok()) return keys.status();
       const LineSearchResult key_search = LineSearch(
           [&](double scale) { ApplyKeyGrowth(model, *keys, scale); }, loss, options_.scales);

@@ -59,8 +59,7 @@ SparseAttentionOutput SparseAttention(const torch::Tensor& q, const torch::Tenso
 
 SparseAttentionOutput SparseAttentionByGather(const torch::Tensor& q, const torch::Tensor& k,
                                               const torch::Tensor& v, const torch::Tensor& bias,
-                                              const AttentionPattern& pattern,
-                                              int64_t scale_dim) {
+                                              const AttentionPattern& pattern, int64_t scale_dim) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "SparseAttention: q, k, v must share a [B, H, N, D] shape");
   const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3);

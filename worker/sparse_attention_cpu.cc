@@ -275,8 +275,8 @@ Dims CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
   TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
                   bias.scalar_type() == q.scalar_type(),
               "SparseAttentionCpu: q, k, v and bias must share a dtype");
-  const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(-1),
-               scale_dim > 0 ? scale_dim : q.size(3)};
+  const int64_t temperature_dim = scale_dim > 0 ? scale_dim : q.size(3);
+  const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(-1), temperature_dim};
   TORCH_CHECK(offsets.dim() == 2 && offsets.size(0) == d.H &&
                   offsets.scalar_type() == torch::kInt32 && offsets.device().is_cpu(),
               "SparseAttentionCpu: offsets must be a CPU int32 [H, K] tensor");
@@ -363,8 +363,8 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
     const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &bias = saved[3],
                         &offsets = saved[4], &counts = saved[5], &out = saved[6],
                         &probs_t = saved[7];
-    const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(1),
-                 ctx->saved_data["scale_dim"].toInt()};
+    const int64_t scale_dim = ctx->saved_data["scale_dim"].toInt();
+    const Dims d{q.size(0), q.size(1), q.size(2), q.size(3), offsets.size(1), scale_dim};
     torch::Tensor dbias_per_batch = torch::zeros({d.B, d.H, d.K}, q.options());
     if (!grads[0].defined()) {
       return {torch::zeros_like(q),   torch::zeros_like(k), torch::zeros_like(v),
@@ -391,13 +391,7 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
         });
       });
     });
-    return {dq,
-            dk,
-            dv,
-            dbias_per_batch.sum(0),
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor()};
+    return {dq, dk, dv, dbias_per_batch.sum(0), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 

@@ -28,8 +28,7 @@ namespace headevo::worker {
 std::vector<torch::Tensor> SparseAttentionCpu(const torch::Tensor& q, const torch::Tensor& k,
                                               const torch::Tensor& v, const torch::Tensor& bias,
                                               const torch::Tensor& offsets,
-                                              const torch::Tensor& counts,
-                                              int64_t scale_dim = 0);
+                                              const torch::Tensor& counts, int64_t scale_dim = 0);
 
 }  // namespace headevo::worker
 

@@ -161,10 +161,10 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> TorchEvaluator::InheritFrom
   for (const GrownHeadSlot& grown : report->grown) {
     absl::StatusOr<headevo::v1::HeadGrowth> record = GrowHead(model, grown, batches, growth);
     if (!record.ok()) return record.status();
-    spdlog::debug("candidate {}: head {} grew by {}: scale {}, loss change {:.5f} (predicted {:.5f})",
-                  request.candidate_id(), record->head_id(), record->added_key_width(),
-                  record->scale(), record->measured_loss_change(),
-                  record->predicted_loss_change());
+    spdlog::debug(
+        "candidate {}: head {} grew by {}: scale {}, loss change {:.5f} (predicted {:.5f})",
+        request.candidate_id(), record->head_id(), record->added_key_width(), record->scale(),
+        record->measured_loss_change(), record->predicted_loss_change());
     records.push_back(*std::move(record));
   }
   std::map<int64_t, int> genome_index;
