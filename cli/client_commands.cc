@@ -198,12 +198,7 @@ int HeadCommand(const ClientFlags& flags, int64_t head_id) {
     absl::StatusOr<headevo::v1::GetHeadHistoryResponse> history = client.GetHeadHistory(head_id);
     if (!history.ok()) return Fail(history.status());
     std::printf("%s", FormatHeadHistory(*history).c_str());
-    std::vector<GrowthLink> chain;
-    for (const headevo::v1::HeadGrowthLink& link : history->growth_chain()) {
-      chain.push_back({link.head(), link.created_candidate_id(),
-                       {link.growth().begin(), link.growth().end()}});
-    }
-    std::printf("%s", FormatGrowthChain(chain).c_str());
+    std::printf("%s", FormatGrowthChain(*history).c_str());
     return 0;
   });
 }

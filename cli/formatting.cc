@@ -327,19 +327,19 @@ std::string FormatHeadHistory(const headevo::v1::GetHeadHistoryResponse& respons
   return out;
 }
 
-std::string FormatGrowthChain(const std::vector<GrowthLink>& chain) {
+std::string FormatGrowthChain(const headevo::v1::GetHeadHistoryResponse& response) {
   bool any = false;
-  for (const GrowthLink& link : chain) {
-    any |= !link.growth.empty() || link.head.origin() == headevo::v1::HEAD_ORIGIN_GROWN;
+  for (const headevo::v1::HeadGrowthLink& link : response.growth_chain()) {
+    any |= !link.growth().empty() || link.head().origin() == headevo::v1::HEAD_ORIGIN_GROWN;
   }
   if (!any) return "";
   std::string out = "growth:\n";
-  for (const GrowthLink& link : chain) {
-    const headevo::v1::Head& head = link.head;
+  for (const headevo::v1::HeadGrowthLink& link : response.growth_chain()) {
+    const headevo::v1::Head& head = link.head();
     const std::string name =
         absl::StrCat("head ", head.id(), " (d_k +", head.extra_key_width(), ")");
-    const std::string where = absl::StrCat(" in ", IdOrDash(link.created_candidate_id));
-    if (link.growth.empty()) {
+    const std::string where = absl::StrCat(" in ", IdOrDash(link.created_candidate_id()));
+    if (link.growth().empty()) {
       absl::StrAppend(&out, "  ", name, " ", HeadOriginName(head.origin()));
       if (head.origin() == headevo::v1::HEAD_ORIGIN_GROWN) {
         absl::StrAppend(&out, " from head ", head.source_head_id());
@@ -349,7 +349,7 @@ std::string FormatGrowthChain(const std::vector<GrowthLink>& chain) {
           head.origin() == headevo::v1::HEAD_ORIGIN_GROWN ? ": no growth recorded\n" : "\n");
       continue;
     }
-    for (const headevo::v1::HeadGrowth& g : link.growth) {
+    for (const headevo::v1::HeadGrowth& g : link.growth()) {
       const std::string what =
           g.kind() == headevo::v1::GROWTH_KIND_WIDEN
               ? absl::StrCat("grew from head ", g.source_head_id(), " by ", g.added_key_width())

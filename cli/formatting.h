@@ -41,19 +41,11 @@ std::string FormatCandidateTable(const headevo::v1::ListCandidatesResponse& resp
 // pruned it, and the heads copied from it.
 std::string FormatHeadHistory(const headevo::v1::GetHeadHistoryResponse& response);
 
-// One head of a grown head's ancestry, for `headevo head`: the head as first written and the
-// growth records its creating candidate's result gave for it. GetHeadHistoryResponse carries
-// neither the records nor the chain, so the command reads them from the candidates.
-struct GrowthLink {
-  headevo::v1::Head head;
-  int64_t created_candidate_id = 0;
-  std::vector<headevo::v1::HeadGrowth> growth;
-};
-// "growth:" and one line per link, the head asked about first and each source after it:
-// "  head 40 (d_k +8) grew from head 17 by 4 in #9: scale 0.5, loss change predicted -0.0200,
-// measured -0.0100", a NEW_HEAD record as "set up by the gradient initialiser", a head without
-// records by its origin. "" when no link grew or has a record.
-std::string FormatGrowthChain(const std::vector<GrowthLink>& chain);
+// The response's growth_chain as "growth:" and one line per link, the head asked about first
+// and each source after it: "  head 40 (d_k +8) grew from head 17 by 4 in #9: scale 0.5, loss
+// change predicted -0.0200, measured -0.0100", a NEW_HEAD record as "set up by the gradient
+// initialiser", a head without records by its origin. "" when no link grew or has a record.
+std::string FormatGrowthChain(const headevo::v1::GetHeadHistoryResponse& response);
 
 // The front as a table (connections, val_loss, candidate, generation) and a 50x12 character
 // scatter plot of val_loss against connections with labelled axis ranges. Overloads the

@@ -11,6 +11,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/lineage_format.h"
@@ -422,7 +423,19 @@ TEST(FormatHeadHistoryTest, GrownHeadAndItsGrowthChain) {
   init.set_scale(1);
   init.set_predicted_loss_change(-0.5);
   init.set_measured_loss_change(0.125);
-  EXPECT_EQ(FormatGrowthChain({{*head, 9, {widen}}, {source, 5, {}}, {root, 2, {init}}}),
+  // The chain as the RPC carries it: links of (head, creating candidate, records).
+  const auto chain = [](std::vector<std::tuple<headevo::v1::Head, int64_t,
+                                               std::vector<headevo::v1::HeadGrowth>>> links) {
+    headevo::v1::GetHeadHistoryResponse chained;
+    for (const auto& [link_head, candidate, records] : links) {
+      headevo::v1::HeadGrowthLink* link = chained.add_growth_chain();
+      *link->mutable_head() = link_head;
+      link->set_created_candidate_id(candidate);
+      for (const headevo::v1::HeadGrowth& g : records) *link->add_growth() = g;
+    }
+    return chained;
+  };
+  EXPECT_EQ(FormatGrowthChain(chain({{*head, 9, {widen}}, {source, 5, {}}, {root, 2, {init}}})),
             "growth:\n"
             "  head 40 (d_k +8) grew from head 17 by 4 in #9: scale 0.5, loss change predicted "
             "-0.0200, measured -0.0100\n"
@@ -430,8 +443,8 @@ TEST(FormatHeadHistoryTest, GrownHeadAndItsGrowthChain) {
             "  head 3 (d_k +0) set up by the gradient initialiser (d_k 8) in #2: scale 1, loss "
             "change predicted -0.5000, measured +0.1250\n");
   // A head that neither grew nor has records shows no growth section.
-  EXPECT_EQ(FormatGrowthChain({{root, 2, {}}}), "");
-  EXPECT_EQ(FormatGrowthChain({}), "");
+  EXPECT_EQ(FormatGrowthChain(chain({{root, 2, {}}})), "");
+  EXPECT_EQ(FormatGrowthChain(headevo::v1::GetHeadHistoryResponse()), "");
 }
 
 TEST(FormatHeadHistoryTest, UnprunedUncopiedHead) {
