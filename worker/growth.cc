@@ -363,9 +363,13 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> GradientHeadInitializer::In
     record.set_layer(h.layer);
     record.set_kind(headevo::v1::GROWTH_KIND_NEW_HEAD);
     record.set_added_key_width(static_cast<int32_t>(key_width));
+    // The loss the head ends at: the key line search measured it, unless a fallback to random
+    // weights came after.
+    double final_loss = 0.0;
     if (value_search.scale == 0.0) {
       torch::NoGradGuard no_grad;
       RandomHeadInitializer::InitializeHead(attention, h.slot, h.head, seed_);
+      final_loss = loss();
     } else {
       absl::StatusOr<KeyGrowthDirection> keys =
           ComputeKeyGrowth(model, h.layer, h.slot, 0, key_width, batches_->gradient, options_);
@@ -377,11 +381,12 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> GradientHeadInitializer::In
         RandomHeadInitializer::InitializeHead(attention, h.slot, h.head, seed_);
         ApplyValueOutputGrowth(model, *values, value_search.scale);
       }
+      final_loss = key_search.scale == 0.0 ? loss() : key_search.loss_after;
       record.set_scale(value_search.scale);
       record.set_predicted_loss_change(value_search.scale * values->slope +
                                        key_search.scale * keys->slope);
     }
-    record.set_measured_loss_change(loss() - value_search.loss_before);
+    record.set_measured_loss_change(final_loss - value_search.loss_before);
     records.push_back(std::move(record));
   }
   return records;

@@ -146,10 +146,18 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> TorchEvaluator::InheritFrom
       Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
   if (!parent.ok()) return parent.status();
   const headevo::v1::TrainingSpec& training = request.training();
-  const GrowthBatches batches = DrawGrowthBatches(
-      task, training.batch_size(),
-      training.growth_batches() > 0 ? training.growth_batches() : kDefaultGrowthBatches,
-      training.seed() ^ kGrowthSeedSalt);
+  // Only the gradient initialiser and grown heads read growth batches: draw none otherwise.
+  const bool grows = training.new_head_init() == headevo::v1::NEW_HEAD_INIT_GRADIENT ||
+                     std::any_of(request.genome().heads().begin(), request.genome().heads().end(),
+                                 [](const headevo::v1::Head& h) {
+                                   return h.origin() == headevo::v1::HEAD_ORIGIN_GROWN;
+                                 });
+  const GrowthBatches batches =
+      grows ? DrawGrowthBatches(
+                  task, training.batch_size(),
+                  training.growth_batches() > 0 ? training.growth_batches() : kDefaultGrowthBatches,
+                  training.seed() ^ kGrowthSeedSalt)
+            : GrowthBatches{};
   GrowthOptions growth;
   growth.device = device_;
   const std::unique_ptr<NewHeadInitializer> initializer =
