@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang in build-fuzz/ (configured on first use only) and
-# runs each for SECONDS (default 20) on a scratch copy of its checked-in corpus, so the inputs
-# a run discovers never dirty the repository. Exits non-zero when the build fails or a fuzzer
-# finds a crash; the crashing input is then kept, and its path printed.
+# runs each on a scratch copy of its checked-in corpus, so the inputs a run discovers never
+# dirty the repository. Exits non-zero when the build fails or a fuzzer finds a crash; the
+# crashing input is then kept, and its path printed.
 #
-# Usage: fuzz/run_fuzzers.sh [SECONDS]
+# Usage: fuzz/run_fuzzers.sh [SECONDS]             explore: SECONDS (default 20) per fuzzer, from
+#                                                   a random seed, so each run tries new inputs
+#        fuzz/run_fuzzers.sh --runs N [--seed S]   replayable: N inputs per fuzzer from seed S
+#                                                   (default 1), the same inputs every time, so a
+#                                                   failure reproduces; what ctest runs
 # Environment: HEADEVO_FUZZ_BUILD_DIR (default REPO/build-fuzz); TMPDIR for the scratch copy.
 # To keep a finding as a regression test, copy it into fuzz/corpus/NAME/: the normal build's
 # ctest replays that directory.
 set -euo pipefail
 
-seconds=${1:-20}
-case "$seconds" in ''|*[!0-9]*) echo "run_fuzzers.sh: SECONDS must be a number, got '$seconds'" >&2; exit 2 ;; esac
+usage() { echo "usage: run_fuzzers.sh [SECONDS] | --runs N [--seed S]" >&2; exit 2; }
+number() { case "$2" in ''|*[!0-9]*) echo "run_fuzzers.sh: $1 must be a number, got '$2'" >&2; exit 2 ;; esac; }
+budget=()
+what=
+case "${1:-}" in
+  --runs)
+    [ $# -eq 2 ] || [ $# -eq 4 ] || usage
+    number N "$2"
+    seed=1
+    if [ $# -eq 4 ]; then [ "$3" = --seed ] || usage; number S "$4"; seed=$4; fi
+    budget=(-runs="$2" -seed="$seed")
+    what="$2 inputs from seed $seed" ;;
+  *)
+    [ $# -le 1 ] || usage
+    seconds=${1:-20}
+    number SECONDS "$seconds"
+    budget=(-max_total_time="$seconds")
+    what="${seconds}s" ;;
+esac
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${HEADEVO_FUZZ_BUILD_DIR:-$repo/build-fuzz}
 fuzzers=(config_parser request_checks)
@@ -27,9 +48,9 @@ failed=0
 for name in "${fuzzers[@]}"; do
   cp -r "$repo/fuzz/corpus/$name" "$work/$name"
   mkdir -p "$work/$name-findings"
-  echo "run_fuzzers.sh: $name for ${seconds}s"
+  echo "run_fuzzers.sh: $name, $what"
   # -timeout: a single input taking this long is a hang worth reporting.
-  if ! "$build/fuzz/${name}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if ! "$build/fuzz/${name}_fuzz" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$work/$name-findings/" "$work/$name" \
       >"$work/$name.log" 2>&1; then
     tail -n 60 "$work/$name.log" >&2

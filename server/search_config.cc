@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "server/toml_ascii.h"
 #include "server/toml_section.h"
 
 namespace headevo::server {
@@ -278,58 +279,17 @@ void ReadPruning(TomlSection& s, search::SearchOptions& o) {
   s.Double("duplicate_similarity", 0.0, 1.0, &p.duplicate_similarity);
 }
 
-// Debian's toml++ 3.3.0 reaches code marked unreachable (undefined behaviour) when it meets a
-// non-ASCII character where it looks for whitespace or a key (upstream issues #190 and #295,
-// fixed after that release; found by fuzz/config_parser_fuzz.cc). A config may hold non-ASCII
-// text only inside quoted strings and comments, so anything else is refused before toml++
-// sees it. Multi-line strings are not tracked: their non-ASCII text is refused too.
-absl::Status RequireAsciiOutsideStrings(std::string_view text, const std::string& source) {
-  int line = 1;
-  int column = 0;
-  char quote = 0;  // the quote of the string we are in, or 0
-  bool comment = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    ++column;
-    if (c == '\n') {
-      ++line;
-      column = 0;
-      quote = 0;
-      comment = false;
-      continue;
-    }
-    if (comment) continue;
-    if (quote != 0) {
-      if (c == '\\' && quote == '"') {
-        ++i;  // an escaped character cannot end the string
-      } else if (c == static_cast<unsigned char>(quote)) {
-        quote = 0;
-      }
-      continue;
-    }
-    if (c == '"' || c == '\'') {
-      quote = static_cast<char>(c);
-    } else if (c == '#') {
-      comment = true;
-    } else if (c >= 0x80) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ":", line, ":", column,
-          ": non-ASCII character outside a quoted string; keys and values other than strings "
-          "must be ASCII"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_text,
                                                         std::string_view source_name) {
   const std::string source(source_name);
-  if (absl::Status s = RequireAsciiOutsideStrings(toml_text, source); !s.ok()) return s;
+  // toml++ 3.3.0 must never read a non-ASCII character (see toml_ascii.h).
+  absl::StatusOr<std::string> ascii_text = AsciiToml(toml_text, source);
+  if (!ascii_text.ok()) return ascii_text.status();
   toml::table doc;
   try {
-    doc = toml::parse(toml_text, source_name);
+    doc = toml::parse(*ascii_text, source_name);
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat(source, ":", e.source().begin.line, ":",
                                                    e.source().begin.column, ": ",
