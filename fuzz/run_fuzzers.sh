@@ -6,9 +6,12 @@
 #
 # Usage: fuzz/run_fuzzers.sh [SECONDS]             explore: SECONDS (default 20) per fuzzer, from
 #                                                   a random seed, so each run tries new inputs
-#        fuzz/run_fuzzers.sh --runs N [--seed S]   replayable: N inputs per fuzzer from seed S
-#                                                   (default 1), the same inputs every time, so a
-#                                                   failure reproduces; what ctest runs
+#        fuzz/run_fuzzers.sh --runs N [--seed S]   bounded: N inputs per fuzzer from seed S
+#                                                   (default 1); what ctest runs. The amount of
+#                                                   work does not depend on the machine's speed.
+#                                                   The inputs are nearly, not exactly, the same
+#                                                   each run: abseil's and protobuf's per-process
+#                                                   hash seeds steer coverage a little.
 # Environment: HEADEVO_FUZZ_BUILD_DIR (default REPO/build-fuzz); TMPDIR for the scratch copy.
 # To keep a finding as a regression test, copy it into fuzz/corpus/NAME/: the normal build's
 # ctest replays that directory.
@@ -24,7 +27,7 @@ case "${1:-}" in
     number N "$2"
     seed=1
     if [ $# -eq 4 ]; then [ "$3" = --seed ] || usage; number S "$4"; seed=$4; fi
-    budget=(-runs="$2" -seed="$seed")
+    budget=(-runs="$2" -seed="$seed" -reload=0)
     what="$2 inputs from seed $seed" ;;
   *)
     [ $# -le 1 ] || usage
