@@ -43,12 +43,19 @@ absl::StatusOr<std::vector<Char>> Decode(std::string_view text, const std::strin
     char32_t code = lead;
     char32_t smallest = 0;
     if (lead >= 0x80) {
+      // The lead byte gives the length and the smallest code point that needs it.
       if ((lead & 0xE0) == 0xC0) {
-        length = 2, code = lead & 0x1F, smallest = 0x80;
+        length = 2;
+        code = lead & 0x1F;
+        smallest = 0x80;
       } else if ((lead & 0xF0) == 0xE0) {
-        length = 3, code = lead & 0x0F, smallest = 0x800;
+        length = 3;
+        code = lead & 0x0F;
+        smallest = 0x800;
       } else if ((lead & 0xF8) == 0xF0) {
-        length = 4, code = lead & 0x07, smallest = 0x10000;
+        length = 4;
+        code = lead & 0x07;
+        smallest = 0x10000;
       } else {
         length = 0;
       }
@@ -60,14 +67,18 @@ absl::StatusOr<std::vector<Char>> Decode(std::string_view text, const std::strin
           code = (code << 6) | (next & 0x3F);
         }
       }
-      if (length == 0 || code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
+      if (length == 0 || code < smallest || code > 0x10FFFF || surrogate) {
         return absl::InvalidArgumentError(absl::StrCat(source, ":", line, ":", column + 1,
                                                        ": the config is not valid UTF-8 here"));
       }
     }
     ++column;
     chars.push_back({code, line, column});
-    if (code == U'\n') ++line, column = 0;
+    if (code == U'\n') {
+      ++line;
+      column = 0;
+    }
     i += length;
   }
   return chars;

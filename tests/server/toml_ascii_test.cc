@@ -66,19 +66,22 @@ TEST(TomlAsciiTest, LiteralStringsHoldingNonAsciiBecomeEquivalentBasicStrings) {
 
 TEST(TomlAsciiTest, CommentsAreKeptAsQuestionMarks) {
   EXPECT_EQ(Rewrite("a = 1 # caf\xc3\xa9 \xf0\x9f\x98\x80\nb = 2"), "a = 1 # caf? ?\nb = 2");
-  EXPECT_EQ(Rewrite("\xef\xbb\xbf" "a = 'caf\xc3\xa9' # \xc3\xa9"), "a = \"caf\\u00E9\" # ?");
+  EXPECT_EQ(Rewrite("\xef\xbb\xbf"
+                    "a = 'caf\xc3\xa9' # \xc3\xa9"),
+            "a = \"caf\\u00E9\" # ?");
 }
 
 TEST(TomlAsciiTest, NonAsciiOutsideStringsIsRefusedWithItsPosition) {
   ExpectRefused("a = 1\n  caf\xc3\xa9 = 2", "t.toml:2:6: non-ASCII character U+00E9 outside");
-  ExpectRefused("a = 1\xe3\x80\x80", "t.toml:1:6: non-ASCII character U+3000");  // ideographic space
+  ExpectRefused("a = 1\xe3\x80\x80",
+                "t.toml:1:6: non-ASCII character U+3000");  // ideographic space
   ExpectRefused("a = \"x\\\xc3\xa9\"", "t.toml:1:7: invalid escape sequence");
 }
 
 TEST(TomlAsciiTest, TextThatIsNotUtf8IsRefused) {
   ExpectRefused("a = \"\xc3\"", "t.toml:1:6: the config is not valid UTF-8");
-  ExpectRefused("a = \"\xc0\xaf\"", "not valid UTF-8");      // overlong '/'
-  ExpectRefused("a = \"\xed\xa0\x80\"", "not valid UTF-8");  // a surrogate
+  ExpectRefused("a = \"\xc0\xaf\"", "not valid UTF-8");          // overlong '/'
+  ExpectRefused("a = \"\xed\xa0\x80\"", "not valid UTF-8");      // a surrogate
   ExpectRefused("a = \"\xf4\x90\x80\x80\"", "not valid UTF-8");  // past U+10FFFF
 }
 
