@@ -27,37 +27,49 @@ absl::Status RequireNoResult(Database& db, int64_t candidate_id) {
   return absl::OkStatus();
 }
 
-// The layer of each head in the candidate's genome, by head id.
-absl::StatusOr<std::unordered_map<int64_t, int>> HeadLayers(Database& db, int64_t candidate_id) {
+// What the candidate's genome says of each of its heads, by head id: what the result's head
+// stats and growth records are checked against.
+struct GenomeHead {
+  int layer = 0;
+  int64_t source_head_id = 0;
+  bool created_here = false;
+  headevo::v1::HeadOrigin origin{};
+};
+using GenomeHeads = std::unordered_map<int64_t, GenomeHead>;
+
+absl::StatusOr<GenomeHeads> ReadGenomeHeads(Database& db, int64_t candidate_id) {
   absl::StatusOr<Statement> stmt = db.Prepare(
-      "SELECT h.id, h.layer FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
+      "SELECT h.id, h.layer, h.source_head_id, h.created_candidate_id = ch.candidate_id, "
+      "h.origin FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
       "WHERE ch.candidate_id = ?1");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate_id);
-  std::unordered_map<int64_t, int> layers;
+  GenomeHeads heads;
   while (true) {
     absl::StatusOr<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
-    if (!*row) return layers;
-    layers.emplace(stmt->ColumnInt64(0), stmt->ColumnInt(1));
+    if (!*row) return heads;
+    absl::StatusOr<headevo::v1::HeadOrigin> origin =
+        HeadOriginFromText(stmt->ColumnText(4), "heads.origin");
+    if (!origin.ok()) return origin.status();
+    heads.emplace(stmt->ColumnInt64(0), GenomeHead{stmt->ColumnInt(1), stmt->ColumnIdOrZero(2),
+                                                   stmt->ColumnInt(3) != 0, *origin});
   }
 }
 
-absl::Status CheckHeadStats(Database& db, const headevo::v1::EvaluationResult& result) {
-  absl::StatusOr<std::unordered_map<int64_t, int>> layers = HeadLayers(db, result.candidate_id());
-  if (!layers.ok()) return layers.status();
+absl::Status CheckHeadStats(const headevo::v1::EvaluationResult& result, const GenomeHeads& heads) {
   std::unordered_set<int64_t> seen;
   for (const HeadStats& stats : result.head_stats()) {
-    auto it = layers->find(stats.head_id());
-    if (it == layers->end()) {
+    auto it = heads.find(stats.head_id());
+    if (it == heads.end()) {
       return absl::InvalidArgumentError(absl::StrCat("head_stats names head ", stats.head_id(),
                                                      ", which is not a head of candidate ",
                                                      result.candidate_id()));
     }
-    if (it->second != stats.layer()) {
+    if (it->second.layer != stats.layer()) {
       return absl::InvalidArgumentError(absl::StrCat("head_stats gives head ", stats.head_id(),
                                                      " layer ", stats.layer(), "; it is in layer ",
-                                                     it->second));
+                                                     it->second.layer));
     }
     if (!seen.insert(stats.head_id()).second) {
       return absl::InvalidArgumentError(
@@ -67,39 +79,10 @@ absl::Status CheckHeadStats(Database& db, const headevo::v1::EvaluationResult& r
   return absl::OkStatus();
 }
 
-// What the candidate's genome says of a head the growth step worked on.
-struct GrowthTarget {
-  int layer = 0;
-  int64_t source_head_id = 0;
-  bool created_here = false;
-  headevo::v1::HeadOrigin origin{};
-};
-
-absl::StatusOr<std::unordered_map<int64_t, GrowthTarget>> GrowthTargets(Database& db,
-                                                                        int64_t candidate_id) {
-  absl::StatusOr<Statement> stmt = db.Prepare(
-      "SELECT h.id, h.layer, h.source_head_id, h.created_candidate_id = ch.candidate_id, "
-      "h.origin FROM candidate_heads ch JOIN heads h ON h.id = ch.head_id "
-      "WHERE ch.candidate_id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, candidate_id);
-  std::unordered_map<int64_t, GrowthTarget> targets;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return targets;
-    absl::StatusOr<headevo::v1::HeadOrigin> origin =
-        HeadOriginFromText(stmt->ColumnText(4), "heads.origin");
-    if (!origin.ok()) return origin.status();
-    targets.emplace(stmt->ColumnInt64(0), GrowthTarget{stmt->ColumnInt(1), stmt->ColumnIdOrZero(2),
-                                                       stmt->ColumnInt(3) != 0, *origin});
-  }
-}
-
 // One growth record against the genome: the head is one this candidate created, in the layer
 // given; a WIDEN record names a GROWN head and the source it grew from.
 absl::Status CheckOneGrowth(const headevo::v1::HeadGrowth& g, int64_t candidate_id,
-                            const std::unordered_map<int64_t, GrowthTarget>& targets) {
+                            const GenomeHeads& heads) {
   const std::string what = absl::StrCat("growth record for head ", g.head_id());
   if (g.kind() != headevo::v1::GROWTH_KIND_WIDEN && g.kind() != headevo::v1::GROWTH_KIND_NEW_HEAD) {
     return absl::InvalidArgumentError(
@@ -116,12 +99,12 @@ absl::Status CheckOneGrowth(const headevo::v1::HeadGrowth& g, int64_t candidate_
     return absl::InvalidArgumentError(
         absl::StrCat(what, " has added_key_width ", g.added_key_width(), " < 0"));
   }
-  auto it = targets.find(g.head_id());
-  if (it == targets.end()) {
+  auto it = heads.find(g.head_id());
+  if (it == heads.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": head ", g.head_id(), " is not a head of candidate ", candidate_id));
   }
-  const GrowthTarget& t = it->second;
+  const GenomeHead& t = it->second;
   if (!t.created_here) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": candidate ", candidate_id,
                                                    " inherited the head; only its new heads grow"));
@@ -144,14 +127,10 @@ absl::Status CheckOneGrowth(const headevo::v1::HeadGrowth& g, int64_t candidate_
   return absl::OkStatus();
 }
 
-absl::Status CheckGrowth(Database& db, const headevo::v1::EvaluationResult& result) {
-  if (result.growth().empty()) return absl::OkStatus();
-  absl::StatusOr<std::unordered_map<int64_t, GrowthTarget>> targets =
-      GrowthTargets(db, result.candidate_id());
-  if (!targets.ok()) return targets.status();
+absl::Status CheckGrowth(const headevo::v1::EvaluationResult& result, const GenomeHeads& heads) {
   std::unordered_set<int64_t> seen;
   for (const headevo::v1::HeadGrowth& g : result.growth()) {
-    if (absl::Status s = CheckOneGrowth(g, result.candidate_id(), *targets); !s.ok()) return s;
+    if (absl::Status s = CheckOneGrowth(g, result.candidate_id(), heads); !s.ok()) return s;
     if (!seen.insert(g.head_id()).second) {
       return absl::InvalidArgumentError(absl::StrCat("growth names head ", g.head_id(), " twice"));
     }
@@ -223,8 +202,10 @@ absl::Status FinishOpenJob(Database& db, int64_t candidate_id, const char* state
 absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,
                          std::optional<int64_t> now_ms) {
   if (absl::Status s = RequireNoResult(db, result.candidate_id()); !s.ok()) return s;
-  if (absl::Status s = CheckHeadStats(db, result); !s.ok()) return s;
-  if (absl::Status s = CheckGrowth(db, result); !s.ok()) return s;
+  absl::StatusOr<GenomeHeads> heads = ReadGenomeHeads(db, result.candidate_id());
+  if (!heads.ok()) return heads.status();
+  if (absl::Status s = CheckHeadStats(result, *heads); !s.ok()) return s;
+  if (absl::Status s = CheckGrowth(result, *heads); !s.ok()) return s;
   absl::StatusOr<Statement> stmt = db.Prepare(
       "UPDATE candidates SET state = ?2, train_loss = ?3, val_loss = ?4, connections = ?5, "
       "steps = ?6, train_seconds = ?7, checkpoint_sha256 = ?8, error = NULL WHERE id = ?1");
