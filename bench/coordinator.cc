@@ -175,6 +175,16 @@ class TimedStore final : public storage::Store {
       return inner_->InsertCandidatesWithJobs(candidates, jobs, now_ms, strategy_state);
     });
   }
+  absl::StatusOr<std::vector<v1::Reference>> InsertReferencesWithJobs(
+      int64_t search_id, const std::vector<storage::NewReference>& references,
+      int64_t now_ms) override {
+    return Timed("InsertReferencesWithJobs", [&] {
+      return inner_->InsertReferencesWithJobs(search_id, references, now_ms);
+    });
+  }
+  absl::StatusOr<std::vector<v1::Reference>> ListReferences(int64_t search_id) override {
+    return Timed("ListReferences", [&] { return inner_->ListReferences(search_id); });
+  }
   absl::StatusOr<int64_t> RegisterWorker(const storage::WorkerRecord& worker,
                                          int64_t now_ms) override {
     return Timed("RegisterWorker", [&] { return inner_->RegisterWorker(worker, now_ms); });

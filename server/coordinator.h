@@ -3,6 +3,17 @@
 // server/search_service.h) and the embedded `headevo run` call exactly these methods, so one
 // process or many go through the same code.
 //
+// Everything a search trains is a job of this queue, leased to any worker, fenced and recorded
+// once: its candidates, its reference models (dense attention, the [baselines]) and, in a
+// k-sweep, every step. The parts, one concept per file:
+//   coordinator.cc           construction, loading and resuming searches from the store
+//   coordinator_lifecycle.cc creating, pausing, resuming, stopping and ending searches; summaries
+//   coordinator_breeding.cc  what a search queues next: generations, steady-state children,
+//                            k-sweep steps, reference models (Advance)
+//   coordinator_jobs.cc      workers, leasing, heartbeats, reports, releases, lease expiry
+//   coordinator_events.cc    the event stream (stored and live) and Finished
+//   coordinator_stats.cc     metrics snapshots and the checkpoints to keep
+//
 // Evolution schedules (search::Schedule):
 //   steady state (default): generation 0 is queued at creation; afterwards a worker that finds
 //     no queued job gets a new child at once, bred from every candidate evaluated so far
@@ -14,6 +25,12 @@
 // on heartbeating and reports; a dead one's lease expires and the job is queued again), and
 // with a deterministic evaluator and one worker the final population equals that of an
 // uninterrupted run.
+//
+// Reference models: an evolution queues them once its budget is spent and every candidate
+// finished (a baseline's window or rank may be the best candidate's mean k), and ends DONE
+// when they finished too; a failed reference costs only its comparison. A k-sweep queues the
+// dense model first, then one step of random head sets at a time until a k falls behind dense
+// (search/k_sweep_plan.h), then its baselines; a k-sweep whose dense model fails fails.
 //
 // Results are recorded exactly once: a report names (job, attempt), the attempt being the
 // lease's epoch; a stale epoch is refused (FailedPrecondition) and never counted, a repeat of
@@ -39,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "headevo/v1/search_service.pb.h"
+#include "search/reference_models.h"
 #include "search/search_options.h"
 #include "search/strategy.h"
 #include "server/activity_counters.h"
@@ -86,6 +104,16 @@ struct CoordinatorStats {
   std::vector<SearchStats> searches;  // RUNNING and PAUSED, by id
 };
 
+// What a report did, and what it recorded: callers need not read the candidate again.
+struct JobReport {
+  storage::JobState job_state = storage::JobState::kQueued;  // the job's state afterwards
+  bool already_recorded = false;  // the same report again (a retry): nothing changed
+  // What the job evaluates, as the database holds it after the report: its candidate, or the
+  // reference model it trained. Exactly one is set.
+  std::optional<headevo::v1::Candidate> candidate;
+  std::optional<headevo::v1::Reference> reference;
+};
+
 // A worker's registration as the coordinator answers it.
 struct WorkerRegistration {
   int64_t worker_id = 0;
@@ -107,9 +135,9 @@ class Coordinator {
   // --- Searches ------------------------------------------------------------------------------
   // Creates a search from validated options (config_toml is stored as written) and queues its
   // generation 0: `initial_genomes` first (as fresh heads), filled up with samples to
-  // population_size. InvalidArgument for k-sweep options (those run only in `headevo run`),
-  // options that do not validate, or an initial genome that does not fit the model (the
-  // message names genome, head and offset).
+  // population_size; a k-sweep queues its dense model instead (initial genomes are refused).
+  // InvalidArgument for options that do not validate, or an initial genome that does not fit
+  // the model (the message names genome, head and offset).
   absl::StatusOr<int64_t> CreateSearch(const search::SearchOptions& options,
                                        const std::string& config_toml,
                                        const std::vector<headevo::v1::Genome>& initial_genomes);
@@ -138,16 +166,15 @@ class Coordinator {
   // worker should drop the job); NotFound for an unknown job.
   absl::StatusOr<int64_t> Heartbeat(int64_t worker_id, int64_t job_id, int attempt, int step,
                                     double train_loss);
-  // Records a result (see the class comment). InvalidArgument for a non-finite loss (report a
-  // permanent failure instead), or statistics or growth records that are malformed or do not
-  // match the genome (nothing is recorded then).
-  absl::StatusOr<storage::ReportOutcome> ReportResult(int64_t worker_id, int64_t job_id,
-                                                      int attempt,
-                                                      const headevo::v1::EvaluationResult& result);
-  // Records a failure; a permanent one (or the last attempt) fails the candidate, any other
-  // queues the job again. Returns the job's state afterwards.
-  absl::StatusOr<storage::JobState> ReportFailure(int64_t worker_id, int64_t job_id, int attempt,
-                                                  const std::string& error, bool permanent);
+  // Records a result (see the class comment). InvalidArgument for a non-finite loss (the one
+  // place that rule is checked: report a permanent failure instead), or statistics or growth
+  // records that are malformed or do not match the genome (nothing is recorded then).
+  absl::StatusOr<JobReport> ReportResult(int64_t worker_id, int64_t job_id, int attempt,
+                                         const headevo::v1::EvaluationResult& result);
+  // Records a failure; a permanent one (or the last attempt) fails the candidate or reference
+  // model, any other queues the job again.
+  absl::StatusOr<JobReport> ReportFailure(int64_t worker_id, int64_t job_id, int attempt,
+                                          const std::string& error, bool permanent);
   // A worker shutting down hands its job back (queued again, no attempt spent).
   absl::Status ReleaseJob(int64_t worker_id, int64_t job_id, int attempt,
                           const std::string& reason);
@@ -204,15 +231,31 @@ class Coordinator {
   // Queues the candidates with one job each and the strategy's state, in one transaction, and
   // adds them to the search's population.
   absl::Status Enqueue(ActiveSearch& search, std::vector<headevo::v1::Candidate> candidates);
-  // Generational: queues the next generation when the last is finished. Both schedules: ends
-  // the search when its budget is spent and every candidate finished, or fails it when all of
-  // generation 0 failed.
+  // Queues the reference models with one job each and adds them to the search.
+  absl::Status EnqueueReferences(ActiveSearch& search, std::vector<search::ReferencePlan> plans);
+  // Queues what the search needs next, or ends it (see the class comment). Idempotent: it
+  // reads where the search stands from its population and references, so a restarted
+  // coordinator continues with it.
   absl::Status Advance(ActiveSearch& search);
+  // Advance for an evolution: generations, then the baselines; fails the search when all of
+  // generation 0 failed.
+  absl::Status AdvanceEvolution(ActiveSearch& search);
+  // Advance for a k-sweep: dense, the steps, then the baselines.
+  absl::Status AdvanceKSweep(ActiveSearch& search);
+  // Once the candidates are done: queues the baselines not yet queued, and ends the search
+  // DONE when every reference model finished.
+  absl::Status FinishWithBaselines(ActiveSearch& search, const std::string& done_message);
   // Steady state: breeds and queues one child of a RUNNING search; false when it cannot yet.
   absl::StatusOr<bool> BreedChild(ActiveSearch& search);
-  // Re-reads a candidate after its job changed and updates the population, the best and the
-  // events; then advances the search.
-  absl::Status OnCandidateFinished(int64_t candidate_id);
+  // Re-reads what a finished job evaluated, updates the search (population, best, references)
+  // and the events, advances the search, and says what was recorded.
+  absl::StatusOr<JobReport> OnJobFinished(const storage::JobRecord& job);
+  absl::StatusOr<headevo::v1::Candidate> OnCandidateFinished(int64_t candidate_id);
+  absl::StatusOr<headevo::v1::Reference> OnReferenceFinished(const storage::JobRecord& job);
+  // What a job evaluates, as stored now (for a report that changed nothing).
+  absl::StatusOr<JobReport> DescribeJob(const storage::JobRecord& job);
+  // The candidate or reference model of a job queued again shows PENDING.
+  void MarkPending(const storage::JobRecord& job);
   // Pause and Resume: `from` -> `to`, or FailedPrecondition naming the state it is in.
   absl::StatusOr<headevo::v1::SearchSummary> Transition(int64_t search_id,
                                                         headevo::v1::SearchState from,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/request_checks.h"
 #include "server/search_config.h"
+#include "server/search_outcome.h"
 
 namespace headevo::server {
 
@@ -162,6 +163,26 @@ absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
     summary.set_planned(options->mode == search::SearchMode::kEvolve
                             ? options->PlannedEvaluations()
                             : counts->candidates);
+    summary.set_mode(options->mode == search::SearchMode::kEvolve ? "evolve" : "k_sweep");
+  }
+  absl::StatusOr<std::vector<headevo::v1::Reference>> references =
+      store.ListReferences(search_id);
+  if (!references.ok()) return references.status();
+  for (const headevo::v1::Reference& r : *references) *summary.add_references() = r;
+  if (options.ok() && options->mode == search::SearchMode::kKSweep) {
+    absl::StatusOr<std::vector<headevo::v1::Candidate>> population =
+        store.ListCandidates(search_id);
+    if (!population.ok()) return population.status();
+    absl::StatusOr<KSweepVerdict> verdict = ReadKSweepVerdict(*options, *references, *population);
+    if (!verdict.ok()) return verdict.status();
+    for (const search::KSweepStep& step : verdict->steps) {
+      headevo::v1::KSweepStep& out = *summary.add_k_sweep_steps();
+      out.set_mean_k(step.k);
+      for (double loss : step.losses) out.add_val_losses(loss);
+      out.set_mean_val_loss(step.mean_loss);
+      out.set_held(step.held);
+    }
+    if (verdict->smallest_k.has_value()) summary.set_k_sweep_smallest_k(*verdict->smallest_k);
   }
   absl::StatusOr<std::vector<storage::LineageNode>> best = store.BestCandidates(search_id, 1);
   if (!best.ok()) return best.status();

@@ -61,10 +61,10 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext* context,
                                              headevo::v1::ReportResultResponse* response) {
   if (grpc::Status s = Admit(*context, options_.token, CheckReportResult(*request)); !s.ok()) return s;
   if (!request->error().empty()) {
-    absl::StatusOr<storage::JobState> state =
-        coordinator_->ReportFailure(request->worker_id(), request->job_id(), request->attempt(),
-                                    request->error(), request->permanent());
-    return ToGrpc(state.status());
+    return ToGrpc(coordinator_
+                      ->ReportFailure(request->worker_id(), request->job_id(),
+                                      request->attempt(), request->error(), request->permanent())
+                      .status());
   }
   const std::string& sha = request->result().checkpoint_sha256();
   if (!sha.empty() && !checkpoints_->Has(sha)) {
@@ -72,10 +72,10 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext* context,
                         absl::StrCat("the result names checkpoint ", sha,
                                      ", which was never uploaded: UploadCheckpoint it first"));
   }
-  absl::StatusOr<storage::ReportOutcome> outcome = coordinator_->ReportResult(
+  absl::StatusOr<JobReport> report = coordinator_->ReportResult(
       request->worker_id(), request->job_id(), request->attempt(), request->result());
-  if (!outcome.ok()) return ToGrpc(outcome.status());
-  response->set_already_recorded(*outcome == storage::ReportOutcome::kAlreadyRecorded);
+  if (!report.ok()) return ToGrpc(report.status());
+  response->set_already_recorded(report->already_recorded);
   return grpc::Status::OK;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/candidate_reader.h"
+#include "storage/reference_rows.h"
 #include "storage/result_writer.h"
 #include "storage/row_codec.h"
 
@@ -12,7 +13,7 @@ namespace {
 
 constexpr char kJobColumns[] =
     "SELECT id, candidate_id, search_id, state, attempt, max_attempts, worker_id, "
-    "lease_expires_ms, created_ms, finished_ms, last_error FROM jobs ";
+    "lease_expires_ms, created_ms, finished_ms, last_error, reference_id FROM jobs ";
 
 absl::StatusOr<JobState> JobStateFromText(absl::string_view text) {
   for (JobState state :
@@ -38,6 +39,7 @@ absl::StatusOr<JobRecord> ReadJob(const Statement& stmt) {
   job.created_ms = stmt.ColumnInt64(8);
   job.finished_ms = stmt.ColumnInt64(9);
   job.last_error = stmt.ColumnText(10);
+  job.reference_id = stmt.ColumnIdOrZero(11);
   return job;
 }
 
@@ -73,6 +75,13 @@ absl::Status SetCandidateState(Database& db, int64_t candidate_id,
   return stmt->BindAll(candidate_id, ToText(state)).Run();
 }
 
+// The state of what the job evaluates: its candidate, or its reference model.
+absl::Status SetSubjectState(Database& db, const JobRecord& job,
+                             headevo::v1::CandidateState state) {
+  if (job.reference_id != 0) return SetReferenceState(db, job.reference_id, state);
+  return SetCandidateState(db, job.candidate_id, state);
+}
+
 // OK when (job, attempt) holds the current lease; FailedPrecondition saying why not otherwise.
 absl::Status RequireLease(const JobRecord& job, int attempt) {
   if (job.state == JobState::kLeased && job.attempt == attempt) return absl::OkStatus();
@@ -93,6 +102,15 @@ absl::Status TouchWorker(Database& db, int64_t worker_id, int64_t now_ms) {
   return stmt->BindAll(worker_id, now_ms).Run();
 }
 
+// Marks a reference model's job DONE (a candidate's job ends in WriteResult, with its result).
+absl::Status FinishJob(Database& db, int64_t job_id, int64_t now_ms) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "UPDATE jobs SET state = 'DONE', finished_ms = ?2, lease_expires_ms = NULL, "
+      "last_error = NULL WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->BindAll(job_id, now_ms).Run();
+}
+
 // Puts a job back in the queue, or fails it when its attempts are spent or `permanent`.
 absl::StatusOr<JobState> EndAttempt(Database& db, const JobRecord& job, const std::string& error,
                                     bool permanent, int64_t now_ms) {
@@ -105,9 +123,7 @@ absl::StatusOr<JobState> EndAttempt(Database& db, const JobRecord& job, const st
   absl::Status status = stmt->BindAll(job.id, std::string(JobStateName(next)), error, now_ms).Run();
   if (!status.ok()) return status;
   if (!give_up) {
-    if (absl::Status s =
-            SetCandidateState(db, job.candidate_id, headevo::v1::CANDIDATE_STATE_PENDING);
-        !s.ok()) {
+    if (absl::Status s = SetSubjectState(db, job, headevo::v1::CANDIDATE_STATE_PENDING); !s.ok()) {
       return s;
     }
     return next;
@@ -115,6 +131,10 @@ absl::StatusOr<JobState> EndAttempt(Database& db, const JobRecord& job, const st
   const std::string why =
       permanent ? error
                 : absl::StrCat(error, " (attempt ", job.attempt, " of ", job.max_attempts, ")");
+  if (job.reference_id != 0) {
+    if (absl::Status s = FailReference(db, job.reference_id, why); !s.ok()) return s;
+    return next;
+  }
   absl::StatusOr<Statement> candidate =
       db.Prepare("UPDATE candidates SET state = 'FAILED', error = ?2 WHERE id = ?1");
   if (!candidate.ok()) return candidate.status();
@@ -140,18 +160,27 @@ absl::string_view JobStateName(JobState state) {
 
 absl::Status InsertJob(Database& db, int64_t candidate_id, int64_t search_id, const NewJob& job,
                        int64_t now_ms) {
+  return InsertJobOf(db, JobSubject{candidate_id, 0}, search_id, job, now_ms);
+}
+
+absl::Status InsertJobOf(Database& db, JobSubject subject, int64_t search_id, const NewJob& job,
+                         int64_t now_ms) {
   if (job.max_attempts < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("job max_attempts is ", job.max_attempts, ", must be >= 1"));
   }
   absl::StatusOr<Statement> stmt = db.Prepare(
       "INSERT INTO jobs(candidate_id, search_id, state, training, parent_checkpoint_sha256, "
-      "max_attempts, created_ms) VALUES (?1, ?2, 'QUEUED', ?3, NULLIF(?4, ''), ?5, ?6)");
+      "max_attempts, created_ms, reference_id) "
+      "VALUES (?1, ?2, 'QUEUED', ?3, NULLIF(?4, ''), ?5, ?6, ?7)");
   if (!stmt.ok()) return stmt.status();
-  stmt->BindAll(candidate_id, search_id).BindBlob(3, job.training.SerializeAsString());
+  stmt->BindIdOrNull(1, subject.candidate_id)
+      .Bind(2, search_id)
+      .BindBlob(3, job.training.SerializeAsString());
   return stmt->Bind(4, job.parent_checkpoint_sha256)
       .Bind(5, job.max_attempts)
       .Bind(6, now_ms)
+      .BindIdOrNull(7, subject.reference_id)
       .Run();
 }
 
@@ -168,8 +197,7 @@ absl::StatusOr<JobRecord> LoadJobOfCandidate(Database& db, int64_t candidate_id)
 absl::StatusOr<std::vector<JobRecord>> LoadJobsOfSearch(Database& db, int64_t search_id) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       absl::StrCat(kJobColumns,
-                   "WHERE candidate_id IN (SELECT id FROM candidates WHERE search_id = ?1) "
-                   "ORDER BY id"));
+"WHERE search_id = ?1 ORDER BY id"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, search_id);
   return ReadJobs(*stmt);
@@ -206,21 +234,30 @@ absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptio
 
   absl::StatusOr<Statement> take = db.Prepare(
       "UPDATE jobs SET state = 'LEASED', attempt = attempt + 1, worker_id = ?2, "
-      "lease_expires_ms = ?3 WHERE id = ?1 RETURNING attempt, candidate_id");
+      "lease_expires_ms = ?3 WHERE id = ?1 RETURNING attempt, candidate_id, reference_id");
   if (!take.ok()) return take.status();
   absl::StatusOr<bool> row =
       take->BindAll(job_id, options.worker_id, lease.lease_expires_ms).Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::InternalError(absl::StrCat("storage: job ", job_id, " vanished"));
   lease.attempt = take->ColumnInt(0);
-  const int64_t candidate_id = take->ColumnInt64(1);
+  JobRecord subject;
+  subject.candidate_id = take->ColumnIdOrZero(1);
+  subject.reference_id = take->ColumnIdOrZero(2);
   if (absl::Status s = take->Run(); !s.ok()) return s;
 
-  absl::StatusOr<headevo::v1::Candidate> candidate = LoadCandidate(db, candidate_id);
-  if (!candidate.ok()) return candidate.status();
-  lease.request.set_candidate_id(candidate_id);
-  *lease.request.mutable_genome() = candidate->genome();
-  if (absl::Status s = SetCandidateState(db, candidate_id, headevo::v1::CANDIDATE_STATE_RUNNING);
+  if (subject.reference_id != 0) {
+    absl::StatusOr<headevo::v1::Genome> genome = LoadReferenceGenome(db, subject.reference_id);
+    if (!genome.ok()) return genome.status();
+    lease.request.set_reference_id(subject.reference_id);
+    *lease.request.mutable_genome() = *std::move(genome);
+  } else {
+    absl::StatusOr<headevo::v1::Candidate> candidate = LoadCandidate(db, subject.candidate_id);
+    if (!candidate.ok()) return candidate.status();
+    lease.request.set_candidate_id(subject.candidate_id);
+    *lease.request.mutable_genome() = candidate->genome();
+  }
+  if (absl::Status s = SetSubjectState(db, subject, headevo::v1::CANDIDATE_STATE_RUNNING);
       !s.ok()) {
     return s;
   }
@@ -254,17 +291,27 @@ absl::StatusOr<ReportOutcome> CompleteLeasedJob(Database& db, int64_t job_id, in
   absl::StatusOr<JobRecord> job = LoadJob(db, job_id);
   if (!job.ok()) return job.status();
   if (result.candidate_id() != 0 && result.candidate_id() != job->candidate_id) {
-    return absl::InvalidArgumentError(absl::StrCat("job ", job_id, " evaluates candidate ",
-                                                   job->candidate_id, ", the result is for ",
-                                                   result.candidate_id()));
+    return absl::InvalidArgumentError(
+        job->reference_id != 0
+            ? absl::StrCat("job ", job_id, " trains reference model ", job->reference_id,
+                           ", the result is for candidate ", result.candidate_id())
+            : absl::StrCat("job ", job_id, " evaluates candidate ", job->candidate_id,
+                           ", the result is for ", result.candidate_id()));
   }
   if (job->state == JobState::kDone && job->attempt == attempt) {
     return ReportOutcome::kAlreadyRecorded;
   }
   if (absl::Status s = RequireLease(*job, attempt); !s.ok()) return s;
-  headevo::v1::EvaluationResult stamped = result;
-  stamped.set_candidate_id(job->candidate_id);
-  if (absl::Status s = WriteResult(db, stamped, now_ms); !s.ok()) return s;
+  if (job->reference_id != 0) {
+    if (absl::Status s = WriteReferenceResult(db, job->reference_id, result.metrics()); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = FinishJob(db, job_id, now_ms); !s.ok()) return s;
+  } else {
+    headevo::v1::EvaluationResult stamped = result;
+    stamped.set_candidate_id(job->candidate_id);
+    if (absl::Status s = WriteResult(db, stamped, now_ms); !s.ok()) return s;
+  }
   if (job->worker_id != 0) {
     if (absl::Status s = TouchWorker(db, job->worker_id, now_ms); !s.ok()) return s;
   }
@@ -304,9 +351,7 @@ absl::Status ReleaseLeasedJob(Database& db, int64_t job_id, int attempt, int64_t
       "max_attempts = max_attempts + 1 WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   if (absl::Status s = stmt->BindAll(job_id, error).Run(); !s.ok()) return s;
-  if (absl::Status s =
-          SetCandidateState(db, job->candidate_id, headevo::v1::CANDIDATE_STATE_PENDING);
-      !s.ok()) {
+  if (absl::Status s = SetSubjectState(db, *job, headevo::v1::CANDIDATE_STATE_PENDING); !s.ok()) {
     return s;
   }
   return TouchWorker(db, worker_id, now_ms);

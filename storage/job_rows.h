@@ -24,10 +24,19 @@
 
 namespace headevo::storage {
 
+// What a job evaluates: a candidate or a reference model (exactly one id is not 0).
+struct JobSubject {
+  int64_t candidate_id = 0;
+  int64_t reference_id = 0;
+};
+
 // InvalidArgument for max_attempts < 1. The candidate is not checked (the caller just wrote
 // it).
 absl::Status InsertJob(Database& db, int64_t candidate_id, int64_t search_id, const NewJob& job,
                        int64_t now_ms);
+// InsertJob for a candidate or a reference model.
+absl::Status InsertJobOf(Database& db, JobSubject subject, int64_t search_id, const NewJob& job,
+                         int64_t now_ms);
 
 // NotFound "job N not found".
 absl::StatusOr<JobRecord> LoadJob(Database& db, int64_t job_id);

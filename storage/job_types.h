@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "headevo/v1/candidate.pb.h"
+#include "headevo/v1/genome.pb.h"
 #include "headevo/v1/training.pb.h"
 
 namespace headevo::storage {
@@ -30,7 +31,8 @@ struct NewJob {
 
 struct JobRecord {
   int64_t id = 0;
-  int64_t candidate_id = 0;
+  int64_t candidate_id = 0;  // the candidate it evaluates; 0 for a reference model's job
+  int64_t reference_id = 0;  // the reference model it trains; 0 for a candidate's job
   int64_t search_id = 0;
   JobState state = JobState::kQueued;
   int attempt = 0;  // leases handed out so far; the current lease's fencing token
@@ -60,6 +62,15 @@ struct LeaseOptions {
 // What a report did: the first report of a lease is recorded; the same report again (a retry
 // after a lost reply) changes nothing and is told so, so the caller can answer OK again.
 enum class ReportOutcome { kRecorded, kAlreadyRecorded };
+
+// A reference model to queue with its job (Store::InsertReferencesWithJobs).
+struct NewReference {
+  std::string kind;  // "dense", "local", ... (headevo.v1.Reference.kind)
+  std::string description;
+  std::string role;             // "baseline" or "k_sweep_bar"
+  headevo::v1::Genome genome;   // what the worker receives: head counts per layer
+  NewJob job;                   // parent_checkpoint_sha256 must be empty
+};
 
 struct WorkerRecord {
   int64_t id = 0;

@@ -235,6 +235,61 @@ CREATE TABLE head_growth (
 ) WITHOUT ROWID;
 CREATE INDEX head_growth_by_head ON head_growth(head_id);
 )sql"},
+    {"version 5: reference models (dense attention, baselines) as jobs of their search",
+     R"sql(
+-- A model a search trains beside its candidates to compare them with (headevo.v1.Reference):
+-- dense attention or a hand-made pattern. Outside the lineage: no heads, no parent. kind is
+-- the attention kind in lower case ('dense', 'local', ...); role 'baseline' or 'k_sweep_bar';
+-- state as candidates.state; result columns NULL until recorded, as in candidates.
+CREATE TABLE reference_models (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  search_id INTEGER NOT NULL REFERENCES searches(id),
+  kind TEXT NOT NULL,
+  description TEXT NOT NULL,
+  role TEXT NOT NULL,
+  genome BLOB NOT NULL,  -- headevo.v1.Genome the worker receives (head counts per layer)
+  state TEXT NOT NULL,
+  train_loss REAL,
+  val_loss REAL,
+  connections INTEGER,
+  steps INTEGER,
+  train_seconds REAL,
+  error TEXT
+);
+CREATE INDEX reference_models_by_search ON reference_models(search_id, id);
+
+-- jobs again, with a job evaluating either a candidate or a reference model (exactly one).
+-- Same rows; SQLite cannot drop a NOT NULL in place.
+CREATE TABLE jobs_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  candidate_id INTEGER UNIQUE REFERENCES candidates(id),
+  search_id INTEGER NOT NULL REFERENCES searches(id),
+  state TEXT NOT NULL,
+  training BLOB NOT NULL,
+  parent_checkpoint_sha256 TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  worker_id INTEGER REFERENCES workers(id),
+  lease_expires_ms INTEGER,
+  created_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  last_error TEXT,
+  reference_id INTEGER UNIQUE REFERENCES reference_models(id),
+  CHECK ((candidate_id IS NULL) <> (reference_id IS NULL))
+);
+INSERT INTO jobs_v5(id, candidate_id, search_id, state, training, parent_checkpoint_sha256,
+                    attempt, max_attempts, worker_id, lease_expires_ms, created_ms, finished_ms,
+                    last_error)
+  SELECT id, candidate_id, search_id, state, training, parent_checkpoint_sha256, attempt,
+         max_attempts, worker_id, lease_expires_ms, created_ms, finished_ms, last_error
+  FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v5 RENAME TO jobs;
+CREATE INDEX jobs_queued ON jobs(search_id, id) WHERE state = 'QUEUED';
+CREATE INDEX jobs_leased ON jobs(lease_expires_ms) WHERE state = 'LEASED';
+CREATE INDEX jobs_open ON jobs(state) WHERE state IN ('QUEUED', 'LEASED');
+CREATE INDEX jobs_queued_by_id ON jobs(id) WHERE state = 'QUEUED';
+)sql"},
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

@@ -59,6 +59,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<headevo::v1::Candidate>> InsertCandidatesWithJobs(
       const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
       int64_t now_ms, const headevo::v1::StrategyState* strategy_state = nullptr) override;
+  absl::StatusOr<std::vector<headevo::v1::Reference>> InsertReferencesWithJobs(
+      int64_t search_id, const std::vector<NewReference>& references, int64_t now_ms) override;
+  absl::StatusOr<std::vector<headevo::v1::Reference>> ListReferences(int64_t search_id) override;
   absl::StatusOr<int64_t> RegisterWorker(const WorkerRecord& worker, int64_t now_ms) override;
   absl::StatusOr<WorkerRecord> GetWorker(int64_t worker_id) override;
   absl::StatusOr<std::optional<Lease>> LeaseJob(const LeaseOptions& options) override;

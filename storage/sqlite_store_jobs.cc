@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "storage/candidate_reader.h"
 #include "storage/job_rows.h"
+#include "storage/reference_rows.h"
 #include "storage/sqlite_store.h"
 
 namespace headevo::storage {
@@ -13,6 +14,43 @@ absl::StatusOr<std::vector<headevo::v1::Candidate>> SqliteStore::InsertCandidate
     const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
     int64_t now_ms, const headevo::v1::StrategyState* strategy_state) {
   return WriteCandidates(candidates, &jobs, now_ms, strategy_state);
+}
+
+absl::StatusOr<std::vector<headevo::v1::Reference>> SqliteStore::InsertReferencesWithJobs(
+    int64_t search_id, const std::vector<NewReference>& references, int64_t now_ms) {
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = RequireSearch(*db_, search_id); !s.ok()) return s;
+  std::vector<int64_t> ids;
+  for (const NewReference& reference : references) {
+    if (!reference.job.parent_checkpoint_sha256.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reference model '", reference.description, "' starts from no checkpoint"));
+    }
+    absl::StatusOr<int64_t> id = InsertReference(*db_, search_id, reference);
+    if (!id.ok()) return id.status();
+    if (absl::Status s = InsertJobOf(*db_, JobSubject{0, *id}, search_id, reference.job, now_ms);
+        !s.ok()) {
+      return s;
+    }
+    ids.push_back(*id);
+  }
+  std::vector<headevo::v1::Reference> stored;
+  for (int64_t id : ids) {
+    absl::StatusOr<headevo::v1::Reference> reference = LoadReference(*db_, id);
+    if (!reference.ok()) return reference.status();
+    stored.push_back(*std::move(reference));
+  }
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return stored;
+}
+
+absl::StatusOr<std::vector<headevo::v1::Reference>> SqliteStore::ListReferences(
+    int64_t search_id) {
+  absl::StatusOr<Transaction> txn = BeginRead();
+  if (!txn.ok()) return txn.status();
+  if (absl::Status s = RequireSearch(*db_, search_id); !s.ok()) return s;
+  return LoadReferencesOfSearch(*db_, search_id);
 }
 
 absl::StatusOr<int64_t> SqliteStore::RegisterWorker(const WorkerRecord& worker, int64_t now_ms) {

@@ -177,6 +177,16 @@ class Store {
       const std::vector<headevo::v1::Candidate>& candidates, const std::vector<NewJob>& jobs,
       int64_t now_ms, const headevo::v1::StrategyState* strategy_state = nullptr) = 0;
 
+  // Writes the search's reference models (PENDING) with one QUEUED job each, in one
+  // transaction, and returns them as stored. NotFound for an unknown search; InvalidArgument
+  // for an empty kind, role or genome, a parent checkpoint, or a max_attempts < 1.
+  virtual absl::StatusOr<std::vector<headevo::v1::Reference>> InsertReferencesWithJobs(
+      int64_t search_id, const std::vector<NewReference>& references, int64_t now_ms) = 0;
+  // The search's reference models in the order they were written. NotFound for an unknown
+  // search.
+  virtual absl::StatusOr<std::vector<headevo::v1::Reference>> ListReferences(
+      int64_t search_id) = 0;
+
   // Registers a worker (`worker.id` is ignored; registered_ms = last_seen_ms = now_ms) and
   // returns its id. InvalidArgument for an empty device.
   virtual absl::StatusOr<int64_t> RegisterWorker(const WorkerRecord& worker, int64_t now_ms) = 0;

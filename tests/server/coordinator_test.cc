@@ -111,7 +111,8 @@ TEST_F(CoordinatorTest, SteadyStateBreedsAChildAsSoonAsOneParentIsRanked) {
   EXPECT_EQ(c.generation(), 1);
   for (int i : {0, 1, 3}) Finish(generation0[i]);
   Finish(*child);
-  EXPECT_EQ(Drain(), 12 - 5);
+  // The other children, then the dense model the config compares with (a job like any other).
+  EXPECT_EQ(Drain(), 12 - 5 + 1);
   EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_DONE);
   ASSERT_OK_AND_ASSIGN(auto all, store_->ListCandidates(id));
   EXPECT_EQ(all.size(), 12u);
@@ -129,7 +130,7 @@ TEST_F(CoordinatorTest, GenerationalWaitsForTheWholeGeneration) {
   ASSERT_OK_AND_ASSIGN(Candidate c, store_->GetCandidate(next->request.candidate_id()));
   EXPECT_EQ(c.generation(), 1);
   Finish(*next);
-  EXPECT_EQ(Drain(), 7);
+  EXPECT_EQ(Drain(), 7 + 1) << "the rest of the generations, then the dense reference model";
   EXPECT_EQ(State(id), headevo::v1::SEARCH_STATE_DONE);
 }
 
@@ -277,7 +278,7 @@ TEST_F(CoordinatorTest, GrowthRecordsAreStoredWithTheResultAndGarbageIsRefused) 
     SCOPED_TRACE(c.message);
     headevo::v1::EvaluationResult bad = result;
     c.spoil(*bad.mutable_growth(0));
-    absl::StatusOr<storage::ReportOutcome> outcome =
+    absl::StatusOr<JobReport> outcome =
         coordinator_->ReportResult(worker_, lease->job_id, lease->attempt, bad);
     ASSERT_FALSE(outcome.ok());
     EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);

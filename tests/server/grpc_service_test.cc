@@ -42,7 +42,7 @@ constexpr std::chrono::seconds kDeadline(5);
 
 // Parses, validates and queues exactly 8 jobs: generations = 0 means generation 0 only.
 const std::string kConfig = testing::TinySearchConfig(
-    "name = \"grpc\"\nseed = 7\npopulation = 8\ngenerations = 0\n");
+    "name = \"grpc\"\nseed = 7\npopulation = 8\ngenerations = 0\ncompare_with_dense = false\n");
 
 #define EXPECT_GRPC_CODE(expr, code)                                    \
   do {                                                                  \
