@@ -1,5 +1,7 @@
 #include "cli/client_commands.h"
 
+#include "cli/exported_genomes.h"
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -67,20 +69,6 @@ absl::StatusOr<std::unique_ptr<SearchClient>> OpenClient(const ClientFlags& flag
   if (!token.ok()) return token.status();
   channel.token = *token;
   return ConnectToCoordinator(channel, static_cast<int64_t>(flags.timeout_seconds * 1000));
-}
-
-absl::StatusOr<std::vector<headevo::v1::Genome>> ReadExportedGenomes(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadText(path);
-  if (!text.ok()) return text.status();
-  headevo::v1::ExportedPopulation population;
-  if (!google::protobuf::util::JsonStringToMessage(*text, &population).ok() ||
-      population.candidates().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, " is not a population exported by `headevo export` (JSON with candidates)"));
-  }
-  std::vector<headevo::v1::Genome> genomes;
-  for (const headevo::v1::Candidate& c : population.candidates()) genomes.push_back(c.genome());
-  return genomes;
 }
 
 int LaunchCommand(const ClientFlags& flags, const std::string& config_path,
@@ -169,6 +157,16 @@ int CandidatesCommand(const ClientFlags& flags, const CandidatesFlags& candidate
     absl::StatusOr<headevo::v1::ListCandidatesResponse> page = client.ListCandidates(request);
     if (!page.ok()) return Fail(page.status());
     std::printf("%s", FormatCandidateTable(*page).c_str());
+    // The reference models are trained beside the candidates but are not candidates: shown
+    // once, under the first page.
+    if (request.page_token().empty()) {
+      absl::StatusOr<headevo::v1::SearchSummary> search = client.GetSearch(request.search_id());
+      if (!search.ok()) return Fail(search.status());
+      if (search->references_size() > 0) std::printf("reference models (outside the lineage):\n");
+      for (const headevo::v1::Reference& r : search->references()) {
+        std::printf("  %s\n", FormatReference(r).c_str());
+      }
+    }
     return 0;
   });
 }

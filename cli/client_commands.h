@@ -54,10 +54,6 @@ int ParetoCommand(const ClientFlags& client, int64_t search_id);
 int ExportCommand(const ClientFlags& client, int64_t search_id, int count,
                   const std::string& output_path);
 
-// The genomes of an exported population file (`headevo export`'s JSON), best first.
-// NotFound naming the path; InvalidArgument when it is not such a file.
-absl::StatusOr<std::vector<headevo::v1::Genome>> ReadExportedGenomes(const std::string& path);
-
 }  // namespace headevo::cli
 
 #endif  // HEADEVO_CLI_CLIENT_COMMANDS_H_

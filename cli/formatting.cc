@@ -254,10 +254,39 @@ std::string FormatSearchDetail(const headevo::v1::SearchSummary& s) {
                    ? std::string("none evaluated yet")
                    : absl::StrFormat("#%d val_loss %s, %d connections", s.best_candidate_id(),
                                      BestLoss(s), s.best_connections())},
-      {"schedule", absl::StrFormat("%s, seed %d", s.schedule(), s.seed())},
+      {"schedule", absl::StrFormat("%s%s, seed %d", s.mode() == "k_sweep" ? "k-sweep, " : "",
+                                   s.schedule(), s.seed())},
       {"created", UtcDateTime(s.created_ms())},
   };
+  for (const headevo::v1::Reference& r : s.references()) {
+    rows.push_back({r.role() == "k_sweep_bar" ? "bar" : "baseline", FormatReference(r)});
+  }
+  for (const headevo::v1::KSweepStep& step : s.k_sweep_steps()) {
+    rows.push_back({"k-sweep", absl::StrFormat("mean k %g: val_loss %.4f %s", step.mean_k(),
+                                               step.mean_val_loss(),
+                                               step.held() ? "held" : "fell behind dense")});
+  }
+  if (s.has_k_sweep_smallest_k()) {
+    rows.push_back({"verdict", absl::StrFormat("the smallest mean k that held is %g",
+                                               s.k_sweep_smallest_k())});
+  }
   return absl::StrCat(out, AlignedTable(rows, "  "));
+}
+
+std::string FormatReference(const headevo::v1::Reference& r) {
+  std::string state;
+  switch (r.state()) {
+    case headevo::v1::CANDIDATE_STATE_DONE:
+      state = absl::StrFormat("val_loss %.4f, %d connections", r.metrics().val_loss(),
+                              r.metrics().connections());
+      break;
+    case headevo::v1::CANDIDATE_STATE_FAILED:
+      state = absl::StrCat("failed: ", OneLine(r.error(), 120));
+      break;
+    case headevo::v1::CANDIDATE_STATE_RUNNING: state = "training"; break;
+    default: state = "queued"; break;
+  }
+  return absl::StrCat(r.description(), " (reference #", r.id(), "): ", state);
 }
 
 std::string FormatEventLine(const headevo::v1::SearchEvent& event) {

@@ -25,7 +25,11 @@ std::string FormatSearchTable(const headevo::v1::ListSearchesResponse& response)
 
 // A multi-line status block for one search, with a 20-wide progress bar of done+failed against
 // planned: "[#########...........] 45/100".
+// The search's state, progress, best, its reference models and (a k-sweep) its verdict.
 std::string FormatSearchDetail(const headevo::v1::SearchSummary& search);
+// "dense attention (reference #3): val_loss 1.2345, 256 connections" (or queued, training,
+// failed: why).
+std::string FormatReference(const headevo::v1::Reference& reference);
 
 // One line for `headevo watch`, without a trailing newline:
 // "12:34:56 new_best  #25 loss 0.0234 (45/100, best val_loss 0.0234)". The time is time_ms in

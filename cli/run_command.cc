@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "cli/client_commands.h"
+#include "cli/exported_genomes.h"
 #include "cli/summary.h"
 #include "server/search_config.h"
 #include "server/search_driver.h"
