@@ -132,9 +132,8 @@ absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
 // The first column of every row of `stmt` as ids.
 absl::StatusOr<std::vector<int64_t>> CollectIds(Statement& stmt) {
   std::vector<int64_t> ids;
-  absl::Status status = stmt.ForEachRow([&](const Statement& row) {
-    ids.push_back(row.ColumnInt64(0));
-  });
+  absl::Status status =
+      stmt.ForEachRow([&](const Statement& row) { ids.push_back(row.ColumnInt64(0)); });
   if (!status.ok()) return status;
   return ids;
 }

@@ -47,9 +47,8 @@ absl::StatusOr<GenomeHeads> ReadGenomeHeads(Database& db, int64_t candidate_id) 
     absl::StatusOr<headevo::v1::HeadOrigin> origin =
         HeadOriginFromText(row.ColumnText(4), "heads.origin");
     if (!origin.ok()) return origin.status();
-    heads.emplace(row.ColumnInt64(0),
-                  GenomeHead{row.ColumnInt(1), row.ColumnIdOrZero(2), row.ColumnInt(3) != 0,
-                             *origin});
+    heads.emplace(row.ColumnInt64(0), GenomeHead{row.ColumnInt(1), row.ColumnIdOrZero(2),
+                                                 row.ColumnInt(3) != 0, *origin});
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -63,10 +62,9 @@ absl::Status CheckHeadStats(const headevo::v1::EvaluationResult& result, const G
     const HeadStats& stats = result.head_stats(i);
     auto it = heads.find(stats.head_id());
     if (it == heads.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("head_stats[", i, "] names head ",
-                                                     stats.head_id(),
-                                                     ", which is not a head of candidate ",
-                                                     result.candidate_id()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("head_stats[", i, "] names head ", stats.head_id(),
+                       ", which is not a head of candidate ", result.candidate_id()));
     }
     if (it->second.layer != stats.layer()) {
       return absl::InvalidArgumentError(absl::StrCat("head_stats[", i, "] gives head ",

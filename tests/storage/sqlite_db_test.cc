@@ -141,9 +141,9 @@ TEST_F(DatabaseTest, ForEachRowStopsWithoutErrorWhenTheCallbackSaysFalse) {
 TEST_F(DatabaseTest, ForEachRowReturnsBindAndStepErrorsWithoutCallingBack) {
   ASSERT_OK_AND_ASSIGN(Statement bad_bind, db_->Prepare("SELECT name FROM t WHERE x = ?1"));
   int calls = 0;
-  absl::Status status =
-      bad_bind.Bind(7, int64_t{1}).ForEachRow([&](const Statement&) { ++calls; });
+  absl::Status status = bad_bind.Bind(7, int64_t{1}).ForEachRow([&](const Statement&) { ++calls; });
   EXPECT_TRUE(testing::IsError(status, absl::StatusCode::kInternal, "binding parameter 7"));
+  EXPECT_EQ(calls, 0);
 
   // A step error after some rows: the rows before it were visited, then the error returned.
   ASSERT_OK_AND_ASSIGN(Statement failing,
