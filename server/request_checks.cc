@@ -171,6 +171,11 @@ absl::Status CheckGrowthRecords(const v1::EvaluationResult& result) {
   return absl::OkStatus();
 }
 
+absl::Status CheckHeadRecords(const v1::EvaluationResult& result) {
+  if (absl::Status status = CheckHeadStats(result.head_stats()); !status.ok()) return status;
+  return CheckGrowthRecords(result);
+}
+
 namespace {
 
 absl::Status CheckSuccess(const v1::ReportResultRequest& request) {
@@ -182,8 +187,7 @@ absl::Status CheckSuccess(const v1::ReportResultRequest& request) {
   const v1::EvaluationResult& result = request.result();
   return FirstError({
       CheckMetrics(result.metrics()),
-      CheckHeadStats(result.head_stats()),
-      CheckGrowthRecords(result),
+      CheckHeadRecords(result),
       result.checkpoint_sha256().empty()
           ? absl::OkStatus()
           : CheckSha256("ReportResult.result.checkpoint_sha256", result.checkpoint_sha256()),

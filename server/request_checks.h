@@ -45,14 +45,22 @@ absl::Status CheckLeaseJob(const headevo::v1::LeaseJobRequest& request);
 // permanent failure instead of heartbeating it).
 absl::Status CheckHeartbeat(const headevo::v1::HeartbeatRequest& request);
 // ids > 0, attempt >= 1. A success (empty error) must carry a result with metrics whose losses
-// and train_seconds are finite, counts >= 0, head statistics finite with unique head ids > 0,
-// growth records as CheckGrowthRecords wants them, and a checkpoint_sha256 that is empty or a
-// SHA-256. A failure's error is at most 64 KiB; `permanent` is only allowed with an error.
+// and train_seconds are finite, counts >= 0, head statistics and growth records as
+// CheckHeadRecords wants them, and a checkpoint_sha256 that is empty or a SHA-256. A
+// failure's error is at most 64 KiB; `permanent` is only allowed with an error.
 absl::Status CheckReportResult(const headevo::v1::ReportResultRequest& request);
+// The per-head records of a result, as far as the message alone tells: the head statistics
+// (head ids > 0 and unique, layer >= 0, the four signals finite) and the growth records
+// (CheckGrowthRecords). This is the only check of these facts: the store does not repeat
+// them, and checks only what needs the candidate's genome (the head is the candidate's, in
+// that layer; a grown head is new in it and GROWN from the source named; see
+// storage/result_writer.h). So every result must pass here before it is stored: the gRPC
+// service's through CheckReportResult, any other (an embedded worker's) by a call to this.
+absl::Status CheckHeadRecords(const headevo::v1::EvaluationResult& result);
 // The growth records of a result, as far as the message alone tells: head ids > 0 and unique,
 // layer >= 0, kind WIDEN (with a source_head_id > 0) or NEW_HEAD (with source_head_id 0),
-// added_key_width >= 0, scale and loss changes finite. Whether the heads belong to the
-// candidate is the store's check (storage/result_writer.h).
+// added_key_width >= 0, scale and loss changes finite. Part of CheckHeadRecords, which callers
+// outside this file should prefer (it covers the head statistics too).
 absl::Status CheckGrowthRecords(const headevo::v1::EvaluationResult& result);
 // ids > 0, attempt >= 1, reason at most 4 KiB.
 absl::Status CheckReleaseJob(const headevo::v1::ReleaseJobRequest& request);

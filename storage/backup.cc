@@ -162,18 +162,16 @@ absl::StatusOr<std::vector<std::string>> IntegrityProblems(Database& db) {
     // No cap on the rows: false claims, one per row, must not crowd out the checks after them.
     absl::StatusOr<Statement> check = db.Prepare("PRAGMA integrity_check(2147483647)");
     if (!check.ok()) return check.status();
-    while (problems.size() < kMaxProblems) {
-      absl::StatusOr<bool> row = check->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      std::string line = check->ColumnText(0);
-      if (line == "ok") continue;
+    absl::Status status = check->ForEachRow([&](const Statement& row) {
+      std::string line = row.ColumnText(0);
       if (absl::StartsWith(line, kNullValuePrefix)) {
         null_claims.insert(std::move(line));
-      } else {
+      } else if (line != "ok") {
         problems.push_back(std::move(line));
       }
-    }
+      return problems.size() < kMaxProblems;  // enough to name the damage: stop the check
+    });
+    if (!status.ok()) return status;
   }
   for (const std::string& claim : null_claims) {
     if (problems.size() >= kMaxProblems) break;

@@ -55,11 +55,8 @@ absl::Status ReadCandidateHeads(Database& db, Candidate& candidate) {
       "WHERE ch.candidate_id = ?1 ORDER BY ch.slot");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate.id());
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
-    const int slot = stmt->ColumnInt(0);
+  return stmt->ForEachRow([&](const Statement& row) -> absl::Status {
+    const int slot = row.ColumnInt(0);
     if (slot != candidate.genome().heads_size()) {
       return absl::DataLossError(absl::StrCat("storage: candidate ", candidate.id(),
                                               " has no head at slot ",
@@ -67,26 +64,27 @@ absl::Status ReadCandidateHeads(Database& db, Candidate& candidate) {
     }
     Head& head = *candidate.mutable_genome()->add_heads();
     absl::StatusOr<headevo::v1::HeadOrigin> origin =
-        HeadOriginFromText(stmt->ColumnText(1), "candidate_heads.origin");
+        HeadOriginFromText(row.ColumnText(1), "candidate_heads.origin");
     if (!origin.ok()) return origin.status();
     head.set_origin(*origin);
-    head.set_id(stmt->ColumnInt64(2));
-    head.set_layer(stmt->ColumnInt(3));
+    head.set_id(row.ColumnInt64(2));
+    head.set_layer(row.ColumnInt(3));
     absl::StatusOr<headevo::v1::OffsetSet> offsets =
-        OffsetsFromText(stmt->ColumnText(4), "heads.offsets");
+        OffsetsFromText(row.ColumnText(4), "heads.offsets");
     if (!offsets.ok()) return offsets.status();
     *head.mutable_offsets() = *std::move(offsets);
     absl::StatusOr<headevo::v1::SamplerKind> sampler =
-        SamplerKindFromText(stmt->ColumnText(5), "heads.sampler");
+        SamplerKindFromText(row.ColumnText(5), "heads.sampler");
     if (!sampler.ok()) return sampler.status();
     head.set_sampler(*sampler);
-    head.set_sampler_params(stmt->ColumnText(6));
-    head.set_source_head_id(stmt->ColumnIdOrZero(7));
-    head.set_extra_key_width(stmt->ColumnInt(9));
-    if (stmt->ColumnInt64(8) == candidate.id()) {
+    head.set_sampler_params(row.ColumnText(6));
+    head.set_source_head_id(row.ColumnIdOrZero(7));
+    head.set_extra_key_width(row.ColumnInt(9));
+    if (row.ColumnInt64(8) == candidate.id()) {
       candidate.mutable_mutation()->add_added_head_slots(slot);
     }
-  }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ReadPrunedHeads(Database& db, Candidate& candidate) {
@@ -94,12 +92,9 @@ absl::Status ReadPrunedHeads(Database& db, Candidate& candidate) {
       db.Prepare("SELECT head_id FROM pruned_heads WHERE candidate_id = ?1 ORDER BY position");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate.id());
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
-    candidate.mutable_mutation()->add_pruned_head_ids(stmt->ColumnInt64(0));
-  }
+  return stmt->ForEachRow([&](const Statement& row) {
+    candidate.mutable_mutation()->add_pruned_head_ids(row.ColumnInt64(0));
+  });
 }
 
 // The growth records of the candidate's result, in genome (slot) order.
@@ -111,14 +106,12 @@ absl::Status ReadGrowth(Database& db, Candidate& candidate) {
                               "WHERE g.candidate_id = ?1 ORDER BY ch.slot"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate.id());
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
-    absl::StatusOr<headevo::v1::HeadGrowth> growth = ReadGrowthColumns(*stmt, 0);
+  return stmt->ForEachRow([&](const Statement& row) -> absl::Status {
+    absl::StatusOr<headevo::v1::HeadGrowth> growth = ReadGrowthColumns(row, 0);
     if (!growth.ok()) return growth.status();
     *candidate.add_growth() = *std::move(growth);
-  }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
@@ -129,25 +122,20 @@ absl::Status ReadHeadStats(Database& db, Candidate& candidate) {
       "WHERE s.candidate_id = ?1 ORDER BY ch.slot");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate.id());
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
+  return stmt->ForEachRow([&](const Statement& row) {
     HeadStats& stats = *candidate.add_head_stats();
-    stats.set_head_id(stmt->ColumnInt64(0));
-    ReadHeadStatsColumns(*stmt, 1, stats);
-  }
+    stats.set_head_id(row.ColumnInt64(0));
+    ReadHeadStatsColumns(row, 1, stats);
+  });
 }
 
 // The first column of every row of `stmt` as ids.
 absl::StatusOr<std::vector<int64_t>> CollectIds(Statement& stmt) {
   std::vector<int64_t> ids;
-  while (true) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return ids;
-    ids.push_back(stmt.ColumnInt64(0));
-  }
+  absl::Status status =
+      stmt.ForEachRow([&](const Statement& row) { ids.push_back(row.ColumnInt64(0)); });
+  if (!status.ok()) return status;
+  return ids;
 }
 
 }  // namespace
@@ -241,15 +229,15 @@ absl::StatusOr<std::unordered_map<int64_t, StoredHead>> LoadHeadsOfCandidate(Dat
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate_id);
   std::unordered_map<int64_t, StoredHead> heads;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return heads;
-    absl::StatusOr<StoredHead> head = ReadHeadRow(*stmt);
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) -> absl::Status {
+    absl::StatusOr<StoredHead> head = ReadHeadRow(row);
     if (!head.ok()) return head.status();
     const int64_t id = head->head.id();
     heads.emplace(id, *std::move(head));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return heads;
 }
 
 absl::StatusOr<Candidate> LoadCandidate(Database& db, int64_t candidate_id) {

@@ -34,15 +34,15 @@ absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
 
 absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_column) {
   std::vector<LineageNode> nodes;
-  while (true) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return nodes;
-    absl::StatusOr<LineageNode> node = ReadNode(stmt);
+  absl::Status status = stmt.ForEachRow([&](const Statement& row) -> absl::Status {
+    absl::StatusOr<LineageNode> node = ReadNode(row);
     if (!node.ok()) return node.status();
-    if (depth_column >= 0) node->depth = stmt.ColumnInt(depth_column);
+    if (depth_column >= 0) node->depth = row.ColumnInt(depth_column);
     nodes.push_back(*std::move(node));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return nodes;
 }
 
 namespace {
@@ -55,14 +55,14 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> GrowthOfHead(Database& db, 
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, head_id);
   std::vector<headevo::v1::HeadGrowth> records;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return records;
-    absl::StatusOr<headevo::v1::HeadGrowth> growth = ReadGrowthColumns(*stmt, 0);
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) -> absl::Status {
+    absl::StatusOr<headevo::v1::HeadGrowth> growth = ReadGrowthColumns(row, 0);
     if (!growth.ok()) return growth.status();
     records.push_back(*std::move(growth));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return records;
 }
 
 // `head`'s source, its source's source, ... A source is always an older head (a smaller id), so
@@ -202,25 +202,24 @@ absl::StatusOr<HeadHistory> QueryHeadHistory(Database& db, int64_t head_id) {
       "WHERE ch.head_id = ?1 ORDER BY ch.candidate_id");
   if (!carried.ok()) return carried.status();
   carried->Bind(1, head_id);
-  while (true) {
-    absl::StatusOr<bool> row = carried->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status status = carried->ForEachRow([&](const Statement& row) -> absl::Status {
     HeadAppearance appearance;
-    appearance.candidate_id = carried->ColumnInt64(0);
-    appearance.generation = carried->ColumnInt(1);
-    appearance.slot = carried->ColumnInt(2);
+    appearance.candidate_id = row.ColumnInt64(0);
+    appearance.generation = row.ColumnInt(1);
+    appearance.slot = row.ColumnInt(2);
     absl::StatusOr<headevo::v1::HeadOrigin> origin =
-        HeadOriginFromText(carried->ColumnText(3), "candidate_heads.origin");
+        HeadOriginFromText(row.ColumnText(3), "candidate_heads.origin");
     if (!origin.ok()) return origin.status();
     appearance.origin = *origin;
-    appearance.has_stats = carried->ColumnInt(4) != 0;
+    appearance.has_stats = row.ColumnInt(4) != 0;
     if (appearance.has_stats) {
       appearance.stats.set_head_id(head_id);
-      ReadHeadStatsColumns(*carried, 5, appearance.stats);
+      ReadHeadStatsColumns(row, 5, appearance.stats);
     }
     history.appearances.push_back(std::move(appearance));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
 
   absl::StatusOr<Statement> pruned = db.Prepare(
       "SELECT p.candidate_id, c.parent_id, c.generation, c.mutation_description "
@@ -228,24 +227,19 @@ absl::StatusOr<HeadHistory> QueryHeadHistory(Database& db, int64_t head_id) {
       "WHERE p.head_id = ?1 ORDER BY p.candidate_id");
   if (!pruned.ok()) return pruned.status();
   pruned->Bind(1, head_id);
-  while (true) {
-    absl::StatusOr<bool> row = pruned->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    history.prunings.push_back({pruned->ColumnInt64(0), pruned->ColumnIdOrZero(1),
-                                pruned->ColumnInt(2), pruned->ColumnText(3)});
-  }
+  status = pruned->ForEachRow([&](const Statement& row) {
+    history.prunings.push_back(
+        {row.ColumnInt64(0), row.ColumnIdOrZero(1), row.ColumnInt(2), row.ColumnText(3)});
+  });
+  if (!status.ok()) return status;
 
   absl::StatusOr<Statement> copies =
       db.Prepare("SELECT id FROM heads WHERE source_head_id = ?1 ORDER BY id");
   if (!copies.ok()) return copies.status();
   copies->Bind(1, head_id);
-  while (true) {
-    absl::StatusOr<bool> row = copies->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    history.copies.push_back(copies->ColumnInt64(0));
-  }
+  status = copies->ForEachRow(
+      [&](const Statement& row) { history.copies.push_back(row.ColumnInt64(0)); });
+  if (!status.ok()) return status;
 
   absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> growth = GrowthOfHead(db, head_id);
   if (!growth.ok()) return growth.status();
@@ -277,24 +271,23 @@ absl::StatusOr<std::vector<OffsetSurvival>> QueryOffsetSurvival(Database& db, in
     int max_lifetime = 0;
   };
   std::map<std::pair<int, int32_t>, Totals> totals;
-  while (true) {
-    row = heads->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status status = heads->ForEachRow([&](const Statement& head) -> absl::Status {
     absl::StatusOr<headevo::v1::OffsetSet> offsets =
-        OffsetsFromText(heads->ColumnText(1), "heads.offsets");
+        OffsetsFromText(head.ColumnText(1), "heads.offsets");
     if (!offsets.ok()) return offsets.status();
-    const int lifetime = heads->ColumnInt(3) - heads->ColumnInt(2) + 1;
-    const bool alive = heads->ColumnInt(3) == newest_generation;
+    const int lifetime = head.ColumnInt(3) - head.ColumnInt(2) + 1;
+    const bool alive = head.ColumnInt(3) == newest_generation;
     for (int32_t offset : offsets->offsets()) {
-      Totals& t = totals[{heads->ColumnInt(0), offset}];
+      Totals& t = totals[{head.ColumnInt(0), offset}];
       ++t.heads;
-      t.appearances += heads->ColumnInt64(4);
+      t.appearances += head.ColumnInt64(4);
       t.lifetime_sum += lifetime;
       t.max_lifetime = std::max(t.max_lifetime, lifetime);
       t.alive += alive ? 1 : 0;
     }
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   std::vector<OffsetSurvival> survival;
   survival.reserve(totals.size());
   for (const auto& [key, t] : totals) {

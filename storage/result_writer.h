@@ -17,11 +17,17 @@ namespace headevo::storage {
 // error.
 // NotFound if the candidate does not exist; FailedPrecondition "candidate N already has a
 // result" if it is DONE (a candidate marked FAILED still accepts its late result: the
-// evaluation happened, and dropping it would lose work). InvalidArgument if a head_stats entry
-// names a head that is not in the candidate's genome, names one twice, or gives another layer;
-// likewise if a growth record does, or names a head the candidate inherited, has a kind other
-// than WIDEN or NEW_HEAD, a non-finite number or a negative width, or (WIDEN) a head that is
-// not GROWN from the source it names, or (NEW_HEAD) a source. Nothing is written then.
+// evaluation happened, and dropping it would lose work). InvalidArgument, naming the entry
+// ("growth[1]"), for the facts only the stored genome can tell: a head_stats entry or growth
+// record naming a head that is not in the candidate's genome or giving it another layer, a
+// growth record for a head the candidate inherited, or a WIDEN record for a head the genome
+// does not have GROWN from the source the record names. Nothing is written then.
+//
+// The records' own shape (known growth kinds, finite numbers, widths >= 0, ids > 0, each head
+// once, a NEW_HEAD without a source) is the caller's check, made once where the result enters
+// the system (server/request_checks.h: CheckReportResult, CheckHeadRecords); it is not
+// repeated here. The schema still refuses a head reported twice or a NaN growth number
+// (PRIMARY KEY, NOT NULL) as FailedPrecondition, so such a result is never half-stored.
 // Also records the checkpoint the result names (if any) and marks the candidate's job DONE if
 // it has one that is not. `now_ms` stamps both; nullopt leaves those times NULL.
 absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "absl/status/status.h"
@@ -68,6 +69,18 @@ class Statement {
   // Steps to completion, for statements that return no rows (INSERT, UPDATE, ...).
   absl::Status Run();
 
+  // Steps through the remaining rows, calling `on_row(const Statement&)` on each (read the
+  // row's columns from the Statement it is given). What `on_row` returns decides what follows:
+  //   void          -> the next row;
+  //   bool          -> the next row on true; false stops the walk, which is not an error;
+  //   absl::Status  -> the next row on OK; an error stops the walk and is returned as is.
+  // Returns OK once every row was visited or `on_row` stopped, the bind or step error
+  // (Step()'s) otherwise; rows after an error or a stop are not stepped to. The statement
+  // stays where the walk ended (its destructor resets it), so `on_row` may fill the caller's
+  // containers and a caller can tell from them how far it got.
+  template <typename OnRow>
+  absl::Status ForEachRow(OnRow&& on_row);
+
   int64_t ColumnInt64(int column) const;
   int ColumnInt(int column) const;
   double ColumnDouble(int column) const;
@@ -90,6 +103,27 @@ class Statement {
   CacheEntry* cache_entry_;  // null for a statement this object owns and finalizes
   absl::Status bind_status_;
 };
+
+template <typename OnRow>
+absl::Status Statement::ForEachRow(OnRow&& on_row) {
+  using Result = std::invoke_result_t<OnRow&, const Statement&>;
+  static_assert(std::is_void_v<Result> || std::is_same_v<Result, bool> ||
+                    std::is_same_v<Result, absl::Status>,
+                "ForEachRow's callback returns void, bool or absl::Status");
+  const Statement& row_view = *this;
+  while (true) {
+    absl::StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    if constexpr (std::is_void_v<Result>) {
+      on_row(row_view);
+    } else if constexpr (std::is_same_v<Result, bool>) {
+      if (!on_row(row_view)) return absl::OkStatus();
+    } else {
+      if (absl::Status status = on_row(row_view); !status.ok()) return status;
+    }
+  }
+}
 
 // One SQLite connection with a cache of prepared statements keyed by SQL text.
 class Database {

@@ -258,15 +258,15 @@ absl::StatusOr<std::vector<CandidateHeadRow>> SqliteStore::ListCandidateHeads(in
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, search_id);
   std::vector<CandidateHeadRow> rows;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return rows;
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) -> absl::Status {
     absl::StatusOr<headevo::v1::HeadOrigin> origin =
-        HeadOriginFromText(stmt->ColumnText(3), "candidate_heads.origin");
+        HeadOriginFromText(row.ColumnText(3), "candidate_heads.origin");
     if (!origin.ok()) return origin.status();
-    rows.push_back({stmt->ColumnInt64(0), stmt->ColumnInt64(1), stmt->ColumnInt(2), *origin});
-  }
+    rows.push_back({row.ColumnInt64(0), row.ColumnInt64(1), row.ColumnInt(2), *origin});
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return rows;
 }
 
 absl::StatusOr<headevo::v1::Head> SqliteStore::GetHead(int64_t head_id) {

@@ -16,21 +16,21 @@ absl::StatusOr<std::vector<SearchRecord>> SqliteStore::ListSearches() {
       "SELECT id, name, config_toml, seed, state, created_ms FROM searches ORDER BY id");
   if (!stmt.ok()) return stmt.status();
   std::vector<SearchRecord> searches;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return searches;
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) -> absl::Status {
     SearchRecord& search = searches.emplace_back();
-    search.id = stmt->ColumnInt64(0);
-    search.name = stmt->ColumnText(1);
-    search.config_toml = stmt->ColumnText(2);
-    search.seed = static_cast<uint64_t>(stmt->ColumnInt64(3));
+    search.id = row.ColumnInt64(0);
+    search.name = row.ColumnText(1);
+    search.config_toml = row.ColumnText(2);
+    search.seed = static_cast<uint64_t>(row.ColumnInt64(3));
     absl::StatusOr<headevo::v1::SearchState> state =
-        SearchStateFromText(stmt->ColumnText(4), "searches.state");
+        SearchStateFromText(row.ColumnText(4), "searches.state");
     if (!state.ok()) return state.status();
     search.state = *state;
-    search.created_ms = stmt->ColumnInt64(5);
-  }
+    search.created_ms = row.ColumnInt64(5);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return searches;
 }
 
 absl::StatusOr<SearchCounts> SqliteStore::CountSearch(int64_t search_id) {

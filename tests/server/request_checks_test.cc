@@ -263,6 +263,39 @@ TEST(RequestChecksReportResultTest, GrowthRecords) {
   ExpectRejected<R>(
       valid, check, [&](R& r) { growth(r)->set_measured_loss_change(-kInf); },
       "ReportResult.result.growth[1].measured_loss_change");
+  // Moved here from the store's tests when the store stopped repeating these shape checks.
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_measured_loss_change(kNaN); },
+      "ReportResult.result.growth[1].measured_loss_change must be finite");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { growth(r)->set_scale(kInf); },
+      "ReportResult.result.growth[1].scale must be finite");
+  ExpectRejected<R>(
+      valid, check, [&](R& r) { r.mutable_result()->mutable_growth(0)->set_added_key_width(-1); },
+      "ReportResult.result.growth[0].added_key_width must be >= 0, got -1");
+}
+
+// The per-head records of a result that did not come as a ReportResultRequest (an embedded
+// worker's): the same facts, the only check of them before the store.
+TEST(RequestChecksReportResultTest, HeadRecordsOfABareResult) {
+  const v1::EvaluationResult valid = ValidSuccess().result();
+  using E = v1::EvaluationResult;
+  std::function<absl::Status(const E&)> check = CheckHeadRecords;
+  EXPECT_OK(CheckHeadRecords(valid));
+  ExpectRejected<E>(
+      valid, check, [](E& e) { e.mutable_head_stats(1)->set_head_id(7); },
+      "ReportResult.result.head_stats[1].head_id 7 appears twice");
+  ExpectRejected<E>(
+      valid, check, [](E& e) { e.mutable_head_stats(0)->set_entropy(kInf); },
+      "ReportResult.result.head_stats[0].entropy must be finite");
+  ExpectRejected<E>(
+      valid, check,
+      [](E& e) {
+        v1::HeadGrowth& g = *e.add_growth();
+        g.set_head_id(7);
+        g.set_kind(static_cast<v1::GrowthKind>(7));
+      },
+      "ReportResult.result.growth[0].kind must be GROWTH_KIND_WIDEN or GROWTH_KIND_NEW_HEAD");
 }
 
 TEST(RequestChecksWorkerTest, ReleaseJob) {

@@ -88,6 +88,18 @@ TEST_F(StoreTest, StatsForAForeignHeadRejectTheWholeResult) {
   EXPECT_EQ(CountRows("head_stats"), 0);
 }
 
+// A head reported twice is refused at the door (server/request_checks.h); a caller that skips
+// the door still cannot store it twice: the schema's key refuses it and nothing is written.
+TEST_F(StoreTest, StatsNamingAHeadTwiceAreRefusedByTheSchema) {
+  Candidate c = Insert(MakeRoot(search_id_));
+  EvaluationResult result = MakeResult(c, 3.0);
+  *result.add_head_stats() = result.head_stats(0);
+  EXPECT_EQ(store_->RecordResult(result).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK_AND_ASSIGN(Candidate got, store_->GetCandidate(c.id()));
+  EXPECT_EQ(got.state(), headevo::v1::CANDIDATE_STATE_PENDING);
+  EXPECT_EQ(CountRows("head_stats"), 0);
+}
+
 TEST_F(StoreTest, UnknownCandidateIsNotFound) {
   EvaluationResult result;
   result.set_candidate_id(909);

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "storage/transaction.h"
 #include "tests/storage/storage_test_util.h"
 #include "tests/testutil/status_matchers.h"
@@ -92,6 +96,62 @@ TEST_F(DatabaseTest, BindErrorIsReportedByStep) {
   ASSERT_OK_AND_ASSIGN(Statement stmt, db_->Prepare("SELECT name FROM t WHERE x = ?1"));
   absl::StatusOr<bool> row = stmt.Bind(7, int64_t{1}).Step();
   EXPECT_TRUE(testing::IsError(row.status(), absl::StatusCode::kInternal, "binding parameter 7"));
+}
+
+TEST_F(DatabaseTest, ForEachRowVisitsEveryRowInOrder) {
+  ASSERT_OK_AND_ASSIGN(Statement stmt, db_->Prepare("SELECT x, name FROM t ORDER BY x DESC"));
+  std::vector<std::string> seen;
+  ASSERT_OK(stmt.ForEachRow([&](const Statement& row) {
+    seen.push_back(absl::StrCat(row.ColumnInt64(0), row.ColumnText(1)));
+  }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"3c", "2b", "1a"}));
+
+  ASSERT_OK_AND_ASSIGN(Statement none, db_->Prepare("SELECT x FROM t WHERE x > 99"));
+  int calls = 0;
+  ASSERT_OK(none.ForEachRow([&](const Statement&) { ++calls; }));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(DatabaseTest, ForEachRowStopsAtTheCallbacksErrorAndReturnsIt) {
+  ASSERT_OK_AND_ASSIGN(Statement stmt, db_->Prepare("SELECT x FROM t ORDER BY x"));
+  std::vector<int64_t> seen;
+  absl::Status status = stmt.ForEachRow([&](const Statement& row) -> absl::Status {
+    seen.push_back(row.ColumnInt64(0));
+    if (row.ColumnInt64(0) == 2) return absl::DataLossError("row 2 is bad");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(testing::IsError(status, absl::StatusCode::kDataLoss, "row 2 is bad"));
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2}));  // row 3 was never read
+}
+
+TEST_F(DatabaseTest, ForEachRowStopsWithoutErrorWhenTheCallbackSaysFalse) {
+  ASSERT_OK_AND_ASSIGN(Statement stmt, db_->Prepare("SELECT x FROM t ORDER BY x"));
+  std::vector<int64_t> seen;
+  ASSERT_OK(stmt.ForEachRow([&](const Statement& row) {
+    seen.push_back(row.ColumnInt64(0));
+    return seen.size() < 2;
+  }));
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2}));
+  // The statement stays where the walk stopped: the next step is row 3.
+  ASSERT_OK_AND_ASSIGN(bool row, stmt.Step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(stmt.ColumnInt64(0), 3);
+}
+
+TEST_F(DatabaseTest, ForEachRowReturnsBindAndStepErrorsWithoutCallingBack) {
+  ASSERT_OK_AND_ASSIGN(Statement bad_bind, db_->Prepare("SELECT name FROM t WHERE x = ?1"));
+  int calls = 0;
+  absl::Status status = bad_bind.Bind(7, int64_t{1}).ForEachRow([&](const Statement&) { ++calls; });
+  EXPECT_TRUE(testing::IsError(status, absl::StatusCode::kInternal, "binding parameter 7"));
+  EXPECT_EQ(calls, 0);
+
+  // A step error after some rows: the rows before it were visited, then the error returned.
+  ASSERT_OK_AND_ASSIGN(Statement failing,
+                       db_->Prepare("SELECT CASE WHEN x < 3 THEN x ELSE abs(-9223372036854775807 "
+                                    "- 1) END FROM t ORDER BY x"));
+  status = failing.ForEachRow([&](const Statement&) { ++calls; });
+  EXPECT_TRUE(testing::IsError(status, absl::StatusCode::kInternal, "integer overflow"));
+  EXPECT_EQ(calls, 2);
 }
 
 TEST_F(DatabaseTest, NullBindsAndReadsBackAsZeroId) {
