@@ -41,6 +41,7 @@ HousekeepingRound Housekeeping::RunOnce(int64_t now_ms) {
 }
 
 void Housekeeping::Start() {
+  if (thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;

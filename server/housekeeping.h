@@ -63,7 +63,8 @@ class Housekeeping {
   // passed since the last collection (or none has run yet).
   HousekeepingRound RunOnce(int64_t now_ms);
 
-  // Starts the thread: a round at once, then one every expire_every_ms until Stop().
+  // Starts the thread: a round at once, then one every expire_every_ms until Stop(). Does
+  // nothing while the thread already runs.
   void Start();
   // Wakes the thread and joins it: returns as soon as a round in progress ends. Idempotent.
   void Stop();

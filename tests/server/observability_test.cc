@@ -78,7 +78,8 @@ class MetricsTest : public ::testing::Test {
   }
 
   void Finish(int64_t worker, const storage::Lease& lease) {
-    ASSERT_OK_AND_ASSIGN(headevo::v1::EvaluationResult result, evaluator_.Evaluate(lease.request));
+    ASSERT_OK_AND_ASSIGN(headevo::v1::EvaluationResult result,
+                         evaluator_.Evaluate(lease.request));
     ASSERT_OK(coordinator_->ReportResult(worker, lease.job_id, lease.attempt, result).status());
   }
 
@@ -182,8 +183,8 @@ TEST_F(MetricsTest, OtherPathsMethodsAndAddressesAreRefusedClearly) {
   auto malformed = MetricsExporter::Start(coordinator_.get(), "9464");
   EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(malformed.status().message().find("--metrics-listen"), std::string::npos);
-  auto taken =
-      MetricsExporter::Start(coordinator_.get(), absl::StrFormat("127.0.0.1:%d", exporter->port()));
+  auto taken = MetricsExporter::Start(coordinator_.get(),
+                                      absl::StrFormat("127.0.0.1:%d", exporter->port()));
   EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << taken.status();
 }
 
