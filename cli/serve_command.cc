@@ -2,18 +2,19 @@
 
 #include <signal.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <set>
-#include <thread>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/checkpoint_store.h"
 #include "server/coordinator.h"
 #include "server/grpc_server.h"
 #include "server/health_endpoint.h"
+#include "server/housekeeping.h"
 #include "server/metrics_exporter.h"
 #include "storage/store.h"
 #include "worker/coordinator_channel.h"
@@ -26,136 +27,172 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-}  // namespace
+// Bad flags are exit code 2, everything else 1.
+int FailWith(const absl::Status& status) {
+  return Fail(status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+              std::string(status.message()));
+}
 
-int ServeCommand(const ServeFlags& flags) {
-  if (flags.lease_seconds <= 0 || flags.max_attempts < 1 || flags.keep_best < 0 ||
-      flags.gc_seconds <= 0) {
-    return Fail(2, "--lease-seconds and --gc-seconds must be > 0, --max-attempts >= 1, "
-                   "--keep-best >= 0");
-  }
-  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
-  if (!token.ok()) return Fail(2, std::string(token.status().message()));
+// What serve runs, in the order it starts; members are destroyed in reverse, so housekeeping
+// stops first and the store closes last.
+struct Serving {
+  std::string checkpoint_dir;
+  int64_t lease_ms = 0;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<server::CheckpointStore> checkpoints;
+  std::unique_ptr<server::Coordinator> coordinator;
+  std::unique_ptr<server::CoordinatorServer> server;
+  std::unique_ptr<server::HealthEndpoint> health;
+  std::unique_ptr<server::MetricsExporter> metrics;
+  std::unique_ptr<server::Housekeeping> housekeeping;
+};
 
-  // Signals are taken by a thread of our own (sigwait), so block them before any thread
-  // starts: every thread inherits the mask.
+// SIGTERM and SIGINT are taken by sigwait in ServeCommand, so they are blocked before any
+// thread starts: every thread inherits the mask.
+sigset_t BlockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
+// The database, the checkpoint directory and the coordinator on them. 0, or the exit code.
+int OpenEngine(const ServeFlags& flags, Serving& s) {
   absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
   if (!store.ok()) {
-    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
-                                "': ", store.status().message()));
+    return Fail(
+        1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));
   }
-  const std::string checkpoint_dir =
+  s.store = *std::move(store);
+  s.checkpoint_dir =
       flags.checkpoint_dir.empty() ? flags.db_path + ".checkpoints" : flags.checkpoint_dir;
   absl::StatusOr<std::unique_ptr<server::CheckpointStore>> checkpoints =
-      server::CheckpointStore::Open(checkpoint_dir);
+      server::CheckpointStore::Open(s.checkpoint_dir);
   if (!checkpoints.ok()) return Fail(1, std::string(checkpoints.status().message()));
+  s.checkpoints = *std::move(checkpoints);
 
-  server::CoordinatorOptions coordinator_options;
-  coordinator_options.lease_ms = static_cast<int64_t>(flags.lease_seconds * 1000);
-  coordinator_options.max_attempts = flags.max_attempts;
-  coordinator_options.keep_best_checkpoints = flags.keep_best;
-  coordinator_options.clock = server::SystemClockMs;
+  server::CoordinatorOptions options;
+  s.lease_ms = static_cast<int64_t>(flags.lease_seconds * 1000);
+  options.lease_ms = s.lease_ms;
+  options.max_attempts = flags.max_attempts;
+  options.keep_best_checkpoints = flags.keep_best;
+  options.clock = server::SystemClockMs;
   absl::StatusOr<std::unique_ptr<server::Coordinator>> coordinator =
-      server::Coordinator::Create(store->get(), coordinator_options);
+      server::Coordinator::Create(s.store.get(), options);
   if (!coordinator.ok()) return Fail(1, std::string(coordinator.status().message()));
+  s.coordinator = *std::move(coordinator);
+  return 0;
+}
 
-  server::ServerOptions server_options;
-  server_options.listen = flags.listen;
-  server_options.tls_cert_file = flags.tls_cert_file;
-  server_options.tls_key_file = flags.tls_key_file;
-  server_options.client_ca_file = flags.client_ca_file;
-  server_options.token = *token;
-  server_options.insecure = flags.insecure;
+// The gRPC server, then probes and metrics (after the server, so "ready" means workers can
+// connect). 0, or the exit code.
+int StartSurfaces(const ServeFlags& flags, const std::string& token, Serving& s) {
+  server::ServerOptions options;
+  options.listen = flags.listen;
+  options.tls_cert_file = flags.tls_cert_file;
+  options.tls_key_file = flags.tls_key_file;
+  options.client_ca_file = flags.client_ca_file;
+  options.token = token;
+  options.insecure = flags.insecure;
   absl::StatusOr<std::unique_ptr<server::CoordinatorServer>> server =
-      server::CoordinatorServer::Start(coordinator->get(), checkpoints->get(), server_options);
-  if (!server.ok()) {
-    return Fail(server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
-                std::string(server.status().message()));
-  }
-  // Probes and metrics start after the server, so "ready" means workers can connect.
-  absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> started_health =
+      server::CoordinatorServer::Start(s.coordinator.get(), s.checkpoints.get(), options);
+  if (!server.ok()) return FailWith(server.status());
+  s.server = *std::move(server);
+
+  absl::StatusOr<std::unique_ptr<server::HealthEndpoint>> health =
       server::StartHealthEndpointIfAsked(flags.health_listen);
-  if (!started_health.ok()) return Fail(1, std::string(started_health.status().message()));
-  std::unique_ptr<server::HealthEndpoint> health = *std::move(started_health);
-  if (health) health->SetReady(true);
-  std::unique_ptr<server::MetricsExporter> metrics;
+  if (!health.ok()) return Fail(1, std::string(health.status().message()));
+  s.health = *std::move(health);
+  if (s.health) s.health->SetReady(true);
   if (!flags.metrics_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<server::MetricsExporter>> started =
-        server::MetricsExporter::Start(coordinator->get(), flags.metrics_listen);
-    if (!started.ok()) {
-      return Fail(started.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
-                  std::string(started.status().message()));
-    }
-    metrics = *std::move(started);
+    absl::StatusOr<std::unique_ptr<server::MetricsExporter>> metrics =
+        server::MetricsExporter::Start(s.coordinator.get(), flags.metrics_listen);
+    if (!metrics.ok()) return FailWith(metrics.status());
+    s.metrics = *std::move(metrics);
   }
-  absl::StatusOr<std::vector<headevo::v1::SearchSummary>> searches =
-      (*coordinator)->ListSummaries();
+  return 0;
+}
+
+// The lines tests and operators read: where it listens, what it resumed, the extra ports.
+void PrintStarted(const ServeFlags& flags, const std::string& token, const Serving& s) {
+  absl::StatusOr<std::vector<headevo::v1::SearchSummary>> searches = s.coordinator->ListSummaries();
   int running = 0;
   if (searches.ok()) {
-    for (const auto& s : *searches) running += s.state() == headevo::v1::SEARCH_STATE_RUNNING;
+    for (const auto& summary : *searches) {
+      running += summary.state() == headevo::v1::SEARCH_STATE_RUNNING;
+    }
   }
   const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
-  std::printf("headevo serve: listening on %s:%d (%s%s), database %s, checkpoints in %s, "
-              "%d running search(es) resumed\n",
-              host.c_str(), (*server)->port(),
-              flags.tls_cert_file.empty() ? "plaintext" : "TLS",
-              token->empty() ? "" : ", bearer token required", flags.db_path.c_str(),
-              checkpoint_dir.c_str(), running);
-  if (health) std::printf("headevo serve: health checks on port %d\n", health->port());
-  if (metrics) {
+  std::printf(
+      "headevo serve: listening on %s:%d (%s%s), database %s, checkpoints in %s, "
+      "%d running search(es) resumed\n",
+      host.c_str(), s.server->port(), flags.tls_cert_file.empty() ? "plaintext" : "TLS",
+      token.empty() ? "" : ", bearer token required", flags.db_path.c_str(),
+      s.checkpoint_dir.c_str(), running);
+  if (s.health) std::printf("headevo serve: health checks on port %d\n", s.health->port());
+  if (s.metrics) {
     std::printf("headevo serve: metrics on http://%s:%d/metrics\n",
                 flags.metrics_listen.substr(0, flags.metrics_listen.rfind(':')).c_str(),
-                metrics->port());
+                s.metrics->port());
   }
   std::fflush(stdout);
+}
 
-  // Housekeeping: dead workers' leases every second, checkpoints every gc_seconds.
-  std::atomic<bool> stopping{false};
-  std::thread housekeeping([&] {
-    auto next_gc = std::chrono::steady_clock::now();
-    while (!stopping.load()) {
-      // A coordinator stuck on its lock stops beating, and a liveness probe restarts it.
-      if (health) health->Beat();
-      if (absl::Status s = (*coordinator)->ExpireLeases(); !s.ok()) {
-        std::cerr << "headevo serve: expiring leases: " << s << "\n";
-      }
-      if (std::chrono::steady_clock::now() >= next_gc) {
-        next_gc += std::chrono::milliseconds(static_cast<int64_t>(flags.gc_seconds * 1000));
-        absl::StatusOr<std::vector<std::string>> keep = (*coordinator)->CheckpointsToKeep();
-        if (keep.ok()) {
-          // A checkpoint younger than a lease may belong to a result not reported yet.
-          absl::StatusOr<int> removed = (*checkpoints)->Collect(
-              std::set<std::string>(keep->begin(), keep->end()),
-              coordinator_options.lease_ms * 2);
-          if (removed.ok() && *removed > 0) {
-            std::printf("headevo serve: collected %d checkpoint(s) no candidate needs\n",
-                        *removed);
-            std::fflush(stdout);
-          }
-        }
-      }
-      for (int i = 0; i < 10 && !stopping.load(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    }
-  });
+void LogRound(const server::HousekeepingRound& round) {
+  if (!round.leases.ok()) std::cerr << "headevo serve: expiring leases: " << round.leases << "\n";
+  if (!round.collected.has_value()) return;
+  const absl::StatusOr<int>& removed = *round.collected;
+  if (!removed.ok()) {
+    std::cerr << "headevo serve: collecting checkpoints: " << removed.status() << "\n";
+  } else if (*removed > 0) {
+    std::printf("headevo serve: collected %d checkpoint(s) no candidate needs\n", *removed);
+    std::fflush(stdout);
+  }
+}
+
+// Dead workers' leases every second, checkpoints every --gc-seconds.
+void StartHousekeeping(const ServeFlags& flags, Serving& s) {
+  server::HousekeepingOptions options;
+  options.expire_every_ms = 1'000;
+  options.gc_every_ms = static_cast<int64_t>(flags.gc_seconds * 1000);
+  // A checkpoint younger than a lease may belong to a result not reported yet.
+  options.checkpoint_min_age_ms = s.lease_ms * 2;
+  options.on_round = LogRound;
+  s.housekeeping = std::make_unique<server::Housekeeping>(s.coordinator.get(), s.checkpoints.get(),
+                                                          s.health.get(), std::move(options));
+  s.housekeeping->Start();
+}
+
+}  // namespace
+
+int ServeCommand(const ServeFlags& flags) {
+  if (flags.lease_seconds <= 0 || flags.max_attempts < 1 || flags.keep_best < 0 ||
+      flags.gc_seconds <= 0) {
+    return Fail(2,
+                "--lease-seconds and --gc-seconds must be > 0, --max-attempts >= 1, "
+                "--keep-best >= 0");
+  }
+  absl::StatusOr<std::string> token = worker::TokenFromFileOrEnvironment(flags.token_file);
+  if (!token.ok()) return Fail(2, std::string(token.status().message()));
+  const sigset_t signals = BlockStopSignals();
+
+  Serving s;
+  if (int code = OpenEngine(flags, s); code != 0) return code;
+  if (int code = StartSurfaces(flags, *token, s); code != 0) return code;
+  PrintStarted(flags, *token, s);
+  StartHousekeeping(flags, s);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::printf("headevo serve: %s: finishing calls in flight and stopping\n",
               signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   std::fflush(stdout);
-  stopping = true;
-  if (health) health->SetReady(false);
-  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  (*server)->Wait();
-  housekeeping.join();
+  s.housekeeping->Stop();
+  if (s.health) s.health->SetReady(false);
+  s.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  s.server->Wait();
   std::printf("headevo serve: stopped cleanly\n");
   return 0;
 }

@@ -1,7 +1,8 @@
 // `headevo serve`: the coordinator daemon. Opens (or creates) the database, resumes every
-// running search, serves WorkerService and SearchService, expires dead workers' leases, collects
-// checkpoints nothing needs, and on SIGTERM or SIGINT stops accepting calls, lets calls in
-// flight finish, and exits (workers keep their jobs; their reports wait for the next start).
+// running search, serves WorkerService and SearchService, runs server::Housekeeping (expires dead
+// workers' leases, collects checkpoints nothing needs), and on SIGTERM or SIGINT stops accepting
+// calls, lets calls in flight finish, and exits (workers keep their jobs; their reports wait for
+// the next start). Only wiring lives here; the behaviour is in server/.
 #ifndef HEADEVO_CLI_SERVE_COMMAND_H_
 #define HEADEVO_CLI_SERVE_COMMAND_H_
 

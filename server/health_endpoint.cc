@@ -3,21 +3,29 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 
 namespace headevo::server {
 namespace {
 
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+HealthEndpointOptions WithClock(HealthEndpointOptions options) {
+  if (!options.now_ms) options.now_ms = SteadyClockMs;
+  return options;
 }
 
 }  // namespace
 
+int64_t SteadyClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Born beating: a fresh endpoint is live for its first stale_after_ms.
 HealthEndpoint::HealthEndpoint(const HealthEndpointOptions& options)
-    : options_(options), last_beat_ns_(SteadyNowNs()) {}
+    : options_(WithClock(options)), last_beat_ms_(options_.now_ms()) {}
 
 absl::StatusOr<std::unique_ptr<HealthEndpoint>> HealthEndpoint::Start(
     const HealthEndpointOptions& options) {
@@ -61,7 +69,7 @@ HealthEndpoint::~HealthEndpoint() {
   }
 }
 
-void HealthEndpoint::Beat() { last_beat_ns_.store(SteadyNowNs()); }
+void HealthEndpoint::Beat() { last_beat_ms_.store(options_.now_ms()); }
 
 void HealthEndpoint::SetReady(bool ready) {
   ready_.store(ready);
@@ -69,8 +77,8 @@ void HealthEndpoint::SetReady(bool ready) {
 }
 
 void HealthEndpoint::Refresh() {
-  const int64_t silent_ns = SteadyNowNs() - last_beat_ns_.load();
-  const bool live = silent_ns < options_.stale_after_ms * 1'000'000;
+  const int64_t silent_ms = options_.now_ms() - last_beat_ms_.load();
+  const bool live = silent_ms < options_.stale_after_ms;
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus("", live);
   health->SetServingStatus(kReadinessService, live && ready_.load());

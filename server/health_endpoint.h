@@ -6,13 +6,16 @@
 //   service "headevo.ready"  SERVING while alive and the owner says it is ready (a coordinator:
 //                            serving; a worker: registered with its coordinator).
 // Every status turns NOT_SERVING when the endpoint shuts down.
+//
+// Time comes from options.now_ms, so a test moves a fake clock past stale_after_ms and calls
+// Refresh() instead of waiting for the window to pass.
 #ifndef HEADEVO_SERVER_HEALTH_ENDPOINT_H_
 #define HEADEVO_SERVER_HEALTH_ENDPOINT_H_
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,9 +35,14 @@ struct HealthEndpointOptions {
   std::string listen;  // HOST:PORT; port 0: any free
   // Liveness fails when Beat() has not been called for this long.
   int64_t stale_after_ms = 60'000;
-  // How often the statuses are brought up to date.
+  // How often the statuses are brought up to date (a real wait on the endpoint's own thread).
   int64_t refresh_ms = 200;
+  // Milliseconds on a monotonic clock, read by Beat() and Refresh(). Empty: steady_clock.
+  std::function<int64_t()> now_ms;
 };
+
+// Milliseconds since an arbitrary start on std::chrono::steady_clock.
+int64_t SteadyClockMs();
 
 class HealthEndpoint {
  public:
@@ -45,17 +53,20 @@ class HealthEndpoint {
 
   // The owner's main loop is alive; call it more often than stale_after_ms.
   void Beat();
+  // Sets readiness and brings the statuses up to date at once.
   void SetReady(bool ready);
+  // Brings the statuses up to date now: live when Beat() was called less than stale_after_ms
+  // ago by now_ms. The endpoint's thread calls it every refresh_ms; tests call it directly.
+  void Refresh();
   int port() const { return port_; }
 
  private:
   explicit HealthEndpoint(const HealthEndpointOptions& options);
-  void Refresh();
 
   HealthEndpointOptions options_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  std::atomic<int64_t> last_beat_ns_;
+  std::atomic<int64_t> last_beat_ms_;
   std::atomic<bool> ready_{false};
   std::mutex mu_;
   std::condition_variable stop_cv_;

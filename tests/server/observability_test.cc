@@ -2,10 +2,9 @@
 // scraped over real HTTP, and the health endpoint probed over real gRPC.
 #include <gtest/gtest.h>
 
-#include <chrono>
+#include <atomic>
 #include <map>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "server/activity_counters.h"
@@ -195,42 +194,51 @@ worker::ChannelOptions Plaintext(int port) {
   return channel;
 }
 
-// Probes until the status is `want` (the endpoint refreshes on its own thread); the last seen.
-worker::ServingStatus WaitFor(int port, const std::string& service, worker::ServingStatus want) {
-  worker::ServingStatus seen = worker::ServingStatus::kUnknown;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto status = worker::ProbeHealth(Plaintext(port), service, 5'000);
-    if (status.ok()) seen = *status;
-    if (seen == want) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return seen;
+// The status the endpoint reports for `service` now; kUnknown when the call fails.
+worker::ServingStatus Probe(int port, const std::string& service) {
+  auto status = worker::ProbeHealth(Plaintext(port), service, 5'000);
+  EXPECT_TRUE(status.ok()) << status.status();
+  return status.ok() ? *status : worker::ServingStatus::kUnknown;
 }
 
 TEST(HealthEndpointTest, LivenessFollowsBeatsAndReadinessFollowsTheOwner) {
+  // The endpoint reads the fake clock; its own thread never refreshes during the test, so every
+  // status below is the one Refresh() computed at the fake time the test set.
+  std::atomic<int64_t> now_ms{10'000};
   HealthEndpointOptions options;
   options.listen = "127.0.0.1:0";
   options.stale_after_ms = 500;
-  options.refresh_ms = 20;
+  options.refresh_ms = int64_t{24} * 3600 * 1000;
+  options.now_ms = [&now_ms] { return now_ms.load(); };
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<HealthEndpoint> health, HealthEndpoint::Start(options));
   using worker::ServingStatus;
-  health->Beat();
-  EXPECT_EQ(WaitFor(health->port(), "", ServingStatus::kServing), ServingStatus::kServing);
-  EXPECT_EQ(WaitFor(health->port(), kReadinessService, ServingStatus::kNotServing),
-            ServingStatus::kNotServing)
+  const int port = health->port();
+  EXPECT_EQ(Probe(port, ""), ServingStatus::kServing) << "live from the start";
+  EXPECT_EQ(Probe(port, kReadinessService), ServingStatus::kNotServing)
       << "not ready until the owner says so";
   health->SetReady(true);
+  EXPECT_EQ(Probe(port, kReadinessService), ServingStatus::kServing);
+
+  now_ms = 10'499;
+  health->Refresh();
+  EXPECT_EQ(Probe(port, ""), ServingStatus::kServing) << "silent 499 ms of 500";
+  EXPECT_EQ(Probe(port, kReadinessService), ServingStatus::kServing);
+  // No beat for stale_after_ms: the owner is stuck, and both turn NOT_SERVING.
+  now_ms = 10'500;
+  health->Refresh();
+  EXPECT_EQ(Probe(port, ""), ServingStatus::kNotServing);
+  EXPECT_EQ(Probe(port, kReadinessService), ServingStatus::kNotServing)
+      << "ready, but not alive, is not ready";
   health->Beat();
-  EXPECT_EQ(WaitFor(health->port(), kReadinessService, ServingStatus::kServing),
-            ServingStatus::kServing);
-  // No more beats: the owner is stuck, and both turn NOT_SERVING.
-  EXPECT_EQ(WaitFor(health->port(), "", ServingStatus::kNotServing), ServingStatus::kNotServing);
-  EXPECT_EQ(WaitFor(health->port(), kReadinessService, ServingStatus::kNotServing),
-            ServingStatus::kNotServing);
-  health->Beat();
-  EXPECT_EQ(WaitFor(health->port(), "", ServingStatus::kServing), ServingStatus::kServing)
-      << "a beat brings it back";
+  health->Refresh();
+  EXPECT_EQ(Probe(port, ""), ServingStatus::kServing) << "a beat brings it back";
+  EXPECT_EQ(Probe(port, kReadinessService), ServingStatus::kServing);
+  now_ms = 10'900;
+  health->Refresh();
+  EXPECT_EQ(Probe(port, ""), ServingStatus::kServing) << "the window counts from the last beat";
+  health->SetReady(false);
+  EXPECT_EQ(Probe(port, kReadinessService), ServingStatus::kNotServing);
+  EXPECT_EQ(Probe(port, ""), ServingStatus::kServing) << "not ready is still alive";
 
   auto unknown = worker::ProbeHealth(Plaintext(health->port()), "no.such.service", 5'000);
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
