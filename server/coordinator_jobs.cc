@@ -142,7 +142,7 @@ absl::StatusOr<JobReport> Coordinator::ReportResult(int64_t worker_id, int64_t j
         m.train_loss(), ", val ", m.val_loss(), "); report it as a permanent failure"));
   }
   // The gRPC service checked this already; the embedded worker's results come straight here.
-  if (absl::Status s = CheckGrowthRecords(result); !s.ok()) {
+  if (absl::Status s = CheckHeadRecords(result); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("job ", job_id, " attempt ", attempt, ": ", s.message()));
   }

@@ -46,14 +46,14 @@ absl::StatusOr<JobRecord> ReadJob(const Statement& stmt) {
 // Every row of `stmt` (a kJobColumns query) as jobs.
 absl::StatusOr<std::vector<JobRecord>> ReadJobs(Statement& stmt) {
   std::vector<JobRecord> jobs;
-  while (true) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return jobs;
-    absl::StatusOr<JobRecord> job = ReadJob(stmt);
+  absl::Status status = stmt.ForEachRow([&](const Statement& row) -> absl::Status {
+    absl::StatusOr<JobRecord> job = ReadJob(row);
     if (!job.ok()) return job.status();
     jobs.push_back(*std::move(job));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return jobs;
 }
 
 // The job `sql` (kJobColumns and a WHERE on ?1) finds for `key`; NotFound `not_found` if none.

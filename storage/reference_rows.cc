@@ -64,14 +64,14 @@ absl::StatusOr<std::vector<headevo::v1::Reference>> LoadReferencesOfSearch(Datab
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, search_id);
   std::vector<headevo::v1::Reference> references;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return references;
-    absl::StatusOr<headevo::v1::Reference> reference = ReadReference(*stmt);
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) -> absl::Status {
+    absl::StatusOr<headevo::v1::Reference> reference = ReadReference(row);
     if (!reference.ok()) return reference.status();
     references.push_back(*std::move(reference));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return references;
 }
 
 absl::StatusOr<headevo::v1::Reference> LoadReference(Database& db, int64_t reference_id) {

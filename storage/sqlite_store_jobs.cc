@@ -132,12 +132,10 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::OpenJobParentCheckpoints()
       "WHERE state IN ('QUEUED', 'LEASED') AND parent_checkpoint_sha256 IS NOT NULL");
   if (!stmt.ok()) return stmt.status();
   std::vector<std::string> shas;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return shas;
-    shas.push_back(stmt->ColumnText(0));
-  }
+  absl::Status status =
+      stmt->ForEachRow([&](const Statement& row) { shas.push_back(row.ColumnText(0)); });
+  if (!status.ok()) return status;
+  return shas;
 }
 
 absl::StatusOr<JobRecord> SqliteStore::GetJob(int64_t job_id) { return LoadJob(*db_, job_id); }
@@ -164,12 +162,11 @@ absl::StatusOr<std::vector<CheckpointRecord>> SqliteStore::ListCheckpoints(int64
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, search_id);
   std::vector<CheckpointRecord> checkpoints;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return checkpoints;
-    checkpoints.push_back({stmt->ColumnText(0), stmt->ColumnInt64(1), stmt->ColumnInt64(2)});
-  }
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) {
+    checkpoints.push_back({row.ColumnText(0), row.ColumnInt64(1), row.ColumnInt64(2)});
+  });
+  if (!status.ok()) return status;
+  return checkpoints;
 }
 
 absl::StatusOr<int64_t> SqliteStore::AppendEvent(const EventRecord& event) {
@@ -205,13 +202,12 @@ absl::StatusOr<std::vector<EventRecord>> SqliteStore::ListEvents(int64_t search_
   if (!stmt.ok()) return stmt.status();
   stmt->BindAll(search_id, after_id, limit);
   std::vector<EventRecord> events;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return events;
-    events.push_back({stmt->ColumnInt64(0), search_id, stmt->ColumnInt64(1), stmt->ColumnText(2),
-                      stmt->ColumnText(3)});
-  }
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) {
+    events.push_back({row.ColumnInt64(0), search_id, row.ColumnInt64(1), row.ColumnText(2),
+                      row.ColumnText(3)});
+  });
+  if (!status.ok()) return status;
+  return events;
 }
 
 }  // namespace headevo::storage

@@ -246,9 +246,14 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   metrics->set_steps(training.steps());
   metrics->set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  for (headevo::v1::HeadStats& s : stats) *result.add_head_stats() = std::move(s);
-  for (headevo::v1::HeadGrowth& g : growth) *result.add_growth() = std::move(g);
-  if (!checkpoint_dir_.empty()) {
+  // A reference model (dense, a baseline) has no heads in the lineage: the coordinator keeps
+  // its metrics only, so neither statistics nor weights are sent for it.
+  const bool reference = request.reference_id() != 0;
+  if (!reference) {
+    for (headevo::v1::HeadStats& s : stats) *result.add_head_stats() = std::move(s);
+    for (headevo::v1::HeadGrowth& g : growth) *result.add_growth() = std::move(g);
+  }
+  if (!checkpoint_dir_.empty() && !reference) {
     absl::StatusOr<std::string> sha256 = SaveCheckpoint(request, model, *optimizer);
     if (!sha256.ok()) return sha256.status();
     result.set_checkpoint_sha256(*sha256);

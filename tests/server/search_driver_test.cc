@@ -463,6 +463,7 @@ class KSweepEvaluator : public search::Evaluator {
     double connections = 0;
     for (const auto& head : request.genome().heads()) {
       connections += head.offsets().offsets_size();
+      if (request.reference_id() != 0) continue;  // no statistics for a reference model
       auto* stats = result.add_head_stats();
       stats->set_head_id(head.id());
       stats->set_layer(head.layer());

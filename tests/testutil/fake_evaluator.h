@@ -39,6 +39,8 @@ class FakeEvaluator : public search::Evaluator {
         covered.insert(offset);
       }
       connections += head.offsets().offsets_size();
+      // A reference model's heads are not in the lineage: a worker sends no statistics.
+      if (request.reference_id() != 0) continue;
       auto* stats = result.add_head_stats();
       stats->set_head_id(head.id());
       stats->set_layer(head.layer());
