@@ -102,10 +102,10 @@ class ClusterTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
 
-  headevo::v1::SearchState SearchState() {
+  headevo::v1::SearchState SearchState(int64_t search_id = 1) {
     auto reader = Reader();
     if (reader == nullptr) return headevo::v1::SEARCH_STATE_UNSPECIFIED;
-    auto search = reader->GetSearch(1);
+    auto search = reader->GetSearch(search_id);
     return search.ok() ? search->state : headevo::v1::SEARCH_STATE_UNSPECIFIED;
   }
 
@@ -350,6 +350,113 @@ TEST_F(ClusterTest, AResumedSearchEndsWithTheUninterruptedPopulation) {
     EXPECT_EQ(resumed[i].metrics().val_loss(), expected[i].metrics().val_loss());
     EXPECT_EQ(resumed[i].checkpoint_sha256(), expected[i].checkpoint_sha256());
   }
+}
+
+// A genome as "layer:offsets origin" per head: comparable across databases, whose ids differ.
+std::string HeadsWithoutIds(const headevo::v1::Candidate& c) {
+  std::string out;
+  for (const headevo::v1::Head& h : c.genome().heads()) {
+    out += std::to_string(h.layer()) + ":";
+    for (int offset : h.offsets().offsets()) out += std::to_string(offset) + ",";
+    out += " " + headevo::v1::HeadOrigin_Name(h.origin()) + "; ";
+  }
+  return out;
+}
+
+// One config with the dense comparison and two baselines through `headevo run` (one process)
+// and through `headevo serve` + 2 workers + `headevo launch`: the same lineage, the same
+// reference models with the same losses; then a k-sweep config both ways, with the same
+// steps and verdict. Every client command reads the references and the verdict.
+TEST_F(ClusterTest, RunAndServeGiveTheSameLineageReferencesAndKSweep) {
+  // Generational, so the lineage does not depend on which of two workers finishes first.
+  const std::string evolve =
+      testing::TinySearchConfig(
+          "name = \"both\"\nseed = 13\npopulation = 3\ngenerations = 2\n"
+          "schedule = \"generational\"\ncompare_with_dense = true\ninherit_weights = true\n",
+          2, 20) +
+      "\n[baselines]\nrun = [\"local\", \"random\"]\n";
+  const std::string k_sweep = testing::TinySearchConfig(
+      "name = \"sweep\"\nseed = 17\nmode = \"k_sweep\"\n", 2, 20) +
+      "\n[k_sweep]\nk_start = 4\nk_factor = 0.5\nk_min = 1\nrepeats = 2\ntolerance = 0.5\n";
+  std::ofstream(dir_.path() / "evolve.toml") << evolve;
+  std::ofstream(dir_.path() / "sweep.toml") << k_sweep;
+  std::string out;
+  ASSERT_EQ(Cli("run evolve.toml --db run-evolve.db --threads 1 -q", &out), 0) << out;
+  ASSERT_EQ(Cli("run sweep.toml --db run-sweep.db --threads 1 -q", &out), 0) << out;
+  EXPECT_NE(out.find("smallest mean k that held"), std::string::npos) << out;
+
+  auto serve = Serve(/*lease_seconds=*/30);
+  auto a = Worker("a");
+  auto b = Worker("b");
+  ASSERT_EQ(Cli("launch evolve.toml --coordinator " + address_, &out), 0) << out;
+  ASSERT_EQ(Cli("launch sweep.toml --coordinator " + address_, &out), 0) << out;
+  ASSERT_TRUE(WaitFor([&] { return SearchDone() && SearchState(2) == headevo::v1::SEARCH_STATE_DONE; },
+                      milliseconds(180000)))
+      << serve->Log() << a->Log() << b->Log();
+
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  const std::pair<std::string, int64_t> pairs[] = {{"run-evolve.db", 1}, {"run-sweep.db", 2}};
+  for (const auto& [run_db, served_id] : pairs) {
+    SCOPED_TRACE(run_db);
+    ASSERT_OK_AND_ASSIGN(auto straight, storage::Store::Open(dir_.File(run_db), read_only));
+    auto cluster = Reader();
+    ASSERT_OK_AND_ASSIGN(auto expected, straight->ListCandidates(1));
+    ASSERT_OK_AND_ASSIGN(auto served, cluster->ListCandidates(served_id));
+    ASSERT_EQ(served.size(), expected.size());
+    ASSERT_GE(expected.size(), 6u);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(served[i].generation(), expected[i].generation());
+      EXPECT_EQ(HeadsWithoutIds(served[i]), HeadsWithoutIds(expected[i]));
+      EXPECT_EQ(served[i].mutation().description(), expected[i].mutation().description());
+      EXPECT_EQ(served[i].state(), headevo::v1::CANDIDATE_STATE_DONE) << served[i].error();
+      EXPECT_EQ(served[i].metrics().val_loss(), expected[i].metrics().val_loss());
+      // The parent as a position in the population: ids differ between the databases.
+      EXPECT_EQ(served[i].parent_id() == 0 ? -1 : served[i].parent_id() - served[0].id(),
+                expected[i].parent_id() == 0 ? -1 : expected[i].parent_id() - expected[0].id());
+    }
+    ASSERT_OK_AND_ASSIGN(auto expected_refs, straight->ListReferences(1));
+    ASSERT_OK_AND_ASSIGN(auto served_refs, cluster->ListReferences(served_id));
+    ASSERT_EQ(served_refs.size(), expected_refs.size());
+    for (size_t i = 0; i < expected_refs.size(); ++i) {
+      SCOPED_TRACE(expected_refs[i].description());
+      EXPECT_EQ(served_refs[i].description(), expected_refs[i].description());
+      EXPECT_EQ(served_refs[i].role(), expected_refs[i].role());
+      EXPECT_EQ(served_refs[i].state(), headevo::v1::CANDIDATE_STATE_DONE) << served_refs[i].error();
+      EXPECT_EQ(served_refs[i].metrics().val_loss(), expected_refs[i].metrics().val_loss());
+    }
+    ASSERT_OK_AND_ASSIGN(auto jobs, cluster->ListJobs(served_id));
+    EXPECT_EQ(jobs.size(), served.size() + served_refs.size()) << "one job each, run once";
+    for (const auto& job : jobs) EXPECT_EQ(job.state, storage::JobState::kDone) << job.id;
+  }
+  // Dense and the two baselines for the evolution; the k-sweep's bar for the sweep.
+  ASSERT_OK_AND_ASSIGN(auto evolve_refs, Reader()->ListReferences(1));
+  ASSERT_EQ(evolve_refs.size(), 3u);
+  EXPECT_EQ(evolve_refs[0].kind(), "dense");
+  EXPECT_EQ(evolve_refs[1].kind(), "local");
+  EXPECT_EQ(evolve_refs[2].kind(), "random");
+
+  // Every client command sees them: status online and offline, and the candidates listing.
+  std::string online;
+  std::string offline;
+  std::string offline_run;
+  ASSERT_EQ(Cli("status 2 --coordinator " + address_, &online), 0) << online;
+  ASSERT_EQ(Cli("status 2 --db cluster.db", &offline), 0) << offline;
+  ASSERT_EQ(Cli("status 1 --db run-sweep.db", &offline_run), 0) << offline_run;
+  EXPECT_EQ(online, offline);
+  EXPECT_NE(online.find("dense attention (reference #"), std::string::npos) << online;
+  const size_t verdict = online.find("the smallest mean k that held is");
+  ASSERT_NE(verdict, std::string::npos) << online;
+  EXPECT_NE(offline_run.find(online.substr(verdict, online.find('\n', verdict) - verdict)),
+            std::string::npos)
+      << online << offline_run;
+  ASSERT_EQ(Cli("candidates 1 --coordinator " + address_, &out), 0) << out;
+  EXPECT_NE(out.find("reference models (outside the lineage)"), std::string::npos) << out;
+  EXPECT_NE(out.find("local attention (window"), std::string::npos) << out;
+  std::string report;
+  ASSERT_EQ(Cli("status 1 --coordinator " + address_, &report), 0) << report;
+  EXPECT_NE(report.find("random heads (mean k"), std::string::npos) << report;
 }
 
 }  // namespace
