@@ -2,7 +2,6 @@
 // every RUNNING or PAUSED search it holds (server/coordinator.h).
 #include "server/coordinator.h"
 
-#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,12 +14,6 @@ namespace headevo::server {
 
 uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal) {
   return search::DeriveSeed(search_seed, static_cast<uint64_t>(ordinal));
-}
-
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string StateWord(headevo::v1::SearchState state) {
@@ -48,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(storage::Store*
         " >= 0"));
   }
   if (!options.clock) options.clock = SystemClockMs;
+  if (!options.wait_clock) options.wait_clock = SteadyClockMs;
   std::unique_ptr<Coordinator> coordinator(new Coordinator(store, std::move(options)));
   std::lock_guard<std::mutex> lock(coordinator->mu_);
   absl::StatusOr<std::vector<storage::SearchRecord>> searches = store->ListSearches();

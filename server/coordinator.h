@@ -60,6 +60,7 @@
 #include "search/search_options.h"
 #include "search/strategy.h"
 #include "server/activity_counters.h"
+#include "server/clock.h"
 #include "storage/store.h"
 
 namespace headevo::server {
@@ -72,8 +73,13 @@ struct CoordinatorOptions {
   // Checkpoints kept per search however it ends (its best candidates'), besides those a
   // running search may still breed from.
   int keep_best_checkpoints = 5;
-  // Milliseconds since the Unix epoch; only for lease expiry and event times.
+  // Milliseconds since the Unix epoch; only for lease expiry and event times. Empty: the
+  // system clock.
   std::function<int64_t()> clock;
+  // Monotonic milliseconds for how long WaitForJob and NextEvents wait. Empty: steady_clock.
+  // A waiter also wakes at least every 200 ms of real time to read it (and to notice a
+  // cancelled call), so a test moving a fake clock sees its deadline pass within that.
+  std::function<int64_t()> wait_clock;
 };
 
 // One RUNNING or PAUSED search as the metrics endpoint shows it.
@@ -290,9 +296,6 @@ class Coordinator {
 // The seed of the ordinal-th candidate's training: independent of database ids, so a search
 // replayed into another database trains every candidate identically.
 uint64_t CandidateTrainingSeed(uint64_t search_seed, int64_t ordinal);
-
-// Milliseconds since the Unix epoch from the system clock.
-int64_t SystemClockMs();
 
 }  // namespace headevo::server
 

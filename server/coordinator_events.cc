@@ -1,5 +1,6 @@
 // The event stream: events stored for people and streamed live to watchers, and whether a
 // search will change no more (server/coordinator.h).
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -12,6 +13,9 @@ namespace {
 // Live events kept for watchers that fall behind; older ones are only in the database (or, for
 // candidate events, gone: they are progress, not history).
 constexpr size_t kMaxLiveEvents = 10'000;
+
+// The longest a waiter sleeps before it reads the wait clock again.
+constexpr int64_t kWaitSliceMs = 200;
 
 }  // namespace
 
@@ -63,7 +67,7 @@ absl::StatusOr<std::vector<headevo::v1::SearchEvent>> Coordinator::NextEvents(
     cursor.replayed = true;
     if (!events.empty()) return events;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  const int64_t deadline = options_.wait_clock() + wait_ms;
   while (true) {
     for (const LiveEvent& live : live_events_) {
       if (live.seq <= cursor.live_after) continue;
@@ -73,7 +77,9 @@ absl::StatusOr<std::vector<headevo::v1::SearchEvent>> Coordinator::NextEvents(
       if (live.event.id() > 0) cursor.stored_after = live.event.id();
     }
     if (!events.empty() || shutting_down_) return events;
-    if (event_cv_.wait_until(lock, deadline) == std::cv_status::timeout) return events;
+    const int64_t left = deadline - options_.wait_clock();
+    if (left <= 0) return events;
+    event_cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(left, kWaitSliceMs)));
   }
 }
 

@@ -82,18 +82,17 @@ absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t work
 
 absl::StatusOr<std::optional<storage::Lease>> Coordinator::WaitForJob(
     int64_t worker_id, int64_t wait_ms, const std::function<bool()>& cancelled) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  const int64_t deadline = options_.wait_clock() + wait_ms;
   while (true) {
     absl::StatusOr<std::optional<storage::Lease>> lease = LeaseJob(worker_id);
     if (!lease.ok() || lease->has_value()) return lease;
     std::unique_lock<std::mutex> lock(mu_);
-    if (shutting_down_ || (cancelled && cancelled()) ||
-        std::chrono::steady_clock::now() >= deadline) {
+    const int64_t left = deadline - options_.wait_clock();
+    if (shutting_down_ || (cancelled && cancelled()) || left <= 0) {
       return std::optional<storage::Lease>();
     }
-    // Wake on news, and at least every 200 ms to notice a cancelled call.
-    work_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
-                                                     std::chrono::milliseconds(200)));
+    // Wake on news, and at least every 200 ms to notice a cancelled call or a moved clock.
+    work_cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(left, 200)));
   }
 }
 

@@ -17,12 +17,6 @@ HealthEndpointOptions WithClock(HealthEndpointOptions options) {
 
 }  // namespace
 
-int64_t SteadyClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Born beating: a fresh endpoint is live for its first stale_after_ms.
 HealthEndpoint::HealthEndpoint(const HealthEndpointOptions& options)
     : options_(WithClock(options)), last_beat_ms_(options_.now_ms()) {}

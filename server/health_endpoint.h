@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "server/clock.h"
 
 namespace grpc {
 class Server;
@@ -40,9 +41,6 @@ struct HealthEndpointOptions {
   // Milliseconds on a monotonic clock, read by Beat() and Refresh(). Empty: steady_clock.
   std::function<int64_t()> now_ms;
 };
-
-// Milliseconds since an arbitrary start on std::chrono::steady_clock.
-int64_t SteadyClockMs();
 
 class HealthEndpoint {
  public:

@@ -67,7 +67,9 @@ class FakeEvaluator : public search::Evaluator {
     m->set_train_loss(m->val_loss());
     m->set_connections(connections);
     m->set_steps(request.training().steps());
-    result.set_checkpoint_sha256("ckpt-" + std::to_string(request.candidate_id()));
+    if (request.reference_id() == 0) {
+      result.set_checkpoint_sha256("ckpt-" + std::to_string(request.candidate_id()));
+    }
     return result;
   }
 
