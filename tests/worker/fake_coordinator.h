@@ -37,6 +37,7 @@ class FakeCoordinator final : public headevo::v1::WorkerService::Service {
   // on_empty_lease(wait_ms) (a test moves its fake clock there: the long poll's time).
   void AddJob(const headevo::v1::EvaluationRequest& request) { jobs_.push_back(request); }
   int unavailable_registers = 0;  // the first N Register calls answer UNAVAILABLE
+  int64_t heartbeat_interval_ms = 1'000;  // what Register asks of the worker
   std::function<void(int64_t wait_ms)> on_empty_lease;
 
   // What the worker did; read after it returned.
@@ -60,7 +61,7 @@ class FakeCoordinator final : public headevo::v1::WorkerService::Service {
     }
     response->set_worker_id(42);
     response->set_lease_ms(60'000);
-    response->set_heartbeat_interval_ms(1'000);
+    response->set_heartbeat_interval_ms(heartbeat_interval_ms);
     return grpc::Status::OK;
   }
 

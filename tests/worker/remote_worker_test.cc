@@ -112,6 +112,28 @@ TEST_F(RemoteWorkerTest, StopMidTrainingHandsTheJobBackAndJoinsTheTraining) {
   EXPECT_TRUE(Contains(Log(), "handed back")) << Log();
 }
 
+TEST_F(RemoteWorkerTest, HeartbeatsWhileTrainingFollowTheFakeClock) {
+  constexpr int64_t kHour = 3'600'000;
+  coordinator_.heartbeat_interval_ms = kHour;  // never due in real time during this test
+  coordinator_.AddJob(TinyPlantedRequest());
+  BlockingEvaluator evaluator;
+  RemoteWorkerOptions options = Options();
+  // Every poll of `stop` moves the fake clock half an interval, so a heartbeat falls due every
+  // second poll while training. Bounded, so a worker reading the real clock fails instead of
+  // hanging.
+  int polls = 0;
+  options.stop = [&] {
+    clock_.now_ms += kHour / 2;
+    return coordinator_.calls().heartbeats >= 3 || ++polls >= 40;
+  };
+
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+  EXPECT_EQ(coordinator_.calls().heartbeats, 3);
+  EXPECT_EQ(stats.handed_back, 1);
+  EXPECT_EQ(evaluator.running.load(), 0);
+}
+
 TEST_F(RemoteWorkerTest, AnEvaluatorsExceptionIsReportedAsTheJobsFailure) {
   coordinator_.AddJob(TinyPlantedRequest());
   ThrowingEvaluator evaluator("tokenizer exploded");

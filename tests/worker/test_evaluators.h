@@ -18,6 +18,8 @@ namespace headevo::worker::testing {
 // The counters tell a test whether a call is still running.
 class BlockingEvaluator : public search::Evaluator {
  public:
+  static constexpr int kWindDownYields = 200'000;
+
   absl::StatusOr<headevo::v1::EvaluationResult> Evaluate(
       const headevo::v1::EvaluationRequest& request) override {
     return EvaluateCancellable(request, nullptr);
@@ -29,6 +31,9 @@ class BlockingEvaluator : public search::Evaluator {
     started = true;
     while (!(cancelled && cancelled())) std::this_thread::yield();  // one "step" per check
     saw_cancel = true;
+    // Winding down takes a while, as a real step does, so a caller that returned without
+    // joining would find this call still running.
+    for (int i = 0; i < kWindDownYields; ++i) std::this_thread::yield();
     --running;
     return absl::CancelledError("training cancelled");
   }
