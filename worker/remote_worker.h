@@ -79,9 +79,12 @@ struct RemoteWorkerStats {
 // Each job's EvaluateCancellable runs on a training thread of its own, one job at a time, so
 // the evaluator is never called concurrently, but not always from the same thread; nothing
 // else may use it during this call.
-// Errors: InvalidArgument for bad options, and Unauthenticated / PermissionDenied /
-// InvalidArgument from the coordinator at registration (a wrong token or certificate will not
-// fix itself). Never throws.
+// Errors: InvalidArgument for bad options (no checkpoint_dir, a null evaluator, MakeChannel's);
+// Unauthenticated / PermissionDenied / InvalidArgument from the coordinator at registration or
+// lease (a wrong token or certificate will not fix itself); the last transient error (e.g.
+// Unavailable) when stopped while the coordinator was unreachable. A job that fails is not an
+// error of this call: it is reported and counted in `failed`. Never throws, unless a
+// callback in `options` does.
 absl::StatusOr<RemoteWorkerStats> RunRemoteWorker(const RemoteWorkerOptions& options,
                                                   search::Evaluator* evaluator);
 
