@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +81,7 @@ int WorkerCommand(const WorkerFlags& flags) {
               *health ? absl::StrCat(", health checks on port ", (*health)->port()).c_str()
                       : "");
   std::fflush(stdout);
+  // The evaluator, owned here, outlives the call, as RunRemoteWorker requires.
   absl::StatusOr<worker::RemoteWorkerStats> stats =
       worker::RunRemoteWorker(options, evaluator->get());
   if (!stats.ok()) return Fail(1, std::string(stats.status().message()));
@@ -89,9 +89,7 @@ int WorkerCommand(const WorkerFlags& flags) {
               "back\n",
               stats->jobs, stats->reported, stats->failed, stats->dropped, stats->handed_back);
   std::fflush(stdout);
-  // A handed-back job may still be training on its own thread: leave without waiting for it
-  // (or destroying the evaluator under it).
-  if (stats->handed_back > 0) std::_Exit(0);
+  // RunRemoteWorker has joined its training thread: the evaluator may go now.
   return 0;
 }
 

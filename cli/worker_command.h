@@ -1,5 +1,6 @@
 // `headevo worker`: a training worker for a coordinator (worker/remote_worker.h). SIGTERM or
-// SIGINT hands the running job back and exits at once.
+// SIGINT hands the running job back, stops its training before the next step, and returns
+// once the training thread has ended (a normal exit, no thread left behind).
 #ifndef HEADEVO_CLI_WORKER_COMMAND_H_
 #define HEADEVO_CLI_WORKER_COMMAND_H_
 

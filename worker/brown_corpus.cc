@@ -81,9 +81,12 @@ absl::StatusOr<std::vector<TextDocument>> ReadBrownCorpus(const std::string& dir
   std::error_code error;
   if (!fs::is_directory(dir, error)) return MissingCorpus(dir, "does not exist");
   std::vector<fs::path> samples;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
-    if (entry.is_regular_file(error) && IsSampleName(entry.path().filename().string())) {
-      samples.push_back(entry.path());
+  // increment(error), not a range-for: its operator++ throws on an I/O error.
+  for (auto it = fs::directory_iterator(dir, error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
+    std::error_code type_error;  // an entry whose type cannot be read is not a sample
+    if (it->is_regular_file(type_error) && IsSampleName(it->path().filename().string())) {
+      samples.push_back(it->path());
     }
   }
   if (error) return absl::InternalError(absl::StrCat("listing ", dir, ": ", error.message()));

@@ -25,7 +25,8 @@ std::string StripTags(std::string_view tagged_line);
 // file's with tags stripped: one line per non-blank input line (a sentence), each ending in
 // '\n'.
 // Errors: NotFound, naming `dir` and deploy/fetch_corpus.sh, when `dir` does not exist or
-// holds no sample file; Internal when a file cannot be read.
+// holds no sample file; Internal when the directory cannot be listed or a file cannot be
+// read. Never throws.
 absl::StatusOr<std::vector<TextDocument>> ReadBrownCorpus(const std::string& dir);
 
 }  // namespace headevo::worker

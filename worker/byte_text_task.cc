@@ -1,9 +1,11 @@
 #include "worker/byte_text_task.h"
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 namespace headevo::worker {
 
@@ -21,8 +23,15 @@ absl::StatusOr<std::unique_ptr<ByteTextTask>> ByteTextTask::Create(
     const std::vector<TextDocument>& documents, int64_t seq_len) {
   absl::StatusOr<DocumentSplit> split = SplitDocuments(documents, seq_len + 1);
   if (!split.ok()) return split.status();
-  return std::unique_ptr<ByteTextTask>(
-      new ByteTextTask(Bytes(split->train), Bytes(split->validation), seq_len));
+  // A corpus too large to hold is the only way this fails, and it is the caller's to handle.
+  try {
+    return std::unique_ptr<ByteTextTask>(
+        new ByteTextTask(Bytes(split->train), Bytes(split->validation), seq_len));
+  } catch (const std::exception& e) {
+    return absl::ResourceExhaustedError(absl::StrCat("holding the corpus's ",
+                                                     split->train.size() + split->validation.size(),
+                                                     " bytes: ", e.what()));
+  }
 }
 
 ByteTextTask::ByteTextTask(torch::Tensor train, torch::Tensor validation, int64_t seq_len)

@@ -23,7 +23,8 @@ class ByteTextTask : public Task {
   static constexpr int64_t kVocabSize = 256;
 
   // Splits the documents with SplitDocuments(documents, seq_len + 1).
-  // Errors: InvalidArgument from SplitDocuments (too few or too short documents).
+  // Errors: InvalidArgument from SplitDocuments (too few or too short documents);
+  // ResourceExhausted when the corpus cannot be held in memory. Never throws.
   static absl::StatusOr<std::unique_ptr<ByteTextTask>> Create(
       const std::vector<TextDocument>& documents, int64_t seq_len);
 

@@ -322,9 +322,16 @@ absl::StatusOr<Checkpoint> Checkpoint::Parse(const std::string& bytes, const std
     if (!is_double && entry.dtype() != "float32") {
       return Damaged(name, absl::StrCat("tensor ", entry.name(), " has dtype ", entry.dtype()));
     }
-    torch::Tensor tensor =
-        torch::empty(std::vector<int64_t>(entry.shape().begin(), entry.shape().end()),
-                     is_double ? torch::kDouble : torch::kFloat);
+    // The header is outside data: a shape LibTorch refuses (negative, or too large to
+    // allocate) is damage to report, not an exception to let out of this boundary.
+    torch::Tensor tensor;
+    try {
+      tensor = torch::empty(std::vector<int64_t>(entry.shape().begin(), entry.shape().end()),
+                            is_double ? torch::kDouble : torch::kFloat);
+    } catch (const std::exception& e) {
+      return Damaged(name, absl::StrCat("tensor ", entry.name(), " has a shape LibTorch refuses: ",
+                                        e.what()));
+    }
     if (entry.offset() > data_size || entry.size_bytes() > data_size - entry.offset() ||
         entry.size_bytes() != tensor.nbytes()) {
       return Damaged(name, absl::StrCat("tensor ", entry.name(), " lies outside the data"));

@@ -34,7 +34,7 @@ std::string Sha256Hex(const std::string& bytes);
 
 // Serialises `model` (built from `spec` and `genome`) and, when non-null, `optimizer` (made
 // by MakeOptimizer for this model) into the bytes of a checkpoint file. Throws c10::Error
-// from LibTorch.
+// from LibTorch: an internal helper, called only inside TorchEvaluator's catching boundary.
 std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
                                 const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer);
 
@@ -48,7 +48,8 @@ class Checkpoint {
   // Reads and checks a checkpoint file. When expected_sha256 is non-empty the file's bytes
   // must hash to it.
   // Errors: NotFound when the file does not exist; DataLoss, naming the file, when it is not a
-  // checkpoint, is truncated or damaged, or does not hash to expected_sha256.
+  // checkpoint, is truncated or damaged (a tensor shape LibTorch refuses included), or does
+  // not hash to expected_sha256; FailedPrecondition for another format version. Never throws.
   static absl::StatusOr<Checkpoint> Load(const std::string& path,
                                          const std::string& expected_sha256 = "");
   // The same from bytes already read; `name` is used in error messages.
@@ -65,7 +66,8 @@ class Checkpoint {
   // genome, and, when `optimizer` is non-null, the saved optimiser state into it (for a model
   // that resumes training exactly where the saved one stopped).
   // Errors: FailedPrecondition when the model's parameters differ in name or shape, or when
-  // an optimiser is given but none was saved.
+  // an optimiser is given but none was saved. May throw c10::Error from LibTorch (a device
+  // out of memory while copying): call it inside a catching boundary (TorchEvaluator).
   absl::Status Restore(SparseTransformer& model, torch::optim::AdamW* optimizer) const;
 
  private:
@@ -146,7 +148,8 @@ struct InheritanceReport {
 // `initializer`, after all the copying. Gates stay at 1.
 // Errors: FailedPrecondition, naming the field, when the parent's model spec differs from
 // the child's in anything but attention parameters that do not apply, or when either is not
-// a sparse (genome-offset) model; the initializer's errors.
+// a sparse (genome-offset) model; the initializer's errors. May throw c10::Error from LibTorch
+// (and the initializer's exceptions): called inside TorchEvaluator's catching boundary.
 absl::StatusOr<InheritanceReport> InheritWeights(const Checkpoint& parent,
                                                  const headevo::v1::ModelSpec& child_spec,
                                                  const headevo::v1::Genome& child_genome,

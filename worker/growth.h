@@ -29,6 +29,11 @@
 // picks the step, keeping 0 when no step lowers the loss: widening never makes the loss worse
 // on the batches it measures (a new head that finds no step falls back to random weights; see
 // GradientHeadInitializer).
+//
+// Errors: the functions here return a Status for what the growth step itself can tell (a head
+// out of range, nothing to measure) but let LibTorch's c10::Error through: they are internal
+// to an evaluation and called only inside TorchEvaluator's catching boundary
+// (worker/torch_evaluator.h), which turns those into a Status.
 #ifndef HEADEVO_WORKER_GROWTH_H_
 #define HEADEVO_WORKER_GROWTH_H_
 

@@ -34,7 +34,8 @@ double LinearCka(const torch::Tensor& x, const torch::Tensor& y);
 //     that norm over the heads of its layer (0 when they are all 0);
 //   importance: mean over batches of |dL/dgate| (L the mean token cross-entropy).
 // `layout` must be MakeGenomeLayout(genome, ...) for the genome the model was built from.
-// Overwrites the model's gradients. Throws c10::Error on shape mismatches.
+// Overwrites the model's gradients. Throws c10::Error on shape mismatches (called only inside
+// TorchEvaluator's catching boundary).
 std::vector<headevo::v1::HeadStats> ComputeHeadStats(SparseTransformer& model,
                                                      const std::vector<Batch>& batches,
                                                      const headevo::v1::Genome& genome,

@@ -4,11 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -16,14 +14,24 @@
 #include "absl/strings/str_cat.h"
 #include "headevo/v1/worker_service.grpc.pb.h"
 #include "worker/checkpoint.h"
+#include "worker/training_run.h"
 
 namespace headevo::worker {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr size_t kChunkBytes = 1 << 20;
+// How often `stop` is polled while training or backing off.
+constexpr int64_t kPollMs = 100;
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void RealSleepMs(int64_t ms) { std::this_thread::sleep_for(milliseconds(ms)); }
 
 // Worth retrying the same call: the coordinator is down, restarting or slow.
 bool IsTransient(const grpc::Status& status) {
@@ -42,9 +50,13 @@ std::string HostName() {
 class Session {
  public:
   Session(const RemoteWorkerOptions& options, std::shared_ptr<grpc::Channel> channel)
-      : options_(options), stub_(headevo::v1::WorkerService::NewStub(channel)) {}
+      : options_(options),
+        stub_(headevo::v1::WorkerService::NewStub(channel)),
+        now_ms_(options.now_ms ? options.now_ms : SteadyNowMs),
+        sleep_ms_(options.sleep_ms ? options.sleep_ms : RealSleepMs) {}
 
   bool Stopping() const { return options_.stop && options_.stop(); }
+  int64_t Now() const { return now_ms_(); }
   void Log(const std::string& line) const {
     if (options_.log) options_.log(line);
   }
@@ -72,11 +84,11 @@ class Session {
     if (options_.on_connection) options_.on_connection(connected);
   }
 
-  // Sleeps up to `ms`, waking early when stopping.
+  // Sleeps up to `ms` of the options' clock, waking early when stopping.
   void Sleep(int64_t ms) const {
-    const auto end = Clock::now() + milliseconds(ms);
-    while (Clock::now() < end && !Stopping()) {
-      std::this_thread::sleep_for(std::min<Clock::duration>(milliseconds(100), end - Clock::now()));
+    const int64_t end = Now() + ms;
+    for (int64_t now = Now(); now < end && !Stopping(); now = Now()) {
+      sleep_ms_(std::min(kPollMs, end - now));
     }
   }
 
@@ -218,15 +230,8 @@ class Session {
   int64_t worker_id_ = 0;
   int64_t heartbeat_interval_ms_ = 1000;
   std::optional<bool> connected_;  // as last told to on_connection
-};
-
-// Training runs here so the caller can heartbeat, and walk away when told to stop. Shared
-// ownership: a job abandoned on stop finishes (or dies with the process) on its own.
-struct Training {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  absl::StatusOr<headevo::v1::EvaluationResult> result = absl::UnknownError("not run");
+  std::function<int64_t()> now_ms_;       // options.now_ms or the steady clock
+  std::function<void(int64_t)> sleep_ms_;  // options.sleep_ms or a real sleep
 };
 
 }  // namespace
@@ -244,122 +249,148 @@ bool IsPermanentFailure(const absl::Status& status) {
   }
 }
 
+namespace {
+
+// How one leased job ended for the loop: done (reported, failed or dropped) or handed back.
+enum class JobEnd { kFinished, kHandedBack };
+
+// Trains `job` on a TrainingRun while heartbeating its lease. Returns the evaluation's outcome,
+// or nullopt when the worker was told to stop: then the job has been handed back and the
+// training cancelled and joined. A lease the coordinator stops honouring ends the heartbeats
+// but not the training: the report says so, and the coordinator decides.
+std::optional<absl::StatusOr<headevo::v1::EvaluationResult>> TrainWithHeartbeats(
+    Session& session, search::Evaluator* evaluator, const headevo::v1::LeaseJobResponse& job) {
+  TrainingRun run(evaluator, job.request());
+  bool lease_lost = false;
+  int64_t next_heartbeat = session.Now() + session.heartbeat_interval_ms();
+  while (!run.WaitFor(milliseconds(kPollMs))) {
+    if (session.Stopping()) {
+      run.Cancel();  // first, so training winds down while the release is in flight
+      grpc::Status released = session.Release(job, "worker shutting down");
+      session.Log(absl::StrCat("stopping: job ", job.job_id(), " handed back (",
+                               released.ok() ? "ok" : released.error_message(), ")"));
+      const absl::Status ended = run.Join().status();
+      session.Log(absl::StrCat("stopping: training of job ", job.job_id(), " ended (",
+                               ended.ok() ? "finished" : ended.ToString(), ")"));
+      return std::nullopt;
+    }
+    if (session.Now() >= next_heartbeat && !lease_lost) {
+      grpc::Status beat = session.Heartbeat(job);
+      if (beat.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+          beat.error_code() == grpc::StatusCode::NOT_FOUND) {
+        lease_lost = true;
+        session.Log(absl::StrCat("job ", job.job_id(), ": lease lost (", beat.error_message(),
+                                 "); its result will be refused"));
+      }
+      next_heartbeat = session.Now() + session.heartbeat_interval_ms();
+    }
+  }
+  return run.Join();
+}
+
+// Fills `report` from a finished evaluation: the result (its checkpoint uploaded first) or
+// the error, marked permanent when it would recur on any worker.
+void FillReport(Session& session, const absl::StatusOr<headevo::v1::EvaluationResult>& result,
+                headevo::v1::ReportResultRequest& report) {
+  if (!result.ok()) {
+    report.set_error(result.status().ToString());
+    report.set_permanent(IsPermanentFailure(result.status()));
+    return;
+  }
+  *report.mutable_result() = *result;
+  if (result->checkpoint_sha256().empty()) return;
+  if (absl::Status s = session.UploadCheckpoint(result->checkpoint_sha256()); !s.ok()) {
+    report.clear_result();
+    report.set_error(absl::StrCat("uploading checkpoint: ", s.ToString()));
+    report.set_permanent(false);
+  }
+}
+
+// Sends `report` and counts what became of it.
+void SendReport(Session& session, const headevo::v1::LeaseJobResponse& job,
+                const headevo::v1::ReportResultRequest& report, RemoteWorkerStats& stats) {
+  bool already = false;
+  grpc::Status status = session.Report(report, &already);
+  if (status.ok()) {
+    if (report.error().empty()) {
+      ++stats.reported;
+      session.Log(absl::StrCat("job ", job.job_id(), ": val_loss ",
+                               report.result().metrics().val_loss(),
+                               already ? " (already recorded)" : ""));
+    } else {
+      ++stats.failed;
+      session.Log(absl::StrCat("job ", job.job_id(), " failed: ", report.error()));
+    }
+  } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    ++stats.dropped;
+    session.Log(absl::StrCat("job ", job.job_id(), ": result refused (", status.error_message(),
+                             "); dropped"));
+  } else if (!session.Stopping()) {
+    // A report the coordinator rejects outright (e.g. INVALID_ARGUMENT) is a bug on one side;
+    // say so and go on: the lease will expire and another worker retries the job.
+    ++stats.dropped;
+    session.Log(absl::StrCat("job ", job.job_id(), ": report failed (", status.error_message(),
+                             "); the lease will expire"));
+  }
+}
+
+// One leased job from its parent checkpoint to its report.
+JobEnd RunJob(Session& session, search::Evaluator* evaluator,
+              const headevo::v1::LeaseJobResponse& job, RemoteWorkerStats& stats) {
+  session.Log(absl::StrCat("job ", job.job_id(), " attempt ", job.attempt(), ": candidate ",
+                           job.request().candidate_id()));
+  headevo::v1::ReportResultRequest report;
+  report.set_worker_id(session.worker_id());
+  report.set_job_id(job.job_id());
+  report.set_attempt(job.attempt());
+  const std::string& parent = job.request().parent_checkpoint_sha256();
+  absl::Status fetched = parent.empty() ? absl::OkStatus() : session.FetchCheckpoint(parent);
+  if (fetched.ok()) {
+    std::optional<absl::StatusOr<headevo::v1::EvaluationResult>> result =
+        TrainWithHeartbeats(session, evaluator, job);
+    if (!result.has_value()) {
+      ++stats.handed_back;
+      return JobEnd::kHandedBack;
+    }
+    FillReport(session, *result, report);
+  } else {
+    report.set_error(absl::StrCat("fetching parent checkpoint: ", fetched.ToString()));
+    report.set_permanent(fetched.code() == absl::StatusCode::kNotFound ||
+                         fetched.code() == absl::StatusCode::kDataLoss);
+  }
+  SendReport(session, job, report, stats);
+  return JobEnd::kFinished;
+}
+
+}  // namespace
+
 absl::StatusOr<RemoteWorkerStats> RunRemoteWorker(const RemoteWorkerOptions& options,
                                                   search::Evaluator* evaluator) {
   if (options.checkpoint_dir.empty()) {
     return absl::InvalidArgumentError("the worker needs a checkpoint cache directory");
   }
+  if (evaluator == nullptr) return absl::InvalidArgumentError("the worker needs an evaluator");
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options.channel);
   if (!channel.ok()) return channel.status();
   Session session(options, *channel);
   if (absl::Status s = session.Register(); !s.ok()) return s;
 
   RemoteWorkerStats stats;
-  auto idle_since = Clock::now();
+  int64_t idle_since = session.Now();
   while (!session.Stopping() && (options.max_jobs == 0 || stats.jobs < options.max_jobs)) {
     absl::StatusOr<std::optional<headevo::v1::LeaseJobResponse>> lease = session.Lease();
     if (!lease.ok()) return lease.status();
     if (!lease->has_value()) {
       if (options.exit_when_idle_ms > 0 &&
-          Clock::now() - idle_since >= milliseconds(options.exit_when_idle_ms)) {
+          session.Now() - idle_since >= options.exit_when_idle_ms) {
         session.Log("no job for a while; exiting");
         break;
       }
       continue;
     }
-    const headevo::v1::LeaseJobResponse job = **lease;
     ++stats.jobs;
-    session.Log(absl::StrCat("job ", job.job_id(), " attempt ", job.attempt(), ": candidate ",
-                             job.request().candidate_id()));
-
-    headevo::v1::ReportResultRequest report;
-    report.set_worker_id(session.worker_id());
-    report.set_job_id(job.job_id());
-    report.set_attempt(job.attempt());
-    const std::string& parent = job.request().parent_checkpoint_sha256();
-    absl::Status fetched = parent.empty() ? absl::OkStatus() : session.FetchCheckpoint(parent);
-
-    bool lease_lost = false;
-    if (fetched.ok()) {
-      auto training = std::make_shared<Training>();
-      std::thread([training, evaluator, request = job.request()] {
-        absl::StatusOr<headevo::v1::EvaluationResult> result = evaluator->Evaluate(request);
-        std::lock_guard<std::mutex> lock(training->mu);
-        training->result = std::move(result);
-        training->done = true;
-        training->cv.notify_all();
-      }).detach();
-      auto next_heartbeat = Clock::now() + milliseconds(session.heartbeat_interval_ms());
-      std::unique_lock<std::mutex> lock(training->mu);
-      while (!training->done) {
-        training->cv.wait_for(lock, milliseconds(100));
-        if (training->done) break;
-        if (session.Stopping()) {
-          lock.unlock();
-          grpc::Status released = session.Release(job, "worker shutting down");
-          session.Log(absl::StrCat("stopping: job ", job.job_id(), " handed back (",
-                                   released.ok() ? "ok" : released.error_message(), ")"));
-          ++stats.handed_back;
-          return stats;  // the training thread is abandoned with the process
-        }
-        if (Clock::now() >= next_heartbeat && !lease_lost) {
-          lock.unlock();
-          grpc::Status beat = session.Heartbeat(job);
-          lock.lock();
-          if (beat.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-              beat.error_code() == grpc::StatusCode::NOT_FOUND) {
-            lease_lost = true;
-            session.Log(absl::StrCat("job ", job.job_id(), ": lease lost (",
-                                     beat.error_message(), "); its result will be refused"));
-          }
-          next_heartbeat = Clock::now() + milliseconds(session.heartbeat_interval_ms());
-        }
-      }
-      const absl::StatusOr<headevo::v1::EvaluationResult> result = training->result;
-      lock.unlock();
-      if (result.ok()) {
-        *report.mutable_result() = *result;
-        if (!result->checkpoint_sha256().empty()) {
-          if (absl::Status s = session.UploadCheckpoint(result->checkpoint_sha256()); !s.ok()) {
-            report.clear_result();
-            report.set_error(absl::StrCat("uploading checkpoint: ", s.ToString()));
-            report.set_permanent(false);
-          }
-        }
-      } else {
-        report.set_error(result.status().ToString());
-        report.set_permanent(IsPermanentFailure(result.status()));
-      }
-    } else {
-      report.set_error(absl::StrCat("fetching parent checkpoint: ", fetched.ToString()));
-      report.set_permanent(fetched.code() == absl::StatusCode::kNotFound ||
-                           fetched.code() == absl::StatusCode::kDataLoss);
-    }
-
-    bool already = false;
-    grpc::Status status = session.Report(report, &already);
-    if (status.ok()) {
-      if (report.error().empty()) {
-        ++stats.reported;
-        session.Log(absl::StrCat("job ", job.job_id(), ": val_loss ",
-                                 report.result().metrics().val_loss(),
-                                 already ? " (already recorded)" : ""));
-      } else {
-        ++stats.failed;
-        session.Log(absl::StrCat("job ", job.job_id(), " failed: ", report.error()));
-      }
-    } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-      ++stats.dropped;
-      session.Log(absl::StrCat("job ", job.job_id(), ": result refused (", status.error_message(),
-                               "); dropped"));
-    } else if (!session.Stopping()) {
-      // A report the coordinator rejects outright (e.g. INVALID_ARGUMENT) is a bug on one side;
-      // say so and go on: the lease will expire and another worker retries the job.
-      ++stats.dropped;
-      session.Log(absl::StrCat("job ", job.job_id(), ": report failed (", status.error_message(),
-                               "); the lease will expire"));
-    }
-    idle_since = Clock::now();
+    if (RunJob(session, evaluator, **lease, stats) == JobEnd::kHandedBack) break;
+    idle_since = session.Now();
   }
   return stats;
 }

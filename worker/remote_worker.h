@@ -1,6 +1,7 @@
 // The worker side of `headevo worker`: registers with a coordinator, then leases jobs (long
-// polls), fetches parent checkpoints it lacks, trains while a heartbeat thread keeps the lease
-// alive, uploads the trained checkpoint and reports the result, until told to stop.
+// polls), fetches parent checkpoints it lacks, trains on a thread of its own (worker/
+// training_run.h) while the calling thread heartbeats to keep the lease alive, uploads the
+// trained checkpoint and reports the result, until told to stop.
 //
 // Fault tolerance: a coordinator that is down or restarting (UNAVAILABLE) is retried with
 // backoff forever (jobs and reports wait; a report is idempotent, so a retry after a lost
@@ -9,7 +10,12 @@
 // worker (bad request, NaN loss) are reported as permanent.
 //
 // Stopping: when `stop` returns true the worker hands its running job back (ReleaseJob: it is
-// queued again at once, no attempt spent) and returns without waiting for training.
+// queued again at once, no attempt spent), cancels the training (search::Evaluator::
+// EvaluateCancellable; TorchEvaluator stops before its next step) and joins the training
+// thread before it returns: no thread of the worker outlives RunRemoteWorker.
+//
+// Errors never travel as exceptions: RunRemoteWorker returns a Status, and an exception thrown
+// by the evaluator is caught on the training thread and reported as the job's failure.
 #ifndef HEADEVO_WORKER_REMOTE_WORKER_H_
 #define HEADEVO_WORKER_REMOTE_WORKER_H_
 
@@ -35,10 +41,22 @@ struct RemoteWorkerOptions {
   int64_t rpc_timeout_ms = 30'000;  // every other call's deadline
   int64_t max_backoff_ms = 5'000;   // between retries while the coordinator is unreachable
   int max_jobs = 0;                 // stop after this many jobs; 0: never
-  // Stop when no job came for this long (0: never); for scripts and tests.
+  // Stop when no job came for this long (0: never), as `now_ms` measures it; for scripts and
+  // tests.
   int64_t exit_when_idle_ms = 0;
-  // Polled about every 100 ms; true asks the worker to hand back its job and return.
+  // Polled between calls, while training (about every 100 ms) and while backing off (at
+  // least every 100 ms of `now_ms`); true asks the worker to hand back its job and return.
+  // Not polled during one long poll (lease_wait_ms).
   std::function<bool()> stop;
+  // The clock the worker's waits and decisions read: the backoff between retries, when a
+  // heartbeat is due and exit_when_idle_ms. Milliseconds from any fixed origin; empty:
+  // std::chrono::steady_clock. RPC deadlines stay gRPC's own (real time).
+  std::function<int64_t()> now_ms;
+  // Waits `ms` milliseconds of that clock; empty: std::this_thread::sleep_for. Tests give a
+  // pair whose sleep moves the fake now_ms, so backoff runs without real sleeps. (The poll
+  // while training waits on the training thread, which wakes it when training ends, and
+  // stays in real time.)
+  std::function<void(int64_t ms)> sleep_ms;
   // One line per event (job leased, reported, retrying), for the CLI to print.
   std::function<void(const std::string&)> log;
   // Called with true when the coordinator answers after silence (registration included) and
@@ -54,15 +72,25 @@ struct RemoteWorkerStats {
   int handed_back = 0;  // released on stop
 };
 
-// Runs until stopped, max_jobs done, or idle for exit_when_idle_ms. `evaluator` is used from a
-// training thread, one job at a time. Errors: InvalidArgument for bad options, and
-// Unauthenticated / PermissionDenied / InvalidArgument from the coordinator at registration
-// (a wrong token or certificate will not fix itself).
+// Runs until stopped, max_jobs done, or idle for exit_when_idle_ms, on the calling thread;
+// every callback in `options` is called from it.
+// `evaluator` is borrowed: the caller owns it, and it must outlive this call (it may be
+// destroyed as soon as the call returns: every training thread has been joined by then).
+// Each job's EvaluateCancellable runs on a training thread of its own, one job at a time, so
+// the evaluator is never called concurrently, but not always from the same thread; nothing
+// else may use it during this call.
+// Errors: InvalidArgument for bad options (no checkpoint_dir, a null evaluator, MakeChannel's);
+// Unauthenticated / PermissionDenied / InvalidArgument from the coordinator at registration or
+// lease (a wrong token or certificate will not fix itself); the last transient error (e.g.
+// Unavailable) when stopped while the coordinator was unreachable. A job that fails is not an
+// error of this call: it is reported and counted in `failed`. Never throws, unless a
+// callback in `options` does.
 absl::StatusOr<RemoteWorkerStats> RunRemoteWorker(const RemoteWorkerOptions& options,
                                                   search::Evaluator* evaluator);
 
 // Whether an evaluation error would recur on any worker: everything but running out of
-// memory and transient conditions.
+// memory (ResourceExhausted), transient conditions (Unavailable, DeadlineExceeded, Aborted)
+// and a cancelled run (Cancelled).
 bool IsPermanentFailure(const absl::Status& status);
 
 }  // namespace headevo::worker

@@ -1,6 +1,11 @@
 // Multi-head attention in which each head attends to its own set of relative positions
 // ("offsets"): query t of head h reads keys t + o for o in the head's offset set.
 // Dense attention is the special case where every head's set is DenseOffsets().
+//
+// Errors: these are tensor ops and, like LibTorch's own, throw c10::Error (mismatched shapes,
+// out of memory); they are not a Status boundary. Training reaches them only inside
+// TorchEvaluator's catching boundary (worker/torch_evaluator.h); bench/ calls them directly,
+// as kernels, and lets an exception end the benchmark.
 #ifndef HEADEVO_WORKER_SPARSE_ATTENTION_H_
 #define HEADEVO_WORKER_SPARSE_ATTENTION_H_
 

@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <numeric>
 #include <optional>
 #include <utility>
@@ -91,16 +92,28 @@ absl::StatusOr<std::unique_ptr<TorchEvaluator>> TorchEvaluator::Create(
 
 absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::Evaluate(
     const headevo::v1::EvaluationRequest& request) {
+  return EvaluateCancellable(request, nullptr);
+}
+
+absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateCancellable(
+    const headevo::v1::EvaluationRequest& request, const search::CancelCheck& cancelled) {
   if (absl::Status status = ValidateRequest(request); !status.ok()) return status;
+  // The boundary: nothing LibTorch (or `cancelled`) throws gets past here.
+  const std::string what = absl::StrCat("evaluating candidate ", request.candidate_id(), " on ",
+                                        device_.str());
   try {
-    return EvaluateOrThrow(request);
+    return EvaluateOrThrow(request, cancelled);
   } catch (const c10::OutOfMemoryError& e) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("out of memory on ", device_.str(), ": ", e.what_without_backtrace()));
+        absl::StrCat(what, ": out of memory: ", e.what_without_backtrace()));
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
+    return absl::InternalError(absl::StrCat(what, ": libtorch: ", e.what_without_backtrace()));
+  } catch (const std::bad_alloc& e) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of memory: ", e.what()));
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("evaluation failed: ", e.what()));
+    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(what, ": an unknown exception"));
   }
 }
 
@@ -204,7 +217,7 @@ absl::StatusOr<std::string> TorchEvaluator::SaveCheckpoint(
 }
 
 absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
-    const headevo::v1::EvaluationRequest& request) {
+    const headevo::v1::EvaluationRequest& request, const search::CancelCheck& cancelled) {
   const auto start = std::chrono::steady_clock::now();
   const headevo::v1::TrainingSpec& training = request.training();
   absl::StatusOr<std::unique_ptr<Task>> task = MakeTask(training);
@@ -221,7 +234,8 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
     if (!grown.ok()) return grown.status();
     growth = *std::move(grown);
   }
-  const TrainerOptions trainer = TrainerOptionsFor(training, device_);
+  TrainerOptions trainer = TrainerOptionsFor(training, device_);
+  trainer.cancelled = cancelled;
   const std::unique_ptr<torch::optim::AdamW> optimizer = MakeOptimizer(model, trainer);
   absl::StatusOr<std::vector<double>> losses =
       Train(model, **task, trainer, &data, optimizer.get());

@@ -1,5 +1,11 @@
 // The in-process LibTorch implementation of search::Evaluator: builds the candidate's
 // sparse-attention transformer, trains it on the requested task and measures its heads.
+//
+// This is worker/'s boundary for everything that trains: Create and Evaluate return a Status
+// and never throw. Every LibTorch (c10::Error), allocation and other exception raised while
+// evaluating is caught here and named (the candidate, the device, what LibTorch said); the
+// helpers it calls (trainer.h, growth.h, head_stats.h, model.h, SerializeCheckpoint) may
+// throw and are meant to be called only from inside this boundary.
 #ifndef HEADEVO_WORKER_TORCH_EVALUATOR_H_
 #define HEADEVO_WORKER_TORCH_EVALUATOR_H_
 
@@ -52,18 +58,28 @@ class TorchEvaluator : public search::Evaluator {
   // Errors: InvalidArgument from ValidateRequest; NotFound when the Brown corpus, a text path
   // or the parent checkpoint is missing; DataLoss for a damaged parent checkpoint;
   // FailedPrecondition when the parent does not fit the child or no checkpoint_dir is set;
-  // Internal for a non-finite loss or any LibTorch error; ResourceExhausted when the device
-  // runs out of memory. Not thread-safe (it also reseeds torch's process-wide generator).
+  // Internal for a non-finite loss or any LibTorch error, naming the candidate and the device;
+  // ResourceExhausted when the device (or the host) runs out of memory, which
+  // worker::IsPermanentFailure treats as worth retrying elsewhere. Never throws. Not
+  // thread-safe (it also reseeds torch's process-wide generator): one caller at a time, on
+  // any one thread.
   absl::StatusOr<headevo::v1::EvaluationResult> Evaluate(
       const headevo::v1::EvaluationRequest& request) override;
+
+  // Evaluate that asks `cancelled` before every training step (from the calling thread) and
+  // returns Cancelled, saving no checkpoint, once it says true. An exception thrown by
+  // `cancelled` is caught like LibTorch's (Internal).
+  absl::StatusOr<headevo::v1::EvaluationResult> EvaluateCancellable(
+      const headevo::v1::EvaluationRequest& request,
+      const search::CancelCheck& cancelled) override;
 
  private:
   TorchEvaluator(c10::Device device, std::string checkpoint_dir)
       : device_(device), checkpoint_dir_(std::move(checkpoint_dir)) {}
 
-  // Throws c10::Error / std::exception from LibTorch; Evaluate converts them.
+  // Throws c10::Error / std::exception from LibTorch; EvaluateCancellable converts them.
   absl::StatusOr<headevo::v1::EvaluationResult> EvaluateOrThrow(
-      const headevo::v1::EvaluationRequest& request);
+      const headevo::v1::EvaluationRequest& request, const search::CancelCheck& cancelled);
   absl::StatusOr<std::unique_ptr<Task>> MakeTask(const headevo::v1::TrainingSpec& training);
   // Loads the request's parent checkpoint, copies its heads into `model`, sets up the new
   // heads and grows the grown ones (worker/growth.h); returns what growth did, in genome order.

@@ -71,6 +71,10 @@ absl::StatusOr<std::vector<double>> Train(SparseTransformer& model, const Task& 
   std::vector<double> losses;
   losses.reserve(options.steps);
   for (int64_t step = 0; step < options.steps; ++step) {
+    if (options.cancelled && options.cancelled()) {
+      return absl::CancelledError(
+          absl::StrCat("training cancelled before step ", step, " of ", options.steps));
+    }
     const Batch batch =
         ToDevice(task.TrainingBatch(options.batch_size, *generator), options.device);
     for (torch::optim::OptimizerParamGroup& group : optimizer->param_groups()) {

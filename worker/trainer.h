@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct TrainerOptions {
   // through differentiable probs, which on the CPU costs the gather formulation.
   double entropy_weight = 0.0;
   torch::Device device = torch::kCPU;  // where the model lives; batches are moved here
+  // Asked before every step (on the training thread); true stops training with Cancelled.
+  // Empty: never cancelled. See search::CancelCheck.
+  std::function<bool()> cancelled;
 };
 
 // The options a request's training spec asks for.
@@ -48,8 +52,10 @@ std::unique_ptr<torch::optim::AdamW> MakeOptimizer(SparseTransformer& model,
 // its state carries over between calls), drawing batches from
 // task.TrainingBatch(batch_size, *generator). Returns the task loss (cross-entropy, without
 // the regulariser) of every step.
-// Errors: Internal("... NaN loss at step S") when a loss is not finite. Throws c10::Error
-// from LibTorch.
+// Errors: Internal("... NaN loss at step S") when a loss is not finite; Cancelled("...
+// cancelled before step S of N") once options.cancelled returns true. Throws c10::Error from
+// LibTorch (and whatever options.cancelled throws): an internal helper, called only inside
+// TorchEvaluator's catching boundary.
 absl::StatusOr<std::vector<double>> Train(SparseTransformer& model, const Task& task,
                                           const TrainerOptions& options,
                                           torch::Generator* generator,

@@ -284,6 +284,10 @@ TEST_F(ClusterTest, AWorkerStoppedWithSigtermHandsItsJobBackAtOnce) {
   leaving->Signal(SIGTERM);
   EXPECT_EQ(leaving->Wait(milliseconds(10000)), 0) << leaving->Log();
   EXPECT_TRUE(leaving->LogContains("handed back")) << leaving->Log();
+  // Its training saw the cancellation and ended before the process did (no _Exit past it).
+  EXPECT_TRUE(leaving->LogContains("training of job " + std::to_string(job) +
+                                   " ended (CANCELLED: training cancelled before step"))
+      << leaving->Log();
   // Queued again long before its 60 s lease would have run out, with no attempt spent.
   ASSERT_OK_AND_ASSIGN(storage::JobRecord record, Reader()->GetJob(job));
   EXPECT_EQ(record.state, storage::JobState::kQueued);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "headevo/v1/checkpoint.pb.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/worker/built_model.h"
@@ -261,6 +262,32 @@ TEST(CheckpointFileTest, DamagedOrForeignFilesAreRefusedNamingTheFile) {
   EXPECT_NE(wrong_hash.message().find("hash"), std::string::npos) << wrong_hash;
   EXPECT_EQ(Checkpoint::Load((dir_ / "missing.ckpt").string()).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// A well-sealed file (its SHA-256 matches) whose header asks for a shape LibTorch refuses:
+// refused as damaged, not thrown past Parse.
+TEST(CheckpointFileTest, AShapeLibTorchRefusesIsDataLossNotAnException) {
+  headevo::v1::CheckpointHeader header;
+  header.set_format_version(1);
+  headevo::v1::CheckpointTensor* tensor = header.add_tensors();
+  tensor->set_name("model/embedding.weight");
+  tensor->set_dtype("float32");
+  tensor->add_shape(-5);
+  tensor->add_shape(4);
+  const std::string serialized = header.SerializeAsString();
+  std::string bytes = "HEVOCKPT";
+  for (int byte = 0; byte < 8; ++byte) {
+    bytes.push_back(static_cast<char>((serialized.size() >> (8 * byte)) & 0xff));
+  }
+  bytes += serialized;
+  const std::string hex = Sha256Hex(bytes);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  const absl::Status status = Checkpoint::Parse(bytes, "forged.ckpt").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find("forged.ckpt"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("embedding.weight"), std::string::npos) << status;
 }
 
 }  // namespace

@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/worker/test_requests.h"
+#include "worker/remote_worker.h"
 
 namespace headevo::worker {
 namespace {
@@ -339,6 +341,71 @@ TEST(TorchEvaluatorCreateTest, RunsOnCudaWhenAvailable) {
   ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator->Evaluate(TwoLayerRequest()));
   EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
   EXPECT_EQ(result.head_stats_size(), 4);
+}
+
+TEST_F(CheckpointingEvaluatorTest, CancellingStopsBeforeTheNextStepAndSavesNothing) {
+  EvaluationRequest request = TwoLayerRequest();
+  int checks = 0;
+  const absl::StatusOr<EvaluationResult> result =
+      evaluator_->EvaluateCancellable(request, [&checks] { return ++checks > 3; });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled) << result.status();
+  EXPECT_NE(result.status().message().find("before step 3 of 40"), std::string::npos)
+      << result.status();
+  EXPECT_EQ(checks, 4);  // asked once per step, and no more once it said stop
+  EXPECT_TRUE(std::filesystem::is_empty(dir_)) << "a cancelled run saved a checkpoint";
+  // Not a property of the candidate: another worker may train it.
+  EXPECT_FALSE(IsPermanentFailure(result.status()));
+}
+
+TEST_F(TorchEvaluatorTest, ACancelCheckThatNeverFiresChangesNothing) {
+  const EvaluationRequest request = TwoLayerRequest();
+  int checks = 0;
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult plain, evaluator_->Evaluate(request));
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult checked,
+                       evaluator_->EvaluateCancellable(request, [&checks] {
+                         ++checks;
+                         return false;
+                       }));
+  EXPECT_EQ(checks, 40);
+  EXPECT_EQ(checked.metrics().val_loss(), plain.metrics().val_loss());
+}
+
+// The evaluator is worker/'s boundary: whatever is thrown inside an evaluation (here by the
+// cancel check, which runs inside the training loop) comes out as a Status naming the
+// candidate and what was thrown.
+TEST_F(TorchEvaluatorTest, AnExceptionInsideEvaluationIsInternalNamingTheCandidate) {
+  const absl::StatusOr<EvaluationResult> result = evaluator_->EvaluateCancellable(
+      TwoLayerRequest(), []() -> bool { throw std::runtime_error("disk on fire"); });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(result.status().message().find("candidate 7"), std::string::npos) << result.status();
+  EXPECT_NE(result.status().message().find("disk on fire"), std::string::npos)
+      << result.status();
+}
+
+TEST_F(TorchEvaluatorTest, ALibTorchErrorInsideEvaluationIsInternal) {
+  const absl::StatusOr<EvaluationResult> result =
+      evaluator_->EvaluateCancellable(TwoLayerRequest(), []() -> bool {
+        TORCH_CHECK(false, "shapes disagree");
+        return false;
+      });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(result.status().message().find("libtorch"), std::string::npos) << result.status();
+  EXPECT_NE(result.status().message().find("shapes disagree"), std::string::npos)
+      << result.status();
+  EXPECT_TRUE(IsPermanentFailure(result.status()));
+}
+
+TEST_F(TorchEvaluatorTest, RunningOutOfMemoryIsResourceExhaustedAndWorthRetrying) {
+  const absl::StatusOr<EvaluationResult> result =
+      evaluator_->EvaluateCancellable(TwoLayerRequest(), []() -> bool {
+        TORCH_CHECK_WITH(OutOfMemoryError, false, "tried to allocate 80 GiB");
+        return false;
+      });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted) << result.status();
+  EXPECT_NE(result.status().message().find("out of memory"), std::string::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find("80 GiB"), std::string::npos) << result.status();
+  EXPECT_FALSE(IsPermanentFailure(result.status()));
 }
 
 }  // namespace
