@@ -56,9 +56,9 @@
 #include "absl/strings/str_cat.h"
 #include "headevo/v1/search_service.grpc.pb.h"
 #include "headevo/v1/worker_service.grpc.pb.h"
-#include "server/checkpoint_store.h"
-#include "server/coordinator.h"
-#include "server/grpc_server.h"
+#include "server/engine/checkpoint_store.h"
+#include "server/engine/coordinator.h"
+#include "server/rpc/grpc_server.h"
 #include "storage/store.h"
 
 namespace {

@@ -41,9 +41,9 @@
 #include "absl/strings/str_join.h"
 #include "search/pareto.h"
 #include "search/search_options.h"
-#include "server/coordinator.h"
-#include "server/search_config.h"
-#include "server/search_driver.h"
+#include "server/engine/coordinator.h"
+#include "server/config/search_config.h"
+#include "server/embedded/search_driver.h"
 #include "storage/store.h"
 #include "worker/torch_evaluator.h"
 

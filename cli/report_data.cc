@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "search/resampling.h"
 #include "search/selection.h"
-#include "server/search_config.h"
+#include "server/config/search_config.h"
 
 namespace headevo::cli {
 namespace {

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exported_genomes.h"
 #include "cli/summary.h"
-#include "server/search_config.h"
-#include "server/search_driver.h"
+#include "server/config/search_config.h"
+#include "server/embedded/search_driver.h"
 #include "storage/store.h"
 #include "worker/torch_evaluator.h"
 

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "headevo/v1/search_service.grpc.pb.h"
-#include "server/request_checks.h"
-#include "server/search_queries.h"
+#include "server/checks/request_checks.h"
+#include "server/engine/search_queries.h"
 #include "storage/store.h"
 
 namespace headevo::cli {

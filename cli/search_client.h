@@ -1,6 +1,6 @@
 // What the read and control commands of the CLI talk to: a running coordinator over gRPC, or,
 // for reads only, a database file opened read-only (`--db FILE`, no coordinator needed; the
-// answers come from the same query code, server/search_queries.h).
+// answers come from the same query code, server/engine/search_queries.h).
 #ifndef HEADEVO_CLI_SEARCH_CLIENT_H_
 #define HEADEVO_CLI_SEARCH_CLIENT_H_
 

@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/checkpoint_store.h"
-#include "server/coordinator.h"
-#include "server/grpc_server.h"
-#include "server/health_endpoint.h"
-#include "server/housekeeping.h"
-#include "server/metrics_exporter.h"
+#include "server/engine/checkpoint_store.h"
+#include "server/engine/coordinator.h"
+#include "server/rpc/grpc_server.h"
+#include "server/ops/health_endpoint.h"
+#include "server/ops/housekeeping.h"
+#include "server/ops/metrics_exporter.h"
 #include "storage/store.h"
 #include "worker/coordinator_channel.h"
 

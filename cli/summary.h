@@ -6,8 +6,8 @@
 
 #include "headevo/v1/candidate.pb.h"
 #include "search/search_options.h"
-#include "server/search_driver.h"
-#include "server/search_listener.h"
+#include "server/embedded/search_driver.h"
+#include "server/embedded/search_listener.h"
 
 namespace headevo::cli {
 

@@ -8,7 +8,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "server/health_endpoint.h"
+#include "server/ops/health_endpoint.h"
 #include "worker/remote_worker.h"
 #include "worker/torch_evaluator.h"
 

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "server/search_config.h"
+#include "server/config/search_config.h"
 
 namespace {
 

@@ -1,8 +1,9 @@
 # Included by the top-level CMakeLists.txt when HEADEVO_FUZZ is ON, in place of the normal
 # build: clang, everything instrumented for libFuzzer, ASan and UBSan, and only what the fuzz
-# targets need: headevo_proto, headevo_search and (fuzz/CMakeLists.txt) the server sources they
-# call. LibTorch, storage, the rest of the server, the worker, the CLI, benchmarks and tests are
-# left out: none is called, and each would only lengthen an instrumented build from scratch.
+# targets need: headevo_proto, headevo_search and the server libraries they call
+# (server/config, server/checks). LibTorch, storage, the rest of the server, the worker, the
+# CLI, benchmarks and tests are left out: none is called, and each would only lengthen an
+# instrumented build from scratch.
 # Warnings are the gcc build's job; HEADEVO_WARNINGS stays empty here.
 if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   message(FATAL_ERROR "HEADEVO_FUZZ needs clang (libFuzzer): "
@@ -24,4 +25,6 @@ set_property(TARGET tomlplusplus::tomlplusplus PROPERTY INTERFACE_COMPILE_OPTION
 
 add_subdirectory(proto)
 add_subdirectory(search)
+add_subdirectory(server/config)
+add_subdirectory(server/checks)
 add_subdirectory(fuzz)

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "google/protobuf/stubs/logging.h"
-#include "server/request_checks.h"
+#include "server/checks/request_checks.h"
 
 namespace {
 

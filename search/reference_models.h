@@ -1,6 +1,6 @@
 // Which reference models a search trains beside its candidates, and how: dense attention and
 // the hand-made baselines of [baselines] (local window, strided, Linformer, random heads).
-// Pure: the coordinator queues what these functions plan as jobs (server/coordinator.h).
+// Pure: the coordinator queues what these functions plan as jobs (server/engine/coordinator.h).
 #ifndef HEADEVO_SEARCH_REFERENCE_MODELS_H_
 #define HEADEVO_SEARCH_REFERENCE_MODELS_H_
 

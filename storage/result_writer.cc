@@ -56,7 +56,7 @@ absl::StatusOr<GenomeHeads> ReadGenomeHeads(Database& db, int64_t candidate_id) 
 }
 
 // Only the facts that need the genome: the shape of each entry (ids, finite numbers, each head
-// once) is server/request_checks.h's, checked before the result gets here.
+// once) is server/checks/request_checks.h's, checked before the result gets here.
 absl::Status CheckHeadStats(const headevo::v1::EvaluationResult& result, const GenomeHeads& heads) {
   for (int i = 0; i < result.head_stats_size(); ++i) {
     const HeadStats& stats = result.head_stats(i);
@@ -78,7 +78,7 @@ absl::Status CheckHeadStats(const headevo::v1::EvaluationResult& result, const G
 // Growth record `i` against the genome: the head is one this candidate created, in the layer
 // given; a WIDEN record names a GROWN head and the source it grew from. The record's own
 // shape (known kind, finite numbers, width >= 0, a NEW_HEAD without a source, each head once)
-// is server/request_checks.h's, checked before the result gets here.
+// is server/checks/request_checks.h's, checked before the result gets here.
 absl::Status CheckOneGrowth(int i, const headevo::v1::HeadGrowth& g, int64_t candidate_id,
                             const GenomeHeads& heads) {
   const std::string what = absl::StrCat("growth[", i, "] for head ", g.head_id());

@@ -25,7 +25,7 @@ namespace headevo::storage {
 //
 // The records' own shape (known growth kinds, finite numbers, widths >= 0, ids > 0, each head
 // once, a NEW_HEAD without a source) is the caller's check, made once where the result enters
-// the system (server/request_checks.h: CheckReportResult, CheckHeadRecords); it is not
+// the system (server/checks/request_checks.h: CheckReportResult, CheckHeadRecords); it is not
 // repeated here. The schema still refuses a head reported twice or a NaN growth number
 // (PRIMARY KEY, NOT NULL) as FailedPrecondition, so such a result is never half-stored.
 // Also records the checkpoint the result names (if any) and marks the candidate's job DONE if

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "server/coordinator.h"
-#include "server/search_config.h"
+#include "server/engine/coordinator.h"
+#include "server/config/search_config.h"
 #include "storage/store.h"
 #include "tests/testutil/fake_evaluator.h"
 #include "tests/testutil/status_matchers.h"

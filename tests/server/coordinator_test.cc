@@ -1,6 +1,6 @@
 // The coordinator's engine in one process, with a fake evaluator and a fake clock: schedules,
 // pause/resume/stop, lease expiry and hand-back, resume after a restart, checkpoint keeping.
-#include "server/coordinator.h"
+#include "server/engine/coordinator.h"
 
 #include <gtest/gtest.h>
 
@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "server/checkpoint_store.h"
-#include "server/search_config.h"
-#include "server/search_queries.h"
+#include "server/engine/checkpoint_store.h"
+#include "server/config/search_config.h"
+#include "server/engine/search_queries.h"
 #include "storage/store.h"
 #include "tests/testutil/fake_evaluator.h"
 #include "tests/testutil/status_matchers.h"

@@ -1,7 +1,7 @@
 // serve's periodic chores driven round by round with a fake clock: leases expire once the clock
 // passes them, checkpoints are collected only when a collection is due, the health endpoint is
 // beaten every round, and Stop() does not wait out the pause between rounds.
-#include "server/housekeeping.h"
+#include "server/ops/housekeeping.h"
 
 #include <gtest/gtest.h>
 
@@ -13,10 +13,10 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "server/checkpoint_store.h"
-#include "server/coordinator.h"
-#include "server/health_endpoint.h"
-#include "server/search_config.h"
+#include "server/engine/checkpoint_store.h"
+#include "server/engine/coordinator.h"
+#include "server/ops/health_endpoint.h"
+#include "server/config/search_config.h"
 #include "storage/store.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

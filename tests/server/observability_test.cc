@@ -7,11 +7,11 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "server/activity_counters.h"
-#include "server/coordinator.h"
-#include "server/health_endpoint.h"
-#include "server/metrics_exporter.h"
-#include "server/search_config.h"
+#include "server/engine/activity_counters.h"
+#include "server/engine/coordinator.h"
+#include "server/ops/health_endpoint.h"
+#include "server/ops/metrics_exporter.h"
+#include "server/config/search_config.h"
 #include "storage/store.h"
 #include "tests/testutil/fake_evaluator.h"
 #include "tests/testutil/metrics_page.h"

@@ -1,4 +1,4 @@
-#include "server/request_checks.h"
+#include "server/checks/request_checks.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/search_config.h"
+#include "server/config/search_config.h"
 
 #include <gtest/gtest.h>
 

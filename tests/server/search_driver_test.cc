@@ -1,4 +1,4 @@
-#include "server/search_driver.h"
+#include "server/embedded/search_driver.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // server/toml_ascii: the rewritten document is ASCII and, where the input was valid TOML,
 // toml++ reads from it the values the input holds.
-#include "server/toml_ascii.h"
+#include "server/config/toml_ascii.h"
 
 #include <gtest/gtest.h>
 #include <toml++/toml.h>

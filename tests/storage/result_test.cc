@@ -88,7 +88,7 @@ TEST_F(StoreTest, StatsForAForeignHeadRejectTheWholeResult) {
   EXPECT_EQ(CountRows("head_stats"), 0);
 }
 
-// A head reported twice is refused at the door (server/request_checks.h); a caller that skips
+// A head reported twice is refused at the door (server/checks/request_checks.h); a caller that skips
 // the door still cannot store it twice: the schema's key refuses it and nothing is written.
 TEST_F(StoreTest, StatsNamingAHeadTwiceAreRefusedByTheSchema) {
   Candidate c = Insert(MakeRoot(search_id_));

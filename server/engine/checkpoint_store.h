@@ -1,0 +1,83 @@
+// The coordinator's checkpoint directory: trained weights, one file per checkpoint named
+// "<sha256>.ckpt" (the name workers use too). Files arrive by upload, are checked against
+// their SHA-256 before they take their name, and are collected when nothing needs them.
+//
+// A file under its final name is always complete and correct: an upload is written to a
+// temporary file, hashed as it streams, fsynced and only then renamed. A failed or abandoned
+// upload leaves nothing behind.
+//
+// Thread safety: any number of threads may upload, read and collect at once; two uploads of
+// the same checkpoint both succeed (the second rename replaces identical bytes).
+#ifndef HEADEVO_SERVER_ENGINE_CHECKPOINT_STORE_H_
+#define HEADEVO_SERVER_ENGINE_CHECKPOINT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace headevo::server {
+
+class CheckpointUpload;
+
+class CheckpointStore {
+ public:
+  // Creates `dir` when missing. InvalidArgument for an empty path; FailedPrecondition naming
+  // the path when it cannot be created or is not a writable directory.
+  static absl::StatusOr<std::unique_ptr<CheckpointStore>> Open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  // The file of a checkpoint (whether or not it exists).
+  std::string PathOf(const std::string& sha256) const;
+  bool Has(const std::string& sha256) const;
+  // Size in bytes; NotFound when absent.
+  absl::StatusOr<int64_t> SizeOf(const std::string& sha256) const;
+
+  // Starts an upload of `total_bytes` bytes that must hash to `sha256` (64 lower-case hex
+  // digits; the caller checked the format).
+  absl::StatusOr<std::unique_ptr<CheckpointUpload>> BeginUpload(const std::string& sha256,
+                                                                int64_t total_bytes);
+
+  // Deletes every checkpoint not in `keep` whose file is older than `min_age_ms` (so a file
+  // uploaded moments before its result is reported is never taken). Returns how many went.
+  // Temporary files of uploads abandoned more than a day ago go too.
+  absl::StatusOr<int> Collect(const std::set<std::string>& keep, int64_t min_age_ms);
+
+ private:
+  explicit CheckpointStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+// One upload in progress. Destroying it before Finish() removes the partial file.
+class CheckpointUpload {
+ public:
+  ~CheckpointUpload();
+  // InvalidArgument when the bytes so far exceed the announced total.
+  absl::Status Append(const std::string& bytes);
+  // DataLoss when the bytes do not hash to the announced SHA-256 or fall short of the total
+  // (nothing is kept); otherwise the file takes its name. Returns the bytes written.
+  absl::StatusOr<int64_t> Finish();
+
+ private:
+  friend class CheckpointStore;
+  CheckpointUpload(std::string sha256, int64_t total_bytes, std::string final_path,
+                   std::string temp_path, int fd, void* hash);
+  std::string sha256_;
+  int64_t total_bytes_;
+  int64_t written_ = 0;
+  std::string final_path_;
+  std::string temp_path_;
+  int fd_;
+  void* hash_;  // EVP_MD_CTX*
+  bool finished_ = false;
+};
+
+// The hex SHA-256 of a file's bytes; NotFound/Internal naming the path on failure.
+absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
+
+}  // namespace headevo::server
+
+#endif  // HEADEVO_SERVER_ENGINE_CHECKPOINT_STORE_H_
