@@ -221,7 +221,7 @@ absl::Status CheckInitialHead(int g, int h, const v1::Head& head, int num_layers
   return absl::OkStatus();
 }
 
-absl::Status CheckInitialGenome(int g, const v1::Genome& genome) {
+absl::Status CheckOneInitialGenome(int g, const v1::Genome& genome) {
   const std::string field = absl::StrCat("CreateSearch.initial_genomes[", g, "]");
   if (absl::Status s = AtLeast(absl::StrCat(field, ".num_layers"), genome.num_layers(), 1);
       !s.ok()) {
@@ -239,6 +239,10 @@ absl::Status CheckInitialGenome(int g, const v1::Genome& genome) {
 }
 
 }  // namespace
+
+absl::Status CheckInitialGenome(int index, const v1::Genome& genome) {
+  return CheckOneInitialGenome(index, genome);
+}
 
 absl::Status CheckRegister(const v1::RegisterRequest& request) {
   if (!IsKnownDevice(request.device())) {

@@ -62,6 +62,12 @@ absl::Status CheckHeadRecords(const headevo::v1::EvaluationResult& result);
 // added_key_width >= 0, scale and loss changes finite. Part of CheckHeadRecords, which callers
 // outside this file should prefer (it covers the head statistics too).
 absl::Status CheckGrowthRecords(const headevo::v1::EvaluationResult& result);
+// Initial genome `index` of a new search, as far as the genome alone tells: num_layers >= 1,
+// at most kMaxGenomeHeads heads, each in [0, num_layers) with offsets non-empty, sorted,
+// unique and of magnitude < kMaxOffsetMagnitude. The only check of these facts: the
+// coordinator checks what needs the search's model (layers, seq_len, causal) and calls this
+// for genomes that did not come through CheckCreateSearch (`headevo run --start-from`).
+absl::Status CheckInitialGenome(int index, const headevo::v1::Genome& genome);
 // ids > 0, attempt >= 1, reason at most 4 KiB.
 absl::Status CheckReleaseJob(const headevo::v1::ReleaseJobRequest& request);
 

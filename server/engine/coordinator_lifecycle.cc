@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "search/reference_models.h"
+#include "server/checks/request_checks.h"
 #include "server/engine/active_search.h"
 #include "server/engine/coordinator.h"
 #include "server/engine/search_queries.h"
@@ -11,12 +12,14 @@
 namespace headevo::server {
 namespace {
 
-// An initial genome as fresh heads of generation 0: ids cleared, origin INITIAL.
+// An initial genome as fresh heads of generation 0: ids cleared, origin INITIAL. Its shape is
+// checked by CheckInitialGenome; what needs the model is checked here.
 absl::StatusOr<headevo::v1::Genome> FreshGenome(const headevo::v1::Genome& given, int index,
                                                 const search::SearchOptions& options) {
   const auto& model = options.training.model();
   headevo::v1::Genome genome = given;
   if (genome.num_layers() == 0) genome.set_num_layers(model.num_layers());
+  if (absl::Status s = CheckInitialGenome(index, genome); !s.ok()) return s;
   if (genome.num_layers() != model.num_layers()) {
     return absl::InvalidArgumentError(absl::StrCat("initial genome ", index, " has ",
                                                    genome.num_layers(), " layers; the model has ",
@@ -25,26 +28,14 @@ absl::StatusOr<headevo::v1::Genome> FreshGenome(const headevo::v1::Genome& given
   std::vector<int> heads_per_layer(model.num_layers(), 0);
   for (int h = 0; h < genome.heads_size(); ++h) {
     headevo::v1::Head& head = *genome.mutable_heads(h);
-    if (head.layer() < 0 || head.layer() >= model.num_layers()) {
-      return absl::InvalidArgumentError(absl::StrCat("initial genome ", index, " head ", h,
-                                                     ": layer ", head.layer(), " is outside [0, ",
-                                                     model.num_layers(), ")"));
-    }
     ++heads_per_layer[head.layer()];
-    const auto& offsets = head.offsets().offsets();
-    if (offsets.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("initial genome ", index, " head ", h, " has no offsets"));
-    }
-    for (int i = 0; i < offsets.size(); ++i) {
-      const int32_t offset = offsets[i];
+    for (const int32_t offset : head.offsets().offsets()) {
       if (std::abs(static_cast<int64_t>(offset)) >= model.seq_len() ||
-          (model.causal() && offset > 0) || (i > 0 && offset <= offsets[i - 1])) {
+          (model.causal() && offset > 0)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "initial genome ", index, " head ", h, ": offset ", offset,
-            " is out of range or out of order (offsets must be sorted, unique, |offset| < "
-            "seq_len ",
-            model.seq_len(), model.causal() ? ", and <= 0 in a causal model)" : ")"));
+            " does not fit the model (|offset| < seq_len ", model.seq_len(),
+            model.causal() ? ", and <= 0 in a causal model)" : ")"));
       }
     }
     head.set_id(0);

@@ -358,5 +358,46 @@ TEST_F(CoordinatorTest, CheckpointsNoLivingCandidateNeedsAreCollected) {
   EXPECT_EQ(removed, 0);
 }
 
+TEST_F(CoordinatorTest, InitialGenomesThatDoNotFitAreRefusedAndNothingIsStored) {
+  const std::string toml = Config("steady_state");  // 2 layers, seq_len 16, causal
+  auto options = ParseSearchConfig(toml, "test.toml");
+  ASSERT_TRUE(options.ok()) << options.status();
+  const auto genome = [](std::vector<std::pair<int, std::vector<int>>> heads) {
+    headevo::v1::Genome g;
+    for (const auto& [layer, offsets] : heads) {
+      headevo::v1::Head* head = g.add_heads();
+      head->set_layer(layer);
+      for (int o : offsets) head->mutable_offsets()->add_offsets(o);
+    }
+    return g;
+  };
+  const struct {
+    headevo::v1::Genome genome;
+    std::string message;
+  } cases[] = {
+      {genome({{0, {-1}}, {2, {-1}}}), "heads[1].layer must be in [0, num_layers = 2)"},
+      {genome({{0, {}}, {1, {-1}}}), "heads[0].offsets must not be empty"},
+      {genome({{0, {-1, -3}}, {1, {-1}}}), "heads[0].offsets[1] must be greater than -1"},
+      {genome({{0, {-16}}, {1, {-1}}}), "offset -16 does not fit the model (|offset| < seq_len 16"},
+      {genome({{0, {1}}, {1, {-1}}}), "offset 1 does not fit the model"},
+      {genome({{0, {-1}}, {0, {-2}}}), "has no head in layer 1"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    auto id = coordinator_->CreateSearch(*options, toml, {genome({{0, {-2}}, {1, {-1}}}), c.genome});
+    ASSERT_FALSE(id.ok());
+    EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(id.status().message().find(c.message), std::string::npos) << id.status();
+  }
+  ASSERT_OK_AND_ASSIGN(auto searches, store_->ListSearches());
+  EXPECT_TRUE(searches.empty());
+  // A fitting genome is taken as fresh heads of generation 0.
+  ASSERT_OK_AND_ASSIGN(int64_t id, coordinator_->CreateSearch(
+                                       *options, toml, {genome({{0, {-3, -1}}, {1, {-2}}})}));
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListCandidates(id));
+  EXPECT_EQ(all[0].mutation().description(), "initial: given genome");
+  EXPECT_EQ(all[0].genome().heads(0).origin(), headevo::v1::HEAD_ORIGIN_INITIAL);
+}
+
 }  // namespace
 }  // namespace headevo::server
