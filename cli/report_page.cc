@@ -108,6 +108,17 @@ std::string SummaryTable(const ReportData& data) {
                                                 " queued; newest generation ", s.generation()))),
       Row("Best candidate", BestCandidate(data)),
       Row("Pareto front", HtmlEscape(absl::StrCat(data.front.size(), " candidates"))));
+  // Trained beside the candidates, outside the lineage: what the search is compared with.
+  for (const headevo::v1::Reference& r : s.references()) {
+    absl::StrAppend(&html, Row(r.role() == "k_sweep_bar" ? "k-sweep bar" : "Baseline",
+                               HtmlEscape(FormatReference(r))));
+  }
+  if (s.has_k_sweep_smallest_k()) {
+    absl::StrAppend(&html, Row("k-sweep", HtmlEscape(absl::StrCat(
+                                              "the smallest mean k per head that held against "
+                                              "dense is ",
+                                              s.k_sweep_smallest_k()))));
+  }
   if (data.evaluated_truncated) {
     absl::StrAppend(
         &html,

@@ -95,6 +95,8 @@ TEST_F(ReportTest, WritesEveryFigureAsInlineSvg) {
   EXPECT_GT(Count(FigureText(page, "samplers"), "<path"), 6u);
   EXPECT_NE(FigureText(page, "samplers").find("adaptive arm"), std::string::npos);
   EXPECT_EQ(page.find("no evaluated candidate yet"), std::string::npos);
+  // The dense model the config compares with is a reference model of the search.
+  EXPECT_NE(page.find("dense attention (reference #"), std::string::npos);
   // Self-contained: nothing is fetched.
   for (const char* fetch : {"<link", "src=\"http", "src='http", "@import", "href=\"http"}) {
     EXPECT_EQ(page.find(fetch), std::string::npos) << fetch;
