@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "storage/candidate_reader.h"
 #include "storage/reference_rows.h"
+#include "storage/report_digest.h"
 #include "storage/result_writer.h"
 #include "storage/row_codec.h"
 
@@ -13,7 +14,8 @@ namespace {
 
 constexpr char kJobColumns[] =
     "SELECT id, candidate_id, search_id, state, attempt, max_attempts, worker_id, "
-    "lease_expires_ms, created_ms, finished_ms, last_error, reference_id FROM jobs ";
+    "lease_expires_ms, created_ms, finished_ms, last_error, reference_id, result_digest "
+    "FROM jobs ";
 
 absl::StatusOr<JobState> JobStateFromText(absl::string_view text) {
   for (JobState state :
@@ -40,6 +42,7 @@ absl::StatusOr<JobRecord> ReadJob(const Statement& stmt) {
   job.finished_ms = stmt.ColumnInt64(9);
   job.last_error = stmt.ColumnText(10);
   job.reference_id = stmt.ColumnIdOrZero(11);
+  job.result_digest = stmt.ColumnText(12);
   return job;
 }
 
@@ -298,8 +301,16 @@ absl::StatusOr<ReportOutcome> CompleteLeasedJob(Database& db, int64_t job_id, in
             : absl::StrCat("job ", job_id, " evaluates candidate ", job->candidate_id,
                            ", the result is for ", result.candidate_id()));
   }
+  const std::string digest = ReportDigest(result);
   if (job->state == JobState::kDone && job->attempt == attempt) {
-    return ReportOutcome::kAlreadyRecorded;
+    // The same report again (its reply was lost) changes nothing and is told so; another
+    // result for the same lease is not the one recorded, and must not be told it was kept.
+    if (job->result_digest.empty() || job->result_digest == digest) {
+      return ReportOutcome::kAlreadyRecorded;
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", job_id, " attempt ", attempt,
+        " was already recorded with a different result; this report changes nothing"));
   }
   if (absl::Status s = RequireLease(*job, attempt); !s.ok()) return s;
   if (job->reference_id != 0) {
@@ -312,6 +323,9 @@ absl::StatusOr<ReportOutcome> CompleteLeasedJob(Database& db, int64_t job_id, in
     stamped.set_candidate_id(job->candidate_id);
     if (absl::Status s = WriteResult(db, stamped, now_ms); !s.ok()) return s;
   }
+  absl::StatusOr<Statement> keep = db.Prepare("UPDATE jobs SET result_digest = ?2 WHERE id = ?1");
+  if (!keep.ok()) return keep.status();
+  if (absl::Status s = keep->BindAll(job_id, digest).Run(); !s.ok()) return s;
   if (job->worker_id != 0) {
     if (absl::Status s = TouchWorker(db, job->worker_id, now_ms); !s.ok()) return s;
   }

@@ -42,6 +42,7 @@ struct JobRecord {
   int64_t created_ms = 0;
   int64_t finished_ms = 0;  // once DONE or FAILED
   std::string last_error;   // the last failure or expiry, "" for none
+  std::string result_digest;  // of the report that completed it (report_digest.h); "" for none
 };
 
 // A job handed to a worker: everything it needs to evaluate the candidate.
@@ -60,7 +61,8 @@ struct LeaseOptions {
 };
 
 // What a report did: the first report of a lease is recorded; the same report again (a retry
-// after a lost reply) changes nothing and is told so, so the caller can answer OK again.
+// after a lost reply: the same result, by digest) changes nothing and is told so, so the
+// caller can answer OK again. A different result for a recorded lease is FailedPrecondition.
 enum class ReportOutcome { kRecorded, kAlreadyRecorded };
 
 // A reference model to queue with its job (Store::InsertReferencesWithJobs).

@@ -290,6 +290,12 @@ CREATE INDEX jobs_leased ON jobs(lease_expires_ms) WHERE state = 'LEASED';
 CREATE INDEX jobs_open ON jobs(state) WHERE state IN ('QUEUED', 'LEASED');
 CREATE INDEX jobs_queued_by_id ON jobs(id) WHERE state = 'QUEUED';
 )sql"},
+    {"version 6: the digest of the report that completed a job",
+     R"sql(
+-- storage/report_digest.h of the result that completed the job; NULL for a job not DONE, or
+-- DONE before version 6 (a repeat of such a report is judged by its attempt alone).
+ALTER TABLE jobs ADD COLUMN result_digest TEXT;
+)sql"},
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

@@ -205,10 +205,12 @@ class Store {
   virtual absl::Status Heartbeat(int64_t job_id, int attempt, int64_t worker_id, int64_t now_ms,
                                  int64_t lease_ms) = 0;
   // Records the result of (job, attempt) and completes the job, in one transaction: metrics,
-  // head statistics, the checkpoint reference, job DONE, candidate DONE. The same (job,
-  // attempt) reporting again gets kAlreadyRecorded and changes nothing. FailedPrecondition
-  // when the attempt no longer holds the lease (expired, or another attempt reported): such a
-  // result is never counted. `result.candidate_id` may be 0 (it is the job's candidate);
+  // head statistics, the checkpoint reference, job DONE, candidate DONE (or, for a reference
+  // model's job, its metrics and job DONE). The same (job, attempt) reporting the same result
+  // again (by digest, storage/report_digest.h) gets kAlreadyRecorded and changes nothing; a
+  // different result for it is FailedPrecondition. FailedPrecondition also when the attempt
+  // no longer holds the lease (expired, or another attempt reported): such a result is never
+  // counted. `result.candidate_id` may be 0 (it is the job's candidate);
   // another id is InvalidArgument. NotFound for an unknown job; RecordResult's checks apply.
   virtual absl::StatusOr<ReportOutcome> CompleteJob(int64_t job_id, int attempt,
                                                     const headevo::v1::EvaluationResult& result,

@@ -276,7 +276,10 @@ class Coordinator {
                bool persist);
   ActiveSearch* Find(int64_t search_id);
   absl::StatusOr<int64_t> SearchOfJob(int64_t job_id);
-  // The job a report names; FailedPrecondition when its current lease is another worker's.
+  // NotFound unless the worker is registered (in the store, so it survives a restart).
+  absl::Status RequireWorker(int64_t worker_id);
+  // The job a report names. NotFound for an unknown worker or job; FailedPrecondition when
+  // that attempt was leased to another worker.
   absl::StatusOr<storage::JobRecord> JobReportedBy(int64_t worker_id, int64_t job_id,
                                                    int attempt);
 

@@ -106,12 +106,24 @@ absl::StatusOr<int64_t> Coordinator::SearchOfJob(int64_t job_id) {
   return job->search_id;
 }
 
+absl::Status Coordinator::RequireWorker(int64_t worker_id) {
+  absl::Status known = store_->GetWorker(worker_id).status();
+  if (known.code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(
+        "worker ", worker_id,
+        " is not registered with this coordinator: Register, and use the id it returns"));
+  }
+  return known;
+}
+
 absl::StatusOr<storage::JobRecord> Coordinator::JobReportedBy(int64_t worker_id, int64_t job_id,
                                                               int attempt) {
+  if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
   absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
   if (!job.ok()) return job.status();
-  if (job->worker_id != worker_id && job->state == storage::JobState::kLeased &&
-      job->attempt == attempt) {
+  // Whatever became of the job since, attempt A was the lease of one worker: only it may
+  // speak for that attempt.
+  if (job->worker_id != worker_id && job->attempt == attempt) {
     return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " attempt ", attempt,
                                                       " is leased to worker ", job->worker_id,
                                                       ", not worker ", worker_id));
@@ -123,11 +135,12 @@ absl::StatusOr<int64_t> Coordinator::Heartbeat(int64_t worker_id, int64_t job_id
                                                int /*step*/, double /*train_loss*/) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = options_.clock();
-  activity_.WorkerSeen(worker_id, now);
+  if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
   if (absl::Status s = store_->Heartbeat(job_id, attempt, worker_id, now, options_.lease_ms);
       !s.ok()) {
     return s;
   }
+  activity_.WorkerSeen(worker_id, now);
   return now + options_.lease_ms;
 }
 
@@ -146,12 +159,12 @@ absl::StatusOr<JobReport> Coordinator::ReportResult(int64_t worker_id, int64_t j
         absl::StrCat("job ", job_id, " attempt ", attempt, ": ", s.message()));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  activity_.WorkerSeen(worker_id, options_.clock());
   absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
   if (!job.ok()) return job.status();
   absl::StatusOr<storage::ReportOutcome> outcome =
       store_->CompleteJob(job_id, attempt, result, options_.clock());
   if (!outcome.ok()) return outcome.status();
+  activity_.WorkerSeen(worker_id, options_.clock());
   if (*outcome == storage::ReportOutcome::kAlreadyRecorded) {
     absl::StatusOr<JobReport> report = DescribeJob(*job);
     if (report.ok()) report->already_recorded = true;
@@ -167,12 +180,12 @@ absl::StatusOr<JobReport> Coordinator::ReportFailure(int64_t worker_id, int64_t 
                                                      int attempt, const std::string& error,
                                                      bool permanent) {
   std::lock_guard<std::mutex> lock(mu_);
-  activity_.WorkerSeen(worker_id, options_.clock());
   absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
   if (!job.ok()) return job.status();
   absl::StatusOr<storage::JobState> state =
       store_->FailJob(job_id, attempt, error, permanent, options_.clock());
   if (!state.ok()) return state.status();
+  activity_.WorkerSeen(worker_id, options_.clock());
   activity_.FailureReported();
   job->state = *state;
   if (*state == storage::JobState::kFailed) {
@@ -187,11 +200,12 @@ absl::StatusOr<JobReport> Coordinator::ReportFailure(int64_t worker_id, int64_t 
 absl::Status Coordinator::ReleaseJob(int64_t worker_id, int64_t job_id, int attempt,
                                      const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
-  activity_.WorkerSeen(worker_id, options_.clock());
+  if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
   if (absl::Status s = store_->ReleaseJob(job_id, attempt, worker_id, reason, options_.clock());
       !s.ok()) {
     return s;
   }
+  activity_.WorkerSeen(worker_id, options_.clock());
   absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
   if (!job.ok()) return job.status();
   MarkPending(*job);
@@ -310,7 +324,7 @@ absl::StatusOr<headevo::v1::Candidate> Coordinator::OnCandidateFinished(int64_t 
                               "): val_loss ", stored->metrics().val_loss(), ", ",
                               stored->metrics().connections(), " connections")
                : absl::StrCat("candidate ", candidate_id, " failed: ", stored->error()),
-          /*persist=*/false);
+          /*persist=*/true);
   ActiveSearch* search = Find(stored->search_id());
   if (search == nullptr) return stored;  // stopped or finished: nothing to breed
   auto it = search->index.find(candidate_id);

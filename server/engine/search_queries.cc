@@ -1,5 +1,6 @@
 #include "server/engine/search_queries.h"
 
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -186,6 +187,7 @@ absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
   }
   absl::StatusOr<std::vector<storage::LineageNode>> best = store.BestCandidates(search_id, 1);
   if (!best.ok()) return best.status();
+  summary.set_best_val_loss(std::numeric_limits<double>::quiet_NaN());  // no value yet
   if (!best->empty()) {
     summary.set_best_candidate_id(best->front().candidate_id);
     summary.set_best_val_loss(best->front().val_loss);

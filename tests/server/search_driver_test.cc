@@ -253,17 +253,24 @@ TEST(SearchDriverTest, EveryEvaluationGoesThroughAJobAndTheSearchLeavesEvents) {
   ASSERT_OK_AND_ASSIGN(std::vector<storage::EventRecord> events,
                        store->ListEvents(outcome.search_id, 0, 100));
   std::vector<std::string> kinds;
-  std::vector<storage::EventRecord> milestones;  // all but the new bests
+  std::vector<storage::EventRecord> milestones;  // all but the new bests and candidates' ends
   int new_bests = 0;
+  std::map<std::string, int> ends;  // every candidate's end is a stored event
   for (const storage::EventRecord& e : events) {
     if (e.kind == "new_best") {
       ++new_bests;
+      continue;
+    }
+    if (e.kind == "candidate_finished" || e.kind == "candidate_failed") {
+      ++ends[e.kind];
       continue;
     }
     kinds.push_back(e.kind);
     milestones.push_back(e);
   }
   EXPECT_GE(new_bests, 1);
+  EXPECT_EQ(ends["candidate_finished"], 17);
+  EXPECT_EQ(ends["candidate_failed"], 1);
   EXPECT_EQ(kinds, (std::vector<std::string>{"search_started", "generation_done", "generation_done",
                                              "generation_done", "search_done"}));
   EXPECT_NE(milestones[3].message.find("generation 2 done: 18 evaluated, 1 failed"),
