@@ -1,0 +1,69 @@
+// Does the search work? Runs real searches (the config parser, server::SearchDriver, the
+// in-process TorchEvaluator, an in-memory SQLite store) and compares evolution with random
+// search given the same number of evaluations.
+//
+//   build/bench/search_quality [--part planted|brown|all] [--seeds 10] [--quick] (--help)
+//
+// Part "planted": the planted-offset task with offsets far apart in a wide window and small
+// heads, so random heads rarely cover all of them. For each seed, evolution (steady state,
+// truncation, half of each parent's heads resampled from [initial]) and random search (the same
+// config with every evaluation in generation 0: genomes drawn by the same [initial] sampler, the
+// fittest kept) each evaluate the same number of candidates. Reported per seed and in all: the
+// planted offsets present in the best candidate's heads and its val_loss.
+//
+// Part "brown": byte-level language modelling on the Brown corpus, seq_len 256. Evolution
+// (NSGA-II on val_loss and connections) against a k-sweep of random heads (mode k_sweep,
+// tolerance off so every k is trained) with the same number of evaluations, and against dense,
+// local-window, strided and Linformer attention trained with the same budget. Reported: both
+// Pareto fronts as tables, their hypervolumes against common reference points, how many of
+// each front's points the other dominates, and the best head set with <= 1/8 of dense's
+// connections relative to dense.
+//
+// Figures, settings and how to read them: docs/benchmarks.md. Every part ends with a
+// machine-readable line:
+//   RESULT part=planted seeds=<n> evolution_all=<seeds> random_all=<seeds> ...
+//
+// The parts, in this folder: common.h (flags, running one search), planted.h, brown.h and
+// brown_points.h (the Brown part's fronts and tables); this file parses the flags and runs them.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "bench/search_quality/brown.h"
+#include "bench/search_quality/common.h"
+#include "bench/search_quality/planted.h"
+#include "worker/torch_evaluator.h"
+
+int main(int argc, char** argv) {
+  namespace sq = headevo::search_quality;
+  sq::Flags flags;
+  CLI::App app{
+      "Does the search work? Evolution against random search on the planted-offset task and "
+      "on Brown-corpus byte-level language modelling (minutes; --quick for a smoke run)."};
+  app.add_option("--part", flags.part, "planted, brown or all")
+      ->check(CLI::IsMember({"planted", "brown", "all"}));
+  app.add_option("--seeds", flags.seeds,
+                 "planted: search seeds, each run by both methods (default 10; 3 with --quick)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--quick", flags.quick, "smaller budgets: a smoke run of a minute or two");
+  app.add_flag("--verbose", flags.verbose, "a line per evaluated candidate");
+  app.add_option("--threads", flags.threads, "LibTorch intra-op threads (0: its default, one)");
+  app.add_option("--corpus-dir", flags.corpus_dir,
+                 "brown: the corpus directory (default: the cache deploy/fetch_corpus.sh fills)");
+  CLI11_PARSE(app, argc, argv);
+
+  headevo::worker::TorchEvaluatorOptions worker_options;
+  worker_options.num_threads = flags.threads;
+  absl::StatusOr<std::unique_ptr<headevo::worker::TorchEvaluator>> evaluator =
+      headevo::worker::TorchEvaluator::Create(worker_options);
+  if (!evaluator.ok()) {
+    std::fprintf(stderr, "search_quality: %s\n", evaluator.status().ToString().c_str());
+    return 2;
+  }
+  if (flags.quick && app.count("--seeds") == 0) flags.seeds = 3;
+  if (flags.part == "planted" || flags.part == "all") sq::RunPlanted(flags, **evaluator);
+  if (flags.part == "brown" || flags.part == "all") sq::RunBrown(flags, **evaluator);
+  return 0;
+}
