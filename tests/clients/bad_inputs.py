@@ -45,7 +45,12 @@ class BadInputs:
             details = e.details() or ""
             good = e.code() in codes and (details_pattern is None or
                                           re.search(details_pattern, details))
-            self.ck.check(good, "%s -> %s" % (what, names),
+            seen = ""  # what the reader cannot infer from the expectation alone
+            if len(codes) > 1:
+                seen += " (got %s)" % e.code().name
+            if details_pattern is not None:
+                seen += " (message: %s)" % details[:200]
+            self.ck.check(good, "%s -> %s%s" % (what, names, seen),
                           "got %s: %s" % (e.code().name, details[:300]))
         self.ck.check(self.snapshot() == self.before,
                       "  ... and GetSearch, ListCandidates, ListSearches are unchanged")

@@ -153,5 +153,6 @@ def check_watch(ck, client, summary, search_id):
             search_id=search_id, after_event_id=middle), timeout=60)]
         ck.check(tail == [i for i in ids if i > middle],
                  "WatchSearch after event %d replays exactly the later events" % middle, tail)
+    # Not asserted: which events are stored (and so replayed) is issue 20's item 3.
     print("info: the replay holds %d candidate_finished events for %d candidates" %
           (kinds.count("candidate_finished"), summary.candidates))
