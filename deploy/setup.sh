@@ -29,6 +29,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   prometheus-cpp-dev  # the coordinator's /metrics (data model and text format)
   python3 python3-yaml iproute2 curl  # manifest checks; the network-namespace test; benches
+  python3-grpcio  # the Python client test (stubs from protoc + grpc_python_plugin, above)
   gnuplot-nox graphviz  # `headevo report` draws its figures with them
   chromium fonts-dejavu-core  # the report's test opens the page in headless Chromium
   clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)
