@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/config/toml_ascii.h"
 #include "server/config/toml_section.h"
+#include "server/config/toml_syntax_error.h"
 
 namespace headevo::server {
 namespace {
@@ -279,25 +280,57 @@ void ReadPruning(TomlSection& s, search::SearchOptions& o) {
   s.Double("duplicate_similarity", 0.0, 1.0, &p.duplicate_similarity);
 }
 
+using Reader = void (*)(TomlSection&, search::SearchOptions&);
+const std::pair<const char*, Reader> kReaders[] = {
+    {"search", ReadSearch},     {"model", ReadModel},         {"task", ReadTask},
+    {"training", ReadTraining}, {"initial", ReadInitial},     {"ranking", ReadRanking},
+    {"pruning", ReadPruning},   {"selection", ReadSelection}, {"resampling", ReadResampling},
+    {"k_sweep", ReadKSweep},    {"baselines", ReadBaselines},
+};
+
+search::SearchOptions Defaults() {
+  search::SearchOptions options;
+  options.training = search::DefaultTrainingSpec();
+  return options;
+}
+
+// What every key accepts, learnt from the readers themselves: each runs over an absent
+// section, so it keeps its default and records what its key takes (see TomlSection).
+TomlSchema Schema() {
+  search::SearchOptions options = Defaults();
+  absl::Status unused;
+  TomlSchema schema;
+  for (const auto& [name, read] : kReaders) {
+    TomlSection s(nullptr, name, "", &unused);
+    read(s, options);
+    schema[name] = s.expectations();
+  }
+  return schema;
+}
+
 }  // namespace
 
 absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_text,
                                                         std::string_view source_name) {
   const std::string source(source_name);
   // toml++ 3.3.0 must never read a non-ASCII character (see toml_ascii.h).
-  absl::StatusOr<std::string> ascii_text = AsciiToml(toml_text, source);
-  if (!ascii_text.ok()) return ascii_text.status();
+  // Its refusals, and toml++'s, name the key being written where the text broke.
+  AsciiRefusal refusal;
+  absl::StatusOr<std::string> ascii_text = AsciiToml(toml_text, source, &refusal);
+  if (!ascii_text.ok()) {
+    return ExplainSyntaxError(source, toml_text, refusal.line, refusal.column, refusal.what,
+                              Schema());
+  }
   toml::table doc;
   try {
     doc = toml::parse(*ascii_text, source_name);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.source().begin.line, ":",
-                                                   e.source().begin.column, ": ",
-                                                   std::string(e.description())));
+    // Positions are in the ASCII text toml++ read, so that is the text to scan.
+    return ExplainSyntaxError(source, *ascii_text, static_cast<int>(e.source().begin.line),
+                              static_cast<int>(e.source().begin.column), e.description(), Schema());
   }
 
-  search::SearchOptions options;
-  options.training = search::DefaultTrainingSpec();
+  search::SearchOptions options = Defaults();
   absl::Status error;
   const auto section = [&](const char* name) {
     const toml::node* node = doc.get(name);
@@ -309,21 +342,14 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
     return TomlSection(table, name, source, &error);
   };
 
-  using Reader = void (*)(TomlSection&, search::SearchOptions&);
-  const std::pair<const char*, Reader> readers[] = {
-      {"search", ReadSearch},     {"model", ReadModel},         {"task", ReadTask},
-      {"training", ReadTraining}, {"initial", ReadInitial},     {"ranking", ReadRanking},
-      {"pruning", ReadPruning},   {"selection", ReadSelection}, {"resampling", ReadResampling},
-      {"k_sweep", ReadKSweep},    {"baselines", ReadBaselines},
-  };
-  for (const auto& [name, read] : readers) {
+  for (const auto& [name, read] : kReaders) {
     TomlSection s = section(name);
     read(s, options);
     s.FinishUnknownKeys();
   }
   for (const auto& [key, node] : doc) {
     bool known = false;
-    for (const auto& [name, read] : readers) known |= key.str() == name;
+    for (const auto& [name, read] : kReaders) known |= key.str() == name;
     if (!known && error.ok()) {
       error = absl::InvalidArgumentError(
           absl::StrCat(source, ":", node.source().begin.line, ":", node.source().begin.column,

@@ -1,5 +1,8 @@
 // Reads a search config written in TOML into search::SearchOptions. Every error names the
-// source, the line and the key: "quickstart.toml:14:12: model.d_model: must be >= 1, got 0".
+// source, the line and the key: "quickstart.toml:14:12: model.d_model: must be in [1, 65536],
+// got 0". Text that is not TOML names the key whose value broke and what that key takes
+// (toml_syntax_error.h): "quickstart.toml:3:14: the value of `population` (in [search]) is not
+// valid TOML: <toml++'s words>; write an integer in [1, 100000], e.g. population = 8".
 // Unknown sections and keys are errors too (a typo must not silently fall back to a default).
 #ifndef HEADEVO_SERVER_CONFIG_SEARCH_CONFIG_H_
 #define HEADEVO_SERVER_CONFIG_SEARCH_CONFIG_H_

@@ -17,6 +17,14 @@ struct Char {
   int column;  // in characters, from 1
 };
 
+absl::Status Refused(const std::string& source, int line, int column, std::string what,
+                     AsciiRefusal* refusal) {
+  absl::Status status =
+      absl::InvalidArgumentError(absl::StrCat(source, ":", line, ":", column, ": ", what));
+  if (refusal != nullptr) *refusal = {line, column, std::move(what)};
+  return status;
+}
+
 bool IsAscii(std::string_view text) {
   for (const char c : text) {
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -31,7 +39,8 @@ std::string CodeName(char32_t code) {
 }
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
-absl::StatusOr<std::vector<Char>> Decode(std::string_view text, const std::string& source) {
+absl::StatusOr<std::vector<Char>> Decode(std::string_view text, const std::string& source,
+                                         AsciiRefusal* refusal) {
   std::vector<Char> chars;
   chars.reserve(text.size());
   int line = 1;
@@ -69,8 +78,7 @@ absl::StatusOr<std::vector<Char>> Decode(std::string_view text, const std::strin
       }
       const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
       if (length == 0 || code < smallest || code > 0x10FFFF || surrogate) {
-        return absl::InvalidArgumentError(absl::StrCat(source, ":", line, ":", column + 1,
-                                                       ": the config is not valid UTF-8 here"));
+        return Refused(source, line, column + 1, "the config is not valid UTF-8 here", refusal);
       }
     }
     ++column;
@@ -86,8 +94,8 @@ absl::StatusOr<std::vector<Char>> Decode(std::string_view text, const std::strin
 
 class Rewriter {
  public:
-  Rewriter(const std::vector<Char>& chars, std::string source)
-      : chars_(chars), source_(std::move(source)) {}
+  Rewriter(const std::vector<Char>& chars, std::string source, AsciiRefusal* refusal)
+      : chars_(chars), source_(std::move(source)), refusal_(refusal) {}
 
   absl::StatusOr<std::string> Run() {
     size_t i = 0;
@@ -124,8 +132,7 @@ class Rewriter {
   }
 
   void Refuse(size_t i, const std::string& what) {
-    status_ = absl::InvalidArgumentError(
-        absl::StrCat(source_, ":", chars_[i].line, ":", chars_[i].column, ": ", what));
+    status_ = Refused(source_, chars_[i].line, chars_[i].column, what, refusal_);
   }
 
   void EmitEscaped(char32_t c) {
@@ -243,18 +250,20 @@ class Rewriter {
 
   const std::vector<Char>& chars_;
   const std::string source_;
+  AsciiRefusal* const refusal_;
   std::string out_;
   absl::Status status_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::string> AsciiToml(std::string_view text, std::string_view source) {
+absl::StatusOr<std::string> AsciiToml(std::string_view text, std::string_view source,
+                                      AsciiRefusal* refusal) {
   if (IsAscii(text)) return std::string(text);
   const std::string source_name(source);
-  absl::StatusOr<std::vector<Char>> chars = Decode(text, source_name);
+  absl::StatusOr<std::vector<Char>> chars = Decode(text, source_name, refusal);
   if (!chars.ok()) return chars.status();
-  return Rewriter(*chars, source_name).Run();
+  return Rewriter(*chars, source_name, refusal).Run();
 }
 
 }  // namespace headevo::server

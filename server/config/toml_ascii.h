@@ -31,7 +31,17 @@
 
 namespace headevo::server {
 
-absl::StatusOr<std::string> AsciiToml(std::string_view text, std::string_view source);
+// Where AsciiToml refused a text and why: its message is "source:line:column: what". For
+// callers that add context (the key being written there) to the message.
+struct AsciiRefusal {
+  int line = 0;
+  int column = 0;  // in characters, from 1
+  std::string what;
+};
+
+// When the text is refused and `refusal` is not null, *refusal receives the parts of the message.
+absl::StatusOr<std::string> AsciiToml(std::string_view text, std::string_view source,
+                                      AsciiRefusal* refusal = nullptr);
 
 }  // namespace headevo::server
 

@@ -16,8 +16,13 @@ namespace headevo::server {
 grpc::Status ToGrpc(const absl::Status& status);
 
 // OK when `token` is empty (no token configured) or the call carries the metadata
-// "authorization: Bearer <token>"; otherwise UNAUTHENTICATED saying what is missing. The
-// comparison takes the same time wherever the strings differ.
+// "authorization: <scheme> <token>" where <scheme> is "Bearer" in any case ("bearer",
+// "BEARER": RFC 7235 section 2.1 makes auth schemes case-insensitive) followed by one or more
+// spaces, then exactly `token` (case-sensitive, nothing after it: no trailing space, no
+// parameters). Otherwise UNAUTHENTICATED, saying which of three things is wrong: no
+// authorization metadata, another scheme (or no space after it), or the wrong token; the
+// message never repeats what the client sent. The token comparison takes the same time
+// wherever the strings differ.
 grpc::Status CheckBearerToken(const grpc::ServerContext& context, const std::string& token);
 
 // What every handler runs first: the token check, then the request's own check (see

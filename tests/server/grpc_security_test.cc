@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "headevo/v1/search_service.grpc.pb.h"
@@ -180,7 +181,9 @@ TEST_F(GrpcSecurityTest, EveryCallNeedsTheRightBearerToken) {
   const std::string right = absl::StrCat("Bearer ", kToken);
   for (const std::string& wrong :
        {std::string(), std::string("Bearer wrong"), std::string(kToken),
-        std::string("Bearer s3cre"), std::string("Bearer s3cretX"), std::string("bearer s3cret")}) {
+        std::string("Bearer s3cre"), std::string("Bearer s3cretX"), std::string("Bearer S3CRET"),
+        std::string("Basic s3cret"), std::string("Bearers3cret"), std::string("Bearer s3cret "),
+        std::string("Bearer")}) {
     SCOPED_TRACE(absl::StrCat("authorization '", wrong, "'"));
     EXPECT_GRPC_CODE(Register(client, wrong), grpc::StatusCode::UNAUTHENTICATED);
     EXPECT_GRPC_CODE(CreateSearch(client, wrong), grpc::StatusCode::UNAUTHENTICATED);
@@ -201,6 +204,50 @@ TEST_F(GrpcSecurityTest, EveryCallNeedsTheRightBearerToken) {
   EXPECT_EQ(listed.searches_size(), 1);
   EXPECT_GRPC_CODE(Upload(client, right, sha, bytes), grpc::StatusCode::OK);
   EXPECT_EQ(CheckpointFiles(), 1u);
+}
+
+// RFC 7235 section 2.1: the scheme is case-insensitive, and one or more spaces may follow it.
+// The token is not: it is compared byte for byte.
+TEST_F(GrpcSecurityTest, BearerSchemeIsCaseInsensitiveAndEachRefusalSaysWhy) {
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.token = kToken;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<CoordinatorServer> server, Start(options));
+  Client client = Connect(*server, {});
+  ASSERT_NE(client.workers, nullptr);
+
+  int registered = 0;
+  for (const char* scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR ", "Bearer   "}) {
+    const std::string authorization = absl::StrCat(scheme, kToken);
+    SCOPED_TRACE(absl::StrCat("authorization '", authorization, "'"));
+    v1::ListSearchesResponse listed;
+    EXPECT_GRPC_CODE(ListSearches(client, authorization, &listed), grpc::StatusCode::OK);
+    EXPECT_GRPC_CODE(Register(client, authorization), grpc::StatusCode::OK);
+    EXPECT_EQ(WorkerCount(), ++registered);
+  }
+
+  // Each refusal names what is wrong and never echoes what the client sent.
+  const std::pair<std::string, std::string> refused[] = {
+      {"", "needs a bearer token"},
+      {"bearer wrong", "wrong bearer token"},
+      {"BEARER S3CRET", "wrong bearer token"},
+      {"Bearer ", "wrong bearer token"},
+      {"Basic czNjcmV0", "must read \"Bearer <token>\""},
+      {"Basic s3cret", "must read \"Bearer <token>\""},
+      {kToken, "must read \"Bearer <token>\""},
+      {"Token s3cret", "must read \"Bearer <token>\""},
+  };
+  for (const auto& [authorization, why] : refused) {
+    SCOPED_TRACE(absl::StrCat("authorization '", authorization, "'"));
+    v1::ListSearchesResponse listed;
+    const grpc::Status status = ListSearches(client, authorization, &listed);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+    EXPECT_NE(status.error_message().find(why), std::string::npos) << status.error_message();
+    EXPECT_EQ(status.error_message().find(kToken), std::string::npos) << status.error_message();
+    EXPECT_EQ(status.error_message().find("czNj"), std::string::npos) << status.error_message();
+    EXPECT_GRPC_CODE(Register(client, authorization), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(WorkerCount(), registered);
+  }
 }
 
 // --- 2. the loopback rule --------------------------------------------------------------------

@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
+#include "server/config/toml_syntax_error.h"
+
 namespace headevo::server {
 namespace {
 
@@ -274,9 +277,151 @@ TEST(SearchConfigTest, SyntaxErrorNamesFileAndLine) {
   ExpectError("[search]\npopulation = 4\nseed = = 3\n", {"test.toml:3:"});
 }
 
+// Where toml++ gives up on a value, the message names the key whose value it was, its
+// [table], toml++'s words, and what that key takes with an example (its default).
+TEST(SearchConfigTest, BrokenValueNamesTheKeyAndWhatToWrite) {
+  // A doubled '=': the brief's own example.
+  ExpectError(
+      "[search]\nname = \"x\"\npopulation = = 8\n",
+      {"test.toml:3:14: the value of `population` (in [search]) is not valid TOML: ",
+       "could not determine value type", "; write an integer in [1, 100000], e.g. population = 8"});
+  // An unterminated string: toml++ stops at the end of the line.
+  ExpectError("[search]\nname = \"unterminated\npopulation = 4\n",
+              {"test.toml:2:", "the value of `name` (in [search]) is not valid TOML: ",
+               "; write a string in double quotes, e.g. name = \"search\""});
+  // A bare word where a number is expected; the example is the default.
+  ExpectError("[model]\nd_model = sixteen\n",
+              {"test.toml:2:11: the value of `d_model` (in [model])",
+               absl::StrCat("; write an integer in [1, 65536], e.g. d_model = ",
+                            search::DefaultTrainingSpec().model().d_model())});
+  ExpectError("[training]\nlearning_rate = 1e\n",
+              {"test.toml:2:", "the value of `learning_rate` (in [training])",
+               "; write a number in [1e-12, 10], e.g. learning_rate = "});
+  ExpectError("[model]\ncausal = True\n",
+              {"the value of `causal` (in [model])", "; write true or false, e.g. causal = true"});
+  // A bare word where a name is expected: the names are listed, quoted.
+  ExpectError("[search]\nmode = k_sweep\n",
+              {"the value of `mode` (in [search])",
+               "; write one of \"evolve\", \"k_sweep\", e.g. mode = \"evolve\""});
+  // Two values on one line.
+  ExpectError("[search]\npopulation = 8 9\n",
+              {"test.toml:2:16: the value of `population` (in [search])", "saw '9'"});
+}
+
+TEST(SearchConfigTest, BrokenArrayNamesItsKeyWhereverTheErrorFalls) {
+  ExpectError(
+      "[resampling]\narms = [\"best\" \"fitted\"]\n",
+      {"test.toml:2:", "the value of `arms` (in [resampling])", "expected comma or closing ']'",
+       "; write an array of strings from \"uniform\", \"best\", \"fitted\", "
+       "\"growth\", e.g. arms = [\""});
+  // The error is two lines below the key: the array is still open there.
+  ExpectError("[baselines]\nwindow = 4\nrun = [\n  \"local\", # the first\n  strided,\n]\n",
+              {"test.toml:5:3: the value of `run` (in [baselines])",
+               "; write an array of strings from \"local\", \"strided\", \"linformer\", "
+               "\"random\", e.g. run = [\"local\"]"});
+  ExpectError("[task]\nplanted_offsets = [-2, -5,, -11]\n",
+              {"the value of `planted_offsets` (in [task])",
+               "; write an array of integers in [-1048576, 1048576], e.g. planted_offsets = "
+               "[-2, -5, -11]"});
+  // Never closed: toml++ reaches the end of the document.
+  ExpectError("[baselines]\nrun = [\"local\",\n", {"the value of `run` (in [baselines])"});
+}
+
+TEST(SearchConfigTest, BrokenLineScanSkipsStringsCommentsAndOtherForms) {
+  // A multi-line string holding quotes, '=' and '[' lies before the broken key.
+  ExpectError("[search]\nname = \"\"\"a = [\n\"b\" # c\n\"\"\" # [model]\n\ngenerations = x\n",
+              {"test.toml:6:15: the value of `generations` (in [search])",
+               "; write an integer in [0, 1000000], e.g. generations = "});
+  // A key with no '=': the line is named, not a value.
+  ExpectError("[search]\npopulation\n",
+              {"test.toml:2:11: the line for `population` (in [search]) is not valid TOML: ",
+               "expected '='", "e.g. population = 8"});
+  // A dotted key at the top level reaches the same schema.
+  ExpectError("search.population = = 3\n",
+              {"test.toml:1:", "the value of `search.population` is not valid TOML: ",
+               "e.g. search.population = 8"});
+  ExpectError("[search]\n\"population\" = = 3\n",
+              {"the value of `\"population\"` (in [search])", "e.g. \"population\" = 8"});
+}
+
+TEST(SearchConfigTest, BrokenTextGetsNoHintWhereNoneHelps) {
+  const auto message = [](const std::string& text) {
+    return std::string(Parse(text).status().message());
+  };
+  // An unknown key: its name and table, but nothing to suggest.
+  std::string m = message("[search]\npopulaton = = 8\n");
+  EXPECT_NE(m.find("the value of `populaton` (in [search]) is not valid TOML"), std::string::npos)
+      << m;
+  EXPECT_EQ(m.find("; write"), std::string::npos) << m;
+  // A key written twice: its value is fine.
+  m = message("[search]\nname = \"a\"\nname = \"b\"\n");
+  EXPECT_NE(m.find("test.toml:3:"), std::string::npos) << m;
+  EXPECT_NE(m.find("redefine"), std::string::npos) << m;
+  EXPECT_EQ(m.find("; write"), std::string::npos) << m;
+  // A broken header is no key/value pair: toml++'s words alone.
+  m = message("[search\npopulation = 3\n");
+  EXPECT_EQ(m.rfind("test.toml:1:8: Error while parsing table header", 0), 0u) << m;
+  // A fault in the key itself: toml++'s words, at the key.
+  m = message("[search]\npopu lation = 8\n");
+  EXPECT_EQ(m.rfind("test.toml:2:", 0), 0u) << m;
+  EXPECT_EQ(m.find("the line for"), std::string::npos) << m;
+  // A table that is no section of ours.
+  m = message("[search.extra]\nx = = 1\n");
+  EXPECT_NE(m.find("the value of `x` (in [search.extra])"), std::string::npos) << m;
+  EXPECT_EQ(m.find("; write"), std::string::npos) << m;
+}
+
+TEST(SearchConfigTest, NonAsciiInAValueNamesTheKey) {
+  const auto bad = ParseSearchConfig("[search]\nname = caf\xc3\xa9\n", "x.toml");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("x.toml:2:11: the value of `name` (in [search]) is not "
+                                        "valid TOML: non-ASCII character U+00E9"),
+            std::string::npos)
+      << bad.status();
+  EXPECT_NE(bad.status().message().find("; write a string in double quotes"), std::string::npos)
+      << bad.status();
+  // After a non-ASCII string toml++ reads the rewritten text (toml_ascii.h), and that text is
+  // the one scanned for the key.
+  const auto after = ParseSearchConfig("[search]\nname = \"\xc3\xa9\" x\n", "x.toml");
+  EXPECT_NE(after.status().message().find("x.toml:2:"), std::string::npos) << after.status();
+  EXPECT_NE(after.status().message().find("the value of `name` (in [search])"), std::string::npos)
+      << after.status();
+}
+
+TEST(SearchConfigTest, LocateInTomlFindsTheTableAndKey) {
+  const std::string text =
+      "top = 1\n[a]\nk = [1,\n  2]  # ]\n'q.k' = \"x\"\n[[b]]\n# note\nm = 'c'\n";
+  const auto at = [&](int line, int column) { return LocateInToml(text, line, column); };
+  EXPECT_EQ(at(1, 7).key, "top");
+  EXPECT_TRUE(at(1, 7).in_value);
+  EXPECT_FALSE(at(1, 2).in_value);
+  EXPECT_TRUE(at(1, 2).in_key);
+  EXPECT_FALSE(at(1, 4).in_key) << "the space after the key";
+  EXPECT_FALSE(at(1, 7).in_key);
+  EXPECT_EQ(at(1, 7).table, "");
+  EXPECT_EQ(at(2, 2).key, "");
+  EXPECT_EQ(at(2, 2).table, "a");
+  EXPECT_EQ(at(4, 3).key, "k");
+  EXPECT_TRUE(at(4, 3).in_value);
+  EXPECT_EQ(at(5, 9).key, "'q.k'");
+  EXPECT_EQ(at(5, 9).table, "a");
+  EXPECT_EQ(at(7, 3).key, "");
+  EXPECT_EQ(at(7, 3).table, "b");
+  EXPECT_EQ(at(8, 5).key, "m");
+  EXPECT_EQ(at(8, 5).table, "b");
+}
+
 TEST(SearchConfigTest, WrongTypeNamesLineAndKey) {
   ExpectError("[search]\n\npopulation = \"eight\"\n",
-              {"test.toml:3:", "search.population", "expected an integer"});
+              {"test.toml:3:", "search.population", "expected an integer",
+               "expected an integer in [1, 100000], got a string; e.g. population = 8"});
+  ExpectError("[search]\nmode = 2\n",
+              {"search.mode: expected one of \"evolve\", \"k_sweep\", got an integer; "
+               "e.g. mode = \"evolve\""});
+  ExpectError("[resampling]\narms = [\"best\", 2]\n",
+              {"test.toml:2:", "resampling.arms", "got an integer among its elements"});
+  ExpectError("[training]\nlearning_rate = \"fast\"\n",
+              {"training.learning_rate: expected a number in [1e-12, 10], got a string"});
   ExpectError("[model]\ncausal = 1\n", {"test.toml:2:", "model.causal", "true or false"});
   ExpectError("[task]\nplanted_offsets = [-1, \"x\"]\n",
               {"test.toml:2:", "task.planted_offsets", "array of integers"});

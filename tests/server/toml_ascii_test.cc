@@ -78,6 +78,22 @@ TEST(TomlAsciiTest, NonAsciiOutsideStringsIsRefusedWithItsPosition) {
   ExpectRefused("a = \"x\\\xc3\xa9\"", "t.toml:1:7: invalid escape sequence");
 }
 
+TEST(TomlAsciiTest, RefusalComesInPartsForCallersThatAddContext) {
+  AsciiRefusal refusal;
+  absl::StatusOr<std::string> ascii = AsciiToml("a = 1\n  caf\xc3\xa9 = 2", "t.toml", &refusal);
+  ASSERT_FALSE(ascii.ok());
+  EXPECT_EQ(refusal.line, 2);
+  EXPECT_EQ(refusal.column, 6);
+  EXPECT_EQ(ascii.status().message(), "t.toml:2:6: " + refusal.what);
+  EXPECT_EQ(refusal.what.rfind("non-ASCII character U+00E9 outside", 0), 0u) << refusal.what;
+
+  ascii = AsciiToml("a = 'x'\nb = \"\xc3\"", "t.toml", &refusal);
+  ASSERT_FALSE(ascii.ok());
+  EXPECT_EQ(refusal.line, 2);
+  EXPECT_EQ(refusal.column, 6);
+  EXPECT_EQ(refusal.what, "the config is not valid UTF-8 here");
+}
+
 TEST(TomlAsciiTest, TextThatIsNotUtf8IsRefused) {
   ExpectRefused("a = \"\xc3\"", "t.toml:1:6: the config is not valid UTF-8");
   ExpectRefused("a = \"\xc0\xaf\"", "not valid UTF-8");          // overlong '/'
