@@ -20,15 +20,17 @@ namespace headevo::server {
 
 class CoordinatorFixture : public ::testing::Test {
  protected:
-  void SetUp() override { Open("c.db"); }
+  void SetUp() override { Open(); }
 
-  void Open(const std::string& file) {
+  // A new coordinator (and store) on `file`; the same file again is a restart.
+  void Open(const std::string& file = "c.db") {
     coordinator_.reset();
     store_.reset();
     ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File(file)));
     CoordinatorOptions options;
     options.lease_ms = 1000;
     options.max_attempts = 2;
+    options.keep_best_checkpoints = 1;
     options.clock = [this] { return now_ms_; };
     ASSERT_OK_AND_ASSIGN(coordinator_, Coordinator::Create(store_.get(), options));
     ASSERT_OK_AND_ASSIGN(WorkerRegistration w, coordinator_->RegisterWorker({0, "t", "cpu"}));
@@ -64,6 +66,11 @@ class CoordinatorFixture : public ::testing::Test {
       ++n;
     }
     return n;
+  }
+
+  headevo::v1::SearchState State(int64_t id) {
+    auto summary = coordinator_->Summary(id);
+    return summary.ok() ? summary->state() : headevo::v1::SEARCH_STATE_UNSPECIFIED;
   }
 
   headevo::v1::SearchSummary Summary(int64_t id) {

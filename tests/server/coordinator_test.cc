@@ -19,6 +19,7 @@
 #include "server/config/search_config.h"
 #include "server/engine/search_queries.h"
 #include "storage/store.h"
+#include "tests/server/coordinator_fixture.h"
 #include "tests/testutil/fake_evaluator.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
@@ -38,65 +39,7 @@ std::string Config(const std::string& schedule, int population = 4, int generati
       population, generations, schedule, inherit ? "true" : "false", std::min(2, population));
 }
 
-class CoordinatorTest : public ::testing::Test {
- protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    coordinator_.reset();
-    store_.reset();
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File("c.db")));
-    CoordinatorOptions options;
-    options.lease_ms = 1000;
-    options.max_attempts = 2;
-    options.keep_best_checkpoints = 1;
-    options.clock = [this] { return now_ms_; };
-    ASSERT_OK_AND_ASSIGN(coordinator_, Coordinator::Create(store_.get(), options));
-    ASSERT_OK_AND_ASSIGN(WorkerRegistration w, coordinator_->RegisterWorker({0, "t", "cpu"}));
-    worker_ = w.worker_id;
-  }
-
-  int64_t Create(const std::string& toml) {
-    auto options = ParseSearchConfig(toml, "test.toml");
-    EXPECT_TRUE(options.ok()) << options.status();
-    auto id = coordinator_->CreateSearch(*options, toml, {});
-    EXPECT_TRUE(id.ok()) << id.status();
-    return id.ok() ? *id : 0;
-  }
-
-  std::optional<storage::Lease> Lease() {
-    auto lease = coordinator_->LeaseJob(worker_);
-    EXPECT_TRUE(lease.ok()) << lease.status();
-    return lease.ok() ? *lease : std::nullopt;
-  }
-
-  void Finish(const storage::Lease& lease) {
-    ASSERT_OK_AND_ASSIGN(headevo::v1::EvaluationResult result, evaluator_.Evaluate(lease.request));
-    ASSERT_OK(coordinator_->ReportResult(worker_, lease.job_id, lease.attempt, result).status());
-  }
-
-  // Leases and finishes jobs one at a time until none is left; returns how many.
-  int Drain() {
-    int n = 0;
-    while (auto lease = Lease()) {
-      Finish(*lease);
-      ++n;
-    }
-    return n;
-  }
-
-  headevo::v1::SearchState State(int64_t id) {
-    auto summary = coordinator_->Summary(id);
-    return summary.ok() ? summary->state() : headevo::v1::SEARCH_STATE_UNSPECIFIED;
-  }
-
-  testing::TempDir dir_;
-  int64_t now_ms_ = 1'000'000;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Coordinator> coordinator_;
-  int64_t worker_ = 0;
-  FakeEvaluator evaluator_{{-1, -3}};
-};
+class CoordinatorTest : public CoordinatorFixture {};
 
 TEST_F(CoordinatorTest, SteadyStateBreedsAChildAsSoonAsOneParentIsRanked) {
   const int64_t id = Create(Config("steady_state"));

@@ -171,10 +171,15 @@ TEST_F(JobsTest, CompleteJobRecordsResultStatsCheckpointAndCompletionOnce) {
   EXPECT_EQ(checkpoints[0].sha256, std::string(64, 'c'));
   EXPECT_EQ(checkpoints[0].candidate_id, written[0].id());
 
-  // The same report again (the reply was lost): OK, and nothing changes, even a different loss.
+  // The same report again (the reply was lost): OK, and nothing changes.
   ASSERT_OK_AND_ASSIGN(ReportOutcome again, store_->CompleteJob(lease.job_id, lease.attempt,
-                                                                ResultFor(written[0], 9.0), 1600));
+                                                                ResultFor(written[0], 2.5), 1600));
   EXPECT_EQ(again, ReportOutcome::kAlreadyRecorded);
+  // Another result for the same lease is not the one recorded: refused, and nothing changes.
+  EXPECT_TRUE(IsError(store_->CompleteJob(lease.job_id, lease.attempt,
+                                          ResultFor(written[0], 9.0), 1700)
+                          .status(),
+                      absl::StatusCode::kFailedPrecondition, "different result"));
   ASSERT_OK_AND_ASSIGN(done, store_->GetCandidate(written[0].id()));
   EXPECT_DOUBLE_EQ(done.metrics().val_loss(), 2.5);
   EXPECT_EQ(CountRows("head_stats"), 3);
