@@ -72,8 +72,12 @@ struct SearchOptions {
   // InvalidArgument naming the first bad field, e.g. "model.d_model must be >= 1, got 0".
   absl::Status Validate() const;
 
-  // Evaluations an evolve search's budget allows: population * (generations + 1).
+  // Candidates the search evaluates at most: population * (generations + 1) for an evolution;
+  // a k-sweep's whole schedule times its repeats (it stops sooner when a k falls behind).
   int64_t PlannedEvaluations() const {
+    if (mode == SearchMode::kKSweep) {
+      return static_cast<int64_t>(KSchedule(k_sweep).size()) * k_sweep.repeats;
+    }
     return static_cast<int64_t>(population_size) * (generations + 1);
   }
 };

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "search/k_sweep.h"
 #include "search/reference_models.h"
 #include "search/selection.h"
 #include "server/embedded/local_worker.h"
@@ -14,15 +13,6 @@ namespace {
 
 // The embedded worker's lease: it is this process, so the lease only ends with the search.
 constexpr int64_t kEmbeddedLeaseMs = int64_t{7} * 24 * 3600 * 1000;
-
-// Candidates the search will evaluate in all, for progress: a k-sweep's whole schedule (it may
-// stop earlier).
-int PlannedCandidates(const search::SearchOptions& options) {
-  if (options.mode == search::SearchMode::kKSweep) {
-    return static_cast<int>(search::KSchedule(options.k_sweep).size()) * options.k_sweep.repeats;
-  }
-  return static_cast<int>(options.PlannedEvaluations());
-}
 
 // Tells the listener what the local worker trains and what got recorded.
 class ProgressRelay {
@@ -74,7 +64,7 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   absl::StatusOr<int64_t> search_id =
       (*coordinator)->CreateSearch(options, config_toml, initial_genomes_);
   if (!search_id.ok()) return search_id.status();
-  const int total = PlannedCandidates(options);
+  const int total = static_cast<int>(options.PlannedEvaluations());
   if (listener_ != nullptr) listener_->OnSearchStarted(*search_id, total);
 
   ProgressRelay relay(listener_, options, total);
