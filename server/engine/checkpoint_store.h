@@ -49,8 +49,8 @@ class CheckpointStore {
   // Size in bytes; NotFound when absent.
   absl::StatusOr<int64_t> SizeOf(const std::string& sha256) const;
 
-  // Whether the checkpoint's bytes still hash to its name; called before it is served. OK when
-  // they do. DataLoss naming the file when they do not: the file is quarantined (renamed to
+  // Whether the checkpoint's bytes still hash to its name (it reads the whole file); called
+  // before it is served. OK when they do. DataLoss naming the file when they do not: the file is quarantined (renamed to
   // "<sha256>.ckpt.damaged", or removed when that fails) and a line is logged, so Has() is
   // false from then on and a worker holding a good copy may upload it again. DataLoss too for
   // a checkpoint quarantined earlier; NotFound when absent; Internal when it cannot be read.
