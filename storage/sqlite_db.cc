@@ -233,6 +233,15 @@ bool Database::InAutocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
 absl::Status Database::Error(int code, absl::string_view doing) const {
   const char* message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(code);
+  if ((code & 0xff) == SQLITE_FULL) {
+    // SQLite says "database or disk is full" (its unix VFS turns ENOSPC into SQLITE_FULL).
+    // The statement was rolled back; the operator frees space and the caller's retry (a
+    // worker's report, lease or upload retries on its own) records it then.
+    return absl::ResourceExhaustedError(
+        absl::StrCat("disk full writing ", path_,
+                     ": free space on its filesystem and a retry will record it (sqlite: ", doing,
+                     ": ", message, ")"));
+  }
   return absl::Status(SqliteCodeToStatusCode(code),
                       absl::StrCat("sqlite ", path_, ": ", doing, ": ", message));
 }

@@ -207,6 +207,19 @@ std::string Sha256Hex(const std::string& bytes) {
   return Hex(RawSha256(bytes.data(), bytes.size()));
 }
 
+absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  Sha256 sha;
+  std::string buffer(1 << 20, '\0');
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    sha.Update(buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return absl::InternalError(absl::StrCat("cannot read ", path, " to the end"));
+  return Hex(sha.Digest());
+}
+
 std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
                                 const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer) {
   headevo::v1::CheckpointHeader header;
@@ -243,12 +256,18 @@ std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::Mod
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  // A full disk may be freed, so it is ResourceExhausted (not a permanent failure).
+  const auto failure = [&path](int reason) {
+    if (reason == ENOSPC || reason == EDQUOT) {
+      return absl::ResourceExhaustedError(absl::StrCat("disk full writing ", path, " (",
+                                                       std::strerror(reason),
+                                                       "): free space on its filesystem"));
+    }
+    return absl::InternalError(absl::StrCat("cannot write ", path, ": ", std::strerror(reason)));
+  };
   const std::string temporary = absl::StrCat(path, ".tmp.", ::getpid());
   FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (file == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
-  }
+  if (file == nullptr) return failure(errno);
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() &&
                        std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
   const int saved_errno = errno;
@@ -256,9 +275,9 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
   std::error_code error;
   if (written) fs::rename(temporary, path, error);
   if (!written || error) {
+    const int reason = written ? error.value() : saved_errno;
     fs::remove(temporary, error);
-    return absl::InternalError(absl::StrCat(
-        "cannot write ", path, ": ", written ? error.message() : std::strerror(saved_errno)));
+    return failure(reason);
   }
   return absl::OkStatus();
 }

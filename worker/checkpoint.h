@@ -32,6 +32,10 @@ namespace headevo::worker {
 // Lower-case hex SHA-256 of `bytes`.
 std::string Sha256Hex(const std::string& bytes);
 
+// Lower-case hex SHA-256 of a file's bytes, read in pieces. NotFound naming the path when it
+// cannot be opened; Internal when reading fails part way.
+absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path);
+
 // Serialises `model` (built from `spec` and `genome`) and, when non-null, `optimizer` (made
 // by MakeOptimizer for this model) into the bytes of a checkpoint file. Throws c10::Error
 // from LibTorch: an internal helper, called only inside TorchEvaluator's catching boundary.
@@ -40,7 +44,9 @@ std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::Mod
 
 // Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
 // renamed over `path`, so a crash leaves either the old file or the new one.
-// Errors: Internal naming the path and the system's reason.
+// Errors: ResourceExhausted "disk full writing <path>" when the filesystem is full (space may
+// come back: not a permanent failure); Internal naming the path and the system's reason
+// otherwise. Nothing is left behind on error.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 class Checkpoint {

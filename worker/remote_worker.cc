@@ -33,12 +33,24 @@ int64_t SteadyNowMs() {
 
 void RealSleepMs(int64_t ms) { std::this_thread::sleep_for(milliseconds(ms)); }
 
-// Worth retrying the same call: the coordinator is down, restarting or slow.
-bool IsTransient(const grpc::Status& status) {
+// The coordinator did not answer: it is down, restarting, or out of reach.
+bool IsUnreachable(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         status.error_code() == grpc::StatusCode::ABORTED ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+// Worth retrying the same call: the coordinator is unreachable or slow, or it answered that it
+// cannot take the call now (ABORTED; RESOURCE_EXHAUSTED: its disk is full, and it will take
+// the same result once space is freed), so the result is kept and sent again.
+bool IsTransient(const grpc::Status& status) {
+  return IsUnreachable(status) || status.error_code() == grpc::StatusCode::ABORTED ||
          status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+}
+
+// "RESOURCE_EXHAUSTED: disk full writing ...": the code first, so a log reader sees it.
+std::string Describe(const grpc::Status& status) {
+  return absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+                      ": ", status.error_message());
 }
 
 std::string HostName() {
@@ -70,9 +82,9 @@ class Session {
       grpc::ClientContext context;
       PrepareCall(context, options_.channel.token, milliseconds(timeout_ms));
       grpc::Status status = call(context);
-      SetConnected(!IsTransient(status));
+      SetConnected(!IsUnreachable(status));
       if (!IsTransient(status) || Stopping()) return status;
-      Log(absl::StrCat(what, ": ", status.error_message(), "; retrying in ", backoff_ms, " ms"));
+      Log(absl::StrCat(what, ": ", Describe(status), "; retrying in ", backoff_ms, " ms"));
       Sleep(backoff_ms);
       backoff_ms = std::min(backoff_ms * 2, options_.max_backoff_ms);
     }
@@ -129,10 +141,21 @@ class Session {
     return std::optional<headevo::v1::LeaseJobResponse>(std::move(response));
   }
 
-  // The parent checkpoint in the local cache, downloaded when missing and checked.
+  // The parent checkpoint in the local cache, its bytes checked against its name: a cached
+  // file the disk damaged is discarded and downloaded again. DataLoss naming the checkpoint
+  // when the coordinator's copy is damaged (it says so, or its bytes hash otherwise).
   absl::Status FetchCheckpoint(const std::string& sha256) {
     const std::string path = CheckpointPath(sha256);
-    if (std::filesystem::exists(path)) return absl::OkStatus();
+    if (std::filesystem::exists(path)) {
+      absl::StatusOr<std::string> cached = Sha256HexOfFile(path);
+      if (cached.ok() && *cached == sha256) return absl::OkStatus();
+      Log(absl::StrCat("cached checkpoint ", path, " is damaged (",
+                       cached.ok() ? absl::StrCat("its bytes hash to ", *cached)
+                                   : cached.status().ToString(),
+                       "); discarding it and fetching it again"));
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
     headevo::v1::DownloadCheckpointRequest request;
     request.set_sha256(sha256);
     std::string bytes;
@@ -144,9 +167,10 @@ class Session {
       return reader->Finish();
     });
     if (!status.ok()) return FromGrpc(status);
-    if (Sha256Hex(bytes) != sha256) {
-      return absl::DataLossError(
-          absl::StrCat("downloaded checkpoint ", sha256, " does not hash to its name"));
+    if (const std::string actual = Sha256Hex(bytes); actual != sha256) {
+      return absl::DataLossError(absl::StrCat("downloaded checkpoint ", sha256,
+                                              " does not hash to its name (its bytes hash to ",
+                                              actual, "); not cached, not trained from"));
     }
     return WriteFileAtomically(path, bytes);
   }
@@ -192,7 +216,7 @@ class Session {
     grpc::ClientContext context;
     PrepareCall(context, options_.channel.token, milliseconds(heartbeat_interval_ms_));
     grpc::Status status = stub_->Heartbeat(&context, request, &response);
-    SetConnected(!IsTransient(status));
+    SetConnected(!IsUnreachable(status));
     return status;
   }
 

@@ -3,11 +3,18 @@
 // training_run.h) while the calling thread heartbeats to keep the lease alive, uploads the
 // trained checkpoint and reports the result, until told to stop.
 //
-// Fault tolerance: a coordinator that is down or restarting (UNAVAILABLE) is retried with
-// backoff forever (jobs and reports wait; a report is idempotent, so a retry after a lost
-// reply is safe); a lease the coordinator no longer honours (FAILED_PRECONDITION: it expired
+// Fault tolerance: a coordinator that is down or restarting (UNAVAILABLE, DEADLINE_EXCEEDED),
+// or that answers it cannot take the call now (ABORTED; RESOURCE_EXHAUSTED: its disk is full),
+// is retried with backoff forever: jobs, checkpoint uploads and reports wait, and the trained
+// result is kept and sent again unchanged (a report is idempotent, so a retry after a lost
+// reply is safe). A lease the coordinator no longer honours (FAILED_PRECONDITION: it expired
 // and the job went elsewhere) makes the worker drop that job. Failures that would recur on any
-// worker (bad request, NaN loss) are reported as permanent.
+// worker (bad request, NaN loss, a parent checkpoint damaged at the coordinator: DATA_LOSS)
+// are reported as permanent.
+//
+// Parent checkpoints: the cached file is checked against its SHA-256 before each job; one the
+// disk damaged is discarded and downloaded again, and downloaded bytes that do not hash to
+// their name are never cached or trained from.
 //
 // Stopping: when `stop` returns true the worker hands its running job back (ReleaseJob: it is
 // queued again at once, no attempt spent), cancels the training (search::Evaluator::
@@ -60,7 +67,8 @@ struct RemoteWorkerOptions {
   // One line per event (job leased, reported, retrying), for the CLI to print.
   std::function<void(const std::string&)> log;
   // Called with true when the coordinator answers after silence (registration included) and
-  // with false when it stops answering (a call failed as unreachable); for readiness probes.
+  // with false when it stops answering (a call failed as UNAVAILABLE or DEADLINE_EXCEEDED; a
+  // coordinator answering RESOURCE_EXHAUSTED is still connected); for readiness probes.
   std::function<void(bool connected)> on_connection;
 };
 

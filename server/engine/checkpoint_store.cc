@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <random>
 
@@ -22,6 +23,7 @@ namespace fs = std::filesystem;
 
 constexpr char kSuffix[] = ".ckpt";
 constexpr char kTempMarker[] = ".upload-";
+constexpr char kDamagedSuffix[] = ".damaged";
 
 std::string Hex(const unsigned char* bytes, unsigned int size) {
   static const char kDigits[] = "0123456789abcdef";
@@ -33,9 +35,6 @@ std::string Hex(const unsigned char* bytes, unsigned int size) {
   return hex;
 }
 
-std::string Errno(const std::string& what, const std::string& path) {
-  return absl::StrCat(what, " ", path, ": ", std::strerror(errno));
-}
 
 int64_t AgeMs(const fs::path& path) {
   std::error_code ec;
@@ -48,7 +47,18 @@ int64_t AgeMs(const fs::path& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string& dir) {
+absl::Status WriteFailure(const std::string& what, const std::string& path, int error_number) {
+  if (error_number == ENOSPC || error_number == EDQUOT) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("disk full writing ", path, " (", std::strerror(error_number),
+                     "): free space on its filesystem and the worker's retry will store it"));
+  }
+  return absl::InternalError(
+      absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error_number)));
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(
+    const std::string& dir, CheckpointStoreOptions options) {
   if (dir.empty()) return absl::InvalidArgumentError("checkpoint directory path is empty");
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -60,7 +70,15 @@ absl::StatusOr<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint directory ", dir, " is not writable"));
   }
-  return std::unique_ptr<CheckpointStore>(new CheckpointStore(dir));
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(dir, std::move(options)));
+}
+
+void CheckpointStore::Log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::cerr << line << std::endl;
+  }
 }
 
 std::string CheckpointStore::PathOf(const std::string& sha256) const {
@@ -82,6 +100,36 @@ absl::StatusOr<int64_t> CheckpointStore::SizeOf(const std::string& sha256) const
   return static_cast<int64_t>(size);
 }
 
+absl::Status CheckpointStore::Verify(const std::string& sha256) const {
+  const std::string path = PathOf(sha256);
+  const std::string quarantine = path + kDamagedSuffix;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    if (fs::exists(quarantine, ec)) {
+      return absl::DataLossError(absl::StrCat("checkpoint ", sha256,
+                                              " was found damaged on disk and quarantined as ",
+                                              quarantine, "; it cannot be served"));
+    }
+    return absl::NotFoundError(absl::StrCat("checkpoint ", sha256, " is not in ", dir_,
+                                            " (never uploaded, or collected)"));
+  }
+  absl::StatusOr<std::string> actual = Sha256OfFile(path);
+  if (!actual.ok()) return actual.status();
+  if (*actual == sha256) return absl::OkStatus();
+  // Moved aside rather than deleted, so an operator can see what the disk did to it.
+  std::string fate = "quarantined as " + quarantine;
+  fs::rename(path, quarantine, ec);
+  if (ec) {
+    fs::remove(path, ec);
+    fate = "removed";
+  }
+  const std::string message =
+      absl::StrCat("checkpoint file ", path, " is damaged on disk (its bytes hash to ", *actual,
+                   "): ", fate, "; no worker will train from it");
+  Log(absl::StrCat("checkpoint store: ", message));
+  return absl::DataLossError(message);
+}
+
 absl::StatusOr<std::unique_ptr<CheckpointUpload>> CheckpointStore::BeginUpload(
     const std::string& sha256, int64_t total_bytes) {
   static std::mutex mu;
@@ -92,7 +140,7 @@ absl::StatusOr<std::unique_ptr<CheckpointUpload>> CheckpointStore::BeginUpload(
     temp = (fs::path(dir_) / absl::StrCat(sha256, kTempMarker, names())).string();
   }
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(Errno("cannot create", temp));
+  if (fd < 0) return WriteFailure("create", temp, errno);
   EVP_MD_CTX* hash = EVP_MD_CTX_new();
   if (hash == nullptr || EVP_DigestInit_ex(hash, EVP_sha256(), nullptr) != 1) {
     ::close(fd);
@@ -155,7 +203,7 @@ absl::Status CheckpointUpload::Append(const std::string& bytes) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::InternalError(Errno("cannot write", temp_path_));
+      return WriteFailure("write", temp_path_, errno);
     }
     done += static_cast<size_t>(n);
   }
@@ -177,11 +225,11 @@ absl::StatusOr<int64_t> CheckpointUpload::Finish() {
                                             " but its bytes hash to ", actual,
                                             "; nothing was stored"));
   }
-  if (::fsync(fd_) != 0) return absl::InternalError(Errno("cannot fsync", temp_path_));
+  if (::fsync(fd_) != 0) return WriteFailure("fsync", temp_path_, errno);
   ::close(fd_);
   fd_ = -1;
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
-    return absl::InternalError(Errno("cannot rename into place", final_path_));
+    return WriteFailure("rename into place", final_path_, errno);
   }
   finished_ = true;
   return written_;
@@ -201,6 +249,8 @@ absl::StatusOr<std::string> Sha256OfFile(const std::string& path) {
   unsigned int size = 0;
   EVP_DigestFinal_ex(hash, digest, &size);
   EVP_MD_CTX_free(hash);
+  // eof alone is the end of the file; bad is a read error (an I/O error of the disk).
+  if (in.bad()) return absl::InternalError(absl::StrCat("cannot read ", path, " to the end"));
   return Hex(digest, size);
 }
 

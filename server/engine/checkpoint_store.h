@@ -2,9 +2,14 @@
 // "<sha256>.ckpt" (the name workers use too). Files arrive by upload, are checked against
 // their SHA-256 before they take their name, and are collected when nothing needs them.
 //
-// A file under its final name is always complete and correct: an upload is written to a
-// temporary file, hashed as it streams, fsynced and only then renamed. A failed or abandoned
-// upload leaves nothing behind.
+// A file under its final name was complete and correct when it took that name: an upload is
+// written to a temporary file, hashed as it streams, fsynced and only then renamed. A failed
+// or abandoned upload leaves nothing behind. Bytes damaged later on disk are caught when the
+// file is served (Verify): such a file is moved aside as "<sha256>.ckpt.damaged" (kept for an
+// operator to inspect; nothing collects it) and never handed to a worker again.
+//
+// A full filesystem is ResourceExhausted, naming the file, on every write: nothing is kept,
+// and the same upload succeeds once space is freed (the worker retries it on its own).
 //
 // Thread safety: any number of threads may upload, read and collect at once; two uploads of
 // the same checkpoint both succeed (the second rename replaces identical bytes).
@@ -12,6 +17,7 @@
 #define HEADEVO_SERVER_ENGINE_CHECKPOINT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -23,11 +29,18 @@ namespace headevo::server {
 
 class CheckpointUpload;
 
+struct CheckpointStoreOptions {
+  // One line per event an operator should hear of (a damaged file quarantined). Called from
+  // whichever thread found it. Empty: the line goes to stderr.
+  std::function<void(const std::string&)> log;
+};
+
 class CheckpointStore {
  public:
   // Creates `dir` when missing. InvalidArgument for an empty path; FailedPrecondition naming
   // the path when it cannot be created or is not a writable directory.
-  static absl::StatusOr<std::unique_ptr<CheckpointStore>> Open(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<CheckpointStore>> Open(
+      const std::string& dir, CheckpointStoreOptions options = {});
 
   const std::string& dir() const { return dir_; }
   // The file of a checkpoint (whether or not it exists).
@@ -36,8 +49,16 @@ class CheckpointStore {
   // Size in bytes; NotFound when absent.
   absl::StatusOr<int64_t> SizeOf(const std::string& sha256) const;
 
+  // Whether the checkpoint's bytes still hash to its name (it reads the whole file); called
+  // before it is served. OK when they do. DataLoss naming the file when they do not: the file is quarantined (renamed to
+  // "<sha256>.ckpt.damaged", or removed when that fails) and a line is logged, so Has() is
+  // false from then on and a worker holding a good copy may upload it again. DataLoss too for
+  // a checkpoint quarantined earlier; NotFound when absent; Internal when it cannot be read.
+  absl::Status Verify(const std::string& sha256) const;
+
   // Starts an upload of `total_bytes` bytes that must hash to `sha256` (64 lower-case hex
-  // digits; the caller checked the format).
+  // digits; the caller checked the format). ResourceExhausted when the filesystem is full;
+  // Internal for another failure to create the temporary file.
   absl::StatusOr<std::unique_ptr<CheckpointUpload>> BeginUpload(const std::string& sha256,
                                                                 int64_t total_bytes);
 
@@ -47,18 +68,24 @@ class CheckpointStore {
   absl::StatusOr<int> Collect(const std::set<std::string>& keep, int64_t min_age_ms);
 
  private:
-  explicit CheckpointStore(std::string dir) : dir_(std::move(dir)) {}
+  CheckpointStore(std::string dir, CheckpointStoreOptions options)
+      : dir_(std::move(dir)), options_(std::move(options)) {}
+  void Log(const std::string& line) const;
+
   std::string dir_;
+  CheckpointStoreOptions options_;
 };
 
 // One upload in progress. Destroying it before Finish() removes the partial file.
 class CheckpointUpload {
  public:
   ~CheckpointUpload();
-  // InvalidArgument when the bytes so far exceed the announced total.
+  // InvalidArgument when the bytes so far exceed the announced total; ResourceExhausted,
+  // naming the file, when the filesystem is full; Internal for another write error.
   absl::Status Append(const std::string& bytes);
   // DataLoss when the bytes do not hash to the announced SHA-256 or fall short of the total
-  // (nothing is kept); otherwise the file takes its name. Returns the bytes written.
+  // (nothing is kept); ResourceExhausted / Internal as Append when the file cannot be synced
+  // or renamed; otherwise the file takes its name. Returns the bytes written.
   absl::StatusOr<int64_t> Finish();
 
  private:
@@ -77,6 +104,12 @@ class CheckpointUpload {
 
 // The hex SHA-256 of a file's bytes; NotFound/Internal naming the path on failure.
 absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
+
+// The Status of a failed write (open, write, fsync, rename) of `path` with errno
+// `error_number`: ResourceExhausted "disk full writing <path>: ..." for ENOSPC and EDQUOT
+// (space may come back, so the writer should retry), Internal "cannot <what> <path>: <reason>"
+// for anything else.
+absl::Status WriteFailure(const std::string& what, const std::string& path, int error_number);
 
 }  // namespace headevo::server
 

@@ -137,6 +137,11 @@ grpc::Status WorkerServiceImpl::DownloadCheckpoint(
     grpc::ServerContext* context, const headevo::v1::DownloadCheckpointRequest* request,
     grpc::ServerWriter<headevo::v1::DownloadCheckpointResponse>* writer) {
   if (grpc::Status s = Admit(*context, options_.token, CheckDownload(*request)); !s.ok()) return s;
+  // Bytes the disk damaged since the upload are DATA_LOSS here (and the file is quarantined),
+  // never streamed to a worker to train from.
+  if (absl::Status verified = checkpoints_->Verify(request->sha256()); !verified.ok()) {
+    return ToGrpc(verified);
+  }
   absl::StatusOr<int64_t> size = checkpoints_->SizeOf(request->sha256());
   if (!size.ok()) return ToGrpc(size.status());
   std::ifstream in(checkpoints_->PathOf(request->sha256()), std::ios::binary);

@@ -1,12 +1,16 @@
 // The remote worker against a scripted coordinator (tests/worker/fake_coordinator.h): a stop
 // mid-training hands the job back and joins the training thread, an evaluator's exception
-// becomes the job's reported failure, and the backoff and idle exit run on a fake clock.
+// becomes the job's reported failure, and the backoff and idle exit run on a fake clock. A
+// coordinator whose disk is full (RESOURCE_EXHAUSTED) gets the same result again until it
+// takes it; a damaged parent checkpoint is never trained from.
 #include "worker/remote_worker.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -19,12 +23,14 @@
 #include "tests/worker/fake_coordinator.h"
 #include "tests/worker/test_evaluators.h"
 #include "tests/worker/test_requests.h"
+#include "worker/checkpoint.h"
 
 namespace headevo::worker {
 namespace {
 
 using testing::BlockingEvaluator;
 using testing::FakeCoordinator;
+using testing::FixedResultEvaluator;
 using testing::ThrowingEvaluator;
 using testing::TinyPlantedRequest;
 
@@ -212,6 +218,128 @@ TEST_F(RemoteWorkerTest, StopDuringBackoffReturnsTheLastError) {
   EXPECT_EQ(stats.status().code(), absl::StatusCode::kUnavailable) << stats.status();
   EXPECT_GE(clock_.TotalSlept(), 3'000);
   EXPECT_LT(clock_.TotalSlept(), 3'000 + 100);  // noticed within one poll slice
+}
+
+TEST_F(RemoteWorkerTest, AReportRefusedForAFullDiskIsKeptAndSentAgainUntilRecorded) {
+  coordinator_.exhausted_reports = 3;
+  coordinator_.AddJob(TinyPlantedRequest());
+  FixedResultEvaluator evaluator;
+  RemoteWorkerOptions options = Options();
+  options.max_jobs = 1;
+  std::vector<bool> connection;  // on_connection runs on the calling thread
+  options.on_connection = [&connection](bool connected) { connection.push_back(connected); };
+
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+  EXPECT_EQ(evaluator.calls.load(), 1) << "trained once, reported until taken";
+  EXPECT_EQ(stats.reported, 1);
+  EXPECT_EQ(stats.failed + stats.dropped, 0);
+  const FakeCoordinator::Calls calls = coordinator_.calls();
+  EXPECT_EQ(calls.refused_reports, 3);
+  ASSERT_EQ(calls.reports.size(), 4u) << Log();
+  ASSERT_TRUE(calls.reports[0].has_result()) << calls.reports[0].error();
+  EXPECT_EQ(calls.reports[0].result().metrics().val_loss(), 1.5);
+  for (const auto& report : calls.reports) {
+    EXPECT_EQ(report.SerializeAsString(), calls.reports[0].SerializeAsString());
+  }
+  // Backed off on the fake clock between tries: 100, 200, 400 ms.
+  EXPECT_EQ(clock_.TotalSlept(), 100 + 200 + 400);
+  EXPECT_TRUE(Contains(Log(), "report: RESOURCE_EXHAUSTED: disk full writing")) << Log();
+  // The coordinator answered every time: the worker stayed connected (ready).
+  EXPECT_EQ(connection, std::vector<bool>{true});
+}
+
+TEST_F(RemoteWorkerTest, AnUploadRefusedForAFullDiskIsSentAgainAndTheResultKept) {
+  coordinator_.exhausted_uploads = 2;
+  coordinator_.AddJob(TinyPlantedRequest());
+  RemoteWorkerOptions options = Options();
+  options.max_jobs = 1;
+  FixedResultEvaluator evaluator(options.checkpoint_dir, "trained weights");
+  const std::string sha = Sha256Hex("trained weights");
+
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+  EXPECT_EQ(evaluator.calls.load(), 1);
+  EXPECT_EQ(stats.reported, 1);
+  EXPECT_EQ(stats.failed + stats.dropped, 0);
+  const FakeCoordinator::Calls calls = coordinator_.calls();
+  EXPECT_EQ(calls.uploads, 3);
+  EXPECT_EQ(calls.checkpoints.count(sha), 1u);
+  EXPECT_EQ(calls.checkpoints.at(sha), "trained weights");
+  // Reported once, after the upload went through, with the result and its checkpoint (not as
+  // a failure that would spend an attempt and train the candidate again).
+  ASSERT_EQ(calls.reports.size(), 1u) << Log();
+  ASSERT_TRUE(calls.reports[0].has_result()) << calls.reports[0].error();
+  EXPECT_EQ(calls.reports[0].result().checkpoint_sha256(), sha);
+  EXPECT_TRUE(Contains(Log(), "upload: RESOURCE_EXHAUSTED: disk full writing")) << Log();
+}
+
+TEST_F(RemoteWorkerTest, ADamagedCachedParentIsDiscardedAndFetchedAgain) {
+  const std::string parent = "parent weights";
+  const std::string sha = Sha256Hex(parent);
+  coordinator_.PutCheckpoint(sha, parent);
+  headevo::v1::EvaluationRequest request = TinyPlantedRequest();
+  request.set_parent_checkpoint_sha256(sha);
+  coordinator_.AddJob(request);
+  coordinator_.AddJob(request);
+  RemoteWorkerOptions options = Options();
+  options.max_jobs = 2;
+  // The cache holds the parent with one byte flipped on disk.
+  const std::string cached = options.checkpoint_dir + "/" + sha + ".ckpt";
+  std::filesystem::create_directories(options.checkpoint_dir);
+  std::string damaged = parent;
+  damaged[3] ^= 0x20;
+  std::ofstream(cached, std::ios::binary) << damaged;
+  FixedResultEvaluator evaluator(options.checkpoint_dir, "");
+
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+  EXPECT_EQ(stats.reported, 2);
+  EXPECT_EQ(evaluator.calls.load(), 2);
+  EXPECT_TRUE(evaluator.parent_intact.load()) << "trained from the damaged bytes";
+  // Fetched once: the second job found the good copy in the cache.
+  EXPECT_EQ(coordinator_.calls().downloads, 1);
+  ASSERT_OK_AND_ASSIGN(const std::string now, Sha256HexOfFile(cached));
+  EXPECT_EQ(now, sha);
+  EXPECT_TRUE(Contains(Log(), "cached checkpoint " + cached + " is damaged")) << Log();
+}
+
+// The coordinator's copy of the parent is damaged: it either says so (DATA_LOSS) or sends
+// bytes that do not hash to the name. Either way the job fails for good, nothing is cached,
+// and the evaluator never runs.
+TEST_F(RemoteWorkerTest, ADamagedParentAtTheCoordinatorFailsTheJobForGoodUntrained) {
+  for (const bool coordinator_noticed : {true, false}) {
+    SCOPED_TRACE(coordinator_noticed ? "DATA_LOSS from the coordinator" : "bytes hash otherwise");
+    FakeCoordinator coordinator;
+    ASSERT_TRUE(coordinator.started());
+    const std::string sha = Sha256Hex("parent weights");
+    if (coordinator_noticed) {
+      coordinator.download_error = grpc::Status(
+          grpc::StatusCode::DATA_LOSS, "checkpoint file /ckpt/" + sha + ".ckpt is damaged on disk");
+    } else {
+      coordinator.PutCheckpoint(sha, "parent weighTs");
+    }
+    headevo::v1::EvaluationRequest request = TinyPlantedRequest();
+    request.set_parent_checkpoint_sha256(sha);
+    coordinator.AddJob(request);
+    RemoteWorkerOptions options = Options();
+    options.channel.address = coordinator.address();
+    options.checkpoint_dir = dir_.File(coordinator_noticed ? "cache-a" : "cache-b");
+    options.max_jobs = 1;
+    FixedResultEvaluator evaluator(options.checkpoint_dir, "");
+
+    ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+    EXPECT_EQ(evaluator.calls.load(), 0);
+    EXPECT_EQ(stats.failed, 1);
+    const FakeCoordinator::Calls calls = coordinator.calls();
+    ASSERT_EQ(calls.reports.size(), 1u);
+    EXPECT_FALSE(calls.reports[0].has_result());
+    EXPECT_TRUE(calls.reports[0].permanent());
+    EXPECT_TRUE(Contains(calls.reports[0].error(), "DATA_LOSS")) << calls.reports[0].error();
+    EXPECT_TRUE(Contains(calls.reports[0].error(), sha)) << calls.reports[0].error();
+    EXPECT_FALSE(std::filesystem::exists(options.checkpoint_dir + "/" + sha + ".ckpt"));
+  }
 }
 
 TEST(RemoteWorkerOptionsTest, NullEvaluatorIsInvalidArgument) {

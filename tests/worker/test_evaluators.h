@@ -1,9 +1,10 @@
 // Evaluators for tests of the code that runs them (the remote worker, TrainingRun): one that
-// trains until cancelled, one that throws.
+// trains until cancelled, one that throws, one that returns a fixed result at once.
 #ifndef HEADEVO_TESTS_WORKER_TEST_EVALUATORS_H_
 #define HEADEVO_TESTS_WORKER_TEST_EVALUATORS_H_
 
 #include <atomic>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "search/evaluator.h"
+#include "worker/checkpoint.h"
 
 namespace headevo::worker::testing {
 
@@ -55,6 +57,48 @@ class ThrowingEvaluator : public search::Evaluator {
 
  private:
   std::string what_;
+};
+
+// Returns val_loss 1.5 at once. With a checkpoint directory it treats checkpoints as
+// TorchEvaluator does: it reads the parent's file from there (recording whether its bytes
+// hashed to its name, so a test sees that nothing trains from damaged bytes) and writes the
+// trained one, `checkpoint_bytes` as <sha256>.ckpt, whose sha256 it reports.
+class FixedResultEvaluator : public search::Evaluator {
+ public:
+  FixedResultEvaluator() = default;
+  FixedResultEvaluator(std::string checkpoint_dir, std::string checkpoint_bytes)
+      : dir_(std::move(checkpoint_dir)), bytes_(std::move(checkpoint_bytes)) {}
+
+  absl::StatusOr<headevo::v1::EvaluationResult> Evaluate(
+      const headevo::v1::EvaluationRequest& request) override {
+    ++calls;
+    const std::string& parent = request.parent_checkpoint_sha256();
+    if (!parent.empty()) {
+      const absl::StatusOr<std::string> sha = Sha256HexOfFile(PathOf(parent));
+      parent_intact = sha.ok() && *sha == parent;
+    }
+    headevo::v1::EvaluationResult result;
+    result.set_candidate_id(request.candidate_id());
+    result.mutable_metrics()->set_val_loss(1.5);
+    result.mutable_metrics()->set_train_loss(1.75);
+    if (!bytes_.empty()) {
+      const std::string sha = Sha256Hex(bytes_);
+      std::filesystem::create_directories(dir_);
+      if (absl::Status s = WriteFileAtomically(PathOf(sha), bytes_); !s.ok()) return s;
+      result.set_checkpoint_sha256(sha);
+    }
+    return result;
+  }
+
+  std::atomic<int> calls{0};
+  std::atomic<bool> parent_intact{false};  // as of the last call with a parent
+
+ private:
+  std::string PathOf(const std::string& sha256) const {
+    return (std::filesystem::path(dir_) / (sha256 + ".ckpt")).string();
+  }
+  std::string dir_;
+  std::string bytes_;
 };
 
 }  // namespace headevo::worker::testing
