@@ -260,6 +260,8 @@ class Coordinator {
   absl::StatusOr<headevo::v1::Reference> OnReferenceFinished(const storage::JobRecord& job);
   // What a job evaluates, as stored now (for a report that changed nothing).
   absl::StatusOr<JobReport> DescribeJob(const storage::JobRecord& job);
+  // Whether the search already holds the job's end (its candidate or reference finished).
+  bool AppliedToSearch(const storage::JobRecord& job);
   // The candidate or reference model of a job queued again shows PENDING.
   void MarkPending(const storage::JobRecord& job);
   // Pause and Resume: `from` -> `to`, or FailedPrecondition naming the state it is in.

@@ -98,6 +98,9 @@ absl::StatusOr<bool> Coordinator::BreedChild(ActiveSearch& search) {
                                       return c.state() == headevo::v1::CANDIDATE_STATE_DONE;
                                     });
   if (!any_done) return false;  // nothing to breed from yet
+  // The strategy moves on only with the child it made: if the child cannot be stored, the
+  // next try draws the same one, so the lineage stays that of an uninterrupted run.
+  const headevo::v1::StrategyState before = search.strategy.SaveState();
   absl::StatusOr<search::ChildPlan> plan = search.strategy.NextChild(search.population);
   if (!plan.ok()) return plan.status();
   Candidate child;
@@ -107,7 +110,10 @@ absl::StatusOr<bool> Coordinator::BreedChild(ActiveSearch& search) {
   *child.mutable_mutation() = std::move(plan->mutation);
   std::vector<Candidate> one;
   one.push_back(std::move(child));
-  if (absl::Status s = Enqueue(search, std::move(one)); !s.ok()) return s;
+  if (absl::Status s = Enqueue(search, std::move(one)); !s.ok()) {
+    (void)search.strategy.RestoreState(before);
+    return s;
+  }
   return true;
 }
 
@@ -154,7 +160,9 @@ absl::Status Coordinator::AdvanceEvolution(ActiveSearch& search) {
                              " connections)"));
   }
   if (search.steady() || !all_finished) return absl::OkStatus();
-  // Generational, and the last generation is finished: breed the next.
+  // Generational, and the last generation is finished: breed the next (the strategy moves on
+  // only with the generation stored, as in BreedChild).
+  const headevo::v1::StrategyState before = search.strategy.SaveState();
   absl::StatusOr<std::vector<search::ChildPlan>> plans =
       search.strategy.NextGeneration(search.population);
   if (!plans.ok()) return plans.status();
@@ -166,7 +174,9 @@ absl::Status Coordinator::AdvanceEvolution(ActiveSearch& search) {
     *child.mutable_genome() = std::move(plan.genome);
     *child.mutable_mutation() = std::move(plan.mutation);
   }
-  return Enqueue(search, std::move(children));
+  absl::Status queued = Enqueue(search, std::move(children));
+  if (!queued.ok()) (void)search.strategy.RestoreState(before);
+  return queued;
 }
 
 absl::Status Coordinator::AdvanceKSweep(ActiveSearch& search) {

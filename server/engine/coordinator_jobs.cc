@@ -166,8 +166,16 @@ absl::StatusOr<JobReport> Coordinator::ReportResult(int64_t worker_id, int64_t j
   if (!outcome.ok()) return outcome.status();
   activity_.WorkerSeen(worker_id, options_.clock());
   if (*outcome == storage::ReportOutcome::kAlreadyRecorded) {
-    absl::StatusOr<JobReport> report = DescribeJob(*job);
-    if (report.ok()) report->already_recorded = true;
+    // The first report was stored, but what follows it (the search's population, its next
+    // step) may not have happened: a write after the commit failed, e.g. on a full disk. The
+    // retry finishes that work, so the search never stalls on a recorded result.
+    absl::StatusOr<JobReport> report =
+        AppliedToSearch(*job) ? DescribeJob(*job) : OnJobFinished(*job);
+    if (!report.ok()) return report;
+    if (ActiveSearch* search = Find(job->search_id)) {
+      if (absl::Status s = Advance(*search); !s.ok()) return s;
+    }
+    report->already_recorded = true;
     return report;
   }
   activity_.ResultRecorded(options_.clock());
@@ -237,6 +245,17 @@ absl::Status Coordinator::ExpireLeases() {
   }
   if (!expired->empty()) work_cv_.notify_all();
   return absl::OkStatus();
+}
+
+bool Coordinator::AppliedToSearch(const storage::JobRecord& job) {
+  ActiveSearch* search = Find(job.search_id);
+  if (search == nullptr) return true;  // nothing left to apply it to
+  if (job.reference_id != 0) {
+    const headevo::v1::Reference* r = search->FindReference(job.reference_id);
+    return r == nullptr || IsFinished(r->state());
+  }
+  auto it = search->index.find(job.candidate_id);
+  return it == search->index.end() || IsFinished(search->population[it->second]);
 }
 
 void Coordinator::MarkPending(const storage::JobRecord& job) {
