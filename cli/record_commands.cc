@@ -66,8 +66,7 @@ int DeleteCommand(const ClientFlags& flags, const DeleteFlags& del) {
       flags.db_path.empty() ? OpenClient(flags)
                             : OpenOfflineForDelete(flags.db_path, del.checkpoint_dir);
   return WithClient(std::move(client), [&](SearchClient& opened) {
-    absl::StatusOr<headevo::v1::DeleteSearchResponse> deleted =
-        opened.DeleteSearch(del.search_id);
+    absl::StatusOr<headevo::v1::DeleteSearchResponse> deleted = opened.DeleteSearch(del.search_id);
     if (!deleted.ok()) return Fail(deleted.status());
     std::printf("%s", FormatDeleted(del.search_id, *deleted).c_str());
     return 0;

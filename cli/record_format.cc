@@ -11,7 +11,9 @@
 namespace headevo::cli {
 namespace {
 
-std::string Stat(double value) { return std::isnan(value) ? "nan" : absl::StrFormat("%.4f", value); }
+std::string Stat(double value) {
+  return std::isnan(value) ? "nan" : absl::StrFormat("%.4f", value);
+}
 
 std::string Bytes(int64_t bytes) {
   if (bytes <= 0) return "-";
@@ -33,9 +35,9 @@ std::string GrowthLine(const headevo::v1::HeadGrowth& g) {
 
 // The heads of the genome with their statistics where the result recorded them.
 std::string HeadTable(const headevo::v1::Candidate& c) {
-  std::vector<std::vector<std::string>> rows = {{"SLOT", "HEAD", "LAYER", "ORIGIN", "K",
-                                                 "OFFSETS", "SAMPLER", "ENTROPY",
-                                                 "INDEPENDENCE", "WEIGHT_NORM", "IMPORTANCE"}};
+  std::vector<std::vector<std::string>> rows = {{"SLOT", "HEAD", "LAYER", "ORIGIN", "K", "OFFSETS",
+                                                 "SAMPLER", "ENTROPY", "INDEPENDENCE",
+                                                 "WEIGHT_NORM", "IMPORTANCE"}};
   for (int slot = 0; slot < c.genome().heads_size(); ++slot) {
     const headevo::v1::Head& h = c.genome().heads(slot);
     const headevo::v1::HeadStats* stats = nullptr;
@@ -43,12 +45,13 @@ std::string HeadTable(const headevo::v1::Candidate& c) {
       if (s.head_id() == h.id()) stats = &s;
     }
     const auto stat = [stats](double value) { return stats != nullptr ? Stat(value) : "-"; };
-    rows.push_back({absl::StrCat(slot), absl::StrCat(h.id()), absl::StrCat(h.layer()),
-                    HeadOriginName(h.origin()), absl::StrCat(h.offsets().offsets_size()),
-                    FormatOffsets(h.offsets()),
-                    h.sampler() == headevo::v1::SAMPLER_UNSPECIFIED ? "-" : SamplerName(h.sampler()),
-                    stat(stats ? stats->entropy() : 0), stat(stats ? stats->independence() : 0),
-                    stat(stats ? stats->weight_norm() : 0), stat(stats ? stats->importance() : 0)});
+    rows.push_back(
+        {absl::StrCat(slot), absl::StrCat(h.id()), absl::StrCat(h.layer()),
+         HeadOriginName(h.origin()), absl::StrCat(h.offsets().offsets_size()),
+         FormatOffsets(h.offsets()),
+         h.sampler() == headevo::v1::SAMPLER_UNSPECIFIED ? "-" : SamplerName(h.sampler()),
+         stat(stats ? stats->entropy() : 0), stat(stats ? stats->independence() : 0),
+         stat(stats ? stats->weight_norm() : 0), stat(stats ? stats->importance() : 0)});
   }
   return AlignedTable(rows, "  ");
 }
@@ -69,19 +72,18 @@ std::string FormatCandidateDetail(const headevo::v1::Candidate& c) {
   absl::StrAppendFormat(&out, "  val_loss     %s\n  train_loss   %s\n",
                         FormatLoss(c.state(), metrics.val_loss()),
                         done ? Stat(metrics.train_loss()) : "-");
-  absl::StrAppendFormat(&out, "  connections  %s\n  training     %s\n",
-                        done ? absl::StrCat(metrics.connections()) : "-",
-                        done ? absl::StrFormat("%d steps, %.1f s", metrics.steps(),
-                                               metrics.train_seconds())
-                             : "-");
+  absl::StrAppendFormat(
+      &out, "  connections  %s\n  training     %s\n",
+      done ? absl::StrCat(metrics.connections()) : "-",
+      done ? absl::StrFormat("%d steps, %.1f s", metrics.steps(), metrics.train_seconds()) : "-");
   absl::StrAppend(&out, "  checkpoint   ",
                   c.checkpoint_sha256().empty() ? "none" : c.checkpoint_sha256(), "\n");
   if (!c.error().empty()) absl::StrAppend(&out, "  error        ", OneLine(c.error(), 300), "\n");
   absl::StrAppendFormat(&out, "heads (%d):\n", c.genome().heads_size());
   if (c.genome().heads_size() > 0) absl::StrAppend(&out, HeadTable(c));
   if (m.pruned_head_ids_size() > 0) {
-    absl::StrAppend(&out, "pruned from the parent: heads ", absl::StrJoin(m.pruned_head_ids(), ", "),
-                    "\n");
+    absl::StrAppend(&out, "pruned from the parent: heads ",
+                    absl::StrJoin(m.pruned_head_ids(), ", "), "\n");
   }
   if (c.growth_size() > 0) {
     absl::StrAppend(&out, "growth:\n");
@@ -121,12 +123,13 @@ std::string FormatDeletionPlan(const headevo::v1::SearchSummary& s) {
       active ? absl::StrCat("It is ", SearchStateName(s.state()), ": stop it first (headevo stop ",
                             s.id(), ").\n")
              : "";
-  return stop_first + absl::StrFormat(
-      "would delete search %d '%s' (%s) for good: its %d candidates with their heads, "
-      "statistics and lineage, %d reference models, its jobs and events, and the checkpoint "
-      "files no other search uses.\nNothing was deleted: add --yes to delete it.\n",
-      s.id(), OneLine(s.name(), 80), SearchStateName(s.state()), s.candidates(),
-      s.references_size());
+  return stop_first +
+         absl::StrFormat(
+             "would delete search %d '%s' (%s) for good: its %d candidates with their heads, "
+             "statistics and lineage, %d reference models, its jobs and events, and the checkpoint "
+             "files no other search uses.\nNothing was deleted: add --yes to delete it.\n",
+             s.id(), OneLine(s.name(), 80), SearchStateName(s.state()), s.candidates(),
+             s.references_size());
 }
 
 std::string FormatDeleted(int64_t search_id, const headevo::v1::DeleteSearchResponse& response) {

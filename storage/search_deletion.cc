@@ -61,9 +61,9 @@ absl::Status RequireFinished(Database& db, int64_t search_id) {
   if (!*row) return absl::NotFoundError(absl::StrCat("search ", search_id, " not found"));
   const std::string state = stmt->ColumnText(0);
   if (state == "RUNNING" || state == "PAUSED") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "search ", search_id, " is ", state == "RUNNING" ? "running" : "paused",
-        ": stop it first (`headevo stop ", search_id, "`), then delete it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("search ", search_id, " is ", state == "RUNNING" ? "running" : "paused",
+                     ": stop it first (`headevo stop ", search_id, "`), then delete it"));
   }
   return absl::OkStatus();
 }
@@ -71,17 +71,16 @@ absl::Status RequireFinished(Database& db, int64_t search_id) {
 // Checkpoint rows of the search whose sha256 a candidate of another search names too (two
 // searches that trained identical weights): they move to the oldest such candidate.
 absl::Status HandOverSharedCheckpoints(Database& db, int64_t search_id) {
-  absl::StatusOr<Statement> shared = db.Prepare(absl::StrCat(
-      "SELECT o.checkpoint_sha256, MIN(o.id) FROM candidates o "
-      "WHERE o.search_id <> ?1 AND o.checkpoint_sha256 IN "
-      "(SELECT k.sha256 FROM checkpoints k WHERE k.candidate_id IN ",
-      kSearchCandidates, ") GROUP BY o.checkpoint_sha256"));
+  absl::StatusOr<Statement> shared =
+      db.Prepare(absl::StrCat("SELECT o.checkpoint_sha256, MIN(o.id) FROM candidates o "
+                              "WHERE o.search_id <> ?1 AND o.checkpoint_sha256 IN "
+                              "(SELECT k.sha256 FROM checkpoints k WHERE k.candidate_id IN ",
+                              kSearchCandidates, ") GROUP BY o.checkpoint_sha256"));
   if (!shared.ok()) return shared.status();
   shared->Bind(1, search_id);
   std::vector<std::pair<std::string, int64_t>> moves;
-  absl::Status status = shared->ForEachRow([&](const Statement& row) {
-    moves.emplace_back(row.ColumnText(0), row.ColumnInt64(1));
-  });
+  absl::Status status = shared->ForEachRow(
+      [&](const Statement& row) { moves.emplace_back(row.ColumnText(0), row.ColumnInt64(1)); });
   if (!status.ok()) return status;
   for (const auto& [sha, candidate_id] : moves) {
     absl::StatusOr<Statement> move =
@@ -101,8 +100,8 @@ absl::Status CheckForeignKeys(Database& db, int64_t search_id) {
   int64_t total = 0;
   absl::Status status = check->ForEachRow([&](const Statement& row) {
     if (++total <= 3) {
-      dangling.push_back(absl::StrCat(row.ColumnText(0), " row ", row.ColumnInt64(1),
-                                      " -> ", row.ColumnText(2)));
+      dangling.push_back(
+          absl::StrCat(row.ColumnText(0), " row ", row.ColumnInt64(1), " -> ", row.ColumnText(2)));
     }
   });
   if (!status.ok()) return status;
@@ -111,8 +110,7 @@ absl::Status CheckForeignKeys(Database& db, int64_t search_id) {
   for (const std::string& d : dangling) absl::StrAppend(&rows, rows.empty() ? "" : "; ", d);
   return absl::FailedPreconditionError(absl::StrCat(
       "cannot delete search ", search_id, ": ", total,
-      " row(s) outside it would name rows that go with it (", rows,
-      "); nothing was deleted"));
+      " row(s) outside it would name rows that go with it (", rows, "); nothing was deleted"));
 }
 
 }  // namespace
@@ -136,9 +134,11 @@ absl::StatusOr<DeletedSearch> DeleteSearchRows(Database& db, int64_t search_id) 
   absl::StatusOr<std::set<std::string>> kept = Texts(
       db,
       absl::StrCat("SELECT checkpoint_sha256 FROM candidates WHERE search_id <> ?1 AND "
-                   "checkpoint_sha256 IN (", kSearchShas,
+                   "checkpoint_sha256 IN (",
+                   kSearchShas,
                    ") UNION SELECT parent_checkpoint_sha256 FROM jobs WHERE search_id <> ?1 AND "
-                   "parent_checkpoint_sha256 IN (", kSearchShas,
+                   "parent_checkpoint_sha256 IN (",
+                   kSearchShas,
                    ") UNION SELECT k.sha256 FROM checkpoints k JOIN candidates c ON "
                    "c.id = k.candidate_id WHERE c.search_id <> ?1 AND k.sha256 IN (",
                    kSearchShas, ")"),
@@ -164,12 +164,11 @@ absl::StatusOr<DeletedSearch> DeleteSearchRows(Database& db, int64_t search_id) 
         absl::StrCat("DELETE FROM ", table, " WHERE candidate_id IN ", kSearchCandidates);
     if (absl::Status s = Run(db, sql, search_id); !s.ok()) return s;
   }
-  for (const char* sql : {"DELETE FROM jobs WHERE search_id = ?1",
-                          "DELETE FROM heads WHERE search_id = ?1",
-                          "DELETE FROM reference_models WHERE search_id = ?1",
-                          "DELETE FROM candidates WHERE search_id = ?1",
-                          "DELETE FROM events WHERE search_id = ?1",
-                          "DELETE FROM searches WHERE id = ?1"}) {
+  for (const char* sql :
+       {"DELETE FROM jobs WHERE search_id = ?1", "DELETE FROM heads WHERE search_id = ?1",
+        "DELETE FROM reference_models WHERE search_id = ?1",
+        "DELETE FROM candidates WHERE search_id = ?1", "DELETE FROM events WHERE search_id = ?1",
+        "DELETE FROM searches WHERE id = ?1"}) {
     if (absl::Status s = Run(db, sql, search_id); !s.ok()) return s;
   }
   if (absl::Status s = CheckForeignKeys(db, search_id); !s.ok()) return s;

@@ -43,11 +43,11 @@ void RegisterWorkers(CommandTable& commands) {
 
 void RegisterConfig(CommandTable& commands) {
   auto flags = std::make_shared<OneSearchFlags>();
-  CLI::App* config = commands.Add(
-      "config",
-      "Print a search's config (TOML) exactly as it was launched, byte for byte.\n\n"
-      "Example:  headevo config 3 > again.toml && headevo launch again.toml",
-      [flags] { return ConfigCommand(flags->client, flags->search_id); });
+  CLI::App* config =
+      commands.Add("config",
+                   "Print a search's config (TOML) exactly as it was launched, byte for byte.\n\n"
+                   "Example:  headevo config 3 > again.toml && headevo launch again.toml",
+                   [flags] { return ConfigCommand(flags->client, flags->search_id); });
   config->add_option("search", flags->search_id, "The search id")->required();
   AddClientFlags(config, flags->client, /*offline=*/true);
 }

@@ -133,8 +133,8 @@ TEST_F(RecordCommandsTest, OnlineAgainstServeAndAWorker) {
       << serve.Log();
   auto worker = std::make_unique<ChildProcess>(
       dir_.path(), "worker.log",
-      std::vector<std::string>{HEADEVO_BINARY, "worker", "--coordinator", address, "--threads",
-                               "1", "--name", "w1", "--checkpoints", Path("w1.ckpt")});
+      std::vector<std::string>{HEADEVO_BINARY, "worker", "--coordinator", address, "--threads", "1",
+                               "--name", "w1", "--checkpoints", Path("w1.ckpt")});
   const std::string config = TinyConfig("online");
   std::ofstream(Path("tiny.toml"), std::ios::binary) << config;
   std::string out;

@@ -93,8 +93,9 @@ TEST(RecordFormatTest, WorkersWithAndWithoutJobs) {
   const std::string text = FormatWorkerTable(r);
   EXPECT_TRUE(Has(text, "80.0 GiB")) << text;
   EXPECT_TRUE(Has(text, "1970-01-01 00:01:00 UTC")) << text;
-  EXPECT_TRUE(Has(text, "job 12: candidate #34 of search 3, attempt 2, lease until "
-                        "1970-01-01 00:02:00 UTC"))
+  EXPECT_TRUE(Has(text,
+                  "job 12: candidate #34 of search 3, attempt 2, lease until "
+                  "1970-01-01 00:02:00 UTC"))
       << text;
   EXPECT_TRUE(Has(text, "idle")) << text;
 }

@@ -42,16 +42,16 @@ std::string Config(const std::string& name) {
                                    "compare_with_dense = false\n");
 }
 
-#define EXPECT_GRPC_CODE(expr, code)                                                  \
-  do {                                                                                \
-    const ::grpc::Status grpc_status_ = (expr);                                       \
-    EXPECT_EQ(grpc_status_.error_code(), (code)) << grpc_status_.error_message();     \
+#define EXPECT_GRPC_CODE(expr, code)                                              \
+  do {                                                                            \
+    const ::grpc::Status grpc_status_ = (expr);                                   \
+    EXPECT_EQ(grpc_status_.error_code(), (code)) << grpc_status_.error_message(); \
   } while (0)
-#define ASSERT_GRPC_OK(expr)                                                          \
-  do {                                                                                \
-    const ::grpc::Status grpc_status_ = (expr);                                       \
-    ASSERT_TRUE(grpc_status_.ok()) << grpc_status_.error_code() << ": "               \
-                                   << grpc_status_.error_message();                   \
+#define ASSERT_GRPC_OK(expr)                                                  \
+  do {                                                                        \
+    const ::grpc::Status grpc_status_ = (expr);                               \
+    ASSERT_TRUE(grpc_status_.ok())                                            \
+        << grpc_status_.error_code() << ": " << grpc_status_.error_message(); \
   } while (0)
 
 class GrpcNewRpcsTest : public ::testing::Test {
@@ -69,8 +69,8 @@ class GrpcNewRpcsTest : public ::testing::Test {
     server_options.listen = "127.0.0.1:0";
     server_options.max_lease_wait_ms = 0;
     server_options.token = token;
-    ASSERT_OK_AND_ASSIGN(server_, CoordinatorServer::Start(coordinator_.get(), checkpoints_.get(),
-                                                           server_options));
+    ASSERT_OK_AND_ASSIGN(
+        server_, CoordinatorServer::Start(coordinator_.get(), checkpoints_.get(), server_options));
     worker::ChannelOptions channel;
     channel.address = absl::StrCat("127.0.0.1:", server_->port());
     ASSERT_OK_AND_ASSIGN(std::shared_ptr<grpc::Channel> ch, worker::MakeChannel(channel));
@@ -167,7 +167,8 @@ class GrpcNewRpcsTest : public ::testing::Test {
     m.set_steps(15);
     m.set_train_seconds(1.5);
     v1::ReportResultResponse response;
-    return Call([&](grpc::ClientContext* c) { return workers_->ReportResult(c, report, &response); });
+    return Call(
+        [&](grpc::ClientContext* c) { return workers_->ReportResult(c, report, &response); });
   }
 
   grpc::Status GetCandidate(int64_t id, v1::Candidate* out, const std::string& token = "") {
@@ -177,9 +178,11 @@ class GrpcNewRpcsTest : public ::testing::Test {
                 token);
   }
   grpc::Status ListWorkers(v1::ListWorkersResponse* out, const std::string& token = "") {
-    return Call([&](grpc::ClientContext* c) {
-      return searches_->ListWorkers(c, v1::ListWorkersRequest(), out);
-    }, token);
+    return Call(
+        [&](grpc::ClientContext* c) {
+          return searches_->ListWorkers(c, v1::ListWorkersRequest(), out);
+        },
+        token);
   }
   grpc::Status GetConfig(int64_t id, v1::SearchConfig* out, const std::string& token = "") {
     v1::GetSearchRequest request;
@@ -197,7 +200,8 @@ class GrpcNewRpcsTest : public ::testing::Test {
     v1::SearchControlRequest request;
     request.set_search_id(id);
     v1::SearchSummary summary;
-    return Call([&](grpc::ClientContext* c) { return searches_->StopSearch(c, request, &summary); });
+    return Call(
+        [&](grpc::ClientContext* c) { return searches_->StopSearch(c, request, &summary); });
   }
 
   // Everything the store answers about one search, as text.
@@ -361,8 +365,9 @@ TEST_F(GrpcNewRpcsTest, DeleteSearchTakesItsRowsAndFilesAndNothingElse) {
   v1::SearchSummary summary;
   v1::GetSearchRequest get;
   get.set_search_id(doomed);
-  EXPECT_GRPC_CODE(Call([&](grpc::ClientContext* c) { return searches_->GetSearch(c, get, &summary); }),
-                   grpc::StatusCode::NOT_FOUND);
+  EXPECT_GRPC_CODE(
+      Call([&](grpc::ClientContext* c) { return searches_->GetSearch(c, get, &summary); }),
+      grpc::StatusCode::NOT_FOUND);
   v1::Candidate gone;
   EXPECT_GRPC_CODE(GetCandidate(reported.request().candidate_id(), &gone),
                    grpc::StatusCode::NOT_FOUND);

@@ -25,15 +25,15 @@ using storage::WorkerStatus;
 constexpr int64_t kLeaseMs = 1000;
 
 // What the store holds of a search, per table: the tables a deletion must empty of it.
-const char* const kTables[] = {"searches",   "candidates",      "heads",        "candidate_heads",
-                               "pruned_heads", "head_stats",    "head_growth",  "checkpoints",
-                               "jobs",       "reference_models", "events"};
+const char* const kTables[] = {"searches",     "candidates",       "heads",       "candidate_heads",
+                               "pruned_heads", "head_stats",       "head_growth", "checkpoints",
+                               "jobs",         "reference_models", "events"};
 
 std::string RowsOfSearchSql(const std::string& table, int64_t search_id) {
   const std::string id = absl::StrCat(search_id);
   if (table == "searches") return "SELECT count(*) FROM searches WHERE id = " + id;
-  if (table == "candidates" || table == "heads" || table == "jobs" ||
-      table == "reference_models" || table == "events") {
+  if (table == "candidates" || table == "heads" || table == "jobs" || table == "reference_models" ||
+      table == "events") {
     return absl::StrCat("SELECT count(*) FROM ", table, " WHERE search_id = ", id);
   }
   return absl::StrCat("SELECT count(*) FROM ", table,
@@ -115,19 +115,18 @@ class AdminTest : public StoreTest {
   // grown, one pruned and replaced) with jobs, results, statistics, growth and checkpoints, a
   // reference model with its job, and an event. Checkpoints are Sha(c) and Sha(c + 1).
   void Populate(int64_t search_id, char c) {
-    ASSERT_OK_AND_ASSIGN(std::vector<Candidate> roots,
-                         store_->InsertCandidatesWithJobs({MakeRoot(search_id)}, {JobWithSeed(1)},
-                                                          100));
+    ASSERT_OK_AND_ASSIGN(
+        std::vector<Candidate> roots,
+        store_->InsertCandidatesWithJobs({MakeRoot(search_id)}, {JobWithSeed(1)}, 100));
     const Candidate root = roots.front();
     LeaseAndComplete(search_id, ResultFor(root, 1.5, Sha(c)), 200);
-    ASSERT_OK_AND_ASSIGN(
-        std::vector<Candidate> children,
-        store_->InsertCandidatesWithJobs(
-            {MakeCandidate(search_id, 1, root.id(), 2,
-                           {Carry(root, 0), Grow(root, 1, 4),
-                            NewHead(1, {-6}, headevo::v1::HEAD_ORIGIN_SAMPLED)},
-                           {root.genome().heads(2).id()}, "grew")},
-            {JobWithSeed(2, Sha(c))}, 300));
+    ASSERT_OK_AND_ASSIGN(std::vector<Candidate> children,
+                         store_->InsertCandidatesWithJobs(
+                             {MakeCandidate(search_id, 1, root.id(), 2,
+                                            {Carry(root, 0), Grow(root, 1, 4),
+                                             NewHead(1, {-6}, headevo::v1::HEAD_ORIGIN_SAMPLED)},
+                                            {root.genome().heads(2).id()}, "grew")},
+                             {JobWithSeed(2, Sha(c))}, 300));
     const Candidate child = children.front();
     EvaluationResult result = ResultFor(child, 1.25, Sha(static_cast<char>(c + 1)));
     headevo::v1::HeadGrowth& g = *result.add_growth();
@@ -148,8 +147,7 @@ class AdminTest : public StoreTest {
   std::map<std::string, int64_t> RowsOf(int64_t search_id) {
     std::map<std::string, int64_t> rows;
     for (const char* table : kTables) {
-      absl::StatusOr<int64_t> n =
-          store_->database().QueryInt64(RowsOfSearchSql(table, search_id));
+      absl::StatusOr<int64_t> n = store_->database().QueryInt64(RowsOfSearchSql(table, search_id));
       EXPECT_TRUE(n.ok()) << n.status();
       rows[table] = n.value_or(-1);
     }
@@ -170,8 +168,8 @@ class AdminTest : public StoreTest {
         absl::StatusOr<storage::HeadHistory> history = store_->GetHeadHistory(head.id());
         if (!history.ok()) return history.status().ToString();
         absl::StrAppend(&out, " head ", head.id(), " appearances ", history->appearances.size(),
-                        " prunings ", history->prunings.size(), " growth ",
-                        history->growth.size(), "\n");
+                        " prunings ", history->prunings.size(), " growth ", history->growth.size(),
+                        "\n");
       }
     }
     absl::StatusOr<std::vector<storage::JobRecord>> jobs = store_->ListJobs(search_id);
@@ -186,7 +184,8 @@ class AdminTest : public StoreTest {
     absl::StatusOr<std::vector<storage::CheckpointRecord>> ckpts =
         store_->ListCheckpoints(search_id);
     if (!ckpts.ok()) return ckpts.status().ToString();
-    for (const auto& k : *ckpts) absl::StrAppend(&out, "checkpoint ", k.sha256, " ", k.candidate_id, "\n");
+    for (const auto& k : *ckpts)
+      absl::StrAppend(&out, "checkpoint ", k.sha256, " ", k.candidate_id, "\n");
     absl::StatusOr<std::vector<storage::EventRecord>> events =
         store_->ListEvents(search_id, 0, 1000);
     if (!events.ok()) return events.status().ToString();
@@ -316,8 +315,8 @@ TEST_F(AdminTest, ARowOutsideTheSearchNamingItsRowsRefusesTheWholeDelete) {
 
 TEST_F(AdminTest, ListWorkersShowsEachWorkerWithTheJobItHoldsNow) {
   ASSERT_OK_AND_ASSIGN(int64_t idle, store_->RegisterWorker({0, "host-b", "cpu", 0, 0, 0}, 150));
-  ASSERT_OK(store_->InsertCandidatesWithJobs({MakeRoot(search_id_)}, {JobWithSeed(1)}, 100)
-                .status());
+  ASSERT_OK(
+      store_->InsertCandidatesWithJobs({MakeRoot(search_id_)}, {JobWithSeed(1)}, 100).status());
   ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> lease,
                        store_->LeaseJob({worker_, 250, kLeaseMs, 0}));
   ASSERT_TRUE(lease.has_value());
@@ -342,8 +341,8 @@ TEST_F(AdminTest, ListWorkersShowsEachWorkerWithTheJobItHoldsNow) {
 
   // Once reported, the job is no longer held; a reference model's job shows its reference.
   ASSERT_OK_AND_ASSIGN(Candidate c, store_->GetCandidate(lease->request.candidate_id()));
-  ASSERT_OK(store_->CompleteJob(lease->job_id, lease->attempt, ResultFor(c, 1.0, ""), 300)
-                .status());
+  ASSERT_OK(
+      store_->CompleteJob(lease->job_id, lease->attempt, ResultFor(c, 1.0, ""), 300).status());
   ASSERT_OK_AND_ASSIGN(auto refs, store_->InsertReferencesWithJobs(search_id_, {Dense()}, 400));
   ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> ref_lease,
                        store_->LeaseJob({idle, 450, kLeaseMs, 0}));
