@@ -203,6 +203,13 @@ class GrpcNewRpcsTest : public ::testing::Test {
     return Call(
         [&](grpc::ClientContext* c) { return searches_->StopSearch(c, request, &summary); });
   }
+  grpc::Status Pause(int64_t id) {
+    v1::SearchControlRequest request;
+    request.set_search_id(id);
+    v1::SearchSummary summary;
+    return Call(
+        [&](grpc::ClientContext* c) { return searches_->PauseSearch(c, request, &summary); });
+  }
 
   // Everything the store answers about one search, as text.
   std::string Describe(int64_t search_id) {
@@ -344,10 +351,23 @@ TEST_F(GrpcNewRpcsTest, DeleteSearchTakesItsRowsAndFilesAndNothingElse) {
     EXPECT_NE(s.error_message().find("stop it first"), std::string::npos) << s.error_message();
   }
   EXPECT_EQ(Describe(doomed), doomed_before);
+  ASSERT_GRPC_OK(Pause(doomed));
+  const std::string paused_before = Describe(doomed);
+  EXPECT_GRPC_CODE(Delete(doomed, &response), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Describe(doomed), paused_before);
   EXPECT_TRUE(checkpoints_->Has(doomed_sha));
 
   // The search that stays: its own result and checkpoint.
   ASSERT_GRPC_OK(Stop(doomed));
+  // A watcher of the stopped search (a job is still out, so its stream stays open).
+  grpc::ClientContext watch_context;
+  worker::PrepareCall(watch_context, "", kDeadline);
+  v1::WatchSearchRequest watch_request;
+  watch_request.set_search_id(doomed);
+  auto watch = searches_->WatchSearch(&watch_context, watch_request);
+  v1::SearchEvent first_event;
+  ASSERT_TRUE(watch->Read(&first_event));
+  EXPECT_EQ(first_event.kind(), "search_started");
   const int64_t kept = CreateSearch(Config("kept"));
   const v1::LeaseJobResponse kept_lease = Lease(worker);
   ASSERT_EQ(kept_lease.request().candidate_id() > still_out.request().candidate_id(), true);
@@ -381,6 +401,12 @@ TEST_F(GrpcNewRpcsTest, DeleteSearchTakesItsRowsAndFilesAndNothingElse) {
       Call([&](grpc::ClientContext* c) { return workers_->Heartbeat(c, beat, &beat_response); }),
       grpc::StatusCode::NOT_FOUND);
   EXPECT_GRPC_CODE(Report(worker, still_out, 1.0, ""), grpc::StatusCode::NOT_FOUND);
+
+  // The watcher learns the search is gone.
+  v1::SearchEvent event;
+  while (watch->Read(&event)) {
+  }
+  EXPECT_GRPC_CODE(watch->Finish(), grpc::StatusCode::NOT_FOUND);
 
   EXPECT_GRPC_CODE(Delete(doomed, &response), grpc::StatusCode::NOT_FOUND);
   EXPECT_GRPC_CODE(Delete(0, &response), grpc::StatusCode::INVALID_ARGUMENT);
