@@ -1,4 +1,4 @@
-// Searches' lifecycle: created, paused, resumed, stopped, ended; and their summaries.
+// Searches' lifecycle: created, paused, resumed, stopped, ended, deleted; and their summaries.
 #include <cmath>
 #include <iterator>
 #include <utility>
