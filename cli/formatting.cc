@@ -23,9 +23,10 @@ size_t DisplayWidth(const std::string& text) {
                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
 }
 
-// Every column padded to its widest cell, two spaces apart, no trailing blanks, each row
-// prefixed with `indent`.
-std::string AlignedTable(const std::vector<Row>& rows, const std::string& indent = "") {
+}  // namespace
+
+std::string AlignedTable(const std::vector<std::vector<std::string>>& rows,
+                         const std::string& indent) {
   std::vector<size_t> widths;
   for (const Row& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
@@ -42,6 +43,8 @@ std::string AlignedTable(const std::vector<Row>& rows, const std::string& indent
   }
   return out;
 }
+
+namespace {
 
 std::string IdOrDash(int64_t id) { return id != 0 ? absl::StrCat("#", id) : "-"; }
 
@@ -64,7 +67,8 @@ std::string ProgressBar(int64_t finished, int64_t planned, int width) {
   return absl::StrCat("[", std::string(filled, '#'), std::string(width - filled, '.'), "]");
 }
 
-// "2026-11-24 00:19:16 UTC" for milliseconds since the epoch; gmtime_r keeps it zone-free.
+}  // namespace
+
 std::string UtcDateTime(int64_t time_ms) {
   const time_t seconds = static_cast<time_t>(time_ms / 1000);
   struct tm parts = {};
@@ -73,6 +77,8 @@ std::string UtcDateTime(int64_t time_ms) {
   strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &parts);
   return text;
 }
+
+namespace {
 
 std::string UtcClock(int64_t time_ms) {
   constexpr int64_t kMsPerDay = 24 * 3600 * 1000;

@@ -70,6 +70,12 @@ std::string HeadOriginName(headevo::v1::HeadOrigin origin);
 std::string FormatLoss(headevo::v1::CandidateState state, double val_loss);
 // "{-11,-5,-2}".
 std::string FormatOffsets(const headevo::v1::OffsetSet& offsets);
+// Every row's columns padded to the column's widest cell (counted in UTF-8 code points), two
+// spaces apart, no trailing blanks, each row prefixed with `indent`.
+std::string AlignedTable(const std::vector<std::vector<std::string>>& rows,
+                         const std::string& indent = "");
+// "2026-11-24 00:19:16 UTC" for milliseconds since the Unix epoch.
+std::string UtcDateTime(int64_t time_ms);
 // `text` on one line (newlines and tabs become spaces), cut to at most `max_chars` bytes ending
 // in "..." when longer, never inside a UTF-8 character.
 std::string OneLine(const std::string& text, size_t max_chars);

@@ -18,9 +18,11 @@ constexpr char kAbout[] =
     "A cluster:     headevo serve --db search.db            (on the coordinator host)\n"
     "               headevo worker --coordinator HOST:50051 (on each GPU host)\n"
     "               headevo launch examples/quickstart.toml --watch\n"
-    "Look around:   headevo status | candidates 1 | lineage 42 | head 7 | pareto 1\n"
+    "Look around:   headevo status | candidates 1 | candidate 42 | lineage 42 | head 7 |\n"
+    "               pareto 1 | workers | config 1\n"
     "               headevo report 1 --out report   (an HTML page with figures)\n"
-    "               (add --db FILE to read a database without a coordinator)";
+    "               (add --db FILE to read a database without a coordinator)\n"
+    "Clean up:      headevo delete 1 --yes   (a finished search and its checkpoints)";
 
 }  // namespace
 
@@ -43,6 +45,10 @@ int main(int argc, char** argv) {
   RegisterHead(commands);
   RegisterPareto(commands);
   RegisterExport(commands);
+  RegisterCandidate(commands);
+  RegisterWorkers(commands);
+  RegisterConfig(commands);
+  RegisterDelete(commands);
   RegisterReport(commands);
   RegisterBackup(commands);
   RegisterProbe(commands);

@@ -1,11 +1,13 @@
 #include "cli/search_client.h"
 
 #include <chrono>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "headevo/v1/search_service.grpc.pb.h"
 #include "server/checks/request_checks.h"
+#include "server/engine/checkpoint_store.h"
 #include "server/engine/search_queries.h"
 #include "storage/store.h"
 
@@ -109,6 +111,28 @@ class RemoteClient final : public SearchClient {
     return Call<headevo::v1::ExportBestRequest, headevo::v1::ExportedPopulation>(
         &headevo::v1::SearchService::Stub::ExportBest, request);
   }
+  absl::StatusOr<headevo::v1::Candidate> GetCandidate(int64_t candidate_id) override {
+    headevo::v1::GetCandidateRequest request;
+    request.set_candidate_id(candidate_id);
+    return Call<headevo::v1::GetCandidateRequest, headevo::v1::Candidate>(
+        &headevo::v1::SearchService::Stub::GetCandidate, request);
+  }
+  absl::StatusOr<headevo::v1::ListWorkersResponse> ListWorkers() override {
+    return Call<headevo::v1::ListWorkersRequest, headevo::v1::ListWorkersResponse>(
+        &headevo::v1::SearchService::Stub::ListWorkers, headevo::v1::ListWorkersRequest());
+  }
+  absl::StatusOr<headevo::v1::SearchConfig> GetSearchConfig(int64_t search_id) override {
+    headevo::v1::GetSearchRequest request;
+    request.set_search_id(search_id);
+    return Call<headevo::v1::GetSearchRequest, headevo::v1::SearchConfig>(
+        &headevo::v1::SearchService::Stub::GetSearchConfig, request);
+  }
+  absl::StatusOr<headevo::v1::DeleteSearchResponse> DeleteSearch(int64_t search_id) override {
+    headevo::v1::DeleteSearchRequest request;
+    request.set_search_id(search_id);
+    return Call<headevo::v1::DeleteSearchRequest, headevo::v1::DeleteSearchResponse>(
+        &headevo::v1::SearchService::Stub::DeleteSearch, request);
+  }
 
  private:
   std::unique_ptr<headevo::v1::SearchService::Stub> stub_;
@@ -118,7 +142,9 @@ class RemoteClient final : public SearchClient {
 
 class OfflineClient final : public SearchClient {
  public:
-  explicit OfflineClient(std::unique_ptr<storage::Store> store) : store_(std::move(store)) {}
+  // `checkpoint_dir` is empty for a read-only store; else where DeleteSearch removes files.
+  OfflineClient(std::unique_ptr<storage::Store> store, std::string checkpoint_dir)
+      : store_(std::move(store)), checkpoint_dir_(std::move(checkpoint_dir)) {}
 
   absl::StatusOr<headevo::v1::CreateSearchResponse> CreateSearch(
       const headevo::v1::CreateSearchRequest&) override {
@@ -168,6 +194,52 @@ class OfflineClient final : public SearchClient {
     if (absl::Status s = server::CheckExportBest(request); !s.ok()) return s;
     return server::QueryBest(*store_, request);
   }
+  absl::StatusOr<headevo::v1::Candidate> GetCandidate(int64_t candidate_id) override {
+    headevo::v1::GetCandidateRequest request;
+    request.set_candidate_id(candidate_id);
+    if (absl::Status s = server::CheckGetCandidate(request); !s.ok()) return s;
+    return server::QueryCandidate(*store_, candidate_id);
+  }
+  absl::StatusOr<headevo::v1::ListWorkersResponse> ListWorkers() override {
+    return server::QueryWorkers(*store_);
+  }
+  absl::StatusOr<headevo::v1::SearchConfig> GetSearchConfig(int64_t search_id) override {
+    headevo::v1::GetSearchRequest request;
+    request.set_search_id(search_id);
+    if (absl::Status s = server::CheckGetSearchConfig(request); !s.ok()) return s;
+    return server::QuerySearchConfig(*store_, search_id);
+  }
+  // As the coordinator's DeleteSearch, on the file alone: the store refuses a RUNNING or
+  // PAUSED search itself.
+  absl::StatusOr<headevo::v1::DeleteSearchResponse> DeleteSearch(int64_t search_id) override {
+    if (checkpoint_dir_.empty()) {
+      return absl::FailedPreconditionError(
+          "the database is open read-only; `headevo delete SEARCH --yes --db FILE` opens it for "
+          "writing");
+    }
+    headevo::v1::DeleteSearchRequest request;
+    request.set_search_id(search_id);
+    if (absl::Status s = server::CheckDeleteSearch(request); !s.ok()) return s;
+    absl::StatusOr<storage::DeletedSearch> deleted = store_->DeleteSearch(search_id);
+    if (!deleted.ok()) return deleted.status();
+    headevo::v1::DeleteSearchResponse response;
+    response.set_candidates_deleted(deleted->candidates);
+    std::error_code ec;
+    if (!deleted->dropped_checkpoints.empty() &&
+        std::filesystem::is_directory(checkpoint_dir_, ec)) {
+      absl::StatusOr<std::unique_ptr<server::CheckpointStore>> files =
+          server::CheckpointStore::Open(checkpoint_dir_);
+      if (!files.ok()) return files.status();
+      int64_t removed = 0;
+      for (const std::string& sha : deleted->dropped_checkpoints) {
+        absl::StatusOr<bool> gone = (*files)->Remove(sha);
+        if (!gone.ok()) return gone.status();
+        removed += *gone ? 1 : 0;
+      }
+      response.set_checkpoints_deleted(removed);
+    }
+    return response;
+  }
 
  private:
   static absl::Status NeedsCoordinator(const std::string& what) {
@@ -176,6 +248,7 @@ class OfflineClient final : public SearchClient {
                            "HOST:PORT (default 127.0.0.1:50051)"));
   }
   std::unique_ptr<storage::Store> store_;
+  std::string checkpoint_dir_;
 };
 
 }  // namespace
@@ -192,7 +265,20 @@ absl::StatusOr<std::unique_ptr<SearchClient>> OpenOffline(const std::string& db_
   options.read_only = true;
   absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(db_path, options);
   if (!store.ok()) return store.status();
-  return std::unique_ptr<SearchClient>(new OfflineClient(*std::move(store)));
+  return std::unique_ptr<SearchClient>(new OfflineClient(*std::move(store), ""));
+}
+
+absl::StatusOr<std::unique_ptr<SearchClient>> OpenOfflineForDelete(
+    const std::string& db_path, const std::string& checkpoint_dir) {
+  std::error_code ec;
+  // Opening for writing would create a missing file: a typo must not make an empty database.
+  if (!std::filesystem::exists(db_path, ec)) {
+    return absl::NotFoundError(absl::StrCat("database ", db_path, " does not exist"));
+  }
+  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(db_path);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<SearchClient>(new OfflineClient(
+      *std::move(store), checkpoint_dir.empty() ? db_path + ".checkpoints" : checkpoint_dir));
 }
 
 }  // namespace headevo::cli

@@ -84,6 +84,10 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<EventRecord>> ListEvents(int64_t search_id, int64_t after_id,
                                                       int limit) override;
 
+  // Workers and their jobs, deleting a search: sqlite_store_admin.cc.
+  absl::StatusOr<std::vector<WorkerStatus>> ListWorkers() override;
+  absl::StatusOr<DeletedSearch> DeleteSearch(int64_t search_id) override;
+
   // Lineage queries: sqlite_store_queries.cc.
   absl::StatusOr<std::vector<LineageNode>> AncestorChain(int64_t candidate_id) override;
   absl::StatusOr<std::vector<LineageNode>> Descendants(int64_t candidate_id,

@@ -89,6 +89,21 @@ struct CandidateHeadRow {
   headevo::v1::HeadOrigin origin{};  // INHERITED, SAMPLED or INITIAL in this candidate
 };
 
+// A registered worker and the jobs it holds now (Store::ListWorkers).
+struct WorkerStatus {
+  WorkerRecord worker;
+  std::vector<JobRecord> leased_jobs;  // its LEASED jobs by id; usually none or one
+};
+
+// What Store::DeleteSearch removed.
+struct DeletedSearch {
+  int64_t candidates = 0;
+  int64_t reference_models = 0;
+  // The checkpoints the search's rows named that no row left in the database names: their
+  // files may be removed. Sorted.
+  std::vector<std::string> dropped_checkpoints;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -241,6 +256,19 @@ class Store {
   virtual absl::StatusOr<std::vector<JobRecord>> ListJobs(int64_t search_id) = 0;
   // The checkpoints the search's results named, by candidate id. NotFound for an unknown search.
   virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints(int64_t search_id) = 0;
+
+  // Every registered worker by id, with the jobs LEASED to it now.
+  virtual absl::StatusOr<std::vector<WorkerStatus>> ListWorkers() = 0;
+
+  // Deletes a search and every row of it in one transaction: candidates, heads,
+  // candidate_heads, pruned_heads, head_stats, head_growth, jobs, reference models, checkpoint
+  // rows, events and the search row (storage/search_deletion.h). A checkpoint row of the
+  // search whose sha256 a candidate of another search also names is handed to that candidate
+  // instead of deleted. Workers stay. Returns what went, with the checkpoints no row names any
+  // more. NotFound for an unknown search; FailedPrecondition while the search is RUNNING or
+  // PAUSED (stop it first), when a row outside the search still names one of its rows
+  // (nothing is deleted then), or on a read-only store.
+  virtual absl::StatusOr<DeletedSearch> DeleteSearch(int64_t search_id) = 0;
 
   // --- Events: what happened, for people -----------------------------------------------------
 

@@ -179,6 +179,12 @@ class TimedStore final : public storage::Store {
                                                                 int max_depth) override {
     return Timed("Descendants", [&] { return inner_->Descendants(candidate_id, max_depth); });
   }
+  absl::StatusOr<std::vector<storage::WorkerStatus>> ListWorkers() override {
+    return Timed("ListWorkers", [&] { return inner_->ListWorkers(); });
+  }
+  absl::StatusOr<storage::DeletedSearch> DeleteSearch(int64_t search_id) override {
+    return Timed("DeleteSearch", [&] { return inner_->DeleteSearch(search_id); });
+  }
   absl::StatusOr<storage::HeadHistory> GetHeadHistory(int64_t head_id) override {
     return Timed("GetHeadHistory", [&] { return inner_->GetHeadHistory(head_id); });
   }

@@ -26,6 +26,12 @@ void RegisterHead(CommandTable& commands);
 void RegisterPareto(CommandTable& commands);
 void RegisterExport(CommandTable& commands);
 
+// One record, the workers, a search's config; deleting a search (search_records.cc).
+void RegisterCandidate(CommandTable& commands);
+void RegisterWorkers(CommandTable& commands);
+void RegisterConfig(CommandTable& commands);
+void RegisterDelete(CommandTable& commands);
+
 // Operators' tools (report.cc, backup.cc, probe.cc).
 void RegisterReport(CommandTable& commands);
 void RegisterBackup(CommandTable& commands);

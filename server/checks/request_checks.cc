@@ -408,6 +408,18 @@ absl::Status CheckExportBest(const v1::ExportBestRequest& request) {
   });
 }
 
+absl::Status CheckGetCandidate(const v1::GetCandidateRequest& request) {
+  return Positive("GetCandidate.candidate_id", request.candidate_id());
+}
+
+absl::Status CheckGetSearchConfig(const v1::GetSearchRequest& request) {
+  return CheckSearchId("GetSearchConfig", request.search_id());
+}
+
+absl::Status CheckDeleteSearch(const v1::DeleteSearchRequest& request) {
+  return CheckSearchId("DeleteSearch", request.search_id());
+}
+
 absl::StatusOr<int64_t> ParsePageToken(const std::string& token) {
   // 18 digits keep every accepted token below 10^18 < 2^63: no overflow to check for.
   constexpr size_t kMaxDigits = 18;

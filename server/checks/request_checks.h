@@ -100,6 +100,12 @@ absl::Status CheckGetHeadHistory(const headevo::v1::GetHeadHistoryRequest& reque
 absl::Status CheckWatchSearch(const headevo::v1::WatchSearchRequest& request);
 // search_id > 0; count in [0, 1000].
 absl::Status CheckExportBest(const headevo::v1::ExportBestRequest& request);
+// candidate_id > 0.
+absl::Status CheckGetCandidate(const headevo::v1::GetCandidateRequest& request);
+// search_id > 0 (GetSearchConfig takes a GetSearchRequest).
+absl::Status CheckGetSearchConfig(const headevo::v1::GetSearchRequest& request);
+// search_id > 0.
+absl::Status CheckDeleteSearch(const headevo::v1::DeleteSearchRequest& request);
 
 // The offset a page token stands for: empty is 0, otherwise a decimal non-negative integer of
 // at most 18 digits (so it always fits an int64). InvalidArgument names "page_token".

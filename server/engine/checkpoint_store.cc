@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -150,6 +151,25 @@ absl::StatusOr<std::unique_ptr<CheckpointUpload>> CheckpointStore::BeginUpload(
   }
   return std::unique_ptr<CheckpointUpload>(
       new CheckpointUpload(sha256, total_bytes, PathOf(sha256), temp, fd, hash));
+}
+
+absl::StatusOr<bool> CheckpointStore::Remove(const std::string& sha256) {
+  const bool well_formed =
+      sha256.size() == 64 && std::all_of(sha256.begin(), sha256.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      });
+  if (!well_formed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint name must be 64 lower-case hex digits, got '",
+                     sha256.substr(0, 80), "'"));
+  }
+  std::error_code ec;
+  const bool removed = fs::remove(PathOf(sha256), ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot remove checkpoint ", PathOf(sha256), ": ", ec.message()));
+  }
+  return removed;
 }
 
 absl::StatusOr<int> CheckpointStore::Collect(const std::set<std::string>& keep,

@@ -62,6 +62,12 @@ class CheckpointStore {
   absl::StatusOr<std::unique_ptr<CheckpointUpload>> BeginUpload(const std::string& sha256,
                                                                 int64_t total_bytes);
 
+  // Deletes one checkpoint's file now, whatever its age (the caller knows nothing needs it:
+  // a deleted search's). True when a file went, false when there was none. InvalidArgument for
+  // a sha256 that is not 64 lower-case hex digits (no path is built from it); Internal naming
+  // the path when the file cannot be removed.
+  absl::StatusOr<bool> Remove(const std::string& sha256);
+
   // Deletes every checkpoint not in `keep` whose file is older than `min_age_ms` (so a file
   // uploaded moments before its result is reported is never taken). Returns how many went.
   // Temporary files of uploads abandoned more than a day ago go too.

@@ -157,6 +157,12 @@ class Coordinator {
   absl::StatusOr<headevo::v1::SearchSummary> Stop(int64_t search_id);
   absl::StatusOr<headevo::v1::SearchSummary> Summary(int64_t search_id);
   absl::StatusOr<std::vector<headevo::v1::SearchSummary>> ListSummaries();
+  // Deletes a DONE, FAILED or STOPPED search and every row of it (Store::DeleteSearch): its
+  // jobs still out (a STOPPED search's) go too, and their workers' reports get NotFound.
+  // Returns what went, with the checkpoints no other search names: the caller removes their
+  // files (CheckpointStore::Remove). FailedPrecondition while the search is RUNNING or PAUSED
+  // (stop it first); NotFound for an unknown id.
+  absl::StatusOr<storage::DeletedSearch> DeleteSearch(int64_t search_id);
 
   // --- Workers and jobs ----------------------------------------------------------------------
   absl::StatusOr<WorkerRegistration> RegisterWorker(const storage::WorkerRecord& worker);

@@ -1,5 +1,6 @@
-// Searches' lifecycle: created, paused, resumed, stopped, ended; and their summaries.
+// Searches' lifecycle: created, paused, resumed, stopped, ended, deleted; and their summaries.
 #include <cmath>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -194,6 +195,23 @@ absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Stop(int64_t search_id) 
                        "are recorded"),
           /*persist=*/true);
   return SummaryLocked(search_id);
+}
+
+absl::StatusOr<storage::DeletedSearch> Coordinator::DeleteSearch(int64_t search_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (const ActiveSearch* search = Find(search_id); search != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "search ", search_id, " is ", StateWord(search->state), ": stop it first (`headevo stop ",
+        search_id, "`, or StopSearch), then delete it"));
+  }
+  absl::StatusOr<storage::DeletedSearch> deleted = store_->DeleteSearch(search_id);
+  if (!deleted.ok()) return deleted.status();
+  for (auto it = search_of_job_.begin(); it != search_of_job_.end();) {
+    it = it->second == search_id ? search_of_job_.erase(it) : std::next(it);
+  }
+  // Watchers of the search learn it is gone (NotFound) when they next ask whether it finished.
+  event_cv_.notify_all();
+  return deleted;
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Summary(int64_t search_id) {

@@ -139,6 +139,46 @@ absl::StatusOr<headevo::v1::ExportedPopulation> QueryBest(
   return exported;
 }
 
+absl::StatusOr<headevo::v1::Candidate> QueryCandidate(storage::Store& store,
+                                                      int64_t candidate_id) {
+  return store.GetCandidate(candidate_id);
+}
+
+absl::StatusOr<headevo::v1::ListWorkersResponse> QueryWorkers(storage::Store& store) {
+  absl::StatusOr<std::vector<storage::WorkerStatus>> workers = store.ListWorkers();
+  if (!workers.ok()) return workers.status();
+  headevo::v1::ListWorkersResponse response;
+  for (const storage::WorkerStatus& w : *workers) {
+    headevo::v1::WorkerSummary& out = *response.add_workers();
+    out.set_id(w.worker.id);
+    out.set_name(w.worker.name);
+    out.set_device(w.worker.device);
+    out.set_memory_bytes(w.worker.memory_bytes);
+    out.set_registered_ms(w.worker.registered_ms);
+    out.set_last_seen_ms(w.worker.last_seen_ms);
+    for (const storage::JobRecord& job : w.leased_jobs) {
+      headevo::v1::WorkerJob& j = *out.add_jobs();
+      j.set_job_id(job.id);
+      j.set_search_id(job.search_id);
+      j.set_candidate_id(job.candidate_id);
+      j.set_reference_id(job.reference_id);
+      j.set_attempt(job.attempt);
+      j.set_lease_expires_ms(job.lease_expires_ms);
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<headevo::v1::SearchConfig> QuerySearchConfig(storage::Store& store,
+                                                            int64_t search_id) {
+  absl::StatusOr<storage::SearchRecord> record = store.GetSearch(search_id);
+  if (!record.ok()) return record.status();
+  headevo::v1::SearchConfig config;
+  config.set_search_id(search_id);
+  config.set_config_toml(record->config_toml);
+  return config;
+}
+
 absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
                                                         int64_t search_id) {
   absl::StatusOr<storage::SearchRecord> record = store.GetSearch(search_id);

@@ -29,6 +29,13 @@ absl::StatusOr<headevo::v1::ExportedPopulation> QueryBest(storage::Store& store,
                                                          const headevo::v1::ExportBestRequest& request);
 // A summary from what the database alone says (no coordinator): `headevo status --db`.
 absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store, int64_t search_id);
+// The candidate whole (Store::GetCandidate).
+absl::StatusOr<headevo::v1::Candidate> QueryCandidate(storage::Store& store, int64_t candidate_id);
+// Every registered worker by id, with the jobs it holds now.
+absl::StatusOr<headevo::v1::ListWorkersResponse> QueryWorkers(storage::Store& store);
+// The search's config exactly as it was launched.
+absl::StatusOr<headevo::v1::SearchConfig> QuerySearchConfig(storage::Store& store,
+                                                            int64_t search_id);
 
 headevo::v1::CandidateSummary ToSummary(const storage::LineageNode& node);
 

@@ -121,7 +121,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->worker_service_ =
       std::make_unique<WorkerServiceImpl>(coordinator, checkpoints, worker_options);
   server->search_service_ =
-      std::make_unique<SearchServiceImpl>(coordinator, SearchServiceOptions{options.token});
+      std::make_unique<SearchServiceImpl>(coordinator, checkpoints,
+                                          SearchServiceOptions{options.token});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

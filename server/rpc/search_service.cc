@@ -151,4 +151,53 @@ grpc::Status SearchServiceImpl::ExportBest(grpc::ServerContext* context,
                 response);
 }
 
+grpc::Status SearchServiceImpl::GetCandidate(grpc::ServerContext* context,
+                                             const headevo::v1::GetCandidateRequest* request,
+                                             headevo::v1::Candidate* response) {
+  if (grpc::Status s = Admit(*context, options_.token, CheckGetCandidate(*request)); !s.ok()) return s;
+  return Answer(coordinator_->WithStore([&](storage::Store& store) {
+    return QueryCandidate(store, request->candidate_id());
+  }),
+                response);
+}
+
+grpc::Status SearchServiceImpl::ListWorkers(grpc::ServerContext* context,
+                                            const headevo::v1::ListWorkersRequest* /*request*/,
+                                            headevo::v1::ListWorkersResponse* response) {
+  if (grpc::Status s = Admit(*context, options_.token, absl::OkStatus()); !s.ok()) return s;
+  return Answer(
+      coordinator_->WithStore([](storage::Store& store) { return QueryWorkers(store); }),
+      response);
+}
+
+grpc::Status SearchServiceImpl::GetSearchConfig(grpc::ServerContext* context,
+                                                const headevo::v1::GetSearchRequest* request,
+                                                headevo::v1::SearchConfig* response) {
+  if (grpc::Status s = Admit(*context, options_.token, CheckGetSearchConfig(*request)); !s.ok()) return s;
+  return Answer(coordinator_->WithStore([&](storage::Store& store) {
+    return QuerySearchConfig(store, request->search_id());
+  }),
+                response);
+}
+
+grpc::Status SearchServiceImpl::DeleteSearch(grpc::ServerContext* context,
+                                             const headevo::v1::DeleteSearchRequest* request,
+                                             headevo::v1::DeleteSearchResponse* response) {
+  if (grpc::Status s = Admit(*context, options_.token, CheckDeleteSearch(*request)); !s.ok()) return s;
+  absl::StatusOr<storage::DeletedSearch> deleted =
+      coordinator_->DeleteSearch(request->search_id());
+  if (!deleted.ok()) return ToGrpc(deleted.status());
+  // The rows are gone for good: a file that cannot be removed now does not undo that, and
+  // the checkpoint collection (server/ops/housekeeping.h) takes it later, since nothing
+  // names it any more.
+  int64_t removed = 0;
+  for (const std::string& sha : deleted->dropped_checkpoints) {
+    absl::StatusOr<bool> gone = checkpoints_->Remove(sha);
+    if (gone.ok() && *gone) ++removed;
+  }
+  response->set_candidates_deleted(deleted->candidates);
+  response->set_checkpoints_deleted(removed);
+  return grpc::Status::OK;
+}
+
 }  // namespace headevo::server

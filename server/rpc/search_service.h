@@ -1,5 +1,6 @@
-// headevo.v1.SearchService on a Coordinator: creating and steering searches goes through the
-// coordinator; reads go through server/engine/search_queries.h under the coordinator's lock. Every
+// headevo.v1.SearchService on a Coordinator: creating, steering and deleting searches goes
+// through the coordinator; reads go through server/engine/search_queries.h under the
+// coordinator's lock; a deleted search's checkpoint files are removed here. Every
 // request is authenticated (bearer token) and checked first; see
 // proto/headevo/v1/search_service.proto for the status codes.
 #ifndef HEADEVO_SERVER_RPC_SEARCH_SERVICE_H_
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "headevo/v1/search_service.grpc.pb.h"
+#include "server/engine/checkpoint_store.h"
 #include "server/engine/coordinator.h"
 
 namespace headevo::server {
@@ -18,9 +20,11 @@ struct SearchServiceOptions {
 
 class SearchServiceImpl final : public headevo::v1::SearchService::Service {
  public:
-  // `coordinator` is not owned and must outlive the service.
-  SearchServiceImpl(Coordinator* coordinator, SearchServiceOptions options)
-      : coordinator_(coordinator), options_(std::move(options)) {}
+  // `coordinator` and `checkpoints` (where DeleteSearch removes files) are not owned and must
+  // outlive the service.
+  SearchServiceImpl(Coordinator* coordinator, CheckpointStore* checkpoints,
+                    SearchServiceOptions options)
+      : coordinator_(coordinator), checkpoints_(checkpoints), options_(std::move(options)) {}
 
   grpc::Status CreateSearch(grpc::ServerContext* context,
                             const headevo::v1::CreateSearchRequest* request,
@@ -57,9 +61,22 @@ class SearchServiceImpl final : public headevo::v1::SearchService::Service {
   grpc::Status ExportBest(grpc::ServerContext* context,
                           const headevo::v1::ExportBestRequest* request,
                           headevo::v1::ExportedPopulation* response) override;
+  grpc::Status GetCandidate(grpc::ServerContext* context,
+                            const headevo::v1::GetCandidateRequest* request,
+                            headevo::v1::Candidate* response) override;
+  grpc::Status ListWorkers(grpc::ServerContext* context,
+                           const headevo::v1::ListWorkersRequest* request,
+                           headevo::v1::ListWorkersResponse* response) override;
+  grpc::Status GetSearchConfig(grpc::ServerContext* context,
+                               const headevo::v1::GetSearchRequest* request,
+                               headevo::v1::SearchConfig* response) override;
+  grpc::Status DeleteSearch(grpc::ServerContext* context,
+                            const headevo::v1::DeleteSearchRequest* request,
+                            headevo::v1::DeleteSearchResponse* response) override;
 
  private:
   Coordinator* coordinator_;
+  CheckpointStore* checkpoints_;
   SearchServiceOptions options_;
 };
 

@@ -526,6 +526,32 @@ TEST(RequestChecksSearchTest, LineageHeadHistoryWatchExport) {
   ExpectInvalid(CheckExportBest(export_best), "ExportBest.search_id");
 }
 
+TEST(RequestChecksSearchTest, NewRecordRequestsNeedPositiveIds) {
+  v1::GetCandidateRequest candidate;
+  candidate.set_candidate_id(1);
+  EXPECT_OK(CheckGetCandidate(candidate));
+  for (int64_t bad : {int64_t{0}, int64_t{-1}, std::numeric_limits<int64_t>::min()}) {
+    candidate.set_candidate_id(bad);
+    ExpectInvalid(CheckGetCandidate(candidate), "GetCandidate.candidate_id must be > 0");
+  }
+
+  v1::GetSearchRequest config;
+  config.set_search_id(3);
+  EXPECT_OK(CheckGetSearchConfig(config));
+  config.set_search_id(0);
+  ExpectInvalid(CheckGetSearchConfig(config), "GetSearchConfig.search_id must be > 0");
+  config.set_search_id(-7);
+  ExpectInvalid(CheckGetSearchConfig(config), "GetSearchConfig.search_id");
+
+  v1::DeleteSearchRequest del;
+  del.set_search_id(std::numeric_limits<int64_t>::max());
+  EXPECT_OK(CheckDeleteSearch(del));
+  del.set_search_id(0);
+  ExpectInvalid(CheckDeleteSearch(del), "DeleteSearch.search_id must be > 0");
+  del.set_search_id(-1);
+  ExpectInvalid(CheckDeleteSearch(del), "DeleteSearch.search_id");
+}
+
 TEST(RequestChecksPageTokenTest, Parses) {
   ASSERT_OK_AND_ASSIGN(int64_t empty, ParsePageToken(""));
   EXPECT_EQ(empty, 0);
