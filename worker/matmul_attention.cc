@@ -1,5 +1,7 @@
 #include "worker/matmul_attention.h"
 
+#include "worker/matmul_attention_cpu.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -58,82 +60,28 @@ MatmulAttentionPlan MatmulAttentionPlan::Build(const std::vector<std::vector<int
 
 namespace {
 
-// Rows of queries per tile: a tile's scores (kRowTile x N floats) stay in L2 from the product
-// that makes them, through the softmax, to the product that reads them, instead of streaming
-// the whole [N, N] matrix through memory once per pass.
-constexpr int64_t kRowTile = 128;
-
-// softmax(q k^T * scale + bias_matrix) v, one (batch, head) slice and one row tile at a time,
-// with the backward written out (the probs are saved; dS = P * (dP - rowsum(dO * O))).
-// Per-slice matrix products beat LibTorch's bmm here: bmm of [N, 8] x [8, N] runs several times
-// slower than the same products one slice at a time (measured with bench_attention). The loops
-// are serial and BLAS is deterministic, so results are reproducible on the CPU.
-class TiledAttention : public torch::autograd::Function<TiledAttention> {
+// The training path on the CPU: the fused loops of matmul_attention_cpu.h, forward and
+// backward (the probs are saved for the backward; dS = P * (dP - rowsum(dO * O))).
+class FusedDenseAttention : public torch::autograd::Function<FusedDenseAttention> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q,
                                const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& bias_matrix, const torch::Tensor& empty_rows,
                                double scale) {
-    const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3);
-    const torch::Tensor qs = (q * scale).contiguous(), kc = k.contiguous(), vc = v.contiguous();
-    const torch::Tensor bias_c = bias_matrix.contiguous();
-    torch::Tensor probs = torch::empty({B, H, N, N}, q.options());
-    torch::Tensor out = torch::empty({B, H, N, D}, q.options());
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t h = 0; h < H; ++h) {
-        const torch::Tensor keys_t = kc[b][h].t(), values = vc[b][h];
-        for (int64_t t0 = 0; t0 < N; t0 += kRowTile) {
-          const int64_t rows = std::min(kRowTile, N - t0);
-          torch::Tensor p = probs[b][h].narrow(0, t0, rows);
-          // mm then add: addmm_out with this bias ran several times slower (it copies the
-          // bias into the tile and takes BLAS's beta = 1 path).
-          at::mm_out(p, qs[b][h].narrow(0, t0, rows), keys_t);
-          p.add_(bias_c[h].narrow(0, t0, rows));
-          at::_softmax_out(p, p, 1, false);
-          if (empty_rows.numel() > 0) p.masked_fill_(empty_rows[h].narrow(0, t0, rows), 0.0);
-          torch::Tensor o = out[b][h].narrow(0, t0, rows);
-          at::mm_out(o, p, values);
-        }
-      }
-    }
-    ctx->save_for_backward({qs, kc, vc, probs, out});
+    std::vector<torch::Tensor> result =
+        DenseAttentionCpuForward(q, k, v, bias_matrix, empty_rows, scale);
+    ctx->save_for_backward({q, k, v, result[1], result[0]});
     ctx->saved_data["scale"] = scale;
-    return out;
+    return result[0];
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const torch::autograd::variable_list saved = ctx->get_saved_variables();
-    const torch::Tensor &qs = saved[0], &kc = saved[1], &vc = saved[2], &probs = saved[3];
-    const double scale = ctx->saved_data["scale"].toDouble();
-    const int64_t B = qs.size(0), H = qs.size(1), N = qs.size(2);
-    const torch::Tensor grad_out = grads[0].contiguous();
-    const torch::Tensor delta = (grad_out * saved[4]).sum(-1, true);  // [B, H, N, 1]
-    torch::Tensor dq = torch::empty_like(qs), dk = torch::zeros_like(kc),
-                  dv = torch::zeros_like(vc);
-    torch::Tensor dbias = torch::zeros({H, N, N}, qs.options());
-    torch::Tensor scratch = torch::empty({std::min(kRowTile, N), N}, qs.options());
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t h = 0; h < H; ++h) {
-        torch::Tensor dk_bh = dk[b][h], dv_bh = dv[b][h];
-        const torch::Tensor keys = kc[b][h], values_t = vc[b][h].t();
-        for (int64_t t0 = 0; t0 < N; t0 += kRowTile) {
-          const int64_t rows = std::min(kRowTile, N - t0);
-          const torch::Tensor p = probs[b][h].narrow(0, t0, rows);
-          const torch::Tensor d_out = grad_out[b][h].narrow(0, t0, rows);
-          torch::Tensor ds = scratch.narrow(0, 0, rows);
-          at::mm_out(ds, d_out, values_t);                                   // dP
-          ds.sub_(delta[b][h].narrow(0, t0, rows)).mul_(p);                  // dS
-          dbias[h].narrow(0, t0, rows).add_(ds);
-          torch::Tensor dq_tile = dq[b][h].narrow(0, t0, rows);
-          at::mm_out(dq_tile, ds, keys);
-          dk_bh.addmm_(ds.t(), qs[b][h].narrow(0, t0, rows));
-          dv_bh.addmm_(p.t(), d_out);
-        }
-      }
-    }
-    dq.mul_(scale);
-    return {dq, dk, dv, dbias, torch::Tensor(), torch::Tensor()};
+    std::vector<torch::Tensor> result =
+        DenseAttentionCpuBackward(saved[0], saved[1], saved[2], saved[3], saved[4], grads[0],
+                                  ctx->saved_data["scale"].toDouble());
+    return {result[0], result[1], result[2], result[3], torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -172,12 +120,12 @@ SparseAttentionOutput MatmulAttention(const torch::Tensor& q, const torch::Tenso
   const double scale = 1.0 / std::sqrt(static_cast<double>(scale_dim > 0 ? scale_dim : D));
   SparseAttentionOutput result;
   if (wanted == ProbsWanted::kNone && q.device().is_cpu()) {
-    // Training: the tiled products (no probs to hand out, so none kept beyond the backward).
+    // Training: the fused loops (no probs to hand out, so none kept beyond the backward).
     // apply() takes no undefined tensor: "no query without keys" is an empty one.
     const torch::Tensor empty_rows = plan.empty_rows.defined()
                                          ? plan.empty_rows
                                          : torch::empty({0}, q.options().dtype(torch::kBool));
-    result.output = TiledAttention::apply(q, k, v, bias_matrix, empty_rows, scale);
+    result.output = FusedDenseAttention::apply(q, k, v, bias_matrix, empty_rows, scale);
     return result;
   }
   // With probs, or off the CPU: the same function from LibTorch ops, autograd's backward.

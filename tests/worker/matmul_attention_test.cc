@@ -74,6 +74,35 @@ TEST(MatmulAttentionTest, MatchesOnRaggedWideHeadsQueriesWithoutKeysAndAnotherTe
   ExpectSameAttention({LocalOffsets(11, false, 6), {-10, -3, 0, 2, 5}, {4}, {}}, 11, 3);
 }
 
+// In single precision the fused loops use their own exp: still within float rounding of the
+// offset kernel (which uses std::exp).
+TEST(MatmulAttentionTest, SinglePrecisionMatchesTheOffsetKernel) {
+  const Offsets offsets = {DenseOffsets(300, true), LocalOffsets(300, false, 200), {4}};
+  const AttentionPattern pattern = AttentionPattern::Build(offsets, 300, torch::kCPU);
+  const MatmulAttentionPlan plan = MatmulAttentionPlan::Build(offsets, pattern, torch::kCPU);
+  torch::manual_seed(8);
+  const torch::Tensor q0 = torch::randn({2, 3, 300, 8}) * 2, k0 = torch::randn_like(q0) * 2,
+                      v0 = torch::randn_like(q0), bias0 = torch::randn({3, pattern.max_k}),
+                      upstream = torch::randn_like(q0);
+  std::vector<torch::Tensor> grads[2];
+  torch::Tensor outputs[2];
+  for (int path = 0; path < 2; ++path) {
+    torch::Tensor q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true),
+                  v = v0.clone().requires_grad_(true), bias = bias0.clone().requires_grad_(true);
+    outputs[path] = path == 0 ? SparseAttention(q, k, v, bias, pattern).output
+                              : MatmulAttention(q, k, v, bias, plan, pattern, 0,
+                                                ProbsWanted::kNone)
+                                    .output;
+    grads[path] = torch::autograd::grad({outputs[path]}, {q, k, v, bias}, {upstream});
+  }
+  EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-5, 1e-5))
+      << (outputs[0] - outputs[1]).abs().max().item<float>();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(torch::allclose(grads[0][i], grads[1][i], 1e-4, 1e-4))
+        << i << ": " << (grads[0][i] - grads[1][i]).abs().max().item<float>();
+  }
+}
+
 TEST(MatmulAttentionTest, InGraphProbsCarryTheLossGradient) {
   const Offsets offsets = {DenseOffsets(7, true), {-2, 0, 1}};
   const AttentionPattern pattern = AttentionPattern::Build(offsets, 7, torch::kCPU);
