@@ -2,11 +2,12 @@
 // products: scores = q k^T / sqrt(scale_dim) + B, where B[h, t, s] is the learned bias of
 // offset s - t when that offset is in head h's set and -inf otherwise; softmax over s; output
 // = probs v. It computes exactly what SparseAttention (sparse_attention.h) computes for the
-// same offsets and bias, up to floating-point rounding, and LibTorch autograd gives the
-// backward.
+// same offsets and bias, up to floating-point rounding. Training on the CPU runs fused loops
+// with a written-out backward (matmul_attention_cpu.h); passes that want probs, and other
+// devices, use LibTorch ops and autograd.
 //
-// Why two paths: the fused offset kernel does O(N K D) work in its own loops, the matrix
-// products O(N^2 D) work through BLAS. For dense attention (K = N - 1 or N) the products can
+// Why two paths: the fused offset kernel does O(N K D) work, a head's offsets one at a time;
+// the products O(N^2 D) work in dense rows. For dense attention (K = N - 1 or N) the products
 // win; for K in the tens the kernel does. See MatmulAttentionIsCheaper for the rule and
 // bench/attention_step.cc for the measurement behind it.
 //
@@ -32,12 +33,12 @@ enum class AttentionPath {
 
 const char* AttentionPathName(AttentionPath path);
 
-// The automatic rule: the matrix products are used when the widest head of a layer has at
-// least seq_len / kMatmulWidthDivisor offsets, provided that no head repeats an offset (the
-// products count each (query, key) pair once). Measured with bench_attention on 2 cores at
-// d_head 8 (the step table): dense at n = 256 trains several times faster through the
-// products, dense at n = 784 about as fast, local 32 and k = 8 heads slower; the products' cost
-// grows with n^2 whatever the head width, the kernel's with n k.
+// The automatic rule: the products are used when the widest head of a layer has at least
+// seq_len / kMatmulWidthDivisor offsets, provided that no head repeats an offset (the
+// products count each (query, key) pair once). Measured with bench_attention --steps-only on
+// 2 cores at d_head 8, whole training steps: dense is faster through the products at n = 256
+// (1.7x), 784 (1.2x) and 4096 (3.5x); local 32 (k = n / 8 at n = 256) and k = 8 are 2-10x
+// slower. The products' cost grows with n^2 whatever the head width, the kernel's with n k.
 constexpr int64_t kMatmulWidthDivisor = 2;
 bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len);
 
