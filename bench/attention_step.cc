@@ -77,8 +77,7 @@ double StepSeconds(int64_t n, const Offsets& heads, AttentionPath path, int repe
 // flops each per (batch, head), two forward and four backward, masked half included.
 double DenseAttentionGflops(int64_t n, int repetitions) {
   const Offsets heads(kHeads, worker::DenseOffsets(static_cast<int>(n), true));
-  const worker::AttentionPattern pattern =
-      worker::AttentionPattern::Build(heads, n, torch::kCPU);
+  const worker::AttentionPattern pattern = worker::AttentionPattern::Build(heads, n, torch::kCPU);
   const worker::MatmulAttentionPlan plan =
       worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU);
   torch::manual_seed(0);
@@ -87,9 +86,8 @@ double DenseAttentionGflops(int64_t n, int repetitions) {
   torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
   const torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
   const double seconds = BestSeconds(repetitions, [&] {
-    auto out = worker::MatmulAttention(q, k, v, bias, plan, pattern, 0,
-                                       worker::ProbsWanted::kNone)
-                   .output;
+    auto out =
+        worker::MatmulAttention(q, k, v, bias, plan, pattern, 0, worker::ProbsWanted::kNone).output;
     torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
   });
   const double flops = 6.0 * 2.0 * kBatch * kHeads * static_cast<double>(n) * n * kHeadDim;
@@ -124,8 +122,7 @@ DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
       const bool slow = n >= 4096 && genome.name == "dense";
       const double offsets =
           StepSeconds(n, genome.heads, AttentionPath::kOffsets, slow ? 0 : (n >= 4096 ? 1 : 3));
-      const double matmul =
-          StepSeconds(n, genome.heads, AttentionPath::kMatmul, n >= 4096 ? 1 : 3);
+      const double matmul = StepSeconds(n, genome.heads, AttentionPath::kMatmul, n >= 4096 ? 1 : 3);
       const bool automatic = worker::MatmulAttentionIsCheaper(genome.heads, n);
       std::printf("%6lld %8s %7s %13.1f %13.1f %8.1fx\n", static_cast<long long>(n),
                   genome.name.c_str(), automatic ? "matmul" : "offsets", offsets * 1e3,
@@ -137,10 +134,11 @@ DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
       }
     }
   }
-  std::printf("\nDense attention alone through the products (forward + backward, B %lld, H %lld, "
-              "D %lld; flops of the full n x n products):\n",
-              static_cast<long long>(kBatch), static_cast<long long>(kHeads),
-              static_cast<long long>(kHeadDim));
+  std::printf(
+      "\nDense attention alone through the products (forward + backward, B %lld, H %lld, "
+      "D %lld; flops of the full n x n products):\n",
+      static_cast<long long>(kBatch), static_cast<long long>(kHeads),
+      static_cast<long long>(kHeadDim));
   for (int64_t n : lengths) {
     const double gflops = DenseAttentionGflops(n, n >= 4096 ? 1 : 3);
     std::printf("%6lld %10.1f GFLOP/s %6.3f of mm\n", static_cast<long long>(n), gflops,

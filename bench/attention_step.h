@@ -14,8 +14,8 @@ namespace headevo::bench {
 double BestSeconds(int repetitions, const std::function<void()>& run);
 
 struct DenseStepFigures {
-  double offsets_seconds = 0;    // one dense training step at n = 784 through the offset kernel
-  double matmul_seconds = 0;     // the same step through the matrix products
+  double offsets_seconds = 0;     // one dense training step at n = 784 through the offset kernel
+  double matmul_seconds = 0;      // the same step through the matrix products
   double attention_fraction = 0;  // the products' attention forward + backward, of mm's rate
 };
 

@@ -1,11 +1,11 @@
 #include "worker/matmul_attention.h"
 
-#include "worker/matmul_attention_cpu.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
+
+#include "worker/matmul_attention_cpu.h"
 
 namespace headevo::worker {
 
@@ -21,14 +21,14 @@ const char* AttentionPathName(AttentionPath path) {
   return "?";
 }
 
-bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets,
-                              int64_t seq_len) {
+bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len) {
   size_t widest = 0;
   for (const auto& head : offsets) {
     if (std::set<int32_t>(head.begin(), head.end()).size() != head.size()) return false;
     widest = std::max(widest, head.size());
   }
-  return static_cast<int64_t>(widest) * kMatmulWidthDivisor >= seq_len;
+  return seq_len >= kMatmulMinSeqLen &&
+         static_cast<int64_t>(widest) * kMatmulWidthDivisor >= seq_len;
 }
 
 MatmulAttentionPlan MatmulAttentionPlan::Build(const std::vector<std::vector<int32_t>>& offsets,
@@ -89,8 +89,7 @@ class FusedDenseAttention : public torch::autograd::Function<FusedDenseAttention
 // column where the entry is invalid; such entries are zeroed).
 torch::Tensor EntryColumns(const AttentionPattern& pattern) {
   const int64_t H = pattern.num_heads, N = pattern.seq_len, K = pattern.max_k;
-  const torch::Tensor first_row =
-      torch::arange(H, pattern.gather.options()).mul(N).view({H, 1, 1});
+  const torch::Tensor first_row = torch::arange(H, pattern.gather.options()).mul(N).view({H, 1, 1});
   return pattern.gather.view({H, N, K}) - first_row;
 }
 
@@ -112,10 +111,10 @@ SparseAttentionOutput MatmulAttention(const torch::Tensor& q, const torch::Tenso
               "MatmulAttention: bias must be [", H, ", ", K, "]");
   // [H, N, N]: the learned bias where the head has the offset, -inf where it does not.
   const torch::Tensor padded_bias = torch::cat({bias.reshape({-1}), bias.new_zeros({1})});
-  const torch::Tensor bias_matrix = padded_bias.index_select(0, plan.bias_index)
-                                        .view({H, N, N})
-                                        .masked_fill(plan.blocked,
-                                                     -std::numeric_limits<double>::infinity());
+  const torch::Tensor bias_matrix =
+      padded_bias.index_select(0, plan.bias_index)
+          .view({H, N, N})
+          .masked_fill(plan.blocked, -std::numeric_limits<double>::infinity());
   // Scaling q (N x D) is cheaper than scaling the N x N scores.
   const double scale = 1.0 / std::sqrt(static_cast<double>(scale_dim > 0 ? scale_dim : D));
   SparseAttentionOutput result;

@@ -33,13 +33,16 @@ enum class AttentionPath {
 
 const char* AttentionPathName(AttentionPath path);
 
-// The automatic rule: the products are used when the widest head of a layer has at least
-// seq_len / kMatmulWidthDivisor offsets, provided that no head repeats an offset (the
-// products count each (query, key) pair once). Measured with bench_attention --steps-only on
-// 2 cores at d_head 8, whole training steps: dense is faster through the products at n = 256
-// (1.7x), 784 (1.2x) and 4096 (3.5x); local 32 (k = n / 8 at n = 256) and k = 8 are 2-10x
-// slower. The products' cost grows with n^2 whatever the head width, the kernel's with n k.
+// The automatic rule: the products are used when the sequence has at least kMatmulMinSeqLen
+// positions and the widest head of a layer has at least seq_len / kMatmulWidthDivisor
+// offsets, provided that no head repeats an offset (the products count each (query, key)
+// pair once). Measured with bench_attention --steps-only on
+// 2 cores at d_head 8, whole training steps against the (OpenMP-parallel) offset kernel: dense
+// is about as fast through the products at n = 256 and 784 (0.9x, 1.0x) and 2.4x faster at
+// n = 4096; local 32 and k = 8 heads are 2-10x slower. The products' cost grows with n^2
+// whatever the head width, the kernel's with n k.
 constexpr int64_t kMatmulWidthDivisor = 2;
+constexpr int64_t kMatmulMinSeqLen = 2048;
 bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len);
 
 // The bias-matrix plan of one layer at one sequence length, built once (O(H N^2) memory).
@@ -62,10 +65,10 @@ struct MatmulAttentionPlan {
 
 // What MatmulAttention returns as probs.
 enum class ProbsWanted {
-  kNone,        // probs left undefined (training without a trace)
-  kDetached,    // [B, H, N, K] in the offset layout of SparseAttention, out of the graph
-  kInGraph,     // the same, in the graph, and the output computed through them (so that the
-                // loss has a gradient with respect to these very probs, as growth needs)
+  kNone,      // probs left undefined (training without a trace)
+  kDetached,  // [B, H, N, K] in the offset layout of SparseAttention, out of the graph
+  kInGraph,   // the same, in the graph, and the output computed through them (so that the
+              // loss has a gradient with respect to these very probs, as growth needs)
 };
 
 // q, k, v: [B, H, N, D]; bias [H, K] as in SparseAttention; scale_dim 0 means D. probs in the

@@ -105,8 +105,8 @@ inline void ScoreRow(T* __restrict__ s, const T* base, const T* a, const T* __re
 
 // out[d] = scale * Dot(s, x + d * N) for every d, in one pass when kD is fixed (same order).
 template <typename T, int kD>
-inline void DotRows(const T* __restrict__ s, const T* __restrict__ x, int64_t N, int64_t D,
-                    T scale, T* out) {
+inline void DotRows(const T* __restrict__ s, const T* __restrict__ x, int64_t N, int64_t D, T scale,
+                    T* out) {
   if constexpr (kD > 0) {
     T acc[kD][kLanes] = {};
     int64_t j = 0;
@@ -233,12 +233,10 @@ void BackwardHead(int64_t h, int64_t B, int64_t H, int64_t N, int64_t D, T scale
 
 }  // namespace
 
-std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q,
-                                                    const torch::Tensor& k,
+std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q, const torch::Tensor& k,
                                                     const torch::Tensor& v,
                                                     const torch::Tensor& bias_matrix,
-                                                    const torch::Tensor& empty_rows,
-                                                    double scale) {
+                                                    const torch::Tensor& empty_rows, double scale) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "DenseAttentionCpu: q, k, v must share a [B, H, N, D] shape");
   const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3);
@@ -260,16 +258,15 @@ std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q,
         const int64_t h = bh % H;
         const auto slice = D == 8 ? ForwardSlice<scalar_t, 8> : ForwardSlice<scalar_t, 0>;
         slice(qp + bh * N * D, kp + bh * N * D, vp + bh * N * D, bp + h * N * N,
-                     ep != nullptr ? ep + h * N : nullptr, N, D, static_cast<scalar_t>(scale),
-                     pp + bh * N * N, op + bh * N * D, &scratch);
+              ep != nullptr ? ep + h * N : nullptr, N, D, static_cast<scalar_t>(scale),
+              pp + bh * N * N, op + bh * N * D, &scratch);
       }
     });
   });
   return {out, probs};
 }
 
-std::vector<torch::Tensor> DenseAttentionCpuBackward(const torch::Tensor& q,
-                                                     const torch::Tensor& k,
+std::vector<torch::Tensor> DenseAttentionCpuBackward(const torch::Tensor& q, const torch::Tensor& k,
                                                      const torch::Tensor& v,
                                                      const torch::Tensor& probs,
                                                      const torch::Tensor& output,
@@ -279,18 +276,16 @@ std::vector<torch::Tensor> DenseAttentionCpuBackward(const torch::Tensor& q,
   const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
   const torch::Tensor pc = probs.contiguous(), oc = output.contiguous(),
                       gc = grad_output.contiguous();
-  torch::Tensor dq = torch::empty_like(qc), dk = torch::empty_like(kc),
-                dv = torch::empty_like(vc);
+  torch::Tensor dq = torch::empty_like(qc), dk = torch::empty_like(kc), dv = torch::empty_like(vc);
   torch::Tensor dbias = torch::zeros({H, N, N}, q.options());
   AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "DenseAttentionCpuBackward", [&] {
     ParallelFor(H, [&](int64_t begin, int64_t end) {
       for (int64_t h = begin; h < end; ++h) {
         const auto head = D == 8 ? BackwardHead<scalar_t, 8> : BackwardHead<scalar_t, 0>;
         head(h, B, H, N, D, static_cast<scalar_t>(scale), qc.data_ptr<scalar_t>(),
-                     kc.data_ptr<scalar_t>(), vc.data_ptr<scalar_t>(), pc.data_ptr<scalar_t>(),
-                     oc.data_ptr<scalar_t>(), gc.data_ptr<scalar_t>(), dq.data_ptr<scalar_t>(),
-                     dk.data_ptr<scalar_t>(), dv.data_ptr<scalar_t>(),
-                     dbias.data_ptr<scalar_t>());
+             kc.data_ptr<scalar_t>(), vc.data_ptr<scalar_t>(), pc.data_ptr<scalar_t>(),
+             oc.data_ptr<scalar_t>(), gc.data_ptr<scalar_t>(), dq.data_ptr<scalar_t>(),
+             dk.data_ptr<scalar_t>(), dv.data_ptr<scalar_t>(), dbias.data_ptr<scalar_t>());
       }
     });
   });

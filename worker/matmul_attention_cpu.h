@@ -24,15 +24,12 @@
 
 namespace headevo::worker {
 
-std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q,
-                                                    const torch::Tensor& k,
+std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q, const torch::Tensor& k,
                                                     const torch::Tensor& v,
                                                     const torch::Tensor& bias_matrix,
-                                                    const torch::Tensor& empty_rows,
-                                                    double scale);
+                                                    const torch::Tensor& empty_rows, double scale);
 
-std::vector<torch::Tensor> DenseAttentionCpuBackward(const torch::Tensor& q,
-                                                     const torch::Tensor& k,
+std::vector<torch::Tensor> DenseAttentionCpuBackward(const torch::Tensor& q, const torch::Tensor& k,
                                                      const torch::Tensor& v,
                                                      const torch::Tensor& probs,
                                                      const torch::Tensor& output,

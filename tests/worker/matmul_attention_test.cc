@@ -38,8 +38,7 @@ void ExpectSameAttention(const Offsets& offsets, int64_t n, int64_t scale_dim) {
   torch::manual_seed(3);
   const auto options = torch::TensorOptions().dtype(torch::kDouble);
   const torch::Tensor q0 = torch::randn({B, H, n, D}, options), k0 = torch::randn_like(q0),
-                      v0 = torch::randn_like(q0),
-                      bias0 = torch::randn({H, pattern.max_k}, options),
+                      v0 = torch::randn_like(q0), bias0 = torch::randn({H, pattern.max_k}, options),
                       upstream = torch::randn_like(q0);
   // The offset kernel, the tiled products (training: no probs) and the LibTorch-op products
   // (with probs).
@@ -48,10 +47,10 @@ void ExpectSameAttention(const Offsets& offsets, int64_t n, int64_t scale_dim) {
   for (int path = 0; path < 3; ++path) {
     torch::Tensor q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true),
                   v = v0.clone().requires_grad_(true), bias = bias0.clone().requires_grad_(true);
-    results[path] = path == 0 ? SparseAttention(q, k, v, bias, pattern, scale_dim)
-                              : MatmulAttention(q, k, v, bias, plan, pattern, scale_dim,
-                                                path == 1 ? ProbsWanted::kNone
-                                                          : ProbsWanted::kDetached);
+    results[path] = path == 0
+                        ? SparseAttention(q, k, v, bias, pattern, scale_dim)
+                        : MatmulAttention(q, k, v, bias, plan, pattern, scale_dim,
+                                          path == 1 ? ProbsWanted::kNone : ProbsWanted::kDetached);
     grads[path] = torch::autograd::grad({results[path].output}, {q, k, v, bias}, {upstream});
   }
   EXPECT_FALSE(results[1].probs.defined());
@@ -89,10 +88,9 @@ TEST(MatmulAttentionTest, SinglePrecisionMatchesTheOffsetKernel) {
   for (int path = 0; path < 2; ++path) {
     torch::Tensor q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true),
                   v = v0.clone().requires_grad_(true), bias = bias0.clone().requires_grad_(true);
-    outputs[path] = path == 0 ? SparseAttention(q, k, v, bias, pattern).output
-                              : MatmulAttention(q, k, v, bias, plan, pattern, 0,
-                                                ProbsWanted::kNone)
-                                    .output;
+    outputs[path] =
+        path == 0 ? SparseAttention(q, k, v, bias, pattern).output
+                  : MatmulAttention(q, k, v, bias, plan, pattern, 0, ProbsWanted::kNone).output;
     grads[path] = torch::autograd::grad({outputs[path]}, {q, k, v, bias}, {upstream});
   }
   EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-5, 1e-5))
@@ -110,8 +108,8 @@ TEST(MatmulAttentionTest, InGraphProbsCarryTheLossGradient) {
   torch::manual_seed(5);
   const auto options = torch::TensorOptions().dtype(torch::kDouble);
   const torch::Tensor q = torch::randn({2, 2, 7, 4}, options).requires_grad_(true),
-                      k = torch::randn_like(q),
-                      v = torch::randn_like(q), bias = torch::randn({2, pattern.max_k}, options),
+                      k = torch::randn_like(q), v = torch::randn_like(q),
+                      bias = torch::randn({2, pattern.max_k}, options),
                       upstream = torch::randn_like(q);
   const SparseAttentionOutput gather = SparseAttentionByGather(q, k, v, bias, pattern, 0);
   const SparseAttentionOutput matmul =
@@ -128,12 +126,13 @@ TEST(MatmulAttentionTest, RepeatedOffsetsAreRefusedAndLeftToTheOffsetKernel) {
   EXPECT_FALSE(MatmulAttentionIsCheaper(repeated, 4));
 }
 
-TEST(MatmulAttentionTest, TheAutomaticRulePicksProductsForDenseAndWideHeadsOnly) {
-  EXPECT_TRUE(MatmulAttentionIsCheaper({DenseOffsets(784, true)}, 784));
-  EXPECT_TRUE(MatmulAttentionIsCheaper({{-1}, LocalOffsets(256, true, 128)}, 256));
-  EXPECT_FALSE(MatmulAttentionIsCheaper({LocalOffsets(256, true, 32)}, 256));
-  EXPECT_FALSE(MatmulAttentionIsCheaper({LocalOffsets(784, true, 32)}, 784));
-  EXPECT_FALSE(MatmulAttentionIsCheaper({{-8, -7, -6, -5, -4, -3, -2, -1}}, 784));
+TEST(MatmulAttentionTest, TheAutomaticRulePicksProductsForLongDenseAndWideHeadsOnly) {
+  EXPECT_TRUE(MatmulAttentionIsCheaper({DenseOffsets(4096, true)}, 4096));
+  EXPECT_TRUE(MatmulAttentionIsCheaper({{-1}, LocalOffsets(4096, true, 2048)}, 4096));
+  EXPECT_FALSE(MatmulAttentionIsCheaper({LocalOffsets(4096, true, 32)}, 4096));
+  EXPECT_FALSE(MatmulAttentionIsCheaper({{-8, -7, -6, -5, -4, -3, -2, -1}}, 4096));
+  // Short sequences: the offset kernel is as fast even for dense heads.
+  EXPECT_FALSE(MatmulAttentionIsCheaper({DenseOffsets(784, true)}, 784));
 }
 
 // --- The whole model through either path -------------------------------------------------
@@ -185,8 +184,8 @@ Pass RunModel(const SparseTransformerOptions& options, bool differentiable_probs
 }
 
 void ExpectSameModel(const Offsets& layer0, const Offsets& layer1, bool differentiable_probs) {
-  const Pass offsets = RunModel(ModelOptions(layer0, layer1, AttentionPath::kOffsets),
-                                differentiable_probs);
+  const Pass offsets =
+      RunModel(ModelOptions(layer0, layer1, AttentionPath::kOffsets), differentiable_probs);
   const Pass matmul =
       RunModel(ModelOptions(layer0, layer1, AttentionPath::kMatmul), differentiable_probs);
   ExpectClose(offsets.loss, matmul.loss, "loss");
@@ -206,8 +205,8 @@ TEST(MatmulAttentionModelTest, CausalDenseModelMatchesTheOffsetPath) {
 }
 
 TEST(MatmulAttentionModelTest, BidirectionalWideModelMatchesTheOffsetPath) {
-  ExpectSameModel({DenseOffsets(10, false), {-9, -4, 0, 3, 8}},
-                  {LocalOffsets(10, false, 5), {2}}, false);
+  ExpectSameModel({DenseOffsets(10, false), {-9, -4, 0, 3, 8}}, {LocalOffsets(10, false, 5), {2}},
+                  false);
 }
 
 TEST(MatmulAttentionModelTest, DifferentiableProbsAndTheEntropyRegulariserMatch) {
@@ -215,12 +214,16 @@ TEST(MatmulAttentionModelTest, DifferentiableProbsAndTheEntropyRegulariserMatch)
 }
 
 TEST(MatmulAttentionModelTest, AutomaticChoiceIsPerLayer) {
-  SparseTransformer model(
-      ModelOptions({DenseOffsets(10, true)}, {{-1}}, AttentionPath::kAuto));
+  const int n = static_cast<int>(kMatmulMinSeqLen);
+  SparseTransformerOptions options =
+      ModelOptions({DenseOffsets(n, true)}, {{-1}}, AttentionPath::kAuto);
+  options.seq_len = n;
+  options.extra_key_width.clear();
+  SparseTransformer model(options);
   EXPECT_TRUE(model->attention(0)->uses_matmul());
   EXPECT_FALSE(model->attention(1)->uses_matmul());
-  SparseTransformer forced(
-      ModelOptions({DenseOffsets(10, true)}, {{-1}}, AttentionPath::kOffsets));
+  options.attention_path = AttentionPath::kOffsets;
+  SparseTransformer forced(options);
   EXPECT_FALSE(forced->attention(0)->uses_matmul());
 }
 
@@ -229,8 +232,8 @@ TEST(MatmulAttentionModelTest, TrainingIsDeterministicOnTheCpu) {
   const PlantedOffsetsTask task(8, 10, {-3});
   auto train = [&] {
     torch::manual_seed(21);
-    SparseTransformer model(ModelOptions({DenseOffsets(10, true)}, {DenseOffsets(10, true)},
-                                         AttentionPath::kMatmul));
+    SparseTransformer model(
+        ModelOptions({DenseOffsets(10, true)}, {DenseOffsets(10, true)}, AttentionPath::kMatmul));
     TrainerOptions options;
     options.steps = 5;
     options.batch_size = 4;
