@@ -1,14 +1,17 @@
-// Forward + backward time of the sparse-offset attention op against dense attention in the same
-// build, and the useful GFLOP/s it reaches against torch::mm measured in the same run.
+// Part 1: forward + backward time of the sparse-offset attention op against the worker's own
+// dense path (matmul_attention.h: masked softmax through batched matrix products) in the same
+// build, and the useful GFLOP/s the offset op reaches against torch::mm measured in the same run.
+// Part 2 (attention_step.h): whole training steps of the worker's model through either path.
 //
-//   build/bench/bench_attention [--quick] [--no-dense] [--system-malloc]
+//   build/bench/bench_attention [--quick] [--no-dense] [--steps-only] [--system-malloc]
 //
-// Shapes: B=4, H=8, D=32, n in {512, 1024, 4096, 16384}, k in {8, 32, 128} random causal offsets
-// per head in [-(n-1), 0]. Dense (masked causal softmax(QK^T)V from LibTorch ops) only where its
-// n x n scores fit: n <= 4096. Each time is the best of several repetitions after a warm-up.
+// Part 1 shapes: B=4, H=8, D=32, n in {512, 1024, 4096, 16384}, k in {8, 32, 128} random causal
+// offsets per head in [-(n-1), 0]. Dense (causal, with the offset bias) only where its n x n
+// scores fit: n <= 4096. Each time is the best of several repetitions after a warm-up.
 // Useful flops count only in-range (query, key) pairs: 4D forward (QK, PV), 8D backward
-// (dP, dQ, dK, dV). The last line is machine-readable:
+// (dP, dQ, dK, dV). The last two lines are machine-readable:
 //   RESULT speedup_vs_dense_n4096_k32=<x> mm_fraction_n4096_k32=<f>
+//   RESULT dense_step_speedup_n784=<offset kernel / matmul> dense_attention_mm_fraction_n784=<f>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -24,26 +27,18 @@
 #include <thread>
 #include <vector>
 
+#include "bench/attention_step.h"
 #include "worker/allocator_tuning.h"
+#include "worker/genome_layout.h"
+#include "worker/matmul_attention.h"
 #include "worker/sparse_attention.h"
 
 namespace {
 
+using headevo::bench::BestSeconds;
 using headevo::worker::AttentionPattern;
 
 constexpr int64_t kBatch = 4, kHeads = 8, kHeadDim = 32;
-
-double BestSeconds(int repetitions, const std::function<void()>& run) {
-  run();  // warm-up: first-touch allocation, thread pool start
-  double best = 1e30;
-  for (int i = 0; i < repetitions; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    best = std::min(
-        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
 
 std::vector<std::vector<int32_t>> RandomCausalOffsets(int64_t n, int64_t k, std::mt19937& rng) {
   std::vector<std::vector<int32_t>> offsets(kHeads);
@@ -77,18 +72,22 @@ double SparseSeconds(int64_t n, const AttentionPattern& pattern, int repetitions
   });
 }
 
+// The worker's dense path: causal dense offsets through MatmulAttention, with the bias.
 double DenseSeconds(int64_t n, int repetitions) {
+  const std::vector<std::vector<int32_t>> heads(
+      kHeads, headevo::worker::DenseOffsets(static_cast<int>(n), true));
+  const AttentionPattern pattern = AttentionPattern::Build(heads, n, torch::kCPU);
+  const auto plan = headevo::worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU);
   torch::manual_seed(0);
   auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
   torch::Tensor q = make(), k = make(), v = make();
+  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
   torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
-  const torch::Tensor future = torch::ones({n, n}, torch::kBool).triu(1);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(kHeadDim));
   return BestSeconds(repetitions, [&] {
-    torch::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale;
-    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
-    torch::Tensor out = torch::matmul(torch::softmax(scores, -1), v);
-    torch::autograd::grad({out}, {q, k, v}, {upstream});
+    auto out = headevo::worker::MatmulAttention(q, k, v, bias, plan, pattern, 0,
+                                                headevo::worker::ProbsWanted::kNone)
+                   .output;
+    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
   });
 }
 
@@ -99,30 +98,10 @@ double MatmulGflops() {
   return 2.0 * 2048 * 2048 * 2048 / seconds / 1e9;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  bool quick = false, with_dense = true, tune_malloc = true;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) {
-      quick = true;  // n in {512, 4096}, k = 32 only
-    } else if (std::strcmp(argv[i], "--no-dense") == 0) {
-      with_dense = false;
-    } else if (std::strcmp(argv[i], "--system-malloc") == 0) {
-      tune_malloc = false;  // glibc's defaults: fresh pages for every large buffer
-    } else {
-      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--system-malloc]\n");
-      return 2;
-    }
-  }
-  // As `headevo` does at start-up (see worker/allocator_tuning.h).
-  const bool tuned = tune_malloc && headevo::worker::KeepFreedMemoryInProcess();
-  std::printf("malloc: %s\n", tuned ? "freed memory kept in the process" : "glibc defaults");
-  // Debian's LibTorch (OpenMP) may start with one thread; use every core, as the worker does.
-  at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  std::printf("threads: %d (LibTorch intra-op)\n", at::get_num_threads());
-  const double mm_gflops = MatmulGflops();
-  std::printf("torch::mm 2048x2048 fp32: %.1f GFLOP/s\n\n", mm_gflops);
+void KernelTable(bool quick, bool with_dense, double mm_gflops) {
+  std::printf("\nSparse-offset op against the worker's dense path (B %lld, H %lld, D %lld):\n",
+              static_cast<long long>(kBatch), static_cast<long long>(kHeads),
+              static_cast<long long>(kHeadDim));
   std::printf("%6s %5s %12s %12s %9s %10s %8s\n", "n", "k", "sparse ms", "dense ms", "speedup",
               "GFLOP/s", "of mm");
 
@@ -158,5 +137,40 @@ int main(int argc, char** argv) {
   }
   std::printf("\nRESULT speedup_vs_dense_n4096_k32=%.1f mm_fraction_n4096_k32=%.3f\n",
               speedup_4096_32, fraction_4096_32);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false, with_dense = true, tune_malloc = true, kernel_table = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;  // n in {512, 4096}, k = 32 only
+    } else if (std::strcmp(argv[i], "--no-dense") == 0) {
+      with_dense = false;
+    } else if (std::strcmp(argv[i], "--steps-only") == 0) {
+      kernel_table = false;  // part 2 only
+    } else if (std::strcmp(argv[i], "--system-malloc") == 0) {
+      tune_malloc = false;  // glibc's defaults: fresh pages for every large buffer
+    } else {
+      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--steps-only] "
+                           "[--system-malloc]\n");
+      return 2;
+    }
+  }
+  // As `headevo` does at start-up (see worker/allocator_tuning.h).
+  const bool tuned = tune_malloc && headevo::worker::KeepFreedMemoryInProcess();
+  std::printf("malloc: %s\n", tuned ? "freed memory kept in the process" : "glibc defaults");
+  // Debian's LibTorch (OpenMP) may start with one thread; use every core, as the worker does.
+  at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  std::printf("threads: %d (LibTorch intra-op)\n", at::get_num_threads());
+  const double mm_gflops = MatmulGflops();
+  std::printf("torch::mm 2048x2048 fp32: %.1f GFLOP/s\n\n", mm_gflops);
+  const headevo::bench::DenseStepFigures steps =
+      headevo::bench::RunTrainingSteps(quick, mm_gflops);
+  if (kernel_table) KernelTable(quick, with_dense, mm_gflops);
+  std::printf(
+      "RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
+      steps.offsets_seconds / steps.matmul_seconds, steps.attention_fraction);
   return 0;
 }

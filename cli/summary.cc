@@ -97,8 +97,9 @@ std::string FormatSummary(const search::SearchOptions& options,
   const int64_t dense_connections = search::DenseConnections(model);
   if (outcome.dense.has_value()) {
     absl::StrAppendFormat(
-        &out, "dense attention, trained the same way: val_loss %.4f, %d connections per query\n",
-        outcome.dense->val_loss(), outcome.dense->connections());
+        &out,
+        "dense attention, trained the same way: val_loss %.4f, %d connections per query (%.1f s)\n",
+        outcome.dense->val_loss(), outcome.dense->connections(), outcome.dense->train_seconds());
     absl::StrAppendFormat(
         &out, "the best candidate keeps %.1f%% of the dense connections at %.3gx the dense loss\n",
         100.0 * best.metrics().connections() / outcome.dense->connections(),

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 namespace headevo::worker {
 
 SparseTransformerOptions ModelOptionsFor(const headevo::v1::ModelSpec& spec,
@@ -63,6 +65,10 @@ SparseSelfAttentionImpl::SparseSelfAttentionImpl(const SparseTransformerOptions&
     valid_ = torch::ones({heads, n, rank}, torch::kBool).to(options.device);
   } else {
     pattern_ = AttentionPattern::Build(offsets_, n, options.device);
+    uses_matmul_ = options.attention_path == AttentionPath::kMatmul ||
+                   (options.attention_path == AttentionPath::kAuto &&
+                    MatmulAttentionIsCheaper(offsets_, n));
+    if (uses_matmul_) matmul_plan_ = MatmulAttentionPlan::Build(offsets_, pattern_, options.device);
     bias_ = register_parameter("offset_bias", torch::zeros({heads, pattern_.max_k}));
     valid_ = pattern_.valid;
   }
@@ -106,8 +112,13 @@ torch::Tensor SparseSelfAttentionImpl::forward(const torch::Tensor& x, LayerTrac
     qkv[1] = torch::cat({qkv[1], extra[1]}, -1);
     qkv[2] = torch::cat({qkv[2], torch::zeros({B, H, N, max_extra_}, qkv[2].options())}, -1);
   }
+  const ProbsWanted wanted = trace == nullptr    ? ProbsWanted::kNone
+                            : differentiable_probs ? ProbsWanted::kInGraph
+                                                   : ProbsWanted::kDetached;
   SparseAttentionOutput attended =
       is_linformer() ? LinformerAttention(qkv[0], qkv[1], qkv[2])
+      : uses_matmul_
+          ? MatmulAttention(qkv[0], qkv[1], qkv[2], bias_, matmul_plan_, pattern_, d_head_, wanted)
       : differentiable_probs
           ? SparseAttentionByGather(qkv[0], qkv[1], qkv[2], bias_, pattern_, d_head_)
           : SparseAttention(qkv[0], qkv[1], qkv[2], bias_, pattern_, d_head_);
@@ -151,6 +162,16 @@ SparseTransformerImpl::SparseTransformerImpl(const SparseTransformerOptions& opt
   unembedding_ =
       register_module("unembedding", torch::nn::Linear(options.d_model, options.vocab_size));
   to(options.device);
+  if (options.linformer_rank == 0) {
+    std::string paths;
+    for (TransformerBlock& block : blocks_) {
+      paths += paths.empty() ? "" : ", ";
+      paths += block->attention()->uses_matmul() ? "matmul" : "offsets";
+    }
+    // Once per model build: which formulation each layer's attention runs through.
+    spdlog::debug("model: seq_len {}, attention path ({}) per layer: {}", options.seq_len,
+                  AttentionPathName(options.attention_path), paths);
+  }
 }
 
 torch::Tensor SparseTransformerImpl::forward(const torch::Tensor& tokens,

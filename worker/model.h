@@ -13,6 +13,7 @@
 
 #include "headevo/v1/training.pb.h"
 #include "worker/genome_layout.h"
+#include "worker/matmul_attention.h"
 #include "worker/sparse_attention.h"
 
 namespace headevo::worker {
@@ -32,6 +33,10 @@ struct SparseTransformerOptions {
   // > 0: Linformer attention projecting keys and values to this many rows (offsets are then
   // ignored, only their head count per layer matters).
   int64_t linformer_rank = 0;
+  // How offset attention is computed, per layer: kAuto (MatmulAttentionIsCheaper picks the
+  // matrix products for dense and wide heads, the offset kernel otherwise), or forced, for
+  // tests and benchmarks. Both compute the same function (matmul_attention.h).
+  AttentionPath attention_path = AttentionPath::kAuto;
   // Parameters are initialised on the CPU (so init is the same on every device) and then
   // moved here; attention patterns are built here.
   torch::Device device = torch::kCPU;
@@ -85,6 +90,9 @@ class SparseSelfAttentionImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> ScoreProjectionRow(int part, int slot,
                                                              int64_t column) const;
   bool is_linformer() const { return linformer_keys_.defined(); }
+  // Whether this layer's offset attention runs through matrix products (MatmulAttention)
+  // rather than the offset kernel; false for Linformer.
+  bool uses_matmul() const { return uses_matmul_; }
   // offsets()[slot]: the offsets of that head (empty for Linformer).
   const std::vector<std::vector<int32_t>>& offsets() const { return offsets_; }
   // [H, N, K] bool: which entries of probs are real keys (all true for Linformer).
@@ -116,6 +124,8 @@ class SparseSelfAttentionImpl : public torch::nn::Module {
   int64_t max_extra_ = 0;
   std::vector<std::vector<int32_t>> offsets_;
   AttentionPattern pattern_;  // offset attention only
+  bool uses_matmul_ = false;
+  MatmulAttentionPlan matmul_plan_;  // only when uses_matmul_
   torch::Tensor valid_;
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};

@@ -67,13 +67,17 @@ TEST(SummaryTest, SummaryComparesWithDenseAndChecksThePlantedOffsets) {
   headevo::v1::Metrics dense;
   dense.set_val_loss(0.25);
   dense.set_connections(256);
+  dense.set_train_seconds(12.34);
   outcome.dense = dense;
   const std::string summary = FormatSummary(options, outcome, 100.0);
   EXPECT_NE(summary.find("search 3 \"demo\": 24 candidates"), std::string::npos) << summary;
   EXPECT_NE(summary.find("best candidate #13 (generation 2, parent #4)"), std::string::npos);
   EXPECT_NE(summary.find("layer 0: {-11,-5} {-2}"), std::string::npos) << summary;
-  EXPECT_NE(summary.find("dense attention, trained the same way: val_loss 0.2500"),
-            std::string::npos);
+  // The reference's own training time: what the dense comparison cost.
+  EXPECT_NE(summary.find("dense attention, trained the same way: val_loss 0.2500, 256 "
+                         "connections per query (12.3 s)\n"),
+            std::string::npos)
+      << summary;
   EXPECT_NE(summary.find("keeps 2.0% of the dense connections at 2x the dense loss"),
             std::string::npos)
       << summary;

@@ -1,0 +1,151 @@
+#include "bench/attention_step.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "worker/genome_layout.h"
+#include "worker/matmul_attention.h"
+#include "worker/model.h"
+
+namespace headevo::bench {
+namespace {
+
+using headevo::worker::AttentionPath;
+using Offsets = std::vector<std::vector<int32_t>>;
+
+constexpr int64_t kBatch = 8, kLayers = 2, kHeads = 4, kDModel = 32, kHeadDim = 8, kVocab = 256;
+
+double Seconds(const std::function<void()>& run) {
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Genome {
+  std::string name;
+  Offsets heads;  // the same for both layers
+};
+
+std::vector<Genome> Genomes(int64_t n, std::mt19937& rng) {
+  const int seq = static_cast<int>(n);
+  Offsets random(kHeads);
+  std::uniform_int_distribution<int32_t> draw(-std::min<int32_t>(seq - 1, 64), 0);
+  for (auto& head : random) {
+    std::set<int32_t> chosen;
+    while (chosen.size() < 8) chosen.insert(draw(rng));
+    head.assign(chosen.begin(), chosen.end());
+  }
+  return {{"dense", Offsets(kHeads, worker::DenseOffsets(seq, true))},
+          {"local32", Offsets(kHeads, worker::LocalOffsets(seq, true, 32))},
+          {"k=8", random}};
+}
+
+// One training step of a freshly built model: forward, token cross-entropy, backward, AdamW.
+double StepSeconds(int64_t n, const Offsets& heads, AttentionPath path, int repetitions) {
+  torch::manual_seed(0);
+  worker::SparseTransformerOptions options;
+  options.vocab_size = kVocab;
+  options.d_model = kDModel;
+  options.d_head = kHeadDim;
+  options.mlp_ratio = 4;
+  options.seq_len = n;
+  options.offsets.assign(kLayers, heads);
+  options.attention_path = path;
+  worker::SparseTransformer model(options);
+  torch::optim::AdamW optimizer(model->TrainableParameters(),
+                                torch::optim::AdamWOptions(1e-3).weight_decay(0.0));
+  const torch::Tensor tokens = torch::randint(0, kVocab, {kBatch, n}, torch::kInt64);
+  const torch::Tensor targets = torch::randint(0, kVocab, {kBatch, n}, torch::kInt64);
+  return BestSeconds(repetitions, [&] {
+    optimizer.zero_grad();
+    const torch::Tensor logits = model->forward(tokens);
+    torch::nn::functional::cross_entropy(logits.reshape({-1, kVocab}), targets.reshape(-1))
+        .backward();
+    optimizer.step();
+  });
+}
+
+// Forward + backward of the matrix-product attention of one layer (B, H, n, d_head as in the
+// model, causal dense offsets, with the bias), and its rate: the products compute 2 n^2 D
+// flops each per (batch, head), two forward and four backward, masked half included.
+double DenseAttentionGflops(int64_t n, int repetitions) {
+  const Offsets heads(kHeads, worker::DenseOffsets(static_cast<int>(n), true));
+  const worker::AttentionPattern pattern = worker::AttentionPattern::Build(heads, n, torch::kCPU);
+  const worker::MatmulAttentionPlan plan =
+      worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU);
+  torch::manual_seed(0);
+  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
+  torch::Tensor q = make(), k = make(), v = make();
+  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
+  const torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
+  const double seconds = BestSeconds(repetitions, [&] {
+    auto out =
+        worker::MatmulAttention(q, k, v, bias, plan, pattern, 0, worker::ProbsWanted::kNone).output;
+    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
+  });
+  const double flops = 6.0 * 2.0 * kBatch * kHeads * static_cast<double>(n) * n * kHeadDim;
+  return flops / seconds / 1e9;
+}
+
+}  // namespace
+
+double BestSeconds(int repetitions, const std::function<void()>& run) {
+  if (repetitions == 0) return Seconds(run);
+  run();  // warm-up: first-touch allocation, thread pool start
+  double best = 1e30;
+  for (int i = 0; i < repetitions; ++i) best = std::min(best, Seconds(run));
+  return best;
+}
+
+DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
+  std::printf(
+      "\nTraining step of the worker's model (d_model %lld, %lld layers x %lld heads, d_head "
+      "%lld, batch %lld, causal): forward + backward + AdamW\n",
+      static_cast<long long>(kDModel), static_cast<long long>(kLayers),
+      static_cast<long long>(kHeads), static_cast<long long>(kHeadDim),
+      static_cast<long long>(kBatch));
+  std::printf("%6s %8s %7s %13s %13s %9s\n", "n", "genome", "auto", "offsets ms", "matmul ms",
+              "speedup");
+  DenseStepFigures figures;
+  std::mt19937 rng(1);
+  const std::vector<int64_t> lengths =
+      quick ? std::vector<int64_t>{256, 784} : std::vector<int64_t>{256, 784, 4096};
+  for (int64_t n : lengths) {
+    for (const Genome& genome : Genomes(n, rng)) {
+      const bool slow = n >= 4096 && genome.name == "dense";
+      const double offsets =
+          StepSeconds(n, genome.heads, AttentionPath::kOffsets, slow ? 0 : (n >= 4096 ? 1 : 3));
+      const double matmul = StepSeconds(n, genome.heads, AttentionPath::kMatmul, n >= 4096 ? 1 : 3);
+      const bool automatic = worker::MatmulAttentionIsCheaper(genome.heads, n);
+      std::printf("%6lld %8s %7s %13.1f %13.1f %8.1fx\n", static_cast<long long>(n),
+                  genome.name.c_str(), automatic ? "matmul" : "offsets", offsets * 1e3,
+                  matmul * 1e3, offsets / matmul);
+      std::fflush(stdout);
+      if (n == 784 && genome.name == "dense") {
+        figures.offsets_seconds = offsets;
+        figures.matmul_seconds = matmul;
+      }
+    }
+  }
+  std::printf(
+      "\nDense attention alone through the products (forward + backward, B %lld, H %lld, "
+      "D %lld; flops of the full n x n products):\n",
+      static_cast<long long>(kBatch), static_cast<long long>(kHeads),
+      static_cast<long long>(kHeadDim));
+  for (int64_t n : lengths) {
+    const double gflops = DenseAttentionGflops(n, n >= 4096 ? 1 : 3);
+    std::printf("%6lld %10.1f GFLOP/s %6.3f of mm\n", static_cast<long long>(n), gflops,
+                gflops / mm_gflops);
+    if (n == 784) figures.attention_fraction = gflops / mm_gflops;
+  }
+  return figures;
+}
+
+}  // namespace headevo::bench

@@ -1,0 +1,28 @@
+// bench_attention's second part: whole training steps of the worker's own model (forward,
+// backward and an AdamW step) through each attention path, at the MNIST-like shape of issue 28
+// (d_model 32, 2 layers x 4 heads of d_head 8, batch 8, causal), and the rate the matrix-product
+// path reaches in its attention part, as a fraction of torch::mm's.
+#ifndef HEADEVO_BENCH_ATTENTION_STEP_H_
+#define HEADEVO_BENCH_ATTENTION_STEP_H_
+
+#include <functional>
+
+namespace headevo::bench {
+
+// The best of `repetitions` timed runs after one warm-up run; repetitions 0: one run, untimed
+// warm-up skipped (for shapes too slow to repeat).
+double BestSeconds(int repetitions, const std::function<void()>& run);
+
+struct DenseStepFigures {
+  double offsets_seconds = 0;     // one dense training step at n = 784 through the offset kernel
+  double matmul_seconds = 0;      // the same step through the matrix products
+  double attention_fraction = 0;  // the products' attention forward + backward, of mm's rate
+};
+
+// Prints a table (n in {256, 784, 4096}; {256, 784} when quick) of dense, local 32 and a random
+// k = 8 genome and returns the n = 784 dense figures. mm_gflops: torch::mm's rate.
+DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops);
+
+}  // namespace headevo::bench
+
+#endif  // HEADEVO_BENCH_ATTENTION_STEP_H_

@@ -1,0 +1,84 @@
+// Offset attention computed as masked scaled dot-product attention through batched matrix
+// products: scores = q k^T / sqrt(scale_dim) + B, where B[h, t, s] is the learned bias of
+// offset s - t when that offset is in head h's set and -inf otherwise; softmax over s; output
+// = probs v. It computes exactly what SparseAttention (sparse_attention.h) computes for the
+// same offsets and bias, up to floating-point rounding. Training on the CPU runs fused loops
+// with a written-out backward (matmul_attention_cpu.h); passes that want probs, and other
+// devices, use LibTorch ops and autograd.
+//
+// Why two paths: the fused offset kernel does O(N K D) work, a head's offsets one at a time;
+// the products O(N^2 D) work in dense rows. For dense attention (K = N - 1 or N) the products
+// win; for K in the tens the kernel does. See MatmulAttentionIsCheaper for the rule and
+// bench/attention_step.cc for the measurement behind it.
+//
+// Errors: tensor ops that throw c10::Error, like sparse_attention.h (not a Status boundary).
+#ifndef HEADEVO_WORKER_MATMUL_ATTENTION_H_
+#define HEADEVO_WORKER_MATMUL_ATTENTION_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "worker/sparse_attention.h"
+
+namespace headevo::worker {
+
+// Which formulation a layer's offset attention runs through.
+enum class AttentionPath {
+  kAuto,     // MatmulAttentionIsCheaper decides per layer
+  kOffsets,  // the fused offset kernel (the gather formulation off the CPU)
+  kMatmul,   // MatmulAttention
+};
+
+const char* AttentionPathName(AttentionPath path);
+
+// The automatic rule: the products are used when the sequence has at least kMatmulMinSeqLen
+// positions and the widest head of a layer has at least seq_len / kMatmulWidthDivisor
+// offsets, provided that no head repeats an offset (the products count each (query, key)
+// pair once). Measured with bench_attention --steps-only on
+// 2 cores at d_head 8, whole training steps against the (OpenMP-parallel) offset kernel: dense
+// is about as fast through the products at n = 256 and 784 (0.9x, 1.0x) and 2.4x faster at
+// n = 4096; local 32 and k = 8 heads are 2-10x slower. The products' cost grows with n^2
+// whatever the head width, the kernel's with n k.
+constexpr int64_t kMatmulWidthDivisor = 2;
+constexpr int64_t kMatmulMinSeqLen = 2048;
+bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len);
+
+// The bias-matrix plan of one layer at one sequence length, built once (O(H N^2) memory).
+struct MatmulAttentionPlan {
+  // Requires distinct offsets within each head (throws c10::Error otherwise); `pattern` is
+  // AttentionPattern::Build of the same offsets (its max_k is the bias's K).
+  static MatmulAttentionPlan Build(const std::vector<std::vector<int32_t>>& offsets,
+                                   const AttentionPattern& pattern, const torch::Device& device);
+
+  // [H*N*N] int32: index into the bias flattened to [H*K] with one 0 appended: entry
+  // (h, t, s) picks the bias of offset s - t of head h, or the appended 0 where h lacks it.
+  torch::Tensor bias_index;
+  // [H, N, N] bool: scores that become -inf (the pair is not in the head's set, and the query
+  // has at least one key).
+  torch::Tensor blocked;
+  // [H, N, 1] bool: queries with no key at all (their probs and output are zeroed, as the
+  // offset kernel does); undefined when every query has a key.
+  torch::Tensor empty_rows;
+};
+
+// What MatmulAttention returns as probs.
+enum class ProbsWanted {
+  kNone,      // probs left undefined (training without a trace)
+  kDetached,  // [B, H, N, K] in the offset layout of SparseAttention, out of the graph
+  kInGraph,   // the same, in the graph, and the output computed through them (so that the
+              // loss has a gradient with respect to these very probs, as growth needs)
+};
+
+// q, k, v: [B, H, N, D]; bias [H, K] as in SparseAttention; scale_dim 0 means D. probs in the
+// offset layout are 0 on invalid entries, like SparseAttention's.
+SparseAttentionOutput MatmulAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                      const torch::Tensor& v, const torch::Tensor& bias,
+                                      const MatmulAttentionPlan& plan,
+                                      const AttentionPattern& pattern, int64_t scale_dim,
+                                      ProbsWanted wanted);
+
+}  // namespace headevo::worker
+
+#endif  // HEADEVO_WORKER_MATMUL_ATTENTION_H_
