@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/text_scatter.h"
 
 namespace headevo::cli {
 namespace {
@@ -84,64 +85,6 @@ std::string UtcClock(int64_t time_ms) {
   constexpr int64_t kMsPerDay = 24 * 3600 * 1000;
   const int64_t of_day = ((time_ms % kMsPerDay) + kMsPerDay) % kMsPerDay / 1000;  // 0 <= x < 86400
   return absl::StrFormat("%02d:%02d:%02d", of_day / 3600, of_day / 60 % 60, of_day % 60);
-}
-
-// Points of the Pareto plot: x is connections, y is val_loss.
-struct PlotPoint {
-  double x;
-  double y;
-};
-
-// Where `value` falls among `cells` cells spanning [low, high]; the middle cell when the range is
-// a single value (one point, or points that tie), so a lone point does not hug an axis.
-int Cell(double value, double low, double high, int cells) {
-  if (!(high > low)) return cells / 2;
-  return static_cast<int>(std::lround((value - low) / (high - low) * (cells - 1)));
-}
-
-// A `width` x `height` scatter of the points, highest loss on top, with the loss range labelled
-// on the left and the connection range below. Non-finite points are left out; none left: "".
-std::string ScatterPlot(const std::vector<PlotPoint>& all, int width, int height) {
-  std::vector<PlotPoint> points;
-  std::copy_if(all.begin(), all.end(), std::back_inserter(points),
-               [](const PlotPoint& p) { return std::isfinite(p.x) && std::isfinite(p.y); });
-  if (points.empty()) return "";
-  const auto [x_lo, x_hi] =
-      std::minmax_element(points.begin(), points.end(), [](auto& a, auto& b) { return a.x < b.x; });
-  const auto [y_lo, y_hi] =
-      std::minmax_element(points.begin(), points.end(), [](auto& a, auto& b) { return a.y < b.y; });
-  const double x_min = x_lo->x, x_max = x_hi->x, y_min = y_lo->y, y_max = y_hi->y;
-
-  std::vector<std::string> grid(height, std::string(width, ' '));
-  for (const PlotPoint& p : points) {
-    // Rows count down from the top, where the highest loss is.
-    grid[height - 1 - Cell(p.y, y_min, y_max, height)][Cell(p.x, x_min, x_max, width)] = '*';
-  }
-  std::vector<std::string> y_labels(height);
-  y_labels[height - 1 - Cell(y_max, y_min, y_max, height)] = absl::StrFormat("%.4g", y_max);
-  y_labels[height - 1 - Cell(y_min, y_min, y_max, height)] = absl::StrFormat("%.4g", y_min);
-  size_t label_width = 0;
-  for (const std::string& label : y_labels) label_width = std::max(label_width, label.size());
-
-  std::string out = "val_loss\n";
-  for (int row = 0; row < height; ++row) {
-    std::string line =
-        absl::StrFormat("%*s |%s", static_cast<int>(label_width), y_labels[row], grid[row]);
-    line.erase(line.find_last_not_of(' ') + 1);
-    absl::StrAppend(&out, line, "\n");
-  }
-  absl::StrAppend(&out, std::string(label_width + 1, ' '), "+", std::string(width, '-'), "\n");
-  // The x labels sit under the columns of the smallest and largest connection counts.
-  std::string x_axis(label_width + 2 + width, ' ');
-  const std::string x_min_label = absl::StrFormat("%.0f", x_min);
-  const std::string x_max_label = absl::StrFormat("%.0f", x_max);
-  x_axis.replace(label_width + 2 + Cell(x_min, x_min, x_max, width), x_min_label.size(),
-                 x_min_label);
-  if (x_max > x_min) {
-    x_axis.replace(label_width + 2 + width - x_max_label.size(), x_max_label.size(), x_max_label);
-  }
-  x_axis.erase(x_axis.find_last_not_of(' ') + 1);
-  return absl::StrCat(out, x_axis, "   connections\n");
 }
 
 }  // namespace
@@ -264,6 +207,21 @@ std::string FormatSearchDetail(const headevo::v1::SearchSummary& s) {
                                    s.schedule(), s.seed())},
       {"created", UtcDateTime(s.created_ms())},
   };
+  if (s.rung_steps_size() > 1) {
+    std::string rungs;
+    for (int i = 0; i < s.rung_steps_size(); ++i) {
+      absl::StrAppendFormat(&rungs, "%s%d steps: %d", i == 0 ? "" : ", ", s.rung_steps(i),
+                            i < s.rung_finished_size() ? s.rung_finished(i) : 0);
+    }
+    rows.push_back({"rungs", absl::StrCat(rungs, " finished")});
+  }
+  if (s.rung_steps_size() > 1 || s.budget_steps() > 0) {
+    rows.push_back(
+        {"compute", s.budget_steps() > 0
+                        ? absl::StrFormat("%d of %d training steps committed", s.steps_committed(),
+                                          s.budget_steps())
+                        : absl::StrFormat("%d training steps committed", s.steps_committed())});
+  }
   for (const headevo::v1::Reference& r : s.references()) {
     rows.push_back({r.role() == "k_sweep_bar" ? "bar" : "baseline", FormatReference(r)});
   }
@@ -308,12 +266,18 @@ std::string FormatEventLine(const headevo::v1::SearchEvent& event) {
 
 std::string FormatCandidateTable(const headevo::v1::ListCandidatesResponse& response) {
   if (response.candidates().empty()) return "no candidates match\n";
+  // A multi-fidelity search's candidates also show the rung their val_loss is from.
+  const bool rungs = std::any_of(response.candidates().begin(), response.candidates().end(),
+                                 [](const auto& c) { return c.rung() > 0; });
   std::vector<Row> rows = {{"ID", "PARENT", "GEN", "STATE", "VAL_LOSS", "CONN", "MUTATION"}};
+  if (rungs) rows[0].insert(rows[0].begin() + 5, "RUNG");
   for (const headevo::v1::CandidateSummary& c : response.candidates()) {
-    rows.push_back({absl::StrCat("#", c.id()), IdOrDash(c.parent_id()),
-                    absl::StrCat(c.generation()), CandidateStateName(c.state()),
-                    FormatLoss(c.state(), c.val_loss()), absl::StrCat(c.connections()),
-                    c.mutation().empty() ? "-" : OneLine(c.mutation(), 60)});
+    Row& row = rows.emplace_back(Row{absl::StrCat("#", c.id()), IdOrDash(c.parent_id()),
+                                     absl::StrCat(c.generation()), CandidateStateName(c.state()),
+                                     FormatLoss(c.state(), c.val_loss()),
+                                     absl::StrCat(c.connections()),
+                                     c.mutation().empty() ? "-" : OneLine(c.mutation(), 60)});
+    if (rungs) row.insert(row.begin() + 5, absl::StrCat(c.rung()));
   }
   std::string out = AlignedTable(rows);
   absl::StrAppendFormat(&out, "%d of %d shown", response.candidates_size(), response.total());
@@ -408,7 +372,7 @@ std::string FormatParetoFront(const headevo::v1::GetParetoFrontResponse& respons
                     absl::StrCat("#", c.id()), absl::StrCat(c.generation())});
     points.push_back({static_cast<double>(c.connections()), c.val_loss()});
   }
-  return absl::StrCat(AlignedTable(rows), "\n", ScatterPlot(points, kPlotWidth, kPlotHeight));
+  return absl::StrCat(AlignedTable(rows), "\n", TextScatter(points, kPlotWidth, kPlotHeight, "val_loss", "connections"));
 }
 
 }  // namespace headevo::cli

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   RegisterPareto(commands);
   RegisterExport(commands);
   RegisterCandidate(commands);
+  RegisterCurve(commands);
   RegisterWorkers(commands);
   RegisterConfig(commands);
   RegisterDelete(commands);

@@ -1,3 +1,4 @@
+#include "cli/learning_curve.h"
 #include "cli/record_commands.h"
 
 #include <cstdio>
@@ -31,6 +32,15 @@ int CandidateCommand(const ClientFlags& flags, int64_t candidate_id) {
     absl::StatusOr<headevo::v1::Candidate> candidate = client.GetCandidate(candidate_id);
     if (!candidate.ok()) return Fail(candidate.status());
     std::printf("%s", FormatCandidateDetail(*candidate).c_str());
+    return 0;
+  });
+}
+
+int CurveCommand(const ClientFlags& flags, int64_t candidate_id) {
+  return WithClient(OpenClient(flags), [&](SearchClient& client) {
+    absl::StatusOr<headevo::v1::Candidate> candidate = client.GetCandidate(candidate_id);
+    if (!candidate.ok()) return Fail(candidate.status());
+    std::printf("%s", FormatLearningCurve(*candidate).c_str());
     return 0;
   });
 }

@@ -15,6 +15,8 @@
 namespace headevo::cli {
 
 int CandidateCommand(const ClientFlags& client, int64_t candidate_id);
+// The candidate's learning curve: each rung it finished, and val_loss against steps.
+int CurveCommand(const ClientFlags& client, int64_t candidate_id);
 int WorkersCommand(const ClientFlags& client);
 // Prints the config byte for byte, so `headevo config 3 > again.toml` gives the file back.
 int ConfigCommand(const ClientFlags& client, int64_t search_id);

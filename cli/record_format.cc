@@ -75,7 +75,13 @@ std::string FormatCandidateDetail(const headevo::v1::Candidate& c) {
   absl::StrAppendFormat(
       &out, "  connections  %s\n  training     %s\n",
       done ? absl::StrCat(metrics.connections()) : "-",
-      done ? absl::StrFormat("%d steps, %.1f s", metrics.steps(), metrics.train_seconds()) : "-");
+      done ? absl::StrFormat("%d steps, %d tokens, %.1f s", metrics.steps(), metrics.tokens(),
+                             metrics.train_seconds())
+           : "-");
+  if (c.rungs_size() > 1) {
+    absl::StrAppendFormat(&out, "  rung         %d (%d rungs finished: headevo curve %d)\n",
+                          c.rung(), c.rungs_size(), c.id());
+  }
   absl::StrAppend(&out, "  checkpoint   ",
                   c.checkpoint_sha256().empty() ? "none" : c.checkpoint_sha256(), "\n");
   if (!c.error().empty()) absl::StrAppend(&out, "  error        ", OneLine(c.error(), 300), "\n");

@@ -59,7 +59,8 @@ int RunCommand(const RunFlags& flags) {
   worker_options.device = flags.device;
   worker_options.num_threads = flags.threads;
   worker_options.checkpoint_dir = flags.checkpoint_dir;
-  if (worker_options.checkpoint_dir.empty() && options->inherit_weights) {
+  if (worker_options.checkpoint_dir.empty() &&
+      (options->inherit_weights || options->fidelity.enabled)) {
     worker_options.checkpoint_dir = flags.db_path + ".checkpoints";
   }
   std::vector<headevo::v1::Genome> start_genomes;

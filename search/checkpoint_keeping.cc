@@ -24,6 +24,15 @@ std::vector<std::string> BreedableCheckpoints(
       if (c.state() == headevo::v1::CANDIDATE_STATE_DONE) eligible.push_back(&c);
     }
   }
+  if (options.fidelity.enabled) {
+    // Below the top rung a candidate may still be promoted, continuing from its checkpoint.
+    const int top_rung = static_cast<int>(options.Rungs().size()) - 1;
+    for (const headevo::v1::Candidate& c : population) {
+      if (c.state() == headevo::v1::CANDIDATE_STATE_DONE && c.rung() < top_rung) {
+        eligible.push_back(&c);
+      }
+    }
+  }
   std::vector<std::string> keep;
   for (const headevo::v1::Candidate* c : eligible) {
     if (!c->checkpoint_sha256().empty()) keep.push_back(c->checkpoint_sha256());

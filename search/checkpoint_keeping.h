@@ -14,8 +14,9 @@ namespace headevo::search {
 
 // The checkpoints of the candidates selection may still pick as parents: truncation's
 // num_parents fittest, aging's window of the newest evaluated, any evaluated one for
-// tournaments. Candidates without a checkpoint are skipped; the order is unspecified and
-// duplicates are possible.
+// tournaments; with [fidelity], also every candidate below the top rung (a promotion continues
+// from its checkpoint). Candidates without a checkpoint are skipped; the order is unspecified
+// and duplicates are possible.
 std::vector<std::string> BreedableCheckpoints(const std::vector<headevo::v1::Candidate>& population,
                                               const SearchOptions& options);
 

@@ -134,6 +134,16 @@ absl::Status SearchOptions::Validate() const {
                                                : "resampling.arms includes \"growth\", which",
         " needs search.inherit_weights = true (growth widens the parent's trained heads)"));
   }
+  if (budget_steps < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "search.budget_steps must be >= 0 (0: no limit), got ", budget_steps));
+  }
+  if (auto s = Prefixed("fidelity", fidelity.Validate(training.steps())); !s.ok()) return s;
+  if (fidelity.enabled && (mode != SearchMode::kEvolve || schedule != Schedule::kSteadyState)) {
+    return absl::InvalidArgumentError(
+        "fidelity.enabled needs search.mode = \"evolve\" and search.schedule = "
+        "\"steady_state\": promotions are asynchronous (ASHA), with no generation barrier");
+  }
   if (mode == SearchMode::kKSweep) {
     if (auto s = Prefixed("k_sweep", k_sweep.Validate()); !s.ok()) return s;
     if (k_sweep.k_start > initial.AvailablePositions()) {

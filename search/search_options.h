@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "headevo/v1/training.pb.h"
+#include "search/fidelity.h"
 #include "search/head_sampler.h"
 #include "search/k_sweep.h"
 #include "search/pruning.h"
@@ -59,6 +60,13 @@ struct SearchOptions {
   int baseline_linformer_rank = 0;
   int baseline_random_k = 0;
 
+  // Stop making jobs once the candidates' jobs would train more than this many steps in all
+  // (a job counts when it is created, with the steps it will train); 0 = no limit. Two searches
+  // with the same budget_steps are compared at equal compute.
+  int64_t budget_steps = 0;
+  // Train candidates in rungs of growing budget and promote the best (ASHA); off by default.
+  FidelityOptions fidelity;
+
   SelectionOptions selection;
   ResamplingOptions resampling;
   // Only for SearchMode::kKSweep (population, generations and selection are then unused).
@@ -74,6 +82,9 @@ struct SearchOptions {
 
   // Candidates the search evaluates at most: population * (generations + 1) for an evolution;
   // a k-sweep's whole schedule times its repeats (it stops sooner when a k falls behind).
+  // The rungs' budgets in steps, lowest first; {training.steps} without fidelity.
+  std::vector<int> Rungs() const { return RungSteps(fidelity, training.steps()); }
+
   int64_t PlannedEvaluations() const {
     if (mode == SearchMode::kKSweep) {
       return static_cast<int64_t>(KSchedule(k_sweep).size()) * k_sweep.repeats;

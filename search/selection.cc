@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -30,7 +31,10 @@ double OrderedFitness(const Candidate& c, const SelectionOptions& options) {
   return std::isnan(f) ? std::numeric_limits<double>::infinity() : f;
 }
 
+// A higher rung first (multi-fidelity: a rung-0 loss is never weighed against a final one;
+// without rungs every candidate is at rung 0), then fitness.
 bool Fitter(const Candidate& a, const Candidate& b, const SelectionOptions& options) {
+  if (a.rung() != b.rung()) return a.rung() > b.rung();
   const double fa = OrderedFitness(a, options), fb = OrderedFitness(b, options);
   if (fa != fb) return fa < fb;
   return a.id() < b.id();
@@ -64,20 +68,27 @@ std::vector<const Candidate*> Tournaments(const std::vector<const Candidate*>& p
 
 std::vector<const Candidate*> Nsga2(const std::vector<const Candidate*>& pool,
                                     const SelectionOptions& options, int count, Rng& rng) {
-  std::vector<Objectives> points;
-  points.reserve(pool.size());
-  for (const Candidate* c : pool) points.push_back(ObjectivesOf(*c));
+  // Fronts are sorted within each rung (losses of different rungs are never compared); a
+  // higher rung wins, then the lower front, then the larger crowding distance.
   std::vector<int> rank(pool.size());
   std::vector<double> crowding(pool.size());
-  const std::vector<std::vector<int>> fronts = NonDominatedSort(points);
-  for (size_t f = 0; f < fronts.size(); ++f) {
-    const std::vector<double> distance = CrowdingDistance(points, fronts[f]);
-    for (size_t i = 0; i < fronts[f].size(); ++i) {
-      rank[fronts[f][i]] = static_cast<int>(f);
-      crowding[fronts[f][i]] = distance[i];
+  std::map<int, std::vector<int>> by_rung;
+  for (size_t i = 0; i < pool.size(); ++i) by_rung[pool[i]->rung()].push_back(static_cast<int>(i));
+  for (const auto& [rung, members] : by_rung) {
+    std::vector<Objectives> points;
+    points.reserve(members.size());
+    for (int i : members) points.push_back(ObjectivesOf(*pool[i]));
+    const std::vector<std::vector<int>> fronts = NonDominatedSort(points);
+    for (size_t f = 0; f < fronts.size(); ++f) {
+      const std::vector<double> distance = CrowdingDistance(points, fronts[f]);
+      for (size_t i = 0; i < fronts[f].size(); ++i) {
+        rank[members[fronts[f][i]]] = static_cast<int>(f);
+        crowding[members[fronts[f][i]]] = distance[i];
+      }
     }
   }
   return Tournaments(pool, options.tournament_size, count, rng, [&](int a, int b) {
+    if (pool[a]->rung() != pool[b]->rung()) return pool[a]->rung() > pool[b]->rung();
     if (rank[a] != rank[b]) return rank[a] < rank[b];
     if (crowding[a] != crowding[b]) return crowding[a] > crowding[b];
     return pool[a]->id() < pool[b]->id();
@@ -125,6 +136,11 @@ absl::Status SelectionOptions::Validate() const {
 double Fitness(const headevo::v1::Candidate& candidate, const SelectionOptions& options) {
   return candidate.metrics().val_loss() +
          options.connection_cost * static_cast<double>(candidate.metrics().connections());
+}
+
+bool IsFitter(const headevo::v1::Candidate& a, const headevo::v1::Candidate& b,
+              const SelectionOptions& options) {
+  return Fitter(a, b, options);
 }
 
 std::vector<const headevo::v1::Candidate*> RankByFitness(

@@ -47,7 +47,13 @@ struct SelectionOptions {
 
 double Fitness(const headevo::v1::Candidate& candidate, const SelectionOptions& options);
 
-// The candidates in state DONE ordered fittest first (ties: lower id first), at most `limit`.
+// Whether `a` ranks before `b` in RankByFitness: a higher rung first (multi-fidelity: losses of
+// different budgets are never weighed against each other), then lower fitness (NaN last), then
+// the lower id.
+bool IsFitter(const headevo::v1::Candidate& a, const headevo::v1::Candidate& b,
+              const SelectionOptions& options);
+
+// The candidates in state DONE ordered by IsFitter, at most `limit`.
 // A NaN fitness ranks last. Pointers into `population`, valid while it is unchanged.
 std::vector<const headevo::v1::Candidate*> RankByFitness(
     const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "search/fidelity.h"
 #include "search/selection.h"
 
 namespace headevo::search {
@@ -39,6 +40,20 @@ int64_t AddedConnections(const headevo::v1::Head& head, const headevo::v1::Candi
 
 }  // namespace
 
+namespace {
+
+// Fitness at the first rung, the one every evaluated candidate has: a reward then never
+// weighs a child's first-rung loss against a parent's promoted one, and does not depend on
+// whether a promotion finished before the reward was given. Without rungs, plain Fitness.
+double FirstRungFitness(const headevo::v1::Candidate& c, const SelectionOptions& selection) {
+  const headevo::v1::RungResult* first = ResultAtRung(c, 0);
+  if (first == nullptr) return Fitness(c, selection);
+  return first->val_loss() +
+         selection.connection_cost * static_cast<double>(c.metrics().connections());
+}
+
+}  // namespace
+
 double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
                      const SelectionOptions& selection, double cost_per_connection) {
   int64_t sampled_connections = 0;
@@ -47,7 +62,7 @@ double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Ca
       sampled_connections += AddedConnections(child.genome().heads(slot), parent);
     }
   }
-  return Fitness(parent, selection) - Fitness(child, selection) -
+  return FirstRungFitness(parent, selection) - FirstRungFitness(child, selection) -
          cost_per_connection * static_cast<double>(sampled_connections);
 }
 

@@ -17,7 +17,7 @@ using headevo::v1::HeadStats;
 absl::Status ReadCandidateRow(Database& db, int64_t candidate_id, Candidate& candidate) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       "SELECT search_id, generation, parent_id, state, num_layers, mutation_description, "
-      "train_loss, val_loss, connections, steps, train_seconds, checkpoint_sha256, error "
+      "train_loss, val_loss, connections, steps, train_seconds, checkpoint_sha256, error, rung "
       "FROM candidates WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   absl::StatusOr<bool> row = stmt->Bind(1, candidate_id).Step();
@@ -43,6 +43,32 @@ absl::Status ReadCandidateRow(Database& db, int64_t candidate_id, Candidate& can
   }
   candidate.set_checkpoint_sha256(stmt->ColumnText(11));
   candidate.set_error(stmt->ColumnText(12));
+  candidate.set_rung(stmt->ColumnInt(13));
+  return absl::OkStatus();
+}
+
+// The rungs the candidate finished, lowest first; Metrics.tokens is the newest rung's.
+absl::Status ReadRungs(Database& db, Candidate& candidate) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "SELECT rung, steps, tokens, train_loss, val_loss, train_seconds, checkpoint_sha256 "
+      "FROM rung_results WHERE candidate_id = ?1 ORDER BY rung");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, candidate.id());
+  absl::Status status = stmt->ForEachRow([&](const Statement& row) {
+    headevo::v1::RungResult& r = *candidate.add_rungs();
+    r.set_rung(row.ColumnInt(0));
+    r.set_steps(row.ColumnInt(1));
+    r.set_tokens(row.ColumnInt64(2));
+    r.set_train_loss(row.ColumnDoubleOrNaN(3));
+    r.set_val_loss(row.ColumnDoubleOrNaN(4));
+    r.set_train_seconds(row.ColumnDoubleOrNaN(5));
+    r.set_checkpoint_sha256(row.ColumnText(6));
+  });
+  if (!status.ok()) return status;
+  if (candidate.has_metrics() && candidate.rungs_size() > 0) {
+    candidate.mutable_metrics()->set_tokens(
+        candidate.rungs(candidate.rungs_size() - 1).tokens());
+  }
   return absl::OkStatus();
 }
 
@@ -247,6 +273,7 @@ absl::StatusOr<Candidate> LoadCandidate(Database& db, int64_t candidate_id) {
   if (absl::Status s = ReadPrunedHeads(db, candidate); !s.ok()) return s;
   if (absl::Status s = ReadHeadStats(db, candidate); !s.ok()) return s;
   if (absl::Status s = ReadGrowth(db, candidate); !s.ok()) return s;
+  if (absl::Status s = ReadRungs(db, candidate); !s.ok()) return s;
   return candidate;
 }
 

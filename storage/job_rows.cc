@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kJobColumns[] =
     "SELECT id, candidate_id, search_id, state, attempt, max_attempts, worker_id, "
-    "lease_expires_ms, created_ms, finished_ms, last_error, reference_id, result_digest "
+    "lease_expires_ms, created_ms, finished_ms, last_error, reference_id, result_digest, rung "
     "FROM jobs ";
 
 absl::StatusOr<JobState> JobStateFromText(absl::string_view text) {
@@ -43,6 +43,7 @@ absl::StatusOr<JobRecord> ReadJob(const Statement& stmt) {
   job.last_error = stmt.ColumnText(10);
   job.reference_id = stmt.ColumnIdOrZero(11);
   job.result_digest = stmt.ColumnText(12);
+  job.rung = stmt.ColumnInt(13);
   return job;
 }
 
@@ -105,7 +106,8 @@ absl::Status TouchWorker(Database& db, int64_t worker_id, int64_t now_ms) {
   return stmt->BindAll(worker_id, now_ms).Run();
 }
 
-// Marks a reference model's job DONE (a candidate's job ends in WriteResult, with its result).
+// Marks a job DONE: a reference model's or a promotion's (a candidate's first job ends in
+// WriteResult, with its result).
 absl::Status FinishJob(Database& db, int64_t job_id, int64_t now_ms) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       "UPDATE jobs SET state = 'DONE', finished_ms = ?2, lease_expires_ms = NULL, "
@@ -131,6 +133,8 @@ absl::StatusOr<JobState> EndAttempt(Database& db, const JobRecord& job, const st
     }
     return next;
   }
+  // A failed promotion ends only the job: the candidate keeps the rungs it finished.
+  if (job.rung > 0) return next;
   const std::string why =
       permanent ? error
                 : absl::StrCat(error, " (attempt ", job.attempt, " of ", job.max_attempts, ")");
@@ -172,10 +176,17 @@ absl::Status InsertJobOf(Database& db, JobSubject subject, int64_t search_id, co
     return absl::InvalidArgumentError(
         absl::StrCat("job max_attempts is ", job.max_attempts, ", must be >= 1"));
   }
+  if (job.rung < 0 || (job.rung > 0) != !job.resume_checkpoint_sha256.empty() ||
+      (job.rung > 0 && subject.candidate_id == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "job at rung ", job.rung, " with resume checkpoint \"", job.resume_checkpoint_sha256,
+        "\": a promotion (rung > 0) of a candidate continues from a checkpoint, a first "
+        "training (rung 0) from none"));
+  }
   absl::StatusOr<Statement> stmt = db.Prepare(
       "INSERT INTO jobs(candidate_id, search_id, state, training, parent_checkpoint_sha256, "
-      "max_attempts, created_ms, reference_id) "
-      "VALUES (?1, ?2, 'QUEUED', ?3, NULLIF(?4, ''), ?5, ?6, ?7)");
+      "max_attempts, created_ms, reference_id, rung, resume_checkpoint_sha256) "
+      "VALUES (?1, ?2, 'QUEUED', ?3, NULLIF(?4, ''), ?5, ?6, ?7, ?8, NULLIF(?9, ''))");
   if (!stmt.ok()) return stmt.status();
   stmt->BindIdOrNull(1, subject.candidate_id)
       .Bind(2, search_id)
@@ -184,6 +195,8 @@ absl::Status InsertJobOf(Database& db, JobSubject subject, int64_t search_id, co
       .Bind(5, job.max_attempts)
       .Bind(6, now_ms)
       .BindIdOrNull(7, subject.reference_id)
+      .Bind(8, job.rung)
+      .Bind(9, job.resume_checkpoint_sha256)
       .Run();
 }
 
@@ -193,7 +206,8 @@ absl::StatusOr<JobRecord> LoadJob(Database& db, int64_t job_id) {
 }
 
 absl::StatusOr<JobRecord> LoadJobOfCandidate(Database& db, int64_t candidate_id) {
-  static const std::string sql = absl::StrCat(kJobColumns, "WHERE candidate_id = ?1");
+  static const std::string sql =
+      absl::StrCat(kJobColumns, "WHERE candidate_id = ?1 ORDER BY rung DESC LIMIT 1");
   return LoadOneJob(db, sql, candidate_id, absl::StrCat("candidate ", candidate_id, " has no job"));
 }
 
@@ -217,7 +231,8 @@ absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptio
     // The partial index jobs_queued holds only waiting jobs, so this stays cheap however many
     // finished jobs the file holds. The cursor is closed before the job is updated.
     absl::StatusOr<Statement> pick = db.Prepare(
-        "SELECT j.id, j.training, j.parent_checkpoint_sha256 FROM jobs j "
+        "SELECT j.id, j.training, j.parent_checkpoint_sha256, j.resume_checkpoint_sha256 "
+        "FROM jobs j "
         "JOIN searches s ON s.id = j.search_id "
         "WHERE j.state = 'QUEUED' AND s.state = 'RUNNING' AND (?1 = 0 OR j.search_id = ?1) "
         "ORDER BY j.id LIMIT 1");
@@ -231,6 +246,7 @@ absl::StatusOr<std::optional<Lease>> LeaseNextJob(Database& db, const LeaseOptio
           absl::StrCat("storage: job ", lease.job_id, " has a training spec that does not parse"));
     }
     lease.request.set_parent_checkpoint_sha256(pick->ColumnText(2));
+    lease.request.set_resume_checkpoint_sha256(pick->ColumnText(3));
   }
   const int64_t job_id = lease.job_id;
   lease.lease_expires_ms = options.now_ms + options.lease_ms;
@@ -321,7 +337,12 @@ absl::StatusOr<ReportOutcome> CompleteLeasedJob(Database& db, int64_t job_id, in
   } else {
     headevo::v1::EvaluationResult stamped = result;
     stamped.set_candidate_id(job->candidate_id);
-    if (absl::Status s = WriteResult(db, stamped, now_ms); !s.ok()) return s;
+    if (job->rung > 0) {
+      if (absl::Status s = WritePromotionResult(db, stamped, job->rung, now_ms); !s.ok()) return s;
+      if (absl::Status s = FinishJob(db, job_id, now_ms); !s.ok()) return s;
+    } else if (absl::Status s = WriteResult(db, stamped, now_ms); !s.ok()) {
+      return s;
+    }
   }
   absl::StatusOr<Statement> keep = db.Prepare("UPDATE jobs SET result_digest = ?2 WHERE id = ?1");
   if (!keep.ok()) return keep.status();

@@ -27,12 +27,17 @@ struct NewJob {
   headevo::v1::TrainingSpec training;    // seed included
   std::string parent_checkpoint_sha256;  // weights to start from; "" for none
   int max_attempts = 3;                  // leases before the job fails; >= 1
+  // Multi-fidelity: the rung the job trains the candidate to (0: its first training), and for
+  // a promotion (rung > 0) the candidate's checkpoint at the rung below, to continue from.
+  int rung = 0;
+  std::string resume_checkpoint_sha256;
 };
 
 struct JobRecord {
   int64_t id = 0;
   int64_t candidate_id = 0;  // the candidate it evaluates; 0 for a reference model's job
   int64_t reference_id = 0;  // the reference model it trains; 0 for a candidate's job
+  int rung = 0;              // the rung it trains its candidate to (> 0: a promotion)
   int64_t search_id = 0;
   JobState state = JobState::kQueued;
   int attempt = 0;  // leases handed out so far; the current lease's fencing token

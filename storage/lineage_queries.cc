@@ -27,6 +27,7 @@ absl::StatusOr<LineageNode> ReadNode(const Statement& stmt) {
   node.val_loss = stmt.ColumnDoubleOrNaN(4);
   node.connections = stmt.ColumnInt64(5);
   node.mutation = stmt.ColumnText(6);
+  node.rung = stmt.ColumnInt(7);
   return node;
 }
 
@@ -134,7 +135,7 @@ absl::StatusOr<std::vector<LineageNode>> QueryAncestorChain(Database& db, int64_
       "ORDER BY chain.depth"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate_id);
-  absl::StatusOr<std::vector<LineageNode>> chain = ReadNodes(*stmt, 7);
+  absl::StatusOr<std::vector<LineageNode>> chain = ReadNodes(*stmt, kNodeColumnCount);
   if (chain.ok() && chain->empty()) {
     return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
   }
@@ -154,7 +155,7 @@ absl::StatusOr<std::vector<LineageNode>> QueryDescendants(Database& db, int64_t 
       kNodeColumns, ", tree.depth FROM tree JOIN candidates c ON c.id = tree.id"));
   if (!stmt.ok()) return stmt.status();
   stmt->BindAll(candidate_id, max_depth);
-  absl::StatusOr<std::vector<LineageNode>> nodes = ReadNodes(*stmt, 7);
+  absl::StatusOr<std::vector<LineageNode>> nodes = ReadNodes(*stmt, kNodeColumnCount);
   if (!nodes.ok()) return nodes.status();
 
   // Depth-first, children in id order: what a tree printer wants.

@@ -16,7 +16,9 @@ namespace headevo::storage {
 // The columns ReadNodes reads, in its order, from `candidates c`.
 constexpr char kNodeColumns[] =
     "c.id, c.parent_id, c.generation, c.state, c.val_loss, c.connections, "
-    "c.mutation_description";
+    "c.mutation_description, c.rung";
+// The number of kNodeColumns: a query's own columns after them start here.
+constexpr int kNodeColumnCount = 8;
 // Every row of `stmt` (kNodeColumns first) as a node; `depth_column` >= 0 fills depth from
 // that column.
 absl::StatusOr<std::vector<LineageNode>> ReadNodes(Statement& stmt, int depth_column);

@@ -23,6 +23,7 @@ struct LineageNode {
   int64_t connections = 0;                                     // 0 until DONE
   std::string mutation;                                        // the mutation's description
   int depth = 0;  // distance from the node the query started at
+  int rung = 0;   // the highest rung finished (multi-fidelity); val_loss is this rung's
 };
 
 // One candidate that carried the head.

@@ -166,14 +166,73 @@ absl::Status FinishOpenJob(Database& db, int64_t candidate_id, const char* state
                            const std::string& error, std::optional<int64_t> now_ms) {
   absl::StatusOr<Statement> stmt = db.Prepare(
       "UPDATE jobs SET state = ?2, finished_ms = ?3, lease_expires_ms = NULL, "
-      "last_error = NULLIF(?4, '') WHERE candidate_id = ?1 AND state IN ('QUEUED', 'LEASED')");
+      "last_error = NULLIF(?4, '') WHERE candidate_id = ?1 AND rung = 0 "
+      "AND state IN ('QUEUED', 'LEASED')");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, candidate_id).Bind(2, state).Bind(4, error);
   if (now_ms.has_value()) stmt->Bind(3, *now_ms);
   return stmt->Run();
 }
 
+absl::Status InsertRungResult(Database& db, const headevo::v1::EvaluationResult& result, int rung,
+                              std::optional<int64_t> now_ms) {
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "INSERT INTO rung_results(candidate_id, rung, steps, tokens, train_loss, val_loss, "
+      "train_seconds, checkpoint_sha256, finished_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, ''), ?9)");
+  if (!stmt.ok()) return stmt.status();
+  const headevo::v1::Metrics& m = result.metrics();
+  stmt->BindAll(result.candidate_id(), rung, m.steps(), m.tokens(), m.train_loss(), m.val_loss(),
+                m.train_seconds(), result.checkpoint_sha256());
+  if (now_ms.has_value()) stmt->Bind(9, *now_ms);
+  return stmt->Run();
+}
+
 }  // namespace
+
+absl::Status WritePromotionResult(Database& db, const headevo::v1::EvaluationResult& result,
+                                  int rung, std::optional<int64_t> now_ms) {
+  absl::StatusOr<Statement> check =
+      db.Prepare("SELECT state, rung FROM candidates WHERE id = ?1");
+  if (!check.ok()) return check.status();
+  absl::StatusOr<bool> row = check->Bind(1, result.candidate_id()).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::NotFoundError(absl::StrCat("candidate ", result.candidate_id(), " not found"));
+  }
+  if (check->ColumnText(0) != ToText(headevo::v1::CANDIDATE_STATE_DONE) ||
+      check->ColumnInt(1) != rung - 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "candidate ", result.candidate_id(), " is ", check->ColumnText(0), " at rung ",
+        check->ColumnInt(1), "; a rung-", rung, " result needs it DONE at rung ", rung - 1));
+  }
+  if (!result.growth().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a promotion of candidate ", result.candidate_id(),
+        " reports growth records; heads grow only when a candidate's training starts"));
+  }
+  absl::StatusOr<GenomeHeads> heads = ReadGenomeHeads(db, result.candidate_id());
+  if (!heads.ok()) return heads.status();
+  if (absl::Status s = CheckHeadStats(result, *heads); !s.ok()) return s;
+  absl::StatusOr<Statement> stmt = db.Prepare(
+      "UPDATE candidates SET train_loss = ?2, val_loss = ?3, connections = ?4, steps = ?5, "
+      "train_seconds = ?6, checkpoint_sha256 = ?7, rung = ?8 WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  const headevo::v1::Metrics& m = result.metrics();
+  absl::Status status = stmt->BindAll(result.candidate_id(), m.train_loss(), m.val_loss(),
+                                      m.connections(), m.steps(), m.train_seconds(),
+                                      result.checkpoint_sha256(), rung)
+                            .Run();
+  if (!status.ok()) return status;
+  // The head statistics are the newest rung's: the ones a child of this candidate is bred from.
+  absl::StatusOr<Statement> old_stats =
+      db.Prepare("DELETE FROM head_stats WHERE candidate_id = ?1");
+  if (!old_stats.ok()) return old_stats.status();
+  if (absl::Status s = old_stats->Bind(1, result.candidate_id()).Run(); !s.ok()) return s;
+  if (absl::Status s = InsertHeadStats(db, result); !s.ok()) return s;
+  if (absl::Status s = InsertCheckpoint(db, result, now_ms); !s.ok()) return s;
+  return InsertRungResult(db, result, rung, now_ms);
+}
 
 absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,
                          std::optional<int64_t> now_ms) {
@@ -196,6 +255,7 @@ absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& resu
   if (absl::Status s = InsertHeadStats(db, result); !s.ok()) return s;
   if (absl::Status s = InsertGrowth(db, result); !s.ok()) return s;
   if (absl::Status s = InsertCheckpoint(db, result, now_ms); !s.ok()) return s;
+  if (absl::Status s = InsertRungResult(db, result, 0, now_ms); !s.ok()) return s;
   return FinishOpenJob(db, result.candidate_id(), "DONE", "", now_ms);
 }
 

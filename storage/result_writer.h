@@ -28,10 +28,20 @@ namespace headevo::storage {
 // the system (server/checks/request_checks.h: CheckReportResult, CheckHeadRecords); it is not
 // repeated here. The schema still refuses a head reported twice or a NaN growth number
 // (PRIMARY KEY, NOT NULL) as FailedPrecondition, so such a result is never half-stored.
-// Also records the checkpoint the result names (if any) and marks the candidate's job DONE if
-// it has one that is not. `now_ms` stamps both; nullopt leaves those times NULL.
+// Also records the checkpoint the result names (if any), the candidate's rung-0 entry in
+// rung_results, and marks the candidate's rung-0 job DONE if it has one that is not. `now_ms`
+// stamps them; nullopt leaves those times NULL.
 absl::Status WriteResult(Database& db, const headevo::v1::EvaluationResult& result,
                          std::optional<int64_t> now_ms);
+
+// A promotion's result (multi-fidelity): the candidate, DONE at rung - 1, moves to `rung`:
+// its metrics, checkpoint and head statistics become this rung's, and the rung's result is
+// added to its learning curve (rung_results). Also records the checkpoint. NotFound for an
+// unknown candidate; FailedPrecondition unless it is DONE at rung - 1; InvalidArgument for
+// growth records (heads grow only when training starts) or head statistics that do not match
+// the genome. Nothing is written then. The job is the caller's to finish.
+absl::Status WritePromotionResult(Database& db, const headevo::v1::EvaluationResult& result,
+                                  int rung, std::optional<int64_t> now_ms);
 
 // Sets state FAILED and the error text, and marks the candidate's unfinished job FAILED.
 // NotFound / FailedPrecondition as WriteResult.

@@ -296,6 +296,71 @@ CREATE INDEX jobs_queued_by_id ON jobs(id) WHERE state = 'QUEUED';
 -- DONE before version 6 (a repeat of such a report is judged by its attempt alone).
 ALTER TABLE jobs ADD COLUMN result_digest TEXT;
 )sql"},
+    {"version 7: multi-fidelity rungs",
+     R"sql(
+-- jobs again: a candidate may now have one job per rung (its first training, then each
+-- promotion), told apart by `rung`; a promotion continues from resume_checkpoint_sha256.
+CREATE TABLE jobs_v7 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  candidate_id INTEGER REFERENCES candidates(id),
+  search_id INTEGER NOT NULL REFERENCES searches(id),
+  state TEXT NOT NULL,
+  training BLOB NOT NULL,
+  parent_checkpoint_sha256 TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  worker_id INTEGER REFERENCES workers(id),
+  lease_expires_ms INTEGER,
+  created_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  last_error TEXT,
+  reference_id INTEGER UNIQUE REFERENCES reference_models(id),
+  result_digest TEXT,
+  rung INTEGER NOT NULL DEFAULT 0,
+  resume_checkpoint_sha256 TEXT,
+  CHECK ((candidate_id IS NULL) <> (reference_id IS NULL)),
+  UNIQUE (candidate_id, rung)
+);
+INSERT INTO jobs_v7(id, candidate_id, search_id, state, training, parent_checkpoint_sha256,
+                    attempt, max_attempts, worker_id, lease_expires_ms, created_ms, finished_ms,
+                    last_error, reference_id, result_digest)
+  SELECT id, candidate_id, search_id, state, training, parent_checkpoint_sha256, attempt,
+         max_attempts, worker_id, lease_expires_ms, created_ms, finished_ms, last_error,
+         reference_id, result_digest
+  FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v7 RENAME TO jobs;
+CREATE INDEX jobs_queued ON jobs(search_id, id) WHERE state = 'QUEUED';
+CREATE INDEX jobs_leased ON jobs(lease_expires_ms) WHERE state = 'LEASED';
+CREATE INDEX jobs_open ON jobs(state) WHERE state IN ('QUEUED', 'LEASED');
+CREATE INDEX jobs_queued_by_id ON jobs(id) WHERE state = 'QUEUED';
+
+-- The highest rung a candidate finished; its metrics columns are that rung's. The best are
+-- those of the highest rung, then the lowest loss: the index answers that without a sort.
+ALTER TABLE candidates ADD COLUMN rung INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX candidates_by_rung ON candidates(search_id, rung DESC, val_loss, id)
+  WHERE val_loss IS NOT NULL AND state = 'DONE';
+
+-- Every rung a candidate finished (headevo.v1.RungResult): its learning curve.
+CREATE TABLE rung_results (
+  candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  rung INTEGER NOT NULL CHECK (rung >= 0),
+  steps INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  train_loss REAL,
+  val_loss REAL,
+  train_seconds REAL,
+  checkpoint_sha256 TEXT,
+  finished_ms INTEGER,
+  PRIMARY KEY (candidate_id, rung)
+) WITHOUT ROWID;
+INSERT INTO rung_results(candidate_id, rung, steps, tokens, train_loss, val_loss, train_seconds,
+                         checkpoint_sha256, finished_ms)
+  SELECT c.id, 0, COALESCE(c.steps, 0), 0, c.train_loss, c.val_loss, c.train_seconds,
+         NULLIF(c.checkpoint_sha256, ''),
+         (SELECT j.finished_ms FROM jobs j WHERE j.candidate_id = c.id)
+  FROM candidates c WHERE c.state = 'DONE';
+)sql"},
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

@@ -159,7 +159,8 @@ absl::StatusOr<DeletedSearch> DeleteSearchRows(Database& db, int64_t search_id) 
   if (absl::Status s = HandOverSharedCheckpoints(db, search_id); !s.ok()) return s;
   // Rows keyed by candidate first, then what they point at.
   for (const char* table :
-       {"head_growth", "head_stats", "pruned_heads", "candidate_heads", "checkpoints"}) {
+       {"head_growth", "head_stats", "pruned_heads", "candidate_heads", "checkpoints",
+        "rung_results"}) {
     const std::string sql =
         absl::StrCat("DELETE FROM ", table, " WHERE candidate_id IN ", kSearchCandidates);
     if (absl::Status s = Run(db, sql, search_id); !s.ok()) return s;

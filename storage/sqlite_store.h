@@ -76,6 +76,8 @@ class SqliteStore final : public Store {
   absl::Status ReleaseJob(int64_t job_id, int attempt, int64_t worker_id,
                           const std::string& reason, int64_t now_ms) override;
   absl::StatusOr<std::vector<std::string>> OpenJobParentCheckpoints() override;
+  absl::StatusOr<int64_t> QueuePromotion(int64_t candidate_id, const NewJob& job,
+                                         int64_t now_ms) override;
   absl::StatusOr<JobRecord> GetJob(int64_t job_id) override;
   absl::StatusOr<JobRecord> GetJobOfCandidate(int64_t candidate_id) override;
   absl::StatusOr<std::vector<JobRecord>> ListJobs(int64_t search_id) override;

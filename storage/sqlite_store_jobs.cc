@@ -128,14 +128,53 @@ absl::Status SqliteStore::ReleaseJob(int64_t job_id, int attempt, int64_t worker
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::OpenJobParentCheckpoints() {
   absl::StatusOr<Statement> stmt = db_->Prepare(
-      "SELECT DISTINCT parent_checkpoint_sha256 FROM jobs "
-      "WHERE state IN ('QUEUED', 'LEASED') AND parent_checkpoint_sha256 IS NOT NULL");
+      "SELECT parent_checkpoint_sha256 FROM jobs "
+      "WHERE state IN ('QUEUED', 'LEASED') AND parent_checkpoint_sha256 IS NOT NULL "
+      "UNION SELECT resume_checkpoint_sha256 FROM jobs "
+      "WHERE state IN ('QUEUED', 'LEASED') AND resume_checkpoint_sha256 IS NOT NULL");
   if (!stmt.ok()) return stmt.status();
   std::vector<std::string> shas;
   absl::Status status =
       stmt->ForEachRow([&](const Statement& row) { shas.push_back(row.ColumnText(0)); });
   if (!status.ok()) return status;
   return shas;
+}
+
+absl::StatusOr<int64_t> SqliteStore::QueuePromotion(int64_t candidate_id, const NewJob& job,
+                                                    int64_t now_ms) {
+  if (job.rung < 1 || job.resume_checkpoint_sha256.empty() ||
+      !job.parent_checkpoint_sha256.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "promotion of candidate ", candidate_id, " to rung ", job.rung,
+        ": a promotion goes to rung >= 1 and continues from a resume checkpoint, with no parent "
+        "checkpoint"));
+  }
+  absl::StatusOr<Transaction> txn = BeginWrite();
+  if (!txn.ok()) return txn.status();
+  absl::StatusOr<Statement> stmt = db_->Prepare(
+      "SELECT search_id, state, rung, "
+      "EXISTS (SELECT 1 FROM jobs WHERE candidate_id = ?1 AND rung = ?2) "
+      "FROM candidates WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->BindAll(candidate_id, job.rung).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("candidate ", candidate_id, " not found"));
+  const int64_t search_id = stmt->ColumnInt64(0);
+  if (stmt->ColumnText(1) != "DONE" || stmt->ColumnInt(2) != job.rung - 1 ||
+      stmt->ColumnInt(3) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "candidate ", candidate_id, " is ", stmt->ColumnText(1), " at rung ", stmt->ColumnInt(2),
+        stmt->ColumnInt(3) != 0 ? absl::StrCat(" and already has a rung-", job.rung, " job") : "",
+        "; a promotion to rung ", job.rung, " needs it DONE at rung ", job.rung - 1,
+        " with no job there yet"));
+  }
+  if (absl::Status s = InsertJobOf(*db_, JobSubject{candidate_id, 0}, search_id, job, now_ms);
+      !s.ok()) {
+    return s;
+  }
+  const int64_t job_id = db_->LastInsertRowId();
+  if (absl::Status s = txn->Commit(); !s.ok()) return s;
+  return job_id;
 }
 
 absl::StatusOr<JobRecord> SqliteStore::GetJob(int64_t job_id) { return LoadJob(*db_, job_id); }

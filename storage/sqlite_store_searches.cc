@@ -128,7 +128,7 @@ absl::StatusOr<CandidatePage> SqliteStore::ListCandidateSummaries(const Candidat
   page.total = count->ColumnInt64(0);
 
   const char* order = filter.order_by_val_loss
-                          ? "ORDER BY c.val_loss IS NULL, c.val_loss, c.id"
+                          ? "ORDER BY c.val_loss IS NULL, c.rung DESC, c.val_loss, c.id"
                           : "ORDER BY c.id";
   absl::StatusOr<Statement> stmt = db_->Prepare(absl::StrCat(
       "SELECT ", kNodeColumns, " FROM candidates c ", where, " ", order, " LIMIT ?5 OFFSET ?6"));
@@ -149,10 +149,11 @@ absl::StatusOr<std::vector<LineageNode>> SqliteStore::BestCandidates(int64_t sea
   absl::StatusOr<Transaction> txn = BeginRead();
   if (!txn.ok()) return txn.status();
   if (absl::Status s = RequireSearch(*db_, search_id); !s.ok()) return s;
-  // The partial index on (search_id, generation, val_loss) holds exactly the finite losses.
+  // A higher rung first (multi-fidelity; one rung otherwise), then the loss: the partial
+  // index candidates_by_rung holds exactly these rows in this order.
   absl::StatusOr<Statement> stmt = db_->Prepare(absl::StrCat(
       "SELECT ", kNodeColumns, " FROM candidates c WHERE c.search_id = ?1 AND c.state = 'DONE' "
-      "AND c.val_loss IS NOT NULL ORDER BY c.val_loss, c.id LIMIT ?2"));
+      "AND c.val_loss IS NOT NULL ORDER BY c.rung DESC, c.val_loss, c.id LIMIT ?2"));
   if (!stmt.ok()) return stmt.status();
   stmt->BindAll(search_id, limit);
   return ReadNodes(*stmt, -1);

@@ -197,6 +197,14 @@ class Store {
   // for an empty kind, role or genome, a parent checkpoint, or a max_attempts < 1.
   virtual absl::StatusOr<std::vector<headevo::v1::Reference>> InsertReferencesWithJobs(
       int64_t search_id, const std::vector<NewReference>& references, int64_t now_ms) = 0;
+
+  // Multi-fidelity: queues the promotion of a candidate to job.rung (> 0), a job that continues
+  // its training from job.resume_checkpoint_sha256, and returns the job's id. NotFound for an
+  // unknown candidate; FailedPrecondition unless it is DONE at rung job.rung - 1 with no job at
+  // job.rung yet; InvalidArgument for rung < 1, no resume checkpoint, a parent checkpoint or
+  // max_attempts < 1. Nothing is written then.
+  virtual absl::StatusOr<int64_t> QueuePromotion(int64_t candidate_id, const NewJob& job,
+                                                 int64_t now_ms) = 0;
   // The search's reference models in the order they were written. NotFound for an unknown
   // search.
   virtual absl::StatusOr<std::vector<headevo::v1::Reference>> ListReferences(
@@ -246,7 +254,8 @@ class Store {
   // reason) is OK.
   virtual absl::Status ReleaseJob(int64_t job_id, int attempt, int64_t worker_id,
                                   const std::string& reason, int64_t now_ms) = 0;
-  // The parent checkpoints of jobs not yet finished (QUEUED or LEASED): they must be kept.
+  // The checkpoints jobs not yet finished (QUEUED or LEASED) start from, their parents' and
+  // the ones promotions resume from: they must be kept.
   virtual absl::StatusOr<std::vector<std::string>> OpenJobParentCheckpoints() = 0;
   // NotFound for an unknown id.
   virtual absl::StatusOr<JobRecord> GetJob(int64_t job_id) = 0;
@@ -304,8 +313,9 @@ class Store {
   // One page of the candidates the filter selects, as summaries, and how many match in all.
   // NotFound for an unknown search; InvalidArgument for limit <= 0 or offset < 0.
   virtual absl::StatusOr<CandidatePage> ListCandidateSummaries(const CandidateFilter& filter) = 0;
-  // The `limit` (> 0) DONE candidates with the lowest finite val_loss (ties: the older), best
-  // first. NotFound for an unknown search.
+  // The `limit` (> 0) DONE candidates with a finite val_loss, best first: the highest rung
+  // first (multi-fidelity), then the lowest val_loss (ties: the older). NotFound for an
+  // unknown search.
   virtual absl::StatusOr<std::vector<LineageNode>> BestCandidates(int64_t search_id,
                                                                   int limit) = 0;
   // For each generation with a finite val_loss, its lowest (ties: the older candidate), in

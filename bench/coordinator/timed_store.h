@@ -148,6 +148,10 @@ class TimedStore final : public storage::Store {
       return inner_->ReleaseJob(job_id, attempt, worker_id, reason, now_ms);
     });
   }
+  absl::StatusOr<int64_t> QueuePromotion(int64_t candidate_id, const storage::NewJob& job,
+                                         int64_t now_ms) override {
+    return Timed("QueuePromotion", [&] { return inner_->QueuePromotion(candidate_id, job, now_ms); });
+  }
   absl::StatusOr<std::vector<std::string>> OpenJobParentCheckpoints() override {
     return Timed("OpenJobParentCheckpoints", [&] { return inner_->OpenJobParentCheckpoints(); });
   }

@@ -2,7 +2,7 @@
 // in-process TorchEvaluator, an in-memory SQLite store) and compares evolution with random
 // search given the same number of evaluations.
 //
-//   build/bench/search_quality [--part planted|brown|all] [--seeds 10] [--quick] (--help)
+//   build/bench/search_quality [--part planted|brown|fidelity|all] [--seeds 10] [--quick]
 //
 // Part "planted": the planted-offset task with offsets far apart in a wide window and small
 // heads, so random heads rarely cover all of them. For each seed, evolution (steady state,
@@ -19,13 +19,19 @@
 // each front's points the other dominates, and the best head set with <= 1/8 of dense's
 // connections relative to dense.
 //
+// Part "fidelity": multi-fidelity at equal compute on the planted task (bench/search_quality/
+// fidelity.h): evolution and random search, each with and without rungs, all with the same
+// budget of training steps; reported: the steps each needs until its best holds every offset.
+//
 // Figures, settings and how to read them: docs/benchmarks.md. Every part ends with a
 // machine-readable line:
 //   RESULT part=planted seeds=<n> evolution_all=<seeds> random_all=<seeds> ...
 //
 // The parts, in this folder: common.h (flags, running one search), planted.h, brown.h and
-// brown_points.h (the Brown part's fronts and tables); this file parses the flags and runs them.
+// brown_points.h (the Brown part's fronts and tables), fidelity.h; this file parses the flags and runs them.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -33,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "bench/search_quality/brown.h"
 #include "bench/search_quality/common.h"
+#include "bench/search_quality/fidelity.h"
 #include "bench/search_quality/planted.h"
 #include "worker/torch_evaluator.h"
 
@@ -42,8 +49,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Does the search work? Evolution against random search on the planted-offset task and "
       "on Brown-corpus byte-level language modelling (minutes; --quick for a smoke run)."};
-  app.add_option("--part", flags.part, "planted, brown or all")
-      ->check(CLI::IsMember({"planted", "brown", "all"}));
+  app.add_option("--part", flags.part, "planted, brown, fidelity or all")
+      ->check(CLI::IsMember({"planted", "brown", "fidelity", "all"}));
   app.add_option("--seeds", flags.seeds,
                  "planted: search seeds, each run by both methods (default 10; 3 with --quick)")
       ->check(CLI::PositiveNumber);
@@ -56,6 +63,15 @@ int main(int argc, char** argv) {
 
   headevo::worker::TorchEvaluatorOptions worker_options;
   worker_options.num_threads = flags.threads;
+  // Promotions continue from checkpoints: the fidelity part needs somewhere to keep them.
+  char checkpoint_dir[] = "/tmp/search_quality_checkpoints.XXXXXX";
+  if (flags.part == "fidelity" || flags.part == "all") {
+    if (mkdtemp(checkpoint_dir) == nullptr) {
+      std::perror("search_quality: mkdtemp");
+      return 2;
+    }
+    worker_options.checkpoint_dir = checkpoint_dir;
+  }
   absl::StatusOr<std::unique_ptr<headevo::worker::TorchEvaluator>> evaluator =
       headevo::worker::TorchEvaluator::Create(worker_options);
   if (!evaluator.ok()) {
@@ -65,5 +81,6 @@ int main(int argc, char** argv) {
   if (flags.quick && app.count("--seeds") == 0) flags.seeds = 3;
   if (flags.part == "planted" || flags.part == "all") sq::RunPlanted(flags, **evaluator);
   if (flags.part == "brown" || flags.part == "all") sq::RunBrown(flags, **evaluator);
+  if (flags.part == "fidelity" || flags.part == "all") sq::RunFidelity(flags, **evaluator);
   return 0;
 }

@@ -28,6 +28,7 @@ void RegisterExport(CommandTable& commands);
 
 // One record, the workers, a search's config; deleting a search (search_records.cc).
 void RegisterCandidate(CommandTable& commands);
+void RegisterCurve(CommandTable& commands);
 void RegisterWorkers(CommandTable& commands);
 void RegisterConfig(CommandTable& commands);
 void RegisterDelete(CommandTable& commands);

@@ -32,7 +32,8 @@ void RegisterRun(CommandTable& commands) {
   run->add_option("--checkpoints", flags->checkpoint_dir,
                   "Keep every candidate's trained weights and optimiser state here, one file per "
                   "candidate named by its SHA-256. Default: DB.checkpoints when the config sets "
-                  "search.inherit_weights (children start from their parent's heads), else none");
+                  "search.inherit_weights (children start from their parent's heads) or fidelity.enabled "
+                  "(promotions continue from a checkpoint), else none");
   run->add_option("--start-from", flags->start_from,
                   "A population written by `headevo export`: generation 0 starts with its "
                   "genomes, filled up with samples");

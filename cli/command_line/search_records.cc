@@ -29,6 +29,24 @@ void RegisterCandidate(CommandTable& commands) {
   AddClientFlags(candidate, flags->client, /*offline=*/true);
 }
 
+void RegisterCurve(CommandTable& commands) {
+  struct Flags {
+    ClientFlags client;
+    int64_t candidate_id = 0;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* curve = commands.Add(
+      "curve",
+      "A candidate's learning curve: every rung it finished (multi-fidelity, [fidelity] in\n"
+      "the config) with its steps, tokens, val_loss, train_loss, wall time and checkpoint,\n"
+      "and val_loss plotted against steps. Without rungs a candidate has one point, its\n"
+      "full budget.\n\n"
+      "Examples:  headevo curve 42\n           headevo curve 42 --db search.db",
+      [flags] { return CurveCommand(flags->client, flags->candidate_id); });
+  curve->add_option("candidate", flags->candidate_id, "The candidate id")->required();
+  AddClientFlags(curve, flags->client, /*offline=*/true);
+}
+
 void RegisterWorkers(CommandTable& commands) {
   auto flags = std::make_shared<ClientFlags>();
   CLI::App* workers = commands.Add(

@@ -58,6 +58,14 @@ void ReadSearch(TomlSection& s, search::SearchOptions& o) {
              &o.schedule);
   s.Bool("compare_with_dense", &o.compare_with_dense);
   s.Bool("inherit_weights", &o.inherit_weights);
+  s.Int("budget_steps", int64_t{0}, std::numeric_limits<int64_t>::max(), &o.budget_steps);
+}
+
+void ReadFidelity(TomlSection& s, search::SearchOptions& o) {
+  search::FidelityOptions& f = o.fidelity;
+  s.Bool("enabled", &f.enabled);
+  s.Int("min_steps", 0, std::numeric_limits<int>::max(), &f.min_steps);
+  s.Double("reduction_factor", 2.0, 1000.0, &f.reduction_factor);
 }
 
 void ReadSelection(TomlSection& s, search::SearchOptions& o) {
@@ -285,7 +293,7 @@ const std::pair<const char*, Reader> kReaders[] = {
     {"search", ReadSearch},     {"model", ReadModel},         {"task", ReadTask},
     {"training", ReadTraining}, {"initial", ReadInitial},     {"ranking", ReadRanking},
     {"pruning", ReadPruning},   {"selection", ReadSelection}, {"resampling", ReadResampling},
-    {"k_sweep", ReadKSweep},    {"baselines", ReadBaselines},
+    {"k_sweep", ReadKSweep},    {"baselines", ReadBaselines}, {"fidelity", ReadFidelity},
 };
 
 search::SearchOptions Defaults() {
@@ -355,7 +363,7 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
           absl::StrCat(source, ":", node.source().begin.line, ":", node.source().begin.column,
                        ": unknown section [", std::string(key.str()),
                        "]; sections are search, model, task, training, initial, ranking, pruning, "
-                       "selection, resampling, k_sweep, baselines"));
+                       "selection, resampling, k_sweep, baselines, fidelity"));
     }
   }
   if (!error.ok()) return error;

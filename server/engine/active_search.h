@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,7 +23,8 @@ struct Coordinator::ActiveSearch {
       : id(search_id),
         state(search_state),
         options(std::move(search_options)),
-        strategy(options) {}
+        strategy(options),
+        rungs(options.Rungs()) {}
 
   int64_t id;
   headevo::v1::SearchState state;
@@ -32,10 +34,25 @@ struct Coordinator::ActiveSearch {
   std::map<int64_t, size_t> index;    // candidate id -> position in population
   int64_t best_id = 0;                // the fittest DONE candidate so far
   std::vector<headevo::v1::Reference> references;  // in the order they were queued
+  // Multi-fidelity: the rungs' budgets in steps ({training.steps} without fidelity), the
+  // candidates with a promotion queued or running, and those whose promotion failed for good
+  // (neither is promoted again).
+  std::vector<int> rungs;
+  std::set<int64_t> promotions_open;
+  std::set<int64_t> promotions_failed;
+  // Training steps of every candidate job created so far (SearchSummary.steps_committed).
+  int64_t steps_committed = 0;
 
   int64_t planned() const { return options.PlannedEvaluations(); }
   bool steady() const { return options.schedule == search::Schedule::kSteadyState; }
   bool k_sweep() const { return options.mode == search::SearchMode::kKSweep; }
+  bool fidelity() const { return options.fidelity.enabled; }
+  // The steps a job that trains a candidate to `rung` adds (from the rung below, or from 0).
+  int64_t StepsToRung(int rung) const { return search::StepsToRung(rungs, rung); }
+  // Whether [search] budget_steps leaves room for a job of `steps` more.
+  bool BudgetAllows(int64_t steps) const {
+    return options.budget_steps == 0 || steps_committed + steps <= options.budget_steps;
+  }
   headevo::v1::Reference* FindReference(int64_t reference_id) {
     for (headevo::v1::Reference& r : references) {
       if (r.id() == reference_id) return &r;

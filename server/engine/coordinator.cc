@@ -91,6 +91,7 @@ absl::Status Coordinator::LoadSearch(const storage::SearchRecord& record) {
       store_->ListReferences(record.id);
   if (!references.ok()) return references.status();
   search->references = *std::move(references);
+  if (absl::Status s = LoadJobsState(*search); !s.ok()) return s;
   const auto best = search::RankByFitness(search->population, search->options.selection, 1);
   if (!best.empty()) search->best_id = best.front()->id();
 

@@ -259,11 +259,21 @@ class Coordinator {
   absl::Status FinishWithBaselines(ActiveSearch& search, const std::string& done_message);
   // Steady state: breeds and queues one child of a RUNNING search; false when it cannot yet.
   absl::StatusOr<bool> BreedChild(ActiveSearch& search);
+  // Multi-fidelity: queues the promotion ASHA's rule picks (search/fidelity.h), if any and if
+  // the budget allows; false when there is none.
+  absl::StatusOr<bool> Promote(ActiveSearch& search);
+  // Makes `candidate` the search's best if it ranks above the current one (a higher rung,
+  // then fitness), with a new_best event.
+  void NoteIfBest(ActiveSearch& search, const headevo::v1::Candidate& candidate);
+  // The multi-fidelity state of a loaded search, from its jobs: open and failed promotions,
+  // the steps committed.
+  absl::Status LoadJobsState(ActiveSearch& search);
   // Re-reads what a finished job evaluated, updates the search (population, best, references)
   // and the events, advances the search, and says what was recorded.
   absl::StatusOr<JobReport> OnJobFinished(const storage::JobRecord& job);
   absl::StatusOr<headevo::v1::Candidate> OnCandidateFinished(int64_t candidate_id);
   absl::StatusOr<headevo::v1::Reference> OnReferenceFinished(const storage::JobRecord& job);
+  absl::StatusOr<headevo::v1::Candidate> OnPromotionFinished(const storage::JobRecord& job);
   // What a job evaluates, as stored now (for a report that changed nothing).
   absl::StatusOr<JobReport> DescribeJob(const storage::JobRecord& job);
   // Whether the search already holds the job's end (its candidate or reference finished).

@@ -40,6 +40,11 @@ absl::Status Coordinator::Enqueue(ActiveSearch& search, std::vector<Candidate> c
     job.training = search.options.training;
     job.training.set_seed(CandidateTrainingSeed(
         search.options.seed, static_cast<int64_t>(search.population.size() + i)));
+    if (search.fidelity()) {
+      // The first rung: the schedule spans the full budget, so promotions continue it.
+      job.training.set_steps(search.rungs.front());
+      job.training.set_schedule_steps(search.rungs.back());
+    }
     job.max_attempts = options_.max_attempts;
     const int64_t parent_id = candidates[i].parent_id();
     if (search.options.inherit_weights && parent_id != 0) {
@@ -56,6 +61,7 @@ absl::Status Coordinator::Enqueue(ActiveSearch& search, std::vector<Candidate> c
   for (Candidate& c : *stored) {
     search.index[c.id()] = search.population.size();
     search.population.push_back(std::move(c));
+    search.steps_committed += search.StepsToRung(0);
   }
   work_cv_.notify_all();
   return absl::OkStatus();
@@ -90,7 +96,8 @@ absl::Status Coordinator::EnqueueReferences(ActiveSearch& search,
 
 absl::StatusOr<bool> Coordinator::BreedChild(ActiveSearch& search) {
   if (!search.steady() || search.k_sweep() || search.state != headevo::v1::SEARCH_STATE_RUNNING ||
-      static_cast<int64_t>(search.population.size()) >= search.planned()) {
+      static_cast<int64_t>(search.population.size()) >= search.planned() ||
+      !search.BudgetAllows(search.StepsToRung(0))) {
     return false;
   }
   const bool any_done = std::any_of(search.population.begin(), search.population.end(),
@@ -140,8 +147,10 @@ absl::Status Coordinator::AdvanceEvolution(ActiveSearch& search) {
                      absl::StrCat("every candidate of generation 0 failed; last error: ",
                                   population[population_size - 1].error()));
   }
-  const bool all_finished = finished == static_cast<int64_t>(population.size());
-  const bool budget_spent = static_cast<int64_t>(population.size()) >= search.planned();
+  const bool all_finished =
+      finished == static_cast<int64_t>(population.size()) && search.promotions_open.empty();
+  const bool budget_spent = static_cast<int64_t>(population.size()) >= search.planned() ||
+                            !search.BudgetAllows(search.StepsToRung(0));
   const bool baselines_queued =
       std::any_of(search.references.begin(), search.references.end(), IsBaseline);
   const int generation = search.strategy.generation();
@@ -152,6 +161,10 @@ absl::Status Coordinator::AdvanceEvolution(ActiveSearch& search) {
             /*persist=*/true);
   }
   if (all_finished && budget_spent) {
+    // No more children: what rungs still earn promotions are trained before the end.
+    absl::StatusOr<bool> promoted = Promote(search);
+    if (!promoted.ok()) return promoted.status();
+    if (*promoted) return absl::OkStatus();
     const Candidate& best = population[search.index.at(search.best_id)];
     return FinishWithBaselines(
         search, absl::StrCat("search done: ", done, " evaluated, ", finished - done,

@@ -52,6 +52,10 @@ absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t work
               r->set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
               what = absl::StrCat("reference model ", r->id(), " (", r->description(), ")");
             }
+          } else if (!request.resume_checkpoint_sha256().empty()) {
+            // A promotion: the candidate stays DONE at its rung while it trains on.
+            what = absl::StrCat("promotion of candidate ", request.candidate_id(), " to ",
+                                request.training().steps(), " steps");
           } else if (auto it = search->index.find(request.candidate_id());
                      it != search->index.end()) {
             search->population[it->second].set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
@@ -64,11 +68,13 @@ absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t work
       }
       return lease;
     }
-    // Nothing queued: breed a steady-state child of the oldest running search that can.
+    // Nothing queued: promote (ASHA's rule), else breed a steady-state child, for the oldest
+    // running search that can.
     bool bred = false;
     for (auto& [id, search] : searches_) {
       if (search_id != 0 && id != search_id) continue;
-      absl::StatusOr<bool> made = BreedChild(*search);
+      absl::StatusOr<bool> made = Promote(*search);
+      if (made.ok() && !*made) made = BreedChild(*search);
       if (!made.ok()) return made.status();
       if (*made) {
         bred = true;
@@ -255,7 +261,10 @@ bool Coordinator::AppliedToSearch(const storage::JobRecord& job) {
     return r == nullptr || IsFinished(r->state());
   }
   auto it = search->index.find(job.candidate_id);
-  return it == search->index.end() || IsFinished(search->population[it->second]);
+  if (it == search->index.end()) return true;
+  const headevo::v1::Candidate& candidate = search->population[it->second];
+  if (job.rung > 0) return candidate.rung() >= job.rung;
+  return IsFinished(candidate);
 }
 
 void Coordinator::MarkPending(const storage::JobRecord& job) {
@@ -267,6 +276,7 @@ void Coordinator::MarkPending(const storage::JobRecord& job) {
     }
     return;
   }
+  if (job.rung > 0) return;  // a promotion's candidate stays DONE at its rung
   auto it = search->index.find(job.candidate_id);
   if (it != search->index.end()) {
     search->population[it->second].set_state(headevo::v1::CANDIDATE_STATE_PENDING);
@@ -303,7 +313,8 @@ absl::StatusOr<JobReport> Coordinator::OnJobFinished(const storage::JobRecord& j
     if (!reference.ok()) return reference.status();
     report.reference = *std::move(reference);
   } else {
-    absl::StatusOr<headevo::v1::Candidate> candidate = OnCandidateFinished(job.candidate_id);
+    absl::StatusOr<headevo::v1::Candidate> candidate =
+        job.rung > 0 ? OnPromotionFinished(job) : OnCandidateFinished(job.candidate_id);
     if (!candidate.ok()) return candidate.status();
     report.candidate = *std::move(candidate);
   }
@@ -352,22 +363,7 @@ absl::StatusOr<headevo::v1::Candidate> Coordinator::OnCandidateFinished(int64_t 
                                             " is missing from the coordinator's population"));
   }
   search->population[it->second] = *stored;
-  const headevo::v1::Candidate& finished = search->population[it->second];
-  if (done) {
-    const double fitness = search::Fitness(finished, search->options.selection);
-    const bool better =
-        search->best_id == 0 ||
-        fitness < search::Fitness(search->population[search->index.at(search->best_id)],
-                                  search->options.selection);
-    if (better) {
-      search->best_id = finished.id();
-      Publish(search->id, "new_best",
-              absl::StrCat("new best: candidate ", finished.id(), " (generation ",
-                           finished.generation(), "), val_loss ", finished.metrics().val_loss(),
-                           ", ", finished.metrics().connections(), " connections"),
-              /*persist=*/true);
-    }
-  }
+  NoteIfBest(*search, search->population[it->second]);
   if (absl::Status s = Advance(*search); !s.ok()) return s;
   return stored;
 }

@@ -21,6 +21,7 @@ headevo::v1::CandidateSummary ToSummary(const storage::LineageNode& node) {
   summary.set_connections(node.connections);
   summary.set_mutation(node.mutation);
   summary.set_depth(node.depth);
+  summary.set_rung(node.rung);
   return summary;
 }
 
@@ -179,6 +180,35 @@ absl::StatusOr<headevo::v1::SearchConfig> QuerySearchConfig(storage::Store& stor
   return config;
 }
 
+namespace {
+
+// The summary's compute and rung figures, from the search's jobs: steps committed (each
+// candidate job's steps from the rung below), the limit, each rung's budget and finishers.
+absl::Status FillCompute(storage::Store& store, int64_t search_id,
+                         const absl::StatusOr<search::SearchOptions>& options,
+                         headevo::v1::SearchSummary& summary) {
+  if (!options.ok()) return absl::OkStatus();  // the stored config no longer parses
+  const std::vector<int> rungs = options->Rungs();
+  for (int steps : rungs) summary.add_rung_steps(steps);
+  summary.set_budget_steps(options->budget_steps);
+  std::vector<int64_t> finished(rungs.size(), 0);
+  absl::StatusOr<std::vector<storage::JobRecord>> jobs = store.ListJobs(search_id);
+  if (!jobs.ok()) return jobs.status();
+  int64_t committed = 0;
+  for (const storage::JobRecord& job : *jobs) {
+    if (job.candidate_id == 0 || job.rung < 0 || job.rung >= static_cast<int>(rungs.size())) {
+      continue;
+    }
+    committed += search::StepsToRung(rungs, job.rung);
+    if (job.state == storage::JobState::kDone) ++finished[job.rung];
+  }
+  summary.set_steps_committed(committed);
+  for (int64_t n : finished) summary.add_rung_finished(n);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
                                                         int64_t search_id) {
   absl::StatusOr<storage::SearchRecord> record = store.GetSearch(search_id);
@@ -225,6 +255,7 @@ absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
     }
     if (verdict->smallest_k.has_value()) summary.set_k_sweep_smallest_k(*verdict->smallest_k);
   }
+  if (absl::Status s = FillCompute(store, search_id, options, summary); !s.ok()) return s;
   absl::StatusOr<std::vector<storage::LineageNode>> best = store.BestCandidates(search_id, 1);
   if (!best.ok()) return best.status();
   summary.set_best_val_loss(std::numeric_limits<double>::quiet_NaN());  // no value yet

@@ -98,6 +98,14 @@ Candidate Recorded(const Candidate& inserted) {
   *done.mutable_metrics() = result.metrics();
   *done.mutable_head_stats() = result.head_stats();
   done.set_checkpoint_sha256(result.checkpoint_sha256());
+  // Its first (and only) rung's point of the learning curve.
+  headevo::v1::RungResult& rung = *done.add_rungs();
+  rung.set_steps(result.metrics().steps());
+  rung.set_tokens(result.metrics().tokens());
+  rung.set_train_loss(result.metrics().train_loss());
+  rung.set_val_loss(result.metrics().val_loss());
+  rung.set_train_seconds(result.metrics().train_seconds());
+  rung.set_checkpoint_sha256(result.checkpoint_sha256());
   return done;
 }
 

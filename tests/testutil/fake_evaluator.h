@@ -64,11 +64,21 @@ class FakeEvaluator : public search::Evaluator {
     auto* m = result.mutable_metrics();
     m->set_val_loss(2.0 - 0.5 * static_cast<double>(covered.size()) + 0.001 * connections +
                     1e-6 * static_cast<double>(request.training().seed() % 1000));
+    // With a schedule over a larger budget (multi-fidelity), a longer run ends lower.
+    if (request.training().schedule_steps() > 0) {
+      m->set_val_loss(m->val_loss() - 0.1 * request.training().steps() /
+                                          request.training().schedule_steps());
+    }
     m->set_train_loss(m->val_loss());
     m->set_connections(connections);
     m->set_steps(request.training().steps());
     if (request.reference_id() == 0) {
-      result.set_checkpoint_sha256("ckpt-" + std::to_string(request.candidate_id()));
+      // A promotion's checkpoint is another file than the one it continued from.
+      result.set_checkpoint_sha256(
+          "ckpt-" + std::to_string(request.candidate_id()) +
+          (request.resume_checkpoint_sha256().empty()
+               ? std::string()
+               : "-" + std::to_string(request.training().steps())));
     }
     return result;
   }
