@@ -221,11 +221,15 @@ absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path) {
 }
 
 std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
-                                const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer) {
+                                const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer,
+                                const TrainingProgress& progress) {
   headevo::v1::CheckpointHeader header;
   header.set_format_version(kFormatVersion);
   *header.mutable_model() = spec;
   *header.mutable_genome() = genome;
+  header.set_trained_steps(static_cast<int32_t>(progress.trained_steps));
+  header.set_trained_tokens(progress.trained_tokens);
+  header.set_data_stream_state(progress.data_stream_state);
   std::string data;
   for (const auto& parameter : model->named_parameters()) {
     AppendTensor("model/" + parameter.key(), parameter.value(), &header, &data);
@@ -336,6 +340,8 @@ absl::StatusOr<Checkpoint> Checkpoint::Parse(const std::string& bytes, const std
   checkpoint.has_optimizer_ = header.has_optimizer();
   checkpoint.optimizer_steps_.assign(header.optimizer_steps().begin(),
                                      header.optimizer_steps().end());
+  checkpoint.progress_ = {header.trained_steps(), header.trained_tokens(),
+                          header.data_stream_state()};
   for (const headevo::v1::CheckpointTensor& entry : header.tensors()) {
     const bool is_double = entry.dtype() == "float64";
     if (!is_double && entry.dtype() != "float32") {
@@ -348,8 +354,8 @@ absl::StatusOr<Checkpoint> Checkpoint::Parse(const std::string& bytes, const std
       tensor = torch::empty(std::vector<int64_t>(entry.shape().begin(), entry.shape().end()),
                             is_double ? torch::kDouble : torch::kFloat);
     } catch (const std::exception& e) {
-      return Damaged(name, absl::StrCat("tensor ", entry.name(), " has a shape LibTorch refuses: ",
-                                        e.what()));
+      return Damaged(
+          name, absl::StrCat("tensor ", entry.name(), " has a shape LibTorch refuses: ", e.what()));
     }
     if (entry.offset() > data_size || entry.size_bytes() > data_size - entry.offset() ||
         entry.size_bytes() != tensor.nbytes()) {

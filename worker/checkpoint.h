@@ -1,8 +1,9 @@
 // Checkpoints of trained candidate models, and a child's inheritance of its parent's heads.
 //
 // A checkpoint file holds every parameter of the model by name, the model spec and genome it
-// was built from, optionally the AdamW state, and a SHA-256 digest of all of it, so a corrupt
-// file is refused instead of silently training from damaged weights. Layout:
+// was built from, optionally the AdamW state, how far training had come (TrainingProgress:
+// what worker/resume.h needs to continue the run exactly), and a SHA-256 digest of all of it,
+// so a corrupt file is refused instead of silently training from damaged weights. Layout:
 //   "HEVOCKPT" | uint64 little-endian header size | CheckpointHeader (proto) | tensor bytes |
 //   SHA-256 of everything before it (32 bytes)
 // The bytes are a function of the weights alone (no timestamps, no pointers), so the same
@@ -36,11 +37,22 @@ std::string Sha256Hex(const std::string& bytes);
 // cannot be opened; Internal when reading fails part way.
 absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path);
 
-// Serialises `model` (built from `spec` and `genome`) and, when non-null, `optimizer` (made
-// by MakeOptimizer for this model) into the bytes of a checkpoint file. Throws c10::Error
-// from LibTorch: an internal helper, called only inside TorchEvaluator's catching boundary.
+// How far the training run a checkpoint saves had come. All zero / empty: unknown (a
+// checkpoint written before runs could be continued), and such a checkpoint cannot be resumed.
+struct TrainingProgress {
+  int64_t trained_steps = 0;   // optimiser steps taken in all
+  int64_t trained_tokens = 0;  // target positions trained on in all (see Train)
+  // The training data generator's position (EncodeDataStream, worker/resume.h).
+  std::string data_stream_state;
+};
+
+// Serialises `model` (built from `spec` and `genome`), when non-null `optimizer` (made by
+// MakeOptimizer for this model), and `progress` into the bytes of a checkpoint file. Throws
+// c10::Error from LibTorch: an internal helper, called only inside TorchEvaluator's catching
+// boundary.
 std::string SerializeCheckpoint(SparseTransformer& model, const headevo::v1::ModelSpec& spec,
-                                const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer);
+                                const headevo::v1::Genome& genome, torch::optim::AdamW* optimizer,
+                                const TrainingProgress& progress = {});
 
 // Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
 // renamed over `path`, so a crash leaves either the old file or the new one.
@@ -64,6 +76,9 @@ class Checkpoint {
   const headevo::v1::ModelSpec& model_spec() const { return spec_; }
   const headevo::v1::Genome& genome() const { return genome_; }
   bool has_optimizer_state() const { return has_optimizer_; }
+  const TrainingProgress& progress() const { return progress_; }
+  // The name it was loaded under (its path, or Parse's `name`), for messages.
+  const std::string& name() const { return name_; }
 
   // Parameter `name` (as model->named_parameters() names it); undefined when absent.
   torch::Tensor Tensor(const std::string& name) const;
@@ -85,6 +100,7 @@ class Checkpoint {
   std::map<std::string, torch::Tensor> tensors_;  // "model/<name>" and "adamw/<i>/<moment>"
   bool has_optimizer_ = false;
   std::vector<int64_t> optimizer_steps_;
+  TrainingProgress progress_;
 };
 
 // A head of a child model that its parent did not have: where it sits and what it is.

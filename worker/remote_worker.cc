@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "headevo/v1/worker_service.grpc.pb.h"
@@ -141,7 +142,7 @@ class Session {
     return std::optional<headevo::v1::LeaseJobResponse>(std::move(response));
   }
 
-  // The parent checkpoint in the local cache, its bytes checked against its name: a cached
+  // A parent or resume checkpoint in the local cache, its bytes checked against its name: a cached
   // file the disk damaged is discarded and downloaded again. DataLoss naming the checkpoint
   // when the coordinator's copy is damaged (it says so, or its bytes hash otherwise).
   absl::Status FetchCheckpoint(const std::string& sha256) {
@@ -149,10 +150,10 @@ class Session {
     if (std::filesystem::exists(path)) {
       absl::StatusOr<std::string> cached = Sha256HexOfFile(path);
       if (cached.ok() && *cached == sha256) return absl::OkStatus();
-      Log(absl::StrCat("cached checkpoint ", path, " is damaged (",
-                       cached.ok() ? absl::StrCat("its bytes hash to ", *cached)
-                                   : cached.status().ToString(),
-                       "); discarding it and fetching it again"));
+      Log(absl::StrCat(
+          "cached checkpoint ", path, " is damaged (",
+          cached.ok() ? absl::StrCat("its bytes hash to ", *cached) : cached.status().ToString(),
+          "); discarding it and fetching it again"));
       std::error_code ignored;
       std::filesystem::remove(path, ignored);
     }
@@ -253,8 +254,8 @@ class Session {
   std::unique_ptr<headevo::v1::WorkerService::Stub> stub_;
   int64_t worker_id_ = 0;
   int64_t heartbeat_interval_ms_ = 1000;
-  std::optional<bool> connected_;  // as last told to on_connection
-  std::function<int64_t()> now_ms_;       // options.now_ms or the steady clock
+  std::optional<bool> connected_;          // as last told to on_connection
+  std::function<int64_t()> now_ms_;        // options.now_ms or the steady clock
   std::function<void(int64_t)> sleep_ms_;  // options.sleep_ms or a real sleep
 };
 
@@ -358,7 +359,23 @@ void SendReport(Session& session, const headevo::v1::LeaseJobResponse& job,
   }
 }
 
-// One leased job from its parent checkpoint to its report.
+// Fetches the checkpoints a job trains from into the cache: its parent's, or for a
+// continued run its own from the last rung. The error names which.
+absl::Status FetchJobCheckpoints(Session& session, const headevo::v1::EvaluationRequest& request) {
+  const std::pair<const char*, const std::string*> needed[] = {
+      {"parent", &request.parent_checkpoint_sha256()},
+      {"resume", &request.resume_checkpoint_sha256()},
+  };
+  for (const auto& [what, sha256] : needed) {
+    if (sha256->empty()) continue;
+    if (absl::Status s = session.FetchCheckpoint(*sha256); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("fetching ", what, " checkpoint: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One leased job from its parent (or resume) checkpoint to its report.
 JobEnd RunJob(Session& session, search::Evaluator* evaluator,
               const headevo::v1::LeaseJobResponse& job, RemoteWorkerStats& stats) {
   session.Log(absl::StrCat("job ", job.job_id(), " attempt ", job.attempt(), ": candidate ",
@@ -367,8 +384,7 @@ JobEnd RunJob(Session& session, search::Evaluator* evaluator,
   report.set_worker_id(session.worker_id());
   report.set_job_id(job.job_id());
   report.set_attempt(job.attempt());
-  const std::string& parent = job.request().parent_checkpoint_sha256();
-  absl::Status fetched = parent.empty() ? absl::OkStatus() : session.FetchCheckpoint(parent);
+  const absl::Status fetched = FetchJobCheckpoints(session, job.request());
   if (fetched.ok()) {
     std::optional<absl::StatusOr<headevo::v1::EvaluationResult>> result =
         TrainWithHeartbeats(session, evaluator, job);
@@ -378,7 +394,7 @@ JobEnd RunJob(Session& session, search::Evaluator* evaluator,
     }
     FillReport(session, *result, report);
   } else {
-    report.set_error(absl::StrCat("fetching parent checkpoint: ", fetched.ToString()));
+    report.set_error(fetched.ToString());
     report.set_permanent(fetched.code() == absl::StatusCode::kNotFound ||
                          fetched.code() == absl::StatusCode::kDataLoss);
   }

@@ -12,9 +12,11 @@
 // worker (bad request, NaN loss, a parent checkpoint damaged at the coordinator: DATA_LOSS)
 // are reported as permanent.
 //
-// Parent checkpoints: the cached file is checked against its SHA-256 before each job; one the
-// disk damaged is discarded and downloaded again, and downloaded bytes that do not hash to
-// their name are never cached or trained from.
+// Checkpoints a job trains from (its parent_checkpoint_sha256, or the resume_checkpoint_sha256
+// of a continued run) are fetched alike: the cached file is checked against its SHA-256 before
+// each job; one the disk damaged is discarded and downloaded again, and downloaded bytes that
+// do not hash to their name are never cached or trained from. A job whose checkpoint cannot
+// be fetched is reported failed, the error naming which ("fetching resume checkpoint: ...").
 //
 // Stopping: when `stop` returns true the worker hands its running job back (ReleaseJob: it is
 // queued again at once, no attempt spent), cancels the training (search::Evaluator::
@@ -41,7 +43,7 @@ struct RemoteWorkerOptions {
   std::string device = "cpu";  // reported at registration
   std::string name;            // host or pod name; empty: the host name
   int64_t memory_bytes = 0;
-  // Where parent checkpoints are cached and trained ones written (the evaluator's
+  // Where parent and resume checkpoints are cached and trained ones written (the evaluator's
   // checkpoint_dir); files are named <sha256>.ckpt.
   std::string checkpoint_dir;
   int64_t lease_wait_ms = 10'000;   // one long poll

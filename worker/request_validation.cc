@@ -54,6 +54,13 @@ absl::Status ValidateSizes(const TrainingSpec& training) {
     return absl::InvalidArgumentError(absl::StrCat("training.final_lr_fraction must be <= 1, got ",
                                                    training.final_lr_fraction()));
   }
+  if (training.schedule_steps() != 0 && training.schedule_steps() < training.steps()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training.schedule_steps (", training.schedule_steps(),
+        ") must be 0 or >= training.steps (", training.steps(),
+        "): the learning-rate schedule covers the candidate's whole budget, of which this job "
+        "trains up to steps"));
+  }
   if (training.warmup_steps() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("training.warmup_steps must be >= 0, got ", training.warmup_steps()));
@@ -203,20 +210,42 @@ absl::Status ValidateTask(const TrainingSpec& training) {
   }
 }
 
+// It becomes a file name: only a SHA-256 in lower-case hex may reach the filesystem.
+absl::Status ValidateSha256(const char* field, const std::string& sha256) {
+  if (sha256.empty() ||
+      (sha256.size() == 64 && sha256.find_first_not_of("0123456789abcdef") == std::string::npos)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be 64 lower-case hex digits, got \"", sha256.substr(0, 80), "\""));
+}
+
+absl::Status ValidateCheckpoints(const headevo::v1::EvaluationRequest& request) {
+  if (absl::Status s =
+          ValidateSha256("parent_checkpoint_sha256", request.parent_checkpoint_sha256());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          ValidateSha256("resume_checkpoint_sha256", request.resume_checkpoint_sha256());
+      !s.ok()) {
+    return s;
+  }
+  if (!request.resume_checkpoint_sha256().empty() && !request.parent_checkpoint_sha256().empty()) {
+    return absl::InvalidArgumentError(
+        "resume_checkpoint_sha256 and parent_checkpoint_sha256 are both set: a resumed run "
+        "takes all its weights from its own checkpoint, so a promotion names no parent");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request) {
   const TrainingSpec& training = request.training();
   if (absl::Status s = ValidateSizes(training); !s.ok()) return s;
   if (absl::Status s = ValidateAttentionKind(training.model()); !s.ok()) return s;
-  // It becomes a file name: only a SHA-256 in lower-case hex may reach the filesystem.
-  const std::string& parent = request.parent_checkpoint_sha256();
-  if (!parent.empty() &&
-      (parent.size() != 64 || parent.find_first_not_of("0123456789abcdef") != std::string::npos)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("parent_checkpoint_sha256 must be 64 lower-case hex digits, got \"",
-                     parent.substr(0, 80), "\""));
-  }
+  if (absl::Status s = ValidateCheckpoints(request); !s.ok()) return s;
   if (absl::Status s = ValidateGenome(request.genome(), training.model()); !s.ok()) return s;
   return ValidateTask(training);
 }

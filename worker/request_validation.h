@@ -25,8 +25,11 @@ inline constexpr int kMaxGrowthBatches = 1000;
 // range and every layer with a head; in sparse mode non-empty, sorted, unique offsets with
 // |offset| < seq_len and none positive when causal; a known task whose parameters fit the
 // model (no look-ahead planted offset in a causal model, byte tasks with vocab_size 256).
-// Offsets are ignored by the dense and baseline kinds. A parent_checkpoint_sha256, when set,
-// must be 64 lower-case hex digits.
+// Offsets are ignored by the dense and baseline kinds. A parent_checkpoint_sha256 or
+// resume_checkpoint_sha256, when set, must be 64 lower-case hex digits, and not both may be set
+// (a resumed run takes every weight from its checkpoint). training.schedule_steps is 0 or
+// >= training.steps. What only the resume checkpoint can tell (same model and genome, optimiser
+// state, trained_steps < steps) is checked when it is loaded (worker/resume.h CheckResumable).
 absl::Status ValidateRequest(const headevo::v1::EvaluationRequest& request);
 
 }  // namespace headevo::worker

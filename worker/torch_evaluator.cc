@@ -27,6 +27,7 @@
 #include "worker/model.h"
 #include "worker/planted_offsets_task.h"
 #include "worker/request_validation.h"
+#include "worker/resume.h"
 #include "worker/task.h"
 #include "worker/trainer.h"
 
@@ -39,9 +40,11 @@ constexpr uint64_t kDataSeedSalt = 0x64617461ULL;  // "data"
 constexpr uint64_t kGrowthSeedSalt = 0x67726f77ULL;  // "grow"
 constexpr int kDefaultGrowthBatches = 4;
 
-// Mean of the last ~10% (at least one) of the training losses.
-double TailMean(const std::vector<double>& losses) {
-  const size_t tail = std::max<size_t>(1, losses.size() / 10);
+// Mean of the losses of the run's last ~10% of `total_steps` (at least one step); of all of
+// `losses` (this job's steps) when a continued run took fewer than that.
+double TailMean(const std::vector<double>& losses, int64_t total_steps) {
+  const size_t tail =
+      std::min(losses.size(), std::max<size_t>(1, static_cast<size_t>(total_steps) / 10));
   return std::accumulate(losses.end() - tail, losses.end(), 0.0) / static_cast<double>(tail);
 }
 
@@ -99,8 +102,8 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateCancellabl
     const headevo::v1::EvaluationRequest& request, const search::CancelCheck& cancelled) {
   if (absl::Status status = ValidateRequest(request); !status.ok()) return status;
   // The boundary: nothing LibTorch (or `cancelled`) throws gets past here.
-  const std::string what = absl::StrCat("evaluating candidate ", request.candidate_id(), " on ",
-                                        device_.str());
+  const std::string what =
+      absl::StrCat("evaluating candidate ", request.candidate_id(), " on ", device_.str());
   try {
     return EvaluateOrThrow(request, cancelled);
   } catch (const c10::OutOfMemoryError& e) {
@@ -146,17 +149,21 @@ absl::StatusOr<std::unique_ptr<Task>> TorchEvaluator::MakeTask(
   return std::unique_ptr<Task>(*std::move(task));
 }
 
+absl::StatusOr<Checkpoint> TorchEvaluator::LoadStoredCheckpoint(const std::string& sha256,
+                                                                const char* use) const {
+  if (checkpoint_dir_.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the request ", use, " checkpoint ", sha256,
+                     " but this worker keeps no checkpoint directory; start it with one"));
+  }
+  return Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
+}
+
 absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> TorchEvaluator::InheritFromParent(
     const headevo::v1::EvaluationRequest& request, const Task& task, const GenomeLayout& layout,
     SparseTransformer& model) {
   const std::string& sha256 = request.parent_checkpoint_sha256();
-  if (checkpoint_dir_.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the request inherits weights from checkpoint ", sha256,
-                     " but this worker keeps no checkpoint directory; start it with one"));
-  }
-  absl::StatusOr<Checkpoint> parent =
-      Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
+  absl::StatusOr<Checkpoint> parent = LoadStoredCheckpoint(sha256, "inherits weights from");
   if (!parent.ok()) return parent.status();
   const headevo::v1::TrainingSpec& training = request.training();
   // Only the gradient initialiser and grown heads read growth batches: draw none otherwise.
@@ -203,9 +210,9 @@ absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> TorchEvaluator::InheritFrom
 
 absl::StatusOr<std::string> TorchEvaluator::SaveCheckpoint(
     const headevo::v1::EvaluationRequest& request, SparseTransformer& model,
-    torch::optim::AdamW& optimizer) {
-  const std::string bytes =
-      SerializeCheckpoint(model, request.training().model(), request.genome(), &optimizer);
+    torch::optim::AdamW& optimizer, const TrainingProgress& progress) {
+  const std::string bytes = SerializeCheckpoint(model, request.training().model(), request.genome(),
+                                                &optimizer, progress);
   const std::string sha256 = Sha256Hex(bytes);
   const std::string path = CheckpointPath(checkpoint_dir_, sha256);
   std::error_code error;
@@ -227,19 +234,37 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   torch::Generator data = at::detail::createCPUGenerator(training.seed() ^ kDataSeedSalt);
   const GenomeLayout layout = MakeGenomeLayout(request.genome(), training.model(), training.seed());
   SparseTransformer model(ModelOptionsFor(training.model(), layout, device_));
-  std::vector<headevo::v1::HeadGrowth> growth;
-  if (!request.parent_checkpoint_sha256().empty()) {
-    absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> grown =
-        InheritFromParent(request, **task, layout, model);
-    if (!grown.ok()) return grown.status();
-    growth = *std::move(grown);
-  }
   TrainerOptions trainer = TrainerOptionsFor(training, device_);
   trainer.cancelled = cancelled;
-  const std::unique_ptr<torch::optim::AdamW> optimizer = MakeOptimizer(model, trainer);
+  std::vector<headevo::v1::HeadGrowth> growth;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  TrainingProgress progress;
+  if (const std::string& resume = request.resume_checkpoint_sha256(); !resume.empty()) {
+    // A continued run: everything comes from the checkpoint; nothing grows.
+    absl::StatusOr<Checkpoint> checkpoint = LoadStoredCheckpoint(resume, "resumes training from");
+    if (!checkpoint.ok()) return checkpoint.status();
+    optimizer = MakeOptimizer(model, trainer);
+    absl::StatusOr<TrainingProgress> resumed =
+        ResumeTraining(*checkpoint, request, model, *optimizer, &data);
+    if (!resumed.ok()) return resumed.status();
+    progress = *std::move(resumed);
+    trainer.first_step = progress.trained_steps;
+    spdlog::debug("candidate {}: resuming at step {} from {}", request.candidate_id(),
+                  progress.trained_steps, resume.substr(0, 12));
+  } else {
+    if (!request.parent_checkpoint_sha256().empty()) {
+      absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> grown =
+          InheritFromParent(request, **task, layout, model);
+      if (!grown.ok()) return grown.status();
+      growth = *std::move(grown);
+    }
+    optimizer = MakeOptimizer(model, trainer);
+  }
   absl::StatusOr<std::vector<double>> losses =
-      Train(model, **task, trainer, &data, optimizer.get());
+      Train(model, **task, trainer, &data, optimizer.get(), &progress.trained_tokens);
   if (!losses.ok()) return losses.status();
+  progress.trained_steps = training.steps();
+  progress.data_stream_state = EncodeDataStream(data);
 
   std::vector<Batch> validation =
       (*task)->ValidationBatches(training.batch_size(), training.eval_batches());
@@ -254,10 +279,11 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
   headevo::v1::EvaluationResult result;
   result.set_candidate_id(request.candidate_id());
   headevo::v1::Metrics* metrics = result.mutable_metrics();
-  metrics->set_train_loss(TailMean(*losses));
+  metrics->set_train_loss(TailMean(*losses, training.steps()));
   metrics->set_val_loss(val_loss);
   metrics->set_connections(CountConnections(layout, training.model()));
   metrics->set_steps(training.steps());
+  metrics->set_tokens(progress.trained_tokens);
   metrics->set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   // A reference model (dense, a baseline) has no heads in the lineage: the coordinator keeps
@@ -268,7 +294,7 @@ absl::StatusOr<headevo::v1::EvaluationResult> TorchEvaluator::EvaluateOrThrow(
     for (headevo::v1::HeadGrowth& g : growth) *result.add_growth() = std::move(g);
   }
   if (!checkpoint_dir_.empty() && !reference) {
-    absl::StatusOr<std::string> sha256 = SaveCheckpoint(request, model, *optimizer);
+    absl::StatusOr<std::string> sha256 = SaveCheckpoint(request, model, *optimizer, progress);
     if (!sha256.ok()) return sha256.status();
     result.set_checkpoint_sha256(*sha256);
   }

@@ -27,8 +27,10 @@ class AdamW;
 namespace headevo::worker {
 
 class Task;
+class Checkpoint;
 struct GenomeLayout;
 class SparseTransformer;
+struct TrainingProgress;
 
 struct TorchEvaluatorOptions {
   // Where models train: "cpu", "cuda" or "cuda:N" (any string torch::Device parses).
@@ -39,7 +41,8 @@ struct TorchEvaluatorOptions {
   int num_threads = 0;
   // Where checkpoints live, named <sha256>.ckpt (created when missing). When set, every
   // evaluation saves its trained model there and reports the digest, and a request naming a
-  // parent_checkpoint_sha256 starts from that checkpoint's heads (see InheritWeights). Empty:
+  // parent_checkpoint_sha256 starts from that checkpoint's heads (see InheritWeights), one
+  // naming a resume_checkpoint_sha256 continues that checkpoint's run (worker/resume.h). Empty:
   // no checkpoints, and such requests fail.
   std::string checkpoint_dir;
 };
@@ -55,9 +58,19 @@ class TorchEvaluator : public search::Evaluator {
   // See search::Evaluator. Seeds torch's global generator with training.seed (weight init)
   // and a private CPU generator for the training data; the validation data does not depend
   // on the seed. Given the same request it returns bit-identical results on the CPU.
+  // Trains steps [0, training.steps), or with resume_checkpoint_sha256 steps [the checkpoint's
+  // trained_steps, training.steps) from the checkpoint's weights, AdamW state and data-stream
+  // position (no inheritance, growth or head initialisation then: the result has no growth
+  // records). The learning rate follows the schedule over training.schedule_steps. Metrics:
+  // steps = training.steps and tokens = target positions trained on, both counting the
+  // resumed checkpoint's; train_loss = the mean task loss of the run's last max(1, steps / 10)
+  // steps (of this job's steps if it took fewer); train_seconds = this call's wall time. The
+  // checkpoint saved (checkpoint_sha256) records the progress, so it is the one to continue
+  // from; a run stopped at S and continued to N gives the bits of one trained straight to N.
   // Errors: InvalidArgument from ValidateRequest; NotFound when the Brown corpus, a text path
-  // or the parent checkpoint is missing; DataLoss for a damaged parent checkpoint;
-  // FailedPrecondition when the parent does not fit the child or no checkpoint_dir is set;
+  // or the parent or resume checkpoint is missing; DataLoss for a damaged one;
+  // FailedPrecondition when the parent does not fit the child, when the resume checkpoint
+  // cannot continue this request (CheckResumable), or no checkpoint_dir is set;
   // Internal for a non-finite loss or any LibTorch error, naming the candidate and the device;
   // ResourceExhausted when the device (or the host) runs out of memory, which
   // worker::IsPermanentFailure treats as worth retrying elsewhere. Never throws. Not
@@ -70,8 +83,7 @@ class TorchEvaluator : public search::Evaluator {
   // returns Cancelled, saving no checkpoint, once it says true. An exception thrown by
   // `cancelled` is caught like LibTorch's (Internal).
   absl::StatusOr<headevo::v1::EvaluationResult> EvaluateCancellable(
-      const headevo::v1::EvaluationRequest& request,
-      const search::CancelCheck& cancelled) override;
+      const headevo::v1::EvaluationRequest& request, const search::CancelCheck& cancelled) override;
 
  private:
   TorchEvaluator(c10::Device device, std::string checkpoint_dir)
@@ -86,10 +98,16 @@ class TorchEvaluator : public search::Evaluator {
   absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> InheritFromParent(
       const headevo::v1::EvaluationRequest& request, const Task& task, const GenomeLayout& layout,
       SparseTransformer& model);
-  // Saves the trained model and optimiser into checkpoint_dir_; returns the file's SHA-256.
+  // The checkpoint named `sha256` in checkpoint_dir_, checked against its name: the one place
+  // parent and resume checkpoints are read. `use` says what the request does with it, for
+  // the error when no checkpoint_dir_ is set (FailedPrecondition); else Checkpoint::Load's.
+  absl::StatusOr<Checkpoint> LoadStoredCheckpoint(const std::string& sha256, const char* use) const;
+  // Saves the trained model, optimiser and progress into checkpoint_dir_; returns the file's
+  // SHA-256.
   absl::StatusOr<std::string> SaveCheckpoint(const headevo::v1::EvaluationRequest& request,
                                              SparseTransformer& model,
-                                             torch::optim::AdamW& optimizer);
+                                             torch::optim::AdamW& optimizer,
+                                             const TrainingProgress& progress);
 
   c10::Device device_;
   std::string checkpoint_dir_;

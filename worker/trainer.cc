@@ -17,6 +17,7 @@ TrainerOptions TrainerOptionsFor(const headevo::v1::TrainingSpec& training,
                                  const torch::Device& device) {
   TrainerOptions options;
   options.steps = training.steps();
+  options.schedule_steps = training.schedule_steps();
   options.batch_size = training.batch_size();
   options.learning_rate = training.learning_rate();
   options.weight_decay = training.weight_decay();
@@ -35,7 +36,8 @@ double LearningRateAt(const TrainerOptions& options, int64_t step) {
            static_cast<double>(options.warmup_steps);
   }
   if (options.schedule != headevo::v1::LEARNING_RATE_SCHEDULE_COSINE) return options.learning_rate;
-  const int64_t decay_steps = options.steps - options.warmup_steps;
+  const int64_t budget = options.schedule_steps > 0 ? options.schedule_steps : options.steps;
+  const int64_t decay_steps = budget - options.warmup_steps;
   const double progress = decay_steps <= 1 ? 1.0
                                            : static_cast<double>(step - options.warmup_steps) /
                                                  static_cast<double>(decay_steps - 1);
@@ -64,13 +66,14 @@ torch::Tensor MeanAttentionEntropy(SparseTransformer& model, const std::vector<L
 absl::StatusOr<std::vector<double>> Train(SparseTransformer& model, const Task& task,
                                           const TrainerOptions& options,
                                           torch::Generator* generator,
-                                          torch::optim::AdamW* optimizer) {
+                                          torch::optim::AdamW* optimizer,
+                                          int64_t* target_positions) {
   const std::vector<torch::Tensor> parameters = model->TrainableParameters();
   const bool regularised = options.entropy_weight > 0.0;
   model->train();
   std::vector<double> losses;
-  losses.reserve(options.steps);
-  for (int64_t step = 0; step < options.steps; ++step) {
+  losses.reserve(std::max<int64_t>(0, options.steps - options.first_step));
+  for (int64_t step = options.first_step; step < options.steps; ++step) {
     if (options.cancelled && options.cancelled()) {
       return absl::CancelledError(
           absl::StrCat("training cancelled before step ", step, " of ", options.steps));
@@ -92,6 +95,9 @@ absl::StatusOr<std::vector<double>> Train(SparseTransformer& model, const Task& 
           "training diverged: ", std::isnan(value) ? "NaN" : "infinite", " loss at step ", step));
     }
     losses.push_back(value);
+    if (target_positions != nullptr) {
+      *target_positions += batch.targets.ne(kIgnoreTarget).sum().item<int64_t>();
+    }
     const torch::Tensor loss =
         regularised ? task_loss + options.entropy_weight * MeanAttentionEntropy(model, trace)
                     : task_loss;

@@ -342,6 +342,50 @@ TEST_F(RemoteWorkerTest, ADamagedParentAtTheCoordinatorFailsTheJobForGoodUntrain
   }
 }
 
+// A promotion's resume checkpoint comes the way a parent does: downloaded by its digest into
+// the cache, checked, and handed to the evaluator; a copy the coordinator has damaged fails
+// the job for good, naming the resume checkpoint.
+TEST_F(RemoteWorkerTest, AResumeCheckpointIsFetchedByItsDigestLikeAParent) {
+  const std::string rung = "weights at the last rung";
+  const std::string sha = Sha256Hex(rung);
+  coordinator_.PutCheckpoint(sha, rung);
+  headevo::v1::EvaluationRequest request = TinyPlantedRequest();
+  request.mutable_training()->set_schedule_steps(120);
+  request.set_resume_checkpoint_sha256(sha);
+  coordinator_.AddJob(request);
+  RemoteWorkerOptions options = Options();
+  options.max_jobs = 1;
+  std::filesystem::create_directories(options.checkpoint_dir);  // as the evaluator makes it
+  FixedResultEvaluator evaluator(options.checkpoint_dir, "");
+
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+  EXPECT_EQ(stats.reported, 1) << Log();
+  EXPECT_EQ(evaluator.calls.load(), 1);
+  EXPECT_TRUE(evaluator.resume_intact.load());
+  EXPECT_EQ(coordinator_.calls().downloads, 1);
+  ASSERT_OK_AND_ASSIGN(const std::string cached,
+                       Sha256HexOfFile(options.checkpoint_dir + "/" + sha + ".ckpt"));
+  EXPECT_EQ(cached, sha);
+
+  FakeCoordinator damaged;
+  ASSERT_TRUE(damaged.started());
+  damaged.PutCheckpoint(sha, "weights at the last runG");
+  damaged.AddJob(request);
+  options.channel.address = damaged.address();
+  options.checkpoint_dir = dir_.File("cache-damaged");
+  FixedResultEvaluator untouched(options.checkpoint_dir, "");
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats failed, RunRemoteWorker(options, &untouched));
+  EXPECT_EQ(untouched.calls.load(), 0);
+  EXPECT_EQ(failed.failed, 1);
+  const FakeCoordinator::Calls calls = damaged.calls();
+  ASSERT_EQ(calls.reports.size(), 1u);
+  EXPECT_TRUE(calls.reports[0].permanent());
+  EXPECT_TRUE(Contains(calls.reports[0].error(), "fetching resume checkpoint"))
+      << calls.reports[0].error();
+  EXPECT_TRUE(Contains(calls.reports[0].error(), sha)) << calls.reports[0].error();
+}
+
 TEST(RemoteWorkerOptionsTest, NullEvaluatorIsInvalidArgument) {
   RemoteWorkerOptions options;
   options.channel.address = "127.0.0.1:1";

@@ -32,6 +32,15 @@ struct BadCase {
 
 TEST(RequestValidationTest, AcceptsAValidRequest) { EXPECT_OK(ValidateRequest(ValidRequest())); }
 
+TEST(RequestValidationTest, AcceptsAJobStoppingEarlyInItsScheduleAndAResume) {
+  EvaluationRequest request = ValidRequest();
+  request.mutable_training()->set_schedule_steps(120);
+  request.set_resume_checkpoint_sha256(std::string(64, 'c'));
+  EXPECT_OK(ValidateRequest(request));
+  request.mutable_training()->set_schedule_steps(40);  // the last rung
+  EXPECT_OK(ValidateRequest(request));
+}
+
 TEST(RequestValidationTest, RejectsBadRequestsNamingTheProblem) {
   const std::vector<BadCase> cases = {
       {"empty genome", [](EvaluationRequest* r) { r->mutable_genome()->clear_heads(); },
@@ -157,6 +166,21 @@ TEST(RequestValidationTest, RejectsBadRequestsNamingTheProblem) {
       {"checkpoint name that is not a digest",
        [](EvaluationRequest* r) { r->set_parent_checkpoint_sha256("../../etc/passwd"); },
        "parent_checkpoint_sha256 must be 64 lower-case hex digits"},
+      {"resume checkpoint name that is not a digest",
+       [](EvaluationRequest* r) { r->set_resume_checkpoint_sha256(std::string(64, 'A')); },
+       "resume_checkpoint_sha256 must be 64 lower-case hex digits"},
+      {"resume and parent both set",
+       [](EvaluationRequest* r) {
+         r->set_resume_checkpoint_sha256(std::string(64, 'a'));
+         r->set_parent_checkpoint_sha256(std::string(64, 'b'));
+       },
+       "resume_checkpoint_sha256 and parent_checkpoint_sha256 are both set"},
+      {"schedule shorter than the job",
+       [](EvaluationRequest* r) { r->mutable_training()->set_schedule_steps(39); },
+       "training.schedule_steps (39) must be 0 or >= training.steps (40)"},
+      {"negative schedule",
+       [](EvaluationRequest* r) { r->mutable_training()->set_schedule_steps(-1); },
+       "training.schedule_steps (-1)"},
       {"unknown attention kind",
        [](EvaluationRequest* r) {
          r->mutable_training()->mutable_model()->set_attention(

@@ -60,8 +60,9 @@ class ThrowingEvaluator : public search::Evaluator {
 };
 
 // Returns val_loss 1.5 at once. With a checkpoint directory it treats checkpoints as
-// TorchEvaluator does: it reads the parent's file from there (recording whether its bytes
-// hashed to its name, so a test sees that nothing trains from damaged bytes) and writes the
+// TorchEvaluator does: it reads the parent's or resume checkpoint's file from there
+// (recording whether its bytes hashed to its name, so a test sees that nothing trains from
+// damaged bytes) and writes the
 // trained one, `checkpoint_bytes` as <sha256>.ckpt, whose sha256 it reports.
 class FixedResultEvaluator : public search::Evaluator {
  public:
@@ -76,6 +77,11 @@ class FixedResultEvaluator : public search::Evaluator {
     if (!parent.empty()) {
       const absl::StatusOr<std::string> sha = Sha256HexOfFile(PathOf(parent));
       parent_intact = sha.ok() && *sha == parent;
+    }
+    const std::string& resume = request.resume_checkpoint_sha256();
+    if (!resume.empty()) {
+      const absl::StatusOr<std::string> sha = Sha256HexOfFile(PathOf(resume));
+      resume_intact = sha.ok() && *sha == resume;
     }
     headevo::v1::EvaluationResult result;
     result.set_candidate_id(request.candidate_id());
@@ -92,6 +98,7 @@ class FixedResultEvaluator : public search::Evaluator {
 
   std::atomic<int> calls{0};
   std::atomic<bool> parent_intact{false};  // as of the last call with a parent
+  std::atomic<bool> resume_intact{false};  // as of the last call with a resume checkpoint
 
  private:
   std::string PathOf(const std::string& sha256) const {

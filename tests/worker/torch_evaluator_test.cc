@@ -195,6 +195,8 @@ TEST_F(TorchEvaluatorTest, TextFilesTaskTrainsOnADirectoryAndNamesAMissingPath) 
   AddHead(&request, 0, {-2, -1, 0});
   ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator_->Evaluate(request));
   EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
+  // Every position of a byte window has a target: steps x batch x seq_len.
+  EXPECT_EQ(result.metrics().tokens(), 5 * 16 * 16);
 
   const std::string missing = (dir / "nowhere").string();
   request.mutable_training()->mutable_task()->set_text_path(missing);

@@ -77,6 +77,24 @@ struct WideHeadsRun {
   double lr_after = 0;
 };
 
+TEST(TrainerTest, TheLearningRateDependsOnTheScheduleBudgetNotWhereTheJobStops) {
+  TrainerOptions whole;
+  whole.learning_rate = 1.0;
+  whole.schedule = headevo::v1::LEARNING_RATE_SCHEDULE_COSINE;
+  whole.warmup_steps = 10;
+  whole.final_lr_fraction = 0.1;
+  whole.steps = 110;
+  TrainerOptions rung = whole;  // a job stopping at 30 of the same budget, continued from 20
+  rung.steps = 30;
+  rung.first_step = 20;
+  rung.schedule_steps = 110;
+  for (int64_t step = 0; step < 110; ++step) {
+    EXPECT_EQ(LearningRateAt(rung, step), LearningRateAt(whole, step)) << step;
+  }
+  rung.schedule_steps = 0;  // 0: the job's own steps are the budget
+  EXPECT_DOUBLE_EQ(LearningRateAt(rung, 29), 0.1);
+}
+
 TEST(TrainerTest, ConcentrationRegulariserLowersAttentionEntropy) {
   WideHeadsRun plain(0.0), concentrated(1.0);
   const std::vector<double> plain_losses = plain.TrainAll();
