@@ -26,7 +26,7 @@ struct FidelitySettings {
   double k_mean = 1.5;
   int steps = 120;  // the full budget of one candidate
   int batch = 32;
-  int min_steps = 15;  // rungs 15, 45, 120
+  int min_steps = 40;  // rungs 40 and 120
   double reduction_factor = 3;
   int64_t budget_steps = 2400;
   int64_t full_evaluations() const { return budget_steps / steps; }

@@ -85,6 +85,7 @@ absl::Status CheckMetrics(const v1::Metrics& m) {
       Finite("ReportResult.result.metrics.val_loss", m.val_loss(), kNonFiniteLoss),
       AtLeast("ReportResult.result.metrics.connections", m.connections(), 0),
       AtLeast("ReportResult.result.metrics.steps", m.steps(), 0),
+      AtLeast("ReportResult.result.metrics.tokens", m.tokens(), 0),
       Finite("ReportResult.result.metrics.train_seconds", m.train_seconds()),
       !(m.train_seconds() < 0)
           ? absl::OkStatus()

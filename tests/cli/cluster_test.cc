@@ -463,5 +463,60 @@ TEST_F(ClusterTest, RunAndServeGiveTheSameLineageReferencesAndKSweep) {
   EXPECT_NE(report.find("random heads (mean k"), std::string::npos) << report;
 }
 
+TEST_F(ClusterTest, RunAndServeGiveTheSameRungsAndPromotions) {
+  // Multi-fidelity through real workers: rungs of 3, 9 and 27 steps; promotions continue from
+  // checkpoints the worker uploaded. One worker, so the lineage is fixed.
+  const std::string config =
+      testing::TinySearchConfig(
+          "name = \"rungs\"\nseed = 19\npopulation = 6\ngenerations = 1\n"
+          "compare_with_dense = false\n",
+          2, 27) +
+      "\n[fidelity]\nenabled = true\nmin_steps = 3\nreduction_factor = 3\n";
+  std::ofstream(dir_.path() / "rungs.toml") << config;
+  std::string out;
+  ASSERT_EQ(Cli("run rungs.toml --db run-rungs.db --threads 1 -q", &out), 0) << out;
+
+  auto serve = Serve(/*lease_seconds=*/30);
+  auto worker = Worker("a");
+  ASSERT_EQ(Cli("launch rungs.toml --coordinator " + address_, &out), 0) << out;
+  ASSERT_TRUE(WaitFor([&] { return SearchDone(); }, milliseconds(180000)))
+      << serve->Log() << worker->Log();
+
+  storage::StoreOptions read_only;
+  read_only.read_only = true;
+  ASSERT_OK_AND_ASSIGN(auto straight, storage::Store::Open(dir_.File("run-rungs.db"), read_only));
+  ASSERT_OK_AND_ASSIGN(auto expected, straight->ListCandidates(1));
+  ASSERT_OK_AND_ASSIGN(auto served, Reader()->ListCandidates(1));
+  ASSERT_EQ(served.size(), 12u);
+  ASSERT_EQ(expected.size(), served.size());
+  int promoted = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(HeadsWithoutIds(served[i]), HeadsWithoutIds(expected[i]));
+    EXPECT_EQ(served[i].rung(), expected[i].rung());
+    ASSERT_EQ(served[i].rungs_size(), expected[i].rungs_size());
+    for (int r = 0; r < served[i].rungs_size(); ++r) {
+      EXPECT_EQ(served[i].rungs(r).steps(), (r == 0 ? 3 : r == 1 ? 9 : 27));
+      EXPECT_EQ(served[i].rungs(r).val_loss(), expected[i].rungs(r).val_loss());
+      EXPECT_EQ(served[i].rungs(r).tokens(), expected[i].rungs(r).tokens());
+    }
+    promoted += served[i].rung() > 0;
+  }
+  EXPECT_GE(promoted, 4) << "the top third of 12 first-rung results went on";
+  ASSERT_OK_AND_ASSIGN(auto jobs, Reader()->ListJobs(1));
+  for (const auto& job : jobs) EXPECT_EQ(job.state, storage::JobState::kDone) << job.id;
+
+  // The clients show it: the rungs in status, the learning curve of the best.
+  ASSERT_EQ(Cli("status 1 --coordinator " + address_, &out), 0) << out;
+  EXPECT_NE(out.find("3 steps: 12"), std::string::npos) << out;
+  ASSERT_OK_AND_ASSIGN(auto best, Reader()->BestCandidates(1, 1));
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_EQ(best[0].rung, 2);
+  ASSERT_EQ(Cli("curve " + std::to_string(best[0].candidate_id) + " --db cluster.db", &out), 0)
+      << out;
+  EXPECT_NE(out.find("3 rungs finished, 27 steps"), std::string::npos) << out;
+  EXPECT_NE(out.find("   steps"), std::string::npos) << "the plot's x axis\n" << out;
+}
+
 }  // namespace
 }  // namespace headevo

@@ -178,6 +178,8 @@ TEST(RequestChecksReportResultTest, RejectsBadMetrics) {
   ExpectRejected<R>(
       valid, check, [&](R& r) { metrics(r)->set_steps(-1); }, "ReportResult.result.metrics.steps");
   ExpectRejected<R>(
+      valid, check, [&](R& r) { metrics(r)->set_tokens(-1); }, "ReportResult.result.metrics.tokens");
+  ExpectRejected<R>(
       valid, check, [&](R& r) { metrics(r)->set_train_seconds(kNaN); },
       "ReportResult.result.metrics.train_seconds");
   ExpectRejected<R>(

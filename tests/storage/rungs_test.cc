@@ -110,7 +110,7 @@ TEST_F(RungsTest, APromotionContinuesFromItsCheckpointAndMovesTheCandidateUpARun
   EXPECT_EQ(c.rungs(0).val_loss(), 1.5);
   EXPECT_EQ(c.rungs(0).checkpoint_sha256(), kFirst);
   EXPECT_EQ(c.rungs(1).steps(), 30);
-  EXPECT_EQ(c.rungs(1).train_loss(), 1.2);
+  EXPECT_DOUBLE_EQ(c.rungs(1).train_loss(), 1.1 + 0.1);
   ASSERT_OK_AND_ASSIGN(storage::JobRecord job, store_->GetJob(job_id));
   EXPECT_EQ(job.state, storage::JobState::kDone);
   EXPECT_EQ(job.rung, 1);

@@ -72,6 +72,8 @@ class FakeEvaluator : public search::Evaluator {
     m->set_train_loss(m->val_loss());
     m->set_connections(connections);
     m->set_steps(request.training().steps());
+    m->set_tokens(static_cast<int64_t>(request.training().steps()) *
+                  request.training().batch_size());
     if (request.reference_id() == 0) {
       // A promotion's checkpoint is another file than the one it continued from.
       result.set_checkpoint_sha256(
