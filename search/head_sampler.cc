@@ -70,10 +70,6 @@ absl::Status HeadDistribution::Validate() const {
   }
   if (auto s = local.Validate(window); !s.ok()) return s;
   if (auto s = layer_windows.Validate(); !s.ok()) return s;
-  if (layer_windows.max_window > 0 && layer_windows.max_window < window) {
-    return absl::InvalidArgumentError(absl::StrCat("max_window ", layer_windows.max_window,
-                                                   " is below the window ", window));
-  }
   if (offsets.low > window) {
     return absl::InvalidArgumentError(
         absl::StrCat("offset low ", offsets.low, " exceeds the window ", window));

@@ -33,7 +33,7 @@ int LayerWindow(int window, const LayerWindows& windows, int layer) {
   }
   grown = std::min(grown, kLargestWindow);
   if (windows.max_window > 0) grown = std::min(grown, static_cast<double>(windows.max_window));
-  return static_cast<int>(grown);
+  return std::max(window, static_cast<int>(grown));
 }
 
 }  // namespace headevo::search

@@ -20,7 +20,8 @@ struct LayerWindows {
 };
 
 // Layer `layer`'s window for a base window `window` >= 1: round(window * growth^layer) capped
-// at max_window (when > 0) and at 2^20, never below `window` unless max_window is.
+// at max_window (when > 0) and at 2^20. The cap only limits growth: no layer's window is below
+// `window` (whether `window` fits the model is the search's check, not this one's).
 int LayerWindow(int window, const LayerWindows& windows, int layer);
 
 }  // namespace headevo::search
