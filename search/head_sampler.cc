@@ -68,6 +68,8 @@ absl::Status HeadDistribution::Validate() const {
                                                    AvailablePositions(),
                                                    " positions the window allows"));
   }
+  if (auto s = local.Validate(window); !s.ok()) return s;
+  if (auto s = layer_windows.Validate(); !s.ok()) return s;
   if (offsets.low > window) {
     return absl::InvalidArgumentError(
         absl::StrCat("offset low ", offsets.low, " exceeds the window ", window));
@@ -78,9 +80,19 @@ absl::Status HeadDistribution::Validate() const {
   return resolved.Validate();
 }
 
+HeadDistribution HeadDistribution::ForLayer(int layer) const {
+  HeadDistribution resolved = *this;
+  resolved.window = LayerWindow(window, layer_windows, layer);
+  resolved.layer_windows.growth = 1.0;
+  return resolved;
+}
+
 headevo::v1::OffsetSet SampleOffsetSet(const HeadDistribution& dist, Rng& rng) {
   const int k = SampleCount(dist.count, dist.AvailablePositions(), rng);
   std::set<int> chosen;
+  if (DrawsLocalBlock(dist.local, rng)) {
+    for (int offset : LocalBlockOffsets(dist.local, AllowedOffsets(dist))) chosen.insert(offset);
+  }
   // A peaked offset distribution may need many draws for k unique offsets; past a bound the
   // remaining ones are filled uniformly so sampling always terminates.
   const int max_draws = 64 * k + 256;
@@ -129,9 +141,10 @@ std::string DescribeDistribution(const HeadDistribution& dist) {
   // lineages ("uniform[-16,-1]").
   const bool whole_window = off.family == OffsetFamily::kUniform && off.low == 1.0 &&
                             (off.high == 0.0 || off.high == dist.window);
-  if (whole_window) return absl::StrCat(DescribeCount(dist.count), " off~uniform", range);
-  return absl::StrCat(DescribeCount(dist.count), " off~", DescribeOffsets(off, dist.window), " in ",
-                      range);
+  const std::string local = DescribeLocalBlock(dist.local);
+  if (whole_window) return absl::StrCat(DescribeCount(dist.count), " off~", local, "uniform", range);
+  return absl::StrCat(DescribeCount(dist.count), " off~", local, DescribeOffsets(off, dist.window),
+                      " in ", range);
 }
 
 }  // namespace headevo::search

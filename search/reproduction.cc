@@ -178,9 +178,10 @@ headevo::v1::Genome MakeInitialGenome(int num_layers, int heads_per_layer,
   headevo::v1::Genome genome;
   genome.set_num_layers(num_layers);
   for (int layer = 0; layer < num_layers; ++layer) {
+    const HeadDistribution layer_initial = initial.ForLayer(layer);
     for (int h = 0; h < heads_per_layer; ++h) {
       *genome.add_heads() =
-          SampleUniformHead(initial, layer, headevo::v1::HEAD_ORIGIN_INITIAL, rng);
+          SampleUniformHead(layer_initial, layer, headevo::v1::HEAD_ORIGIN_INITIAL, rng);
     }
   }
   return genome;

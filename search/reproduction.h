@@ -60,7 +60,8 @@ ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool&
 absl::StatusOr<ChildPlan> MakeChild(const headevo::v1::Candidate& parent,
                                     const ReproductionOptions& options, Rng& rng);
 
-// The first generation's genome: `heads_per_layer` uniform heads in each layer.
+// The first generation's genome: `heads_per_layer` uniform heads in each layer, each layer's
+// from initial.ForLayer(layer).
 headevo::v1::Genome MakeInitialGenome(int num_layers, int heads_per_layer,
                                       const HeadDistribution& initial, Rng& rng);
 

@@ -30,6 +30,7 @@ headevo::v1::Head NewHead(int layer, Sampler sampler, std::string params) {
 }
 
 // Draws from the initial distribution on behalf of `sampler`, which could not do its own job.
+// `initial` is the layer's (HeadDistribution::ForLayer).
 headevo::v1::Head Fallback(Sampler sampler, int layer, const HeadDistribution& initial,
                            const std::string& why, Rng& rng) {
   headevo::v1::Head head =
@@ -38,56 +39,8 @@ headevo::v1::Head Fallback(Sampler sampler, int layer, const HeadDistribution& i
   return head;
 }
 
-// The copy of `source` with one move applied; `move` receives its description.
-std::vector<int> Mutate(const headevo::v1::Head& source, const HeadDistribution& dist,
-                        const MutationOptions& options, Rng& rng, std::string* move) {
-  std::set<int> offsets(source.offsets().offsets().begin(), source.offsets().offsets().end());
-  const std::vector<int> allowed_list = AllowedOffsets(dist);
-  const std::set<int> allowed(allowed_list.begin(), allowed_list.end());
-  // Every concrete move, so each is drawn exactly with its weight's share.
-  std::vector<std::pair<int, int>> shifts;  // (from, to)
-  for (int from : offsets) {
-    for (int d = 1; d <= options.max_shift; ++d) {
-      for (int to : {from - d, from + d}) {
-        if (allowed.count(to) && !offsets.count(to)) shifts.emplace_back(from, to);
-      }
-    }
-  }
-  std::vector<int> free;
-  for (int o : allowed_list) {
-    if (!offsets.count(o)) free.push_back(o);
-  }
-  const double weights[3] = {shifts.empty() ? 0.0 : options.shift_weight,
-                             free.empty() ? 0.0 : options.add_weight,
-                             offsets.size() > 1 ? options.drop_weight : 0.0};
-  const double total = weights[0] + weights[1] + weights[2];
-  if (total <= 0.0) {
-    *move = "unmutated (no allowed move)";
-  } else {
-    double u = rng.Uniform() * total;
-    int kind = 0;
-    while (kind < 2 && u >= weights[kind]) u -= weights[kind++];
-    if (weights[kind] <= 0.0) kind = weights[1] > 0.0 ? 1 : (weights[0] > 0.0 ? 0 : 2);
-    if (kind == 0) {
-      const auto [from, to] = shifts[rng.UniformInt(0, static_cast<int64_t>(shifts.size()) - 1)];
-      offsets.erase(from);
-      offsets.insert(to);
-      *move = absl::StrCat("shift ", from, "->", to);
-    } else if (kind == 1) {
-      const int added = free[rng.UniformInt(0, static_cast<int64_t>(free.size()) - 1)];
-      offsets.insert(added);
-      *move = absl::StrCat("add ", added);
-    } else {
-      std::vector<int> present(offsets.begin(), offsets.end());
-      const int dropped = present[rng.UniformInt(0, static_cast<int64_t>(present.size()) - 1)];
-      offsets.erase(dropped);
-      *move = absl::StrCat("drop ", dropped);
-    }
-  }
-  return {offsets.begin(), offsets.end()};
-}
-
-// The fitted sampler's distribution for one layer's sources.
+// The fitted sampler's distribution for one layer's sources; `initial` is the layer's. The fit
+// replaces the offsets and k entirely, so it keeps no local block of the initial prior.
 absl::StatusOr<HeadDistribution> FitLayer(const std::vector<HeadPool::Source>& sources,
                                           const HeadDistribution& initial,
                                           const ResamplingOptions& options) {
@@ -109,6 +62,7 @@ absl::StatusOr<HeadDistribution> FitLayer(const std::vector<HeadPool::Source>& s
                                                       options.min_fit_offsets, " to fit)"));
   }
   HeadDistribution fitted = initial;
+  fitted.local = LocalBlock{};
   absl::StatusOr<OffsetDistribution> offsets =
       FitOffsetDistribution(options.fitted_family, magnitudes, options.fit);
   if (!offsets.ok()) return offsets.status();
@@ -157,23 +111,6 @@ headevo::v1::SamplerKind SamplerKindOf(Sampler sampler) {
       return headevo::v1::SAMPLER_GROWTH;
   }
   return headevo::v1::SAMPLER_UNSPECIFIED;
-}
-
-absl::Status MutationOptions::Validate() const {
-  for (double w : {shift_weight, add_weight, drop_weight}) {
-    if (!(w >= 0.0) || !std::isfinite(w)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mutation weights must be finite and >= 0, got ", w));
-    }
-  }
-  if (shift_weight + add_weight + drop_weight <= 0.0) {
-    return absl::InvalidArgumentError(
-        "at least one of shift_weight, add_weight, drop_weight must be > 0");
-  }
-  if (max_shift < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("max_shift must be >= 1, got ", max_shift));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status ResamplingOptions::Validate() const {
@@ -247,14 +184,16 @@ HeadPool HeadPool::Build(const std::vector<RankedParent>& parents, int num_layer
       sources.push_back({genome.heads(score.slot), score.score});
     }
   }
-  for (Layer& layer : pool.layers_) {
+  for (size_t index = 0; index < pool.layers_.size(); ++index) {
+    Layer& layer = pool.layers_[index];
     std::stable_sort(layer.sources.begin(), layer.sources.end(),
                      [](const Source& a, const Source& b) { return a.score > b.score; });
     const size_t keep = std::max<size_t>(
         1, static_cast<size_t>(std::ceil(options.top_fraction * layer.sources.size())));
     if (layer.sources.size() > keep) layer.sources.resize(keep);
     if (!NeedsFit(options)) continue;
-    absl::StatusOr<HeadDistribution> fitted = FitLayer(layer.sources, initial, options);
+    absl::StatusOr<HeadDistribution> fitted =
+        FitLayer(layer.sources, initial.ForLayer(static_cast<int>(index)), options);
     if (fitted.ok()) {
       layer.fitted = *std::move(fitted);
     } else {
@@ -265,15 +204,17 @@ HeadPool HeadPool::Build(const std::vector<RankedParent>& parents, int num_layer
 }
 
 headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
-                             const HeadDistribution& initial, const ResamplingOptions& options,
-                             Rng& rng) {
+                             const HeadDistribution& search_initial,
+                             const ResamplingOptions& options, Rng& rng) {
+  const HeadDistribution initial = search_initial.ForLayer(layer);
   if (sampler == Sampler::kBest) {
     const auto& sources = pool.sources(layer);
     if (sources.empty()) return Fallback(sampler, layer, initial, "no surviving heads", rng);
     const HeadPool::Source& source =
         sources[rng.UniformInt(0, static_cast<int64_t>(sources.size()) - 1)];
     std::string move;
-    const std::vector<int> offsets = Mutate(source.head, initial, options.mutation, rng, &move);
+    const std::vector<int> offsets =
+        MutateOffsets(source.head.offsets(), initial, options.mutation, rng, &move);
     headevo::v1::Head head = NewHead(
         layer, sampler,
         absl::StrFormat("copy of head %d (score %.3g): %s", source.head.id(), source.score, move));

@@ -2,8 +2,8 @@
 // sampler, its parameters and (for a copy) its source head, so the lineage can say where it
 // came from.
 //   uniform: a fresh head from the search's initial distribution;
-//   best:    a copy of a top-ranked head of the same layer, mutated once: one offset shifted,
-//            one free position added, or one offset dropped;
+//   best:    a copy of a top-ranked head of the same layer, mutated once (mutation.h): one
+//            offset shifted, one free position added, or one offset dropped;
 //   fitted:  k and offsets drawn from distributions fitted by maximum likelihood to the top
 //            heads of the layer (a Gaussian mixture by EM when the family is "mixture");
 //   growth:  no new offsets at all: the best surviving head of each layer that lost heads is
@@ -11,7 +11,8 @@
 //            it as extra query/key columns that the worker's functional-gradient step fills;
 //   adaptive: a bandit (bandit.h) picks one of the above for each child.
 // "Top" heads are the best top_fraction of a layer's surviving heads, pooled across the
-// generation's parents and ordered by their ranking score.
+// generation's parents and ordered by their ranking score. Every sampler draws, mutates and
+// fits a layer's heads within that layer's window (HeadDistribution::ForLayer).
 #ifndef HEADEVO_SEARCH_RESAMPLING_H_
 #define HEADEVO_SEARCH_RESAMPLING_H_
 
@@ -27,6 +28,7 @@
 #include "search/distributions.h"
 #include "search/fitting.h"
 #include "search/head_sampler.h"
+#include "search/mutation.h"
 #include "search/pruning.h"
 #include "search/random.h"
 #include "search/ranking.h"
@@ -40,18 +42,6 @@ enum class Sampler { kUniform, kBest, kFitted, kAdaptive, kGrowth };
 absl::StatusOr<Sampler> ParseSampler(std::string_view name);  // "uniform", "best", ...
 std::string_view SamplerName(Sampler sampler);
 headevo::v1::SamplerKind SamplerKindOf(Sampler sampler);
-
-// How the best sampler mutates its copy: one of three moves, chosen with these relative
-// weights among the moves possible for the head.
-struct MutationOptions {
-  double shift_weight = 1.0;
-  double add_weight = 1.0;
-  double drop_weight = 1.0;
-  // A shifted offset moves by 1..max_shift positions, either way.
-  int max_shift = 2;
-
-  absl::Status Validate() const;
-};
 
 struct ResamplingOptions {
   Sampler sampler = Sampler::kUniform;
@@ -117,7 +107,8 @@ class HeadPool {
 };
 
 // One new head for `layer` from `sampler` (not kAdaptive): origin SAMPLED, id 0, sampler
-// and sampler_params set, source_head_id set for a copy, extra_key_width 0. A best or fitted
+// and sampler_params set, source_head_id set for a copy, extra_key_width 0. `initial` is the
+// search's; the head lies in its layer's window (initial.ForLayer(layer)). A best or fitted
 // sampler without sources in the layer draws from `initial` and records why. kGrowth makes no
 // heads of its own (GrowHead does); here it is the fallback MakeChild uses when no head of the
 // layer can grow: a draw from `initial`, recorded as the growth sampler's, that says so.

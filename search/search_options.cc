@@ -162,6 +162,16 @@ absl::Status SearchOptions::Validate() const {
                                                    ") must be < model.seq_len (",
                                                    training.model().seq_len(), ")"));
   }
+  // Deeper layers' windows must fit the model too (the config caps them at seq_len - 1).
+  for (int layer = 1; layer < training.model().num_layers(); ++layer) {
+    const int window = initial.ForLayer(layer).window;
+    if (window >= training.model().seq_len()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "initial.window_growth gives layer ", layer, " a window of ", window,
+          ", which must be < model.seq_len (", training.model().seq_len(),
+          "); cap it with initial.layer_windows.max_window"));
+    }
+  }
   if (initial.causal != training.model().causal()) {
     return absl::InvalidArgumentError("initial offsets and model.causal disagree");
   }

@@ -74,6 +74,9 @@ struct SearchOptions {
   RankingOptions ranking;
   PruningOptions pruning;
   HeadDistribution initial;
+  // Generation 0's candidates draw heads whose mean k runs from 1 to the window's positions
+  // across the population (initial_spread.h) instead of all around initial.count.mean.
+  bool initial_k_spread = false;
   // Model, task and budget of every evaluation; `seed` is set per candidate.
   headevo::v1::TrainingSpec training;
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "search/fidelity.h"
+#include "search/initial_spread.h"
 #include "search/selection.h"
 
 namespace headevo::search {
@@ -74,12 +75,8 @@ Strategy::Strategy(const SearchOptions& options)
 
 std::vector<headevo::v1::Genome> Strategy::InitialGenomes() {
   const auto& model = options_.training.model();
-  std::vector<headevo::v1::Genome> genomes;
-  for (int i = 0; i < options_.population_size; ++i) {
-    genomes.push_back(
-        MakeInitialGenome(model.num_layers(), model.heads_per_layer(), options_.initial, rng_));
-  }
-  return genomes;
+  return MakeInitialPopulation(model.num_layers(), model.heads_per_layer(), options_.initial,
+                               options_.population_size, options_.initial_k_spread, rng_);
 }
 
 void Strategy::RewardLastGeneration(const std::vector<headevo::v1::Candidate>& population) {

@@ -27,7 +27,8 @@ class Strategy {
   // `options` must be valid (SearchOptions::Validate); the RNG starts from options.seed.
   explicit Strategy(const SearchOptions& options);
 
-  // Generation 0: population_size genomes drawn from the initial distribution.
+  // Generation 0: population_size genomes drawn from the initial distribution, spread
+  // across k when options.initial_k_spread (initial_spread.h).
   std::vector<headevo::v1::Genome> InitialGenomes();
 
   // The children of the next generation. `population` holds every candidate of the search so

@@ -93,6 +93,11 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
   s.Double("add_weight", 0.0, 1e6, &r.mutation.add_weight);
   s.Double("drop_weight", 0.0, 1e6, &r.mutation.drop_weight);
   s.Int("max_shift", 1, 1 << 20, &r.mutation.max_shift);
+  EnumChoice(s, "shift_scaling",
+             Named({search::ShiftScaling::kConstant, search::ShiftScaling::kProportional},
+                   search::ShiftScalingName),
+             &r.mutation.shift_scaling);
+  s.Double("shift_fraction", 1e-6, 1.0, &r.mutation.shift_fraction);
   EnumChoice(s, "fitted_family",
              Named({search::OffsetFamily::kNormal, search::OffsetFamily::kStudentT,
                     search::OffsetFamily::kGamma, search::OffsetFamily::kUniform,
@@ -236,6 +241,30 @@ void ReadTraining(TomlSection& s, search::SearchOptions& o) {
   t.set_growth_batches(value);
 }
 
+// offset_distribution, and for "local_plus_far" its block and far family. `families` are the
+// plain offset families, which far_distribution chooses among.
+void ReadLocalPlusFar(TomlSection& s, std::vector<std::string> families,
+                      search::HeadDistribution& d) {
+  const int local_plus_far = static_cast<int>(families.size());
+  int far = static_cast<int>(d.offsets.family);
+  int family = d.local.enabled() ? local_plus_far : far;
+  std::vector<std::string> choices = families;
+  choices.emplace_back("local_plus_far");
+  s.Choice("offset_distribution", choices, &family);
+  if (!d.local.enabled()) far = static_cast<int>(search::OffsetFamily::kLogUniform);
+  s.Choice("far_distribution", families, &far);
+  int width = d.local.enabled() ? d.local.width : 4;
+  s.Int("local_width", 1, 1 << 20, &width);
+  s.Double("local_probability", 0.0, 1.0, &d.local.probability);
+  if (family == local_plus_far) {
+    d.offsets.family = static_cast<search::OffsetFamily>(far);
+    d.local.width = width;
+  } else {
+    d.offsets.family = static_cast<search::OffsetFamily>(family);
+    d.local.width = 0;
+  }
+}
+
 void ReadInitial(TomlSection& s, search::SearchOptions& o) {
   search::HeadDistribution& d = o.initial;
   std::vector<std::string> names;
@@ -247,14 +276,13 @@ void ReadInitial(TomlSection& s, search::SearchOptions& o) {
   d.count.family = static_cast<search::CountFamily>(family);
   s.Double("k_mean", 1.0, 1e6, &d.count.mean);
   s.Double("k_stddev", 0.0, 1e6, &d.count.stddev);
-  // Every offset family but the mixture, which only a fit to observed heads produces.
+  // Every offset family but the mixture, which only a fit to observed heads produces; and
+  // "local_plus_far": a local block, the other offsets from far_distribution.
   names.clear();
   for (int f = 0; f <= static_cast<int>(search::OffsetFamily::kDilated); ++f) {
     names.emplace_back(search::OffsetFamilyName(static_cast<search::OffsetFamily>(f)));
   }
-  family = static_cast<int>(d.offsets.family);
-  s.Choice("offset_distribution", names, &family);
-  d.offsets.family = static_cast<search::OffsetFamily>(family);
+  ReadLocalPlusFar(s, names, d);
   s.Double("offset_location", -1e9, 1e9, &d.offsets.location);
   s.Double("offset_scale", 1e-6, 1e9, &d.offsets.scale);
   s.Double("offset_shape", 1e-6, 1e9, &d.offsets.shape);
@@ -265,6 +293,8 @@ void ReadInitial(TomlSection& s, search::SearchOptions& o) {
   s.Double("negative_fraction", 0.0, 1.0, &d.negative_fraction);
   s.Int("window", 1, 1 << 20, &d.window);
   s.Bool("allow_zero", &d.allow_zero);
+  s.Bool("k_spread", &o.initial_k_spread);
+  s.Double("window_growth", 1.0, 1e3, &d.layer_windows.growth);
 }
 
 void ReadRanking(TomlSection& s, search::SearchOptions& o) {
@@ -370,6 +400,8 @@ absl::StatusOr<search::SearchOptions> ParseSearchConfig(std::string_view toml_te
 
   // The causal constraint is one fact of the model; the offset sampler follows it.
   options.initial.causal = options.training.model().causal();
+  // So do the windows: no layer's may reach seq_len, however it grows.
+  options.initial.layer_windows.max_window = options.training.model().seq_len() - 1;
   for (headevo::v1::AttentionKind kind : options.baselines) {
     if (kind == headevo::v1::ATTENTION_KIND_LINFORMER && options.training.model().causal()) {
       return absl::InvalidArgumentError(absl::StrCat(
