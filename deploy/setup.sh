@@ -28,6 +28,7 @@ packages=(
   libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   prometheus-cpp-dev  # the coordinator's /metrics (data model and text format)
+  libpng-dev  # the image_pixels task reads PNG files
   python3 python3-yaml iproute2 curl  # manifest checks; the network-namespace test; benches
   python3-grpcio  # the Python client test (stubs from protoc + grpc_python_plugin, above)
   gnuplot-nox graphviz  # `headevo report` draws its figures with them
