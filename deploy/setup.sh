@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for headevo: installs every package the project needs,
-# fetches and caches the Brown corpus, and builds with -j2. Idempotent: a second run
-# installs nothing new, reuses the cached corpus and rebuilds only what changed.
+# fetches and caches the Brown corpus and the MNIST digits, and builds with -j2. Idempotent: a
+# second run installs nothing new, reuses the cached data and rebuilds only what changed.
 #
 # Usage: deploy/setup.sh [--no-build] [--build-dir DIR]
-# Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus cache.
+# Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus and MNIST caches.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,6 +67,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 "$repo/deploy/fetch_corpus.sh"
+"$repo/deploy/fetch_mnist.sh"
 
 if [ "$do_build" -eq 1 ]; then
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
