@@ -253,6 +253,42 @@ TEST_F(TorchEvaluatorTest, ImagePixelsTaskTrainsOnMnistLayoutAndOnPatches) {
   EXPECT_NE(bad.status().message().find("zz.pgm"), std::string::npos) << bad.status();
 }
 
+// seq_len 2048 with offsets and planted offsets reaching its far end, sparse and dense, on the
+// planted task and a text task: both train to finite losses (bench/long_context.cc measures
+// the memory; docs/benchmarks.md has the numbers).
+TEST_F(TorchEvaluatorTest, LongContextsOf2048TrainOnPlantedAndTextTasks) {
+  const headevo::testing::TempDir temp;
+  for (const char* name : {"a.txt", "b.txt", "c.txt"}) {
+    std::ofstream out(temp.path() / name);
+    for (int i = 0; i < 400; ++i) out << "line " << i << " of " << name << "\n";
+  }
+  for (bool text : {false, true}) {
+    for (bool dense : {false, true}) {
+      SCOPED_TRACE(std::string(text ? "text" : "planted") + (dense ? " dense" : " sparse"));
+      EvaluationRequest request = TinyPlantedRequest();
+      headevo::v1::TrainingSpec* training = request.mutable_training();
+      training->mutable_model()->set_seq_len(2048);
+      training->set_steps(2);
+      training->set_batch_size(2);
+      training->set_eval_batches(1);
+      training->mutable_task()->clear_planted_offsets();
+      training->mutable_task()->add_planted_offsets(-2047);
+      training->mutable_task()->add_planted_offsets(-1);
+      if (text) {
+        training->mutable_model()->set_vocab_size(256);
+        training->mutable_task()->set_kind(headevo::v1::TASK_KIND_TEXT_FILES);
+        training->mutable_task()->set_text_path(temp.path().string());
+      }
+      if (dense) training->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
+      AddHead(&request, 0, {-2047, -1024, -1, 0});
+      AddHead(&request, 0, {-28, -2});
+      ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator_->Evaluate(request));
+      EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
+      EXPECT_EQ(result.metrics().connections(), dense ? 2 * 2048 : 6);
+    }
+  }
+}
+
 TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
   struct Case {
     headevo::v1::AttentionKind kind;
