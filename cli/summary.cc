@@ -8,8 +8,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "search/image_task.h"
 
 namespace headevo::cli {
+namespace {
+
+// "val_loss 0.5123", with bits per pixel beside it for an image task ("val_loss 0.5123
+// (0.739 bits per pixel)"), the unit image models are compared in.
+std::string ValLoss(const search::SearchOptions& options, double val_loss) {
+  std::string out = absl::StrFormat("val_loss %.4f", val_loss);
+  if (search::IsImageTask(options.training.task())) {
+    absl::StrAppendFormat(&out, " (%.4f bits per pixel)", search::BitsPerPixel(val_loss));
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string FormatParetoFront(const server::SearchOutcome& outcome) {
   if (outcome.pareto_front.empty()) return "";
@@ -86,10 +100,9 @@ std::string FormatSummary(const search::SearchOptions& options,
       "\nsearch %d \"%s\": %d candidates evaluated (%d failed) in %.1f s\n", outcome.search_id,
       options.name, outcome.evaluated, outcome.failed, wall_seconds);
   absl::StrAppendFormat(
-      &out, "best candidate #%d (generation %d%s): val_loss %.4f, %d connections per query\n",
-      best.id(), best.generation(),
-      best.parent_id() != 0 ? absl::StrCat(", parent #", best.parent_id()) : "",
-      best.metrics().val_loss(), best.metrics().connections());
+      &out, "best candidate #%d (generation %d%s): %s, %d connections per query\n", best.id(),
+      best.generation(), best.parent_id() != 0 ? absl::StrCat(", parent #", best.parent_id()) : "",
+      ValLoss(options, best.metrics().val_loss()), best.metrics().connections());
   for (int layer = 0; layer < best.genome().num_layers(); ++layer) {
     absl::StrAppend(&out, "  layer ", layer, ": ", FormatLayerHeads(best.genome(), layer), "\n");
   }
@@ -98,8 +111,9 @@ std::string FormatSummary(const search::SearchOptions& options,
   if (outcome.dense.has_value()) {
     absl::StrAppendFormat(
         &out,
-        "dense attention, trained the same way: val_loss %.4f, %d connections per query (%.1f s)\n",
-        outcome.dense->val_loss(), outcome.dense->connections(), outcome.dense->train_seconds());
+        "dense attention, trained the same way: %s, %d connections per query (%.1f s)\n",
+        ValLoss(options, outcome.dense->val_loss()), outcome.dense->connections(),
+        outcome.dense->train_seconds());
     absl::StrAppendFormat(
         &out, "the best candidate keeps %.1f%% of the dense connections at %.3gx the dense loss\n",
         100.0 * best.metrics().connections() / outcome.dense->connections(),
@@ -116,8 +130,8 @@ std::string FormatSummary(const search::SearchOptions& options,
   for (const server::SearchOutcome::Baseline& baseline : outcome.baselines) {
     if (baseline.metrics.has_value()) {
       absl::StrAppendFormat(
-          &out, "%s, trained the same way: val_loss %.4f, %d connections per query\n",
-          baseline.description, baseline.metrics->val_loss(), baseline.metrics->connections());
+          &out, "%s, trained the same way: %s, %d connections per query\n", baseline.description,
+          ValLoss(options, baseline.metrics->val_loss()), baseline.metrics->connections());
     } else {
       absl::StrAppend(&out, baseline.description, " baseline failed: ", baseline.error, "\n");
     }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for headevo: installs every package the project needs,
-# fetches and caches the Brown corpus, and builds with -j2. Idempotent: a second run
-# installs nothing new, reuses the cached corpus and rebuilds only what changed.
+# fetches and caches the Brown corpus and the MNIST digits, and builds with -j2. Idempotent: a
+# second run installs nothing new, reuses the cached data and rebuilds only what changed.
 #
 # Usage: deploy/setup.sh [--no-build] [--build-dir DIR]
-# Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus cache.
+# Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus and MNIST caches.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +28,7 @@ packages=(
   libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   prometheus-cpp-dev  # the coordinator's /metrics (data model and text format)
+  libpng-dev  # the image_pixels task reads PNG files
   python3 python3-yaml iproute2 curl  # manifest checks; the network-namespace test; benches
   python3-grpcio  # the Python client test (stubs from protoc + grpc_python_plugin, above)
   gnuplot-nox graphviz  # `headevo report` draws its figures with them
@@ -66,6 +67,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 "$repo/deploy/fetch_corpus.sh"
+"$repo/deploy/fetch_mnist.sh"
 
 if [ "$do_build" -eq 1 ]; then
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "search/image_task.h"
 #include "search/random.h"
 
 namespace headevo::search {
@@ -57,6 +58,10 @@ std::string DescribeReferenceModel(const headevo::v1::ModelSpec& model) {
       return absl::StrCat("Linformer (rank ", model.linformer_rank(), ")");
     case headevo::v1::ATTENTION_KIND_RANDOM:
       return absl::StrCat("random heads (mean k ", model.random_k(), ")");
+    case headevo::v1::ATTENTION_KIND_DILATED: return "dilated attention (offsets -1, -2, -4, ...)";
+    case headevo::v1::ATTENTION_KIND_WINDOW_RANDOM:
+      return absl::StrCat("window + random (window ", model.window(), ", ", model.random_k(),
+                          " random)");
     default: return "sparse heads";
   }
 }
@@ -68,6 +73,8 @@ std::string ReferenceKindName(headevo::v1::AttentionKind kind) {
     case headevo::v1::ATTENTION_KIND_STRIDED: return "strided";
     case headevo::v1::ATTENTION_KIND_LINFORMER: return "linformer";
     case headevo::v1::ATTENTION_KIND_RANDOM: return "random";
+    case headevo::v1::ATTENTION_KIND_DILATED: return "dilated";
+    case headevo::v1::ATTENTION_KIND_WINDOW_RANDOM: return "window_random";
     default: return "sparse";
   }
 }
@@ -92,8 +99,9 @@ std::vector<ReferencePlan> BaselineReferences(const SearchOptions& options,
             std::min(BaselineParameter(options.baseline_window, best), model.seq_len()));
         break;
       case headevo::v1::ATTENTION_KIND_STRIDED: {
-        const int stride = options.baseline_stride > 0
-                               ? options.baseline_stride
+        const int stride = options.baseline_stride > 0 ? options.baseline_stride
+                           : IsImageTask(options.training.task())
+                               ? ImageWidth(options.training.task())
                                : static_cast<int>(std::lround(std::sqrt(model.seq_len())));
         model.set_stride(std::min(std::max(stride, 1), model.seq_len()));
         break;
@@ -102,6 +110,18 @@ std::vector<ReferencePlan> BaselineReferences(const SearchOptions& options,
         model.set_linformer_rank(
             std::min(BaselineParameter(options.baseline_linformer_rank, best), model.seq_len()));
         break;
+      case headevo::v1::ATTENTION_KIND_DILATED: break;
+      case headevo::v1::ATTENTION_KIND_WINDOW_RANDOM: {
+        // Half the best candidate's k local, half random, for a parameter configured as 0.
+        const int k = BaselineParameter(0, best);
+        const int window =
+            options.baseline_window > 0 ? options.baseline_window : std::max(1, (k + 1) / 2);
+        const int random = options.baseline_random_k > 0 ? options.baseline_random_k
+                                                         : std::max(1, k / 2);
+        model.set_window(std::min(window, model.seq_len()));
+        model.set_random_k(std::min(random, model.seq_len()));
+        break;
+      }
       default:
         model.set_attention(headevo::v1::ATTENTION_KIND_RANDOM);
         model.set_random_k(

@@ -1,5 +1,6 @@
 // Which reference models a search trains beside its candidates, and how: dense attention and
-// the hand-made baselines of [baselines] (local window, strided, Linformer, random heads).
+// the hand-made baselines of [baselines] (local window, strided, Linformer, random heads,
+// dilated, window + random).
 // Pure: the coordinator queues what these functions plan as jobs (server/engine/coordinator.h).
 #ifndef HEADEVO_SEARCH_REFERENCE_MODELS_H_
 #define HEADEVO_SEARCH_REFERENCE_MODELS_H_
@@ -19,7 +20,7 @@ inline constexpr char kBaselineRole[] = "baseline";
 inline constexpr char kKSweepBarRole[] = "k_sweep_bar";
 
 struct ReferencePlan {
-  std::string kind;         // "dense", "local", "strided", "linformer", "random"
+  std::string kind;         // "dense", "local", "strided", "linformer", "random", "dilated", ...
   std::string description;  // "local attention (window 8)"
   std::string role;         // kBaselineRole or kKSweepBarRole
   // The search's training spec with this model and its own seed.
@@ -34,7 +35,9 @@ ReferencePlan DenseReference(const SearchOptions& options, const std::string& ro
 
 // The baselines of options.baselines in their order, preceded by dense when `with_dense`. A
 // parameter configured as 0 (window, Linformer rank, random k) takes the best candidate's mean
-// k per head (1 when `best` is null); the stride defaults to sqrt(seq_len).
+// k per head (1 when `best` is null); the stride defaults to the image width for an image task
+// and to sqrt(seq_len) otherwise. window_random's window and random_k, when 0, split that k:
+// ceil(k/2) local and floor(k/2) (at least 1) random. Dilated has no parameter.
 std::vector<ReferencePlan> BaselineReferences(const SearchOptions& options,
                                               const headevo::v1::Candidate* best, bool with_dense);
 

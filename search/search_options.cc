@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "search/image_task.h"
 
 namespace headevo::search {
 namespace {
@@ -70,9 +71,11 @@ absl::Status ValidateTraining(const headevo::v1::TrainingSpec& t) {
           "model.vocab_size must be 256 for a byte-level task (brown_corpus, text_files), got ",
           m.vocab_size()));
     }
+  } else if (IsImageTask(task)) {
+    if (absl::Status s = ValidateImageTask(t); !s.ok()) return s;
   } else {
     return absl::InvalidArgumentError(
-        "task.kind must be planted_offsets, brown_corpus or text_files");
+        "task.kind must be planted_offsets, brown_corpus, text_files or image_pixels");
   }
   return absl::OkStatus();
 }

@@ -52,8 +52,9 @@ struct SearchOptions {
   // from scratch; evaluations then keep checkpoints. The growth sampler requires it.
   bool inherit_weights = false;
   // More baselines trained the same way after the search: any of ATTENTION_KIND_LOCAL,
-  // STRIDED, LINFORMER, RANDOM, with their parameters; a parameter of 0 matches the best
-  // candidate's mean k per head (stride: the nearest integer to sqrt(seq_len)).
+  // STRIDED, LINFORMER, RANDOM, DILATED, WINDOW_RANDOM, with their parameters; a parameter of 0
+  // matches the best candidate's mean k per head (stride: the image width for an image task,
+  // else the nearest integer to sqrt(seq_len); see search/reference_models.h).
   std::vector<headevo::v1::AttentionKind> baselines;
   int baseline_window = 0;
   int baseline_stride = 0;

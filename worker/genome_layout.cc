@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "search/random.h"
 
@@ -22,19 +23,26 @@ int64_t DrawHeadSize(double mean, search::Rng& rng) {
   return 1 + count;
 }
 
+// `count` offsets drawn uniformly without replacement from `pool` (partial Fisher-Yates),
+// clipped to the pool's size.
+std::vector<int32_t> DrawOffsets(std::vector<int32_t> pool, int64_t count, search::Rng& rng) {
+  count = std::min<int64_t>(count, static_cast<int64_t>(pool.size()));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t j = rng.UniformInt(i, static_cast<int64_t>(pool.size()) - 1);
+    std::swap(pool[i], pool[j]);
+  }
+  pool.resize(count);
+  return pool;
+}
+
 // A uniformly random subset of the allowed offsets, of size 1 + Poisson(mean_k - 1) clipped
 // to what the window allows (partial Fisher-Yates shuffle, then sorted).
 std::vector<int32_t> RandomOffsets(const ModelSpec& model, search::Rng& rng) {
   std::vector<int32_t> allowed = DenseOffsets(model.seq_len(), model.causal());
-  const int64_t size =
-      std::min<int64_t>(DrawHeadSize(model.random_k(), rng), static_cast<int64_t>(allowed.size()));
-  for (int64_t i = 0; i < size; ++i) {
-    const int64_t j = rng.UniformInt(i, static_cast<int64_t>(allowed.size()) - 1);
-    std::swap(allowed[i], allowed[j]);
-  }
-  allowed.resize(size);
-  std::sort(allowed.begin(), allowed.end());
-  return allowed;
+  std::vector<int32_t> offsets =
+      DrawOffsets(std::move(allowed), DrawHeadSize(model.random_k(), rng), rng);
+  std::sort(offsets.begin(), offsets.end());
+  return offsets;
 }
 
 std::vector<int32_t> BaselineOffsets(const ModelSpec& model, int slot, search::Rng& rng) {
@@ -50,6 +58,11 @@ std::vector<int32_t> BaselineOffsets(const ModelSpec& model, int slot, search::R
                            : StridedOffsets(model.seq_len(), model.causal(), model.stride());
     case headevo::v1::ATTENTION_KIND_RANDOM:
       return RandomOffsets(model, rng);
+    case headevo::v1::ATTENTION_KIND_DILATED:
+      return DilatedOffsets(model.seq_len(), model.causal());
+    case headevo::v1::ATTENTION_KIND_WINDOW_RANDOM:
+      return WindowRandomOffsets(model.seq_len(), model.causal(), model.window(),
+                                 model.random_k(), rng);
     default:  // LINFORMER: no offsets
       return {};
   }
@@ -86,6 +99,28 @@ std::vector<int32_t> StridedOffsets(int seq_len, bool causal, int stride) {
   return offsets;
 }
 
+std::vector<int32_t> DilatedOffsets(int seq_len, bool causal) {
+  std::vector<int32_t> offsets = {0};
+  for (int64_t distance = 1; distance < seq_len; distance *= 2) {
+    offsets.push_back(static_cast<int32_t>(-distance));
+    if (!causal) offsets.push_back(static_cast<int32_t>(distance));
+  }
+  std::sort(offsets.begin(), offsets.end());
+  return offsets;
+}
+
+std::vector<int32_t> WindowRandomOffsets(int seq_len, bool causal, int window, int random_k,
+                                         search::Rng& rng) {
+  std::vector<int32_t> offsets = LocalOffsets(seq_len, causal, window);
+  std::vector<int32_t> far;
+  for (int32_t offset : DenseOffsets(seq_len, causal)) {
+    if (!std::binary_search(offsets.begin(), offsets.end(), offset)) far.push_back(offset);
+  }
+  for (int32_t offset : DrawOffsets(std::move(far), random_k, rng)) offsets.push_back(offset);
+  std::sort(offsets.begin(), offsets.end());
+  return offsets;
+}
+
 bool UsesGenomeOffsets(const ModelSpec& model) {
   return model.attention() == headevo::v1::ATTENTION_KIND_SPARSE ||
          model.attention() == headevo::v1::ATTENTION_KIND_UNSPECIFIED;
@@ -103,6 +138,10 @@ const char* AttentionKindName(AttentionKind kind) {
       return "linformer";
     case headevo::v1::ATTENTION_KIND_RANDOM:
       return "random";
+    case headevo::v1::ATTENTION_KIND_DILATED:
+      return "dilated";
+    case headevo::v1::ATTENTION_KIND_WINDOW_RANDOM:
+      return "window_random";
     default:
       return "sparse";
   }

@@ -7,6 +7,7 @@
 
 #include "headevo/v1/genome.pb.h"
 #include "headevo/v1/training.pb.h"
+#include "search/random.h"
 
 namespace headevo::worker {
 
@@ -37,9 +38,18 @@ std::vector<int32_t> LocalOffsets(int seq_len, bool causal, int window);
 // Every stride-th offset: {.., -2*stride, -stride, 0} and, when not causal, the mirror.
 std::vector<int32_t> StridedOffsets(int seq_len, bool causal, int stride);
 
+// LogSparse's pattern: 0 and -1, -2, -4, ... while inside the sequence (and their mirror when
+// not causal), sorted.
+std::vector<int32_t> DilatedOffsets(int seq_len, bool causal);
+
+// BigBird without global tokens: LocalOffsets(seq_len, causal, window) plus random_k offsets
+// outside the window drawn uniformly from `rng` (fewer when the sequence has fewer), sorted.
+std::vector<int32_t> WindowRandomOffsets(int seq_len, bool causal, int window, int random_k,
+                                         search::Rng& rng);
+
 // Requires a genome and model that ValidateRequest accepts (every layer in
-// [0, model.num_layers()) has a head). `seed` draws the heads of ATTENTION_KIND_RANDOM and is
-// ignored otherwise.
+// [0, model.num_layers()) has a head). `seed` draws the heads of ATTENTION_KIND_RANDOM and
+// WINDOW_RANDOM and is ignored otherwise.
 GenomeLayout MakeGenomeLayout(const headevo::v1::Genome& genome,
                               const headevo::v1::ModelSpec& model, uint64_t seed = 0);
 
@@ -52,7 +62,7 @@ int64_t CountConnections(const GenomeLayout& layout, const headevo::v1::ModelSpe
 bool UsesGenomeOffsets(const headevo::v1::ModelSpec& model);
 
 // The model's attention kind as written in configs: "sparse", "dense", "local", "strided",
-// "linformer" or "random".
+// "linformer", "random", "dilated" or "window_random".
 const char* AttentionKindName(headevo::v1::AttentionKind kind);
 
 }  // namespace headevo::worker

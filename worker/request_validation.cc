@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "search/image_task.h"
 #include "worker/genome_layout.h"
 
 namespace headevo::worker {
@@ -99,6 +100,14 @@ absl::Status ValidateAttentionKind(const ModelSpec& m) {
       return require("stride (for strided attention)", m.stride(), 1, m.seq_len());
     case headevo::v1::ATTENTION_KIND_RANDOM:
       return require("random_k (for random heads)", m.random_k(), 1, m.seq_len());
+    case headevo::v1::ATTENTION_KIND_DILATED:
+      return absl::OkStatus();
+    case headevo::v1::ATTENTION_KIND_WINDOW_RANDOM:
+      if (absl::Status s = require("window (for window_random)", m.window(), 1, m.seq_len());
+          !s.ok()) {
+        return s;
+      }
+      return require("random_k (for window_random)", m.random_k(), 1, m.seq_len());
     case headevo::v1::ATTENTION_KIND_LINFORMER:
       if (m.causal()) {
         return absl::InvalidArgumentError(
@@ -202,6 +211,11 @@ absl::Status ValidateTask(const TrainingSpec& training) {
         return absl::InvalidArgumentError(
             absl::StrCat("training.model.vocab_size must be 256 for a byte-level text task, got ",
                          m.vocab_size()));
+      }
+      return absl::OkStatus();
+    case headevo::v1::TASK_KIND_IMAGE_PIXELS:
+      if (absl::Status s = search::ValidateImageTask(training); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("training.", s.message()));
       }
       return absl::OkStatus();
     default:

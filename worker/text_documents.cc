@@ -16,16 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// FNV-1a: a fixed, documented hash (std::hash may differ between standard libraries).
-uint64_t NameHash(const std::string& name) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : name) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
-
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in.is_open()) return absl::InternalError(absl::StrCat("cannot open ", path.string()));
@@ -68,6 +58,15 @@ bool IsHidden(const fs::path& relative) {
 }
 
 }  // namespace
+
+uint64_t NameHash(std::string_view name) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : name) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
 
 absl::StatusOr<std::vector<TextDocument>> ReadTextDocuments(const std::string& path) {
   std::error_code error;

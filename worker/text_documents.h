@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,10 @@ struct TextDocument {
 // Errors: NotFound when `path` does not exist or holds no text; Internal when a file cannot
 // be read.
 absl::StatusOr<std::vector<TextDocument>> ReadTextDocuments(const std::string& path);
+
+// FNV-1a of `name`: a fixed, documented hash (std::hash may differ between standard libraries)
+// that deterministic held-out choices sort by.
+uint64_t NameHash(std::string_view name);
 
 struct DocumentSplit {
   std::string train;       // training documents in input order, each followed by '\n'

@@ -17,12 +17,16 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "search/image_task.h"
 #include "spdlog/spdlog.h"
 #include "worker/brown_corpus.h"
 #include "worker/byte_text_task.h"
 #include "worker/checkpoint.h"
 #include "worker/genome_layout.h"
 #include "worker/growth.h"
+#include "worker/image_files.h"
+#include "worker/image_pixels_task.h"
+#include "worker/mnist_digits.h"
 #include "worker/head_stats.h"
 #include "worker/model.h"
 #include "worker/planted_offsets_task.h"
@@ -129,6 +133,7 @@ absl::StatusOr<std::unique_ptr<Task>> TorchEvaluator::MakeTask(
         training.model().vocab_size(), seq_len,
         std::vector<int32_t>(spec.planted_offsets().begin(), spec.planted_offsets().end()));
   }
+  if (spec.kind() == headevo::v1::TASK_KIND_IMAGE_PIXELS) return MakeImageTask(training);
   const bool brown = spec.kind() == headevo::v1::TASK_KIND_BROWN_CORPUS;
   const std::string path = !brown                      ? spec.text_path()
                            : spec.corpus_dir().empty() ? DefaultBrownCorpusDir()
@@ -157,6 +162,32 @@ absl::StatusOr<Checkpoint> TorchEvaluator::LoadStoredCheckpoint(const std::strin
                      " but this worker keeps no checkpoint directory; start it with one"));
   }
   return Checkpoint::Load(CheckpointPath(checkpoint_dir_, sha256), sha256);
+}
+
+absl::StatusOr<std::unique_ptr<Task>> TorchEvaluator::MakeImageTask(
+    const headevo::v1::TrainingSpec& training) {
+  const headevo::v1::TaskSpec& spec = training.task();
+  const bool mnist = spec.image_dir().empty();
+  const std::string dir = !mnist                     ? spec.image_dir()
+                          : spec.mnist_dir().empty() ? DefaultMnistDir()
+                                                     : spec.mnist_dir();
+  const int width = search::ImageWidth(spec), height = search::ImageHeight(spec);
+  const std::string key =
+      mnist ? absl::StrCat("mnist:", dir) : absl::StrCat("patches:", dir, ":", width, "x", height);
+  auto& images = image_sets_[key];
+  if (images == nullptr) {
+    absl::StatusOr<std::vector<GrayImage>> read =
+        mnist ? ReadMnistDigits(dir) : ReadImagePatches(dir, width, height);
+    if (!read.ok()) {
+      image_sets_.erase(key);
+      return read.status();
+    }
+    images = std::make_shared<const std::vector<GrayImage>>(*std::move(read));
+  }
+  absl::StatusOr<std::unique_ptr<ImagePixelsTask>> task = ImagePixelsTask::Create(
+      *images, search::ImageLevels(spec), training.model().seq_len());
+  if (!task.ok()) return task.status();
+  return std::unique_ptr<Task>(*std::move(task));
 }
 
 absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> TorchEvaluator::InheritFromParent(

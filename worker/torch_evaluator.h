@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "search/evaluator.h"
+#include "worker/gray_image.h"
 #include "worker/text_documents.h"
 
 namespace torch::optim {
@@ -93,6 +94,7 @@ class TorchEvaluator : public search::Evaluator {
   absl::StatusOr<headevo::v1::EvaluationResult> EvaluateOrThrow(
       const headevo::v1::EvaluationRequest& request, const search::CancelCheck& cancelled);
   absl::StatusOr<std::unique_ptr<Task>> MakeTask(const headevo::v1::TrainingSpec& training);
+  absl::StatusOr<std::unique_ptr<Task>> MakeImageTask(const headevo::v1::TrainingSpec& training);
   // Loads the request's parent checkpoint, copies its heads into `model`, sets up the new
   // heads and grows the grown ones (worker/growth.h); returns what growth did, in genome order.
   absl::StatusOr<std::vector<headevo::v1::HeadGrowth>> InheritFromParent(
@@ -114,6 +116,8 @@ class TorchEvaluator : public search::Evaluator {
   // Documents of each byte-level corpus ("brown:<dir>" or "text:<path>"), read once per
   // lifetime of this object.
   std::map<std::string, std::shared_ptr<const std::vector<TextDocument>>> corpora_;
+  // Images of each image data set ("mnist:<dir>" or "patches:<dir>:<w>x<h>"), read likewise.
+  std::map<std::string, std::shared_ptr<const std::vector<GrayImage>>> image_sets_;
 };
 
 }  // namespace headevo::worker

@@ -142,7 +142,8 @@ void ReadKSweep(TomlSection& s, search::SearchOptions& o) {
 }
 
 // Config names of the baseline kinds, in AttentionKind order from LOCAL.
-const std::vector<std::string> kBaselineNames = {"local", "strided", "linformer", "random"};
+const std::vector<std::string> kBaselineNames = {"local",  "strided", "linformer",
+                                                  "random", "dilated", "window_random"};
 
 void ReadBaselines(TomlSection& s, search::SearchOptions& o) {
   std::vector<int> kinds;
@@ -181,11 +182,30 @@ void ReadModel(TomlSection& s, search::SearchOptions& o) {
   m.set_causal(causal);
 }
 
+// The image_pixels keys of [task]; search/image_task.h checks them against the model.
+void ReadImageTask(TomlSection& s, headevo::v1::TaskSpec& t) {
+  std::string path = t.mnist_dir();
+  s.String("mnist_dir", &path);
+  t.set_mnist_dir(path);
+  path = t.image_dir();
+  s.String("image_dir", &path);
+  t.set_image_dir(path);
+  int value = t.levels();
+  s.Int("levels", 0, 256, &value);
+  t.set_levels(value);
+  value = t.patch_width();
+  s.Int("patch_width", 0, 1 << 16, &value);
+  t.set_patch_width(value);
+  value = t.patch_height();
+  s.Int("patch_height", 0, 1 << 16, &value);
+  t.set_patch_height(value);
+}
+
 void ReadTask(TomlSection& s, search::SearchOptions& o) {
   headevo::v1::TaskSpec& t = *o.training.mutable_task();
   // Config names in TaskKind order from PLANTED_OFFSETS.
   int kind = t.kind() - headevo::v1::TASK_KIND_PLANTED_OFFSETS;
-  s.Choice("kind", {"planted_offsets", "brown_corpus", "text_files"}, &kind);
+  s.Choice("kind", {"planted_offsets", "brown_corpus", "text_files", "image_pixels"}, &kind);
   t.set_kind(static_cast<headevo::v1::TaskKind>(kind + headevo::v1::TASK_KIND_PLANTED_OFFSETS));
   std::vector<int> planted(t.planted_offsets().begin(), t.planted_offsets().end());
   s.IntArray("planted_offsets", -(1 << 20), 1 << 20, &planted);
@@ -197,6 +217,7 @@ void ReadTask(TomlSection& s, search::SearchOptions& o) {
   std::string text_path = t.text_path();
   s.String("text_path", &text_path);
   t.set_text_path(text_path);
+  ReadImageTask(s, t);
 }
 
 void ReadTraining(TomlSection& s, search::SearchOptions& o) {

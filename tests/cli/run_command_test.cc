@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "storage/store.h"
+#include "tests/testutil/image_fixtures.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace headevo {
@@ -253,6 +254,66 @@ TEST_F(RunCommandTest, InheritingSearchKeepsOneCheckpointPerCandidateAndRunsBase
   // inheriting children included, trains to the same bytes.
   ASSERT_EQ(Headevo("run inherit.toml -q --db again.db").exit_code, 0);
   EXPECT_EQ(shas("again.db"), first);
+}
+
+// The image_pixels task end to end through `headevo run`, on a miniature of the mnist package
+// written here (no network, no cache): candidates, dense and the three image-minded baselines
+// train, and the summary gives bits per pixel.
+TEST_F(RunCommandTest, ImagePixelsSearchOnFixtureDigitsReportsBitsPerPixel) {
+  headevo::testing::WriteMnistFixture(dir_ / "mnist", 2);
+  const auto config = [&](const std::string& mnist_dir) {
+    return R"(
+[search]
+name = "digits"
+population = 3
+generations = 1
+compare_with_dense = true
+
+[selection]
+parents = 2
+
+[model]
+vocab_size = 8
+d_model = 16
+layers = 1
+heads_per_layer = 2
+d_head = 4
+seq_len = 56
+
+[task]
+kind = "image_pixels"
+levels = 8
+mnist_dir = ")" + (dir_ / mnist_dir).string() + R"("
+
+[training]
+steps = 4
+batch_size = 4
+eval_batches = 1
+
+[initial]
+window = 30
+
+[baselines]
+run = ["strided", "dilated", "window_random"]
+)";
+  };
+  Write("digits.toml", config("mnist"));
+  const Ran ran = Headevo("run digits.toml");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  EXPECT_NE(ran.out.find("bits per pixel"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("strided attention (stride 28), trained"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("dilated attention (offsets -1, -2, -4, ...), trained"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("window + random (window "), std::string::npos) << ran.out;
+  EXPECT_EQ(ran.out.find("baseline failed"), std::string::npos) << ran.out;
+
+  // A directory without the digits is named, with the script that fetches them.
+  Write("nodigits.toml", config("none"));
+  const Ran missing = Headevo("run nodigits.toml -q --db missing.db");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE((missing.out + missing.err).find("fetch_mnist.sh"), std::string::npos)
+      << missing.out << missing.err;
 }
 
 TEST_F(RunCommandTest, BadConfigNamesFileLineAndKeyAndWritesNothing) {

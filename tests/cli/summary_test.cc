@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace headevo::cli {
 namespace {
 
@@ -113,6 +115,26 @@ TEST(SummaryTest, SummaryListsEachBaseline) {
   EXPECT_NE(summary.find("Linformer (rank 3) baseline failed: INVALID_ARGUMENT: causal"),
             std::string::npos)
       << summary;
+}
+
+TEST(SummaryTest, ImageTaskLossesAreAlsoInBitsPerPixel) {
+  search::SearchOptions options;
+  options.training = search::DefaultTrainingSpec();
+  options.training.mutable_task()->set_kind(headevo::v1::TASK_KIND_IMAGE_PIXELS);
+  server::SearchOutcome outcome;
+  outcome.best = Best();  // val_loss 0.5 nats: 0.7213 bits
+  headevo::v1::Metrics dense;
+  dense.set_val_loss(std::log(2.0));
+  dense.set_connections(10);
+  outcome.dense = dense;
+  const std::string summary = FormatSummary(options, outcome, 1.0);
+  EXPECT_NE(summary.find("val_loss 0.5000 (0.7213 bits per pixel), 5 connections"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("val_loss 0.6931 (1.0000 bits per pixel)"), std::string::npos)
+      << summary;
+  options.training.mutable_task()->set_kind(headevo::v1::TASK_KIND_PLANTED_OFFSETS);
+  EXPECT_EQ(FormatSummary(options, outcome, 1.0).find("bits per pixel"), std::string::npos);
 }
 
 }  // namespace

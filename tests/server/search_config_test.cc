@@ -245,10 +245,49 @@ TEST(SearchConfigTest, TextFilesTaskAndBaselineErrors) {
   EXPECT_EQ(text->training.task().text_path(), "/data/books");
   ExpectError("[model]\nvocab_size = 256\n[task]\nkind = \"text_files\"\n", {"task.text_path"});
   ExpectError("[baselines]\nrun = [\"local\", \"sparse\"]\n",
-              {"test.toml:2:", "baselines.run", "\"local\", \"strided\", \"linformer\", \"random\"",
+              {"test.toml:2:", "baselines.run",
+               "\"local\", \"strided\", \"linformer\", \"random\", \"dilated\", \"window_random\"",
                "got \"sparse\""});
   ExpectError("[baselines]\nrun = [\"linformer\"]\n", {"linformer", "model.causal = false"});
   ExpectError("[training]\nlr_schedule = \"step\"\n", {"training.lr_schedule", "cosine"});
+}
+
+TEST(SearchConfigTest, ImagePixelsTaskKeysAndTheirChecks) {
+  auto mnist = Parse("[model]\nvocab_size = 16\nseq_len = 196\n[task]\nkind = \"image_pixels\"\n");
+  ASSERT_TRUE(mnist.ok()) << mnist.status();
+  EXPECT_EQ(mnist->training.task().kind(), headevo::v1::TASK_KIND_IMAGE_PIXELS);
+  EXPECT_TRUE(mnist->training.task().mnist_dir().empty());  // the default cache
+  auto own = Parse(
+      "[model]\nvocab_size = 8\nseq_len = 48\n[task]\nkind = \"image_pixels\"\n"
+      "image_dir = \"/photos\"\nlevels = 8\npatch_width = 12\npatch_height = 4\n"
+      "mnist_dir = \"/m\"\n[baselines]\nrun = [\"strided\", \"dilated\", \"window_random\"]\n");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->training.task().image_dir(), "/photos");
+  EXPECT_EQ(own->training.task().mnist_dir(), "/m");
+  EXPECT_EQ(own->training.task().levels(), 8);
+  EXPECT_EQ(own->training.task().patch_width(), 12);
+  EXPECT_EQ(own->training.task().patch_height(), 4);
+  EXPECT_EQ(own->baselines, (std::vector<headevo::v1::AttentionKind>{
+                                headevo::v1::ATTENTION_KIND_STRIDED,
+                                headevo::v1::ATTENTION_KIND_DILATED,
+                                headevo::v1::ATTENTION_KIND_WINDOW_RANDOM}));
+
+  const std::string image = "[task]\nkind = \"image_pixels\"\n";
+  ExpectError("[model]\nvocab_size = 8\nseq_len = 64\n" + image,
+              {"model.vocab_size (8) must be >= task.levels (16)"});
+  ExpectError("[model]\nvocab_size = 16\nseq_len = 785\n" + image,
+              {"model.seq_len (785)", "784 pixels"});
+  ExpectError("[model]\nvocab_size = 16\nseq_len = 64\ncausal = false\n" + image,
+              {"model.causal = true"});
+  ExpectError("[model]\nvocab_size = 16\nseq_len = 64\n" + image + "levels = 1\n",
+              {"task.levels must be in [2, 256]"});
+  ExpectError("[model]\nvocab_size = 16\nseq_len = 64\n" + image + "levels = 300\n",
+              {"levels"});
+  ExpectError("[model]\nvocab_size = 16\nseq_len = 64\n" + image +
+                  "image_dir = \"/p\"\npatch_width = 4\npatch_height = 4\n",
+              {"model.seq_len (64)", "16 pixels (4 x 4)"});
+  ExpectError("[model]\nvocab_size = 16\nseq_len = 64\n" + image + "pixels = 4\n",
+              {"pixels"});
 }
 
 TEST(SearchConfigTest, GrowthKeysAndTheirChecks) {
@@ -514,10 +553,13 @@ TEST(SearchConfigTest, ShippedExamplesParse) {
   const char* source_dir = std::getenv("HEADEVO_SOURCE_DIR");
   ASSERT_NE(source_dir, nullptr) << "ctest sets HEADEVO_SOURCE_DIR";
   std::string text;
-  auto options = LoadSearchConfigFile(std::string(source_dir) + "/examples/quickstart.toml", &text);
-  ASSERT_TRUE(options.ok()) << options.status();
-  EXPECT_FALSE(text.empty());
-  EXPECT_GE(options->generations, 1);
+  for (const char* example : {"quickstart.toml", "mnist.toml"}) {
+    auto options =
+        LoadSearchConfigFile(std::string(source_dir) + "/examples/" + example, &text);
+    ASSERT_TRUE(options.ok()) << example << ": " << options.status();
+    EXPECT_FALSE(text.empty());
+    EXPECT_GE(options->generations, 1);
+  }
 }
 
 }  // namespace

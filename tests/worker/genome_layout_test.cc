@@ -97,5 +97,57 @@ TEST(GenomeLayoutTest, RandomHeadsFollowTheSeedAndHaveTheRequestedMeanSize) {
   EXPECT_NEAR(total / 400.0, 6.0, 0.5);
 }
 
+TEST(GenomeLayoutTest, DilatedOffsetsAreExponentiallySpaced) {
+  EXPECT_EQ(DilatedOffsets(16, true), (std::vector<int32_t>{-8, -4, -2, -1, 0}));
+  EXPECT_EQ(DilatedOffsets(17, true), (std::vector<int32_t>{-16, -8, -4, -2, -1, 0}));
+  EXPECT_EQ(DilatedOffsets(5, false), (std::vector<int32_t>{-4, -2, -1, 0, 1, 2, 4}));
+  EXPECT_EQ(DilatedOffsets(1, true), (std::vector<int32_t>{0}));
+  // Every head of a dilated model has the same pattern, whatever the genome says.
+  headevo::v1::EvaluationRequest request = testing::TinyPlantedRequest();
+  for (int i = 0; i < 3; ++i) AddHead(&request, 0, {-1});
+  headevo::v1::ModelSpec model = request.training().model();
+  model.set_attention(headevo::v1::ATTENTION_KIND_DILATED);
+  const GenomeLayout layout = MakeGenomeLayout(request.genome(), model);
+  for (const auto& head : layout.offsets[0]) EXPECT_EQ(head, DilatedOffsets(16, true));
+  EXPECT_EQ(CountConnections(layout, model), 3 * 5);
+}
+
+TEST(GenomeLayoutTest, WindowRandomAddsFarOffsetsOutsideTheWindow) {
+  search::Rng rng(3);
+  for (int trial = 0; trial < 50; ++trial) {
+    const std::vector<int32_t> head = WindowRandomOffsets(64, true, 4, 3, rng);
+    ASSERT_EQ(head.size(), 7u);
+    EXPECT_TRUE(std::is_sorted(head.begin(), head.end()));
+    EXPECT_EQ(std::adjacent_find(head.begin(), head.end()), head.end());
+    // The window {-3 .. 0} is the last four; the three random ones lie beyond it.
+    EXPECT_EQ(std::vector<int32_t>(head.end() - 4, head.end()), LocalOffsets(64, true, 4));
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_LT(head[i], -3);
+      EXPECT_GE(head[i], -63);
+    }
+  }
+  // A sequence with fewer far offsets than asked gives them all.
+  EXPECT_EQ(WindowRandomOffsets(6, true, 4, 9, rng), DenseOffsets(6, true));
+  // Bidirectional: the far offsets may look ahead.
+  bool ahead = false;
+  for (int trial = 0; trial < 50; ++trial) {
+    for (int32_t offset : WindowRandomOffsets(64, false, 3, 4, rng)) ahead |= offset > 1;
+  }
+  EXPECT_TRUE(ahead);
+
+  headevo::v1::EvaluationRequest request = testing::TinyPlantedRequest();
+  request.mutable_training()->mutable_model()->set_seq_len(128);
+  for (int i = 0; i < 8; ++i) AddHead(&request, 0, {-1});
+  headevo::v1::ModelSpec model = request.training().model();
+  model.set_attention(headevo::v1::ATTENTION_KIND_WINDOW_RANDOM);
+  model.set_window(2);
+  model.set_random_k(2);
+  const GenomeLayout a = MakeGenomeLayout(request.genome(), model, 5);
+  EXPECT_EQ(a.offsets, MakeGenomeLayout(request.genome(), model, 5).offsets);
+  EXPECT_NE(a.offsets, MakeGenomeLayout(request.genome(), model, 6).offsets);
+  EXPECT_NE(a.offsets[0][0], a.offsets[0][1]);  // each head draws its own
+  EXPECT_EQ(CountConnections(a, model), 8 * 4);
+}
+
 }  // namespace
 }  // namespace headevo::worker

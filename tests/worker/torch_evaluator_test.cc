@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/testutil/image_fixtures.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/worker/test_requests.h"
@@ -205,6 +206,91 @@ TEST_F(TorchEvaluatorTest, TextFilesTaskTrainsOnADirectoryAndNamesAMissingPath) 
   EXPECT_NE(status.status().message().find(missing), std::string::npos) << status.status();
 }
 
+// The image_pixels task end to end on fixtures: a miniature of the mnist package, then a
+// directory of PGM files cut into patches; bad data is named.
+TEST_F(TorchEvaluatorTest, ImagePixelsTaskTrainsOnMnistLayoutAndOnPatches) {
+  namespace fs = std::filesystem;
+  const headevo::testing::TempDir temp;
+  headevo::testing::WriteMnistFixture(temp.path() / "mnist", 2);
+  EvaluationRequest request = TinyPlantedRequest();
+  request.mutable_training()->mutable_model()->set_seq_len(56);  // two rows
+  request.mutable_training()->set_steps(5);
+  headevo::v1::TaskSpec* task = request.mutable_training()->mutable_task();
+  task->Clear();
+  task->set_kind(headevo::v1::TASK_KIND_IMAGE_PIXELS);
+  task->set_levels(8);
+  task->set_mnist_dir((temp.path() / "mnist").string());
+  AddHead(&request, 0, {-28, -1});
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator_->Evaluate(request));
+  EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
+  EXPECT_GT(result.metrics().val_loss(), 0.0);
+
+  request.mutable_training()->mutable_model()->set_vocab_size(4);  // < levels
+  const absl::StatusOr<EvaluationResult> small_vocab = evaluator_->Evaluate(request);
+  EXPECT_EQ(small_vocab.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(small_vocab.status().message().find("task.levels"), std::string::npos)
+      << small_vocab.status();
+  request.mutable_training()->mutable_model()->set_vocab_size(8);
+
+  fs::create_directories(temp.path() / "pgm");
+  for (int i = 0; i < 3; ++i) {
+    std::vector<unsigned char> values(16 * 8);
+    for (size_t p = 0; p < values.size(); ++p) values[p] = static_cast<unsigned char>(p * 7 + i);
+    headevo::testing::WritePgm(temp.path() / "pgm" / ("img" + std::to_string(i) + ".pgm"), 16,
+                               8, values);
+  }
+  task->set_image_dir((temp.path() / "pgm").string());
+  task->set_patch_width(8);
+  task->set_patch_height(4);  // 4 patches of 32 pixels per image
+  request.mutable_training()->mutable_model()->set_seq_len(16);
+  request.mutable_genome()->Clear();
+  AddHead(&request, 0, {-8, -1});
+  ASSERT_OK_AND_ASSIGN(const EvaluationResult patches, evaluator_->Evaluate(request));
+  EXPECT_TRUE(std::isfinite(patches.metrics().val_loss()));
+
+  std::ofstream(temp.path() / "pgm" / "zz.pgm") << "P5\n2 2\n255\n";  // truncated raster
+  task->set_image_dir((temp.path() / "pgm").string() + "/");  // another cache key
+  const absl::StatusOr<EvaluationResult> bad = evaluator_->Evaluate(request);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("zz.pgm"), std::string::npos) << bad.status();
+}
+
+// seq_len 2048 with offsets and planted offsets reaching its far end, sparse and dense, on the
+// planted task and a text task: both train to finite losses (bench/long_context.cc measures
+// the memory; docs/benchmarks.md has the numbers).
+TEST_F(TorchEvaluatorTest, LongContextsOf2048TrainOnPlantedAndTextTasks) {
+  const headevo::testing::TempDir temp;
+  for (const char* name : {"a.txt", "b.txt", "c.txt"}) {
+    std::ofstream out(temp.path() / name);
+    for (int i = 0; i < 400; ++i) out << "line " << i << " of " << name << "\n";
+  }
+  for (bool text : {false, true}) {
+    for (bool dense : {false, true}) {
+      SCOPED_TRACE(std::string(text ? "text" : "planted") + (dense ? " dense" : " sparse"));
+      EvaluationRequest request = TinyPlantedRequest();
+      headevo::v1::TrainingSpec* training = request.mutable_training();
+      training->mutable_model()->set_seq_len(2048);
+      training->set_steps(2);
+      training->set_batch_size(2);
+      training->set_eval_batches(1);
+      training->mutable_task()->clear_planted_offsets();
+      training->mutable_task()->add_planted_offsets(-2047);
+      training->mutable_task()->add_planted_offsets(-1);
+      if (text) {
+        training->mutable_model()->set_vocab_size(256);
+        training->mutable_task()->set_kind(headevo::v1::TASK_KIND_TEXT_FILES);
+        training->mutable_task()->set_text_path(temp.path().string());
+      }
+      if (dense) training->mutable_model()->set_attention(headevo::v1::ATTENTION_KIND_DENSE);
+      AddHead(&request, 0, {-2047, -1024, -1, 0});
+      AddHead(&request, 0, {-28, -2});
+      ASSERT_OK_AND_ASSIGN(const EvaluationResult result, evaluator_->Evaluate(request));
+      EXPECT_TRUE(std::isfinite(result.metrics().val_loss()));
+      EXPECT_EQ(result.metrics().connections(), dense ? 2 * 2048 : 6);
+    }
+  }
+}
+
 TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
   struct Case {
     headevo::v1::AttentionKind kind;
@@ -216,6 +302,8 @@ TEST_F(TorchEvaluatorTest, BaselinesTrainAndCountTheirConnections) {
       {headevo::v1::ATTENTION_KIND_STRIDED, true, 2 * 4 + 2 * 4},  // local 4, {-12,-8,-4,0}
       {headevo::v1::ATTENTION_KIND_LINFORMER, false, 4 * 4},       // rank 4
       {headevo::v1::ATTENTION_KIND_RANDOM, true, -1},              // drawn
+      {headevo::v1::ATTENTION_KIND_DILATED, true, 4 * 5},          // {-8,-4,-2,-1,0}
+      {headevo::v1::ATTENTION_KIND_WINDOW_RANDOM, true, 4 * 7},    // window 4 + 3 random
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(headevo::v1::AttentionKind_Name(c.kind));
