@@ -100,8 +100,19 @@ absl::Status RequireCandidate(Database& db, int64_t candidate_id) {
 // this walks the distinct values with one index seek each on the partial index over (search_id,
 // group, val_loss), so it costs per distinct value, not per candidate. A val_loss is stored only
 // with a result, so every row found is DONE; NaN is stored as NULL and +inf fails `< 9e999`.
+//
+// Multi-fidelity: only candidates of the highest rung any candidate reached compete (losses of
+// different budgets are never weighed against each other); without rungs, that is all of them.
 absl::StatusOr<std::vector<LineageNode>> BestPerGroup(Database& db, int64_t search_id,
                                                       const char* group) {
+  // The partial index candidates_by_rung answers this with one seek.
+  absl::StatusOr<Statement> top = db.Prepare(
+      "SELECT rung FROM candidates WHERE search_id = ?1 AND state = 'DONE' "
+      "AND val_loss IS NOT NULL ORDER BY rung DESC LIMIT 1");
+  if (!top.ok()) return top.status();
+  absl::StatusOr<bool> found = top->Bind(1, search_id).Step();
+  if (!found.ok()) return found.status();
+  const int top_rung = *found ? top->ColumnInt(0) : 0;
   const std::string sql = absl::StrReplaceAll(
       "WITH RECURSIVE groups(value) AS ("
       "  SELECT MIN($g) FROM candidates WHERE search_id = ?1 AND val_loss IS NOT NULL"
@@ -111,12 +122,12 @@ absl::StatusOr<std::vector<LineageNode>> BestPerGroup(Database& db, int64_t sear
       "  FROM groups WHERE groups.value IS NOT NULL"
       ") SELECT $columns FROM groups JOIN candidates c ON c.id = ("
       "  SELECT id FROM candidates WHERE search_id = ?1 AND val_loss IS NOT NULL"
-      "    AND $g = groups.value AND val_loss < 9e999 ORDER BY val_loss, id LIMIT 1"
+      "    AND $g = groups.value AND val_loss < 9e999 AND rung = ?2 ORDER BY val_loss, id LIMIT 1"
       ") ORDER BY groups.value",
       {{"$g", group}, {"$columns", kNodeColumns}});
   absl::StatusOr<Statement> stmt = db.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, search_id);
+  stmt->BindAll(search_id, top_rung);
   return ReadNodes(*stmt, -1);
 }
 

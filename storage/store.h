@@ -307,7 +307,8 @@ class Store {
   // first (ties: layer, then offset). NotFound for an unknown search.
   virtual absl::StatusOr<std::vector<OffsetSurvival>> OffsetSurvivalStats(int64_t search_id) = 0;
   // The DONE candidates no other beats on both val_loss and connections (a tie on both keeps
-  // the older), fewest connections first. NaN losses never enter. NotFound for an unknown
+  // the older), fewest connections first, among those of the highest rung reached (with
+  // multi-fidelity; all of them otherwise). NaN losses never enter. NotFound for an unknown
   // search.
   virtual absl::StatusOr<std::vector<LineageNode>> ParetoFront(int64_t search_id) = 0;
   // One page of the candidates the filter selects, as summaries, and how many match in all.
@@ -318,8 +319,8 @@ class Store {
   // unknown search.
   virtual absl::StatusOr<std::vector<LineageNode>> BestCandidates(int64_t search_id,
                                                                   int limit) = 0;
-  // For each generation with a finite val_loss, its lowest (ties: the older candidate), in
-  // generation order. NotFound for an unknown search.
+  // For each generation with a finite val_loss at the highest rung reached (see ParetoFront),
+  // its lowest (ties: the older candidate), in generation order. NotFound for an unknown search.
   virtual absl::StatusOr<std::vector<LineageNode>> BestPerGeneration(int64_t search_id) = 0;
 };
 

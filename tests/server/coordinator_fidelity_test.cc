@@ -138,6 +138,11 @@ TEST_F(CoordinatorFidelityTest, FirstJobsStopAtTheFirstRungAndPromotionsContinue
   EXPECT_EQ(best->rung(), 2);
   EXPECT_EQ(best->id(), search::RankAtRung(population, 2, selection).front()->id());
 
+  // The front compares only candidates trained to the full budget.
+  ASSERT_OK_AND_ASSIGN(auto front, store_->ParetoFront(search));
+  ASSERT_FALSE(front.empty());
+  for (const auto& node : front) EXPECT_EQ(node.rung, 2) << node.candidate_id;
+
   const std::vector<std::string> kinds = EventKinds(search);
   EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "candidate_promoted"), promotions);
   EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "rung_finished"), promotions);
