@@ -173,8 +173,8 @@ std::string LearningCurvesScript(const ReportData& data) {
       losses.push_back(r.val_loss());
     }
     if (points.empty()) continue;
-    const int top = std::clamp(c.rungs(c.rungs_size() - 1).rung(), 0,
-                               static_cast<int>(budgets.size()) - 1);
+    const int top =
+        std::clamp(c.rungs(c.rungs_size() - 1).rung(), 0, static_cast<int>(budgets.size()) - 1);
     if (!rows[top].empty()) rows[top].push_back("");
     rows[top].insert(rows[top].end(), points.begin(), points.end());
     ++curves[top];
@@ -191,15 +191,17 @@ std::string LearningCurvesScript(const ReportData& data) {
     if (rows[r].empty()) continue;
     const std::string name = absl::StrCat("rung", r);
     absl::StrAppend(&script, Block(name, rows[r]));
-    plots.push_back(absl::StrCat("$", name, " using 1:2 with linespoints pt 7 ps 0.6 lw 1.5 lc rgb '",
-                                 RungColour(static_cast<int>(r)), "' title 'rung ", r, " = ",
-                                 budgets[r], " steps (", curves[r], curves[r] == 1 ? " candidate)'" : " candidates)'"));
+    plots.push_back(
+        absl::StrCat("$", name, " using 1:2 with linespoints pt 7 ps 0.6 lw 1.5 lc rgb '",
+                     RungColour(static_cast<int>(r)), "' title 'rung ", r, " = ", budgets[r],
+                     " steps (", curves[r], curves[r] == 1 ? " candidate)'" : " candidates)'"));
   }
   if (!best.empty()) {
     absl::StrAppend(&script, Block("best", best));
-    plots.push_back(absl::StrCat("$best using 1:2 with linespoints pt 7 ps 1.1 lw 3 lc rgb '#222222' "
-                                 "title 'best candidate #",
-                                 data.summary.best_candidate_id(), "'"));
+    plots.push_back(
+        absl::StrCat("$best using 1:2 with linespoints pt 7 ps 1.1 lw 3 lc rgb '#222222' "
+                     "title 'best candidate #",
+                     data.summary.best_candidate_id(), "'"));
   }
   return script + JoinPlots(plots);
 }

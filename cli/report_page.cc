@@ -112,21 +112,21 @@ std::string SummaryTable(const ReportData& data) {
   if (s.rung_steps_size() > 1) {
     std::vector<std::string> rungs;
     for (int i = 0; i < s.rung_steps_size(); ++i) {
-      rungs.push_back(absl::StrCat("rung ", i, " = ", s.rung_steps(i), " steps: ",
-                                   i < s.rung_finished_size() ? s.rung_finished(i) : 0,
+      rungs.push_back(absl::StrCat("rung ", i, " = ", s.rung_steps(i),
+                                   " steps: ", i < s.rung_finished_size() ? s.rung_finished(i) : 0,
                                    " finished"));
     }
     absl::StrAppend(&html, Row("Rungs", HtmlEscape(absl::StrJoin(rungs, "; "))));
   }
   if (s.rung_steps_size() > 1 || s.budget_steps() > 0) {
     absl::StrAppend(
-        &html, Row("Compute", HtmlEscape(s.budget_steps() > 0
-                                             ? absl::StrCat(s.steps_committed(), " of ",
-                                                            s.budget_steps(),
-                                                            " training steps committed")
-                                             : absl::StrCat(s.steps_committed(),
-                                                            " training steps committed (no "
-                                                            "budget_steps limit)"))));
+        &html,
+        Row("Compute", HtmlEscape(s.budget_steps() > 0
+                                      ? absl::StrCat(s.steps_committed(), " of ", s.budget_steps(),
+                                                     " training steps committed")
+                                      : absl::StrCat(s.steps_committed(),
+                                                     " training steps committed (no "
+                                                     "budget_steps limit)"))));
   }
   // Trained beside the candidates, outside the lineage: what the search is compared with.
   for (const headevo::v1::Reference& r : s.references()) {

@@ -99,9 +99,9 @@ std::vector<MetricFamily> MetricFamiliesOf(const CoordinatorStats& stats) {
       "Training steps of every candidate job the search created so far (reference models not "
       "counted)",
       MetricType::Gauge);
-  MetricFamily budget = Family("search_budget_steps",
-                               "The search's [search] budget_steps (absent when it has none)",
-                               MetricType::Gauge);
+  MetricFamily budget =
+      Family("search_budget_steps", "The search's [search] budget_steps (absent when it has none)",
+             MetricType::Gauge);
   for (const SearchStats& search : stats.searches) {
     const ClientMetric::Label label = SearchLabel(search.search_id);
     for (size_t r = 0; r < search.rung_steps.size() && r < search.rung_finished.size(); ++r) {

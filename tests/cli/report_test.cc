@@ -225,9 +225,8 @@ TEST_F(ReportTest, MultiFidelitySearchHasLearningCurvesAndRungs) {
 
   // The summary: each rung's finishers (a candidate at rung 1 finished rung 0 too) and the
   // compute committed against the budget.
-  EXPECT_NE(page.find(absl::StrCat("<th>Rungs</th><td>rung 0 = 10 steps: ",
-                                   at_rung[0] + at_rung[1], " finished; rung 1 = 30 steps: ",
-                                   at_rung[1], " finished</td>")),
+  EXPECT_NE(page.find(absl::StrCat("<th>Rungs</th><td>rung 0 = 10 steps: ", at_rung[0] + at_rung[1],
+                                   " finished; rung 1 = 30 steps: ", at_rung[1], " finished</td>")),
             std::string::npos)
       << page.substr(0, 4000);
   // 12 first-rung jobs of 10 steps and a promotion of 20 more per candidate at rung 1 (the

@@ -172,8 +172,7 @@ TEST_F(MetricsTest, TheScrapedPageShowsJobsRatesWorkersExpiriesAndTheBest) {
   EXPECT_EQ(samples.at(rung0), 3);
   EXPECT_EQ(samples.count("headevo_search_budget_steps{" + label + "}"), 0u) << page;
   ASSERT_EQ(samples.count("headevo_search_steps_committed{" + label + "}"), 1u) << page;
-  EXPECT_GE(samples.at("headevo_search_steps_committed{" + label + "}"),
-            5 * shown.rung_steps[0])
+  EXPECT_GE(samples.at("headevo_search_steps_committed{" + label + "}"), 5 * shown.rung_steps[0])
       << "at least the five candidate jobs leased so far";
   EXPECT_EQ(counts.leased, 1) << "the live worker's held job";
   EXPECT_EQ(stats.evaluations_total, 3);
@@ -216,9 +215,8 @@ TEST_F(MetricsTest, RungGaugesCountEachRungsFinishersAndTheComputeCommitted) {
   const int rung_steps[] = {10, 30, 90};
   ASSERT_EQ(summary.rung_finished_size(), 3);
   for (int r = 0; r < 3; ++r) {
-    const std::string name =
-        absl::StrFormat("headevo_search_rung_finished{%s,rung=\"%d\",steps=\"%d\"}", label, r,
-                        rung_steps[r]);
+    const std::string name = absl::StrFormat(
+        "headevo_search_rung_finished{%s,rung=\"%d\",steps=\"%d\"}", label, r, rung_steps[r]);
     ASSERT_EQ(samples.count(name), 1u) << name << " missing from\n" << page;
     // Each rung's job ends at its budget: a candidate finished rung r when a job of that
     // many steps did (one at rung 2 did the 10- and 30-step jobs before).
@@ -230,8 +228,8 @@ TEST_F(MetricsTest, RungGaugesCountEachRungsFinishersAndTheComputeCommitted) {
   ASSERT_EQ(samples.count(committed), 1u) << page;
   EXPECT_EQ(samples.at(committed), summary.steps_committed());
   // Every job trained so far counts, with the steps from the rung below.
-  EXPECT_GE(samples.at(committed), 10 * finished_at_steps[10] + 20 * finished_at_steps[30] +
-                                       60 * finished_at_steps[90]);
+  EXPECT_GE(samples.at(committed),
+            10 * finished_at_steps[10] + 20 * finished_at_steps[30] + 60 * finished_at_steps[90]);
   EXPECT_EQ(samples.count("headevo_search_budget_steps{" + label + "}"), 0u);
 
   // With [search] budget_steps the limit shows beside what is committed.
