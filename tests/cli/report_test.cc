@@ -77,6 +77,20 @@ class ReportTest : public ::testing::Test {
     return n;
   }
 
+  // Headless Chromium's command line, its profile in `profile`, before the page's flags.
+  static std::vector<std::string> Headless(const std::string& profile) {
+    return {kChromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--user-data-dir=" + profile};
+  }
+
   static testing::TempDir* dir_;
 };
 testing::TempDir* ReportTest::dir_ = nullptr;
@@ -122,16 +136,7 @@ TEST_F(ReportTest, ChromiumRendersEveryFigure) {
   testing::TempDir out;
   const fs::path dir = out.path() / "report";
   Report(dir);
-  const std::vector<std::string> headless = {kChromium,
-                                             "--headless",
-                                             "--no-sandbox",
-                                             "--disable-gpu",
-                                             "--disable-quic",
-                                             "--no-first-run",
-                                             "--disable-background-networking",
-                                             "--disable-component-update",
-                                             "--disable-sync",
-                                             "--user-data-dir=" + out.File("profile")};
+  const std::vector<std::string> headless = Headless(out.File("profile"));
 
   std::vector<std::string> dump = headless;
   dump.push_back("--dump-dom");
@@ -222,6 +227,15 @@ TEST_F(ReportTest, MultiFidelitySearchHasLearningCurvesAndRungs) {
   }
   EXPECT_NE(curves.find("best candidate #"), std::string::npos);
   EXPECT_EQ(curves.find("no evaluated candidate yet"), std::string::npos);
+  if (fs::exists(kChromium)) {  // laid out by a browser, like the other figures
+    std::vector<std::string> dump = Headless(dir.File("profile"));
+    dump.push_back("--dump-dom");
+    dump.push_back("file://" + (out / "index.html").string());
+    std::string dom;
+    ASSERT_EQ(RunCommand(dump, &dom, std::chrono::seconds(60)), 0) << dom;
+    EXPECT_NE(dom.find("data-figures-rendered=\"6\""), std::string::npos) << dom.substr(0, 2000);
+    EXPECT_NE(FigureText(dom, "curves").find("data-rendered=\"yes\""), std::string::npos);
+  }
 
   // The summary: each rung's finishers (a candidate at rung 1 finished rung 0 too) and the
   // compute committed against the budget.
