@@ -144,6 +144,68 @@ std::string ParetoScript(const ReportData& data) {
                     "tc rgb '#1b5e20' notitle"});
 }
 
+bool ShowsLearningCurves(const ReportData& data) { return data.summary.rung_steps_size() > 1; }
+
+std::string RungColour(int rung) {
+  static constexpr const char* kRungColours[] = {"#bbbbbb", "#4477aa", "#228833", "#ee6677",
+                                                 "#aa3377", "#ccbb44", "#66ccee"};
+  constexpr int kCount = sizeof(kRungColours) / sizeof(kRungColours[0]);
+  return kRungColours[((rung % kCount) + kCount) % kCount];
+}
+
+std::string LearningCurvesScript(const ReportData& data) {
+  std::string script = Preamble(960, 480, "Learning curves across the rungs");
+  absl::StrAppend(&script, "set xlabel 'training steps (log scale; the tics are the rungs)'\n",
+                  "set ylabel 'validation loss (val_loss)'\nset key top right\n");
+  const auto& budgets = data.summary.rung_steps();
+  if (!ShowsLearningCurves(data)) return script + EmptyPlot("one rung: no learning curve");
+  // rows[r]: the curves of the candidates whose highest rung is r, a blank line between two
+  // candidates so that gnuplot draws each as a polyline of its own.
+  std::vector<std::vector<std::string>> rows(budgets.size());
+  std::vector<int> curves(budgets.size(), 0);
+  std::vector<std::string> best;
+  std::vector<double> losses;
+  for (const headevo::v1::Candidate& c : data.evaluated) {
+    std::vector<std::string> points;
+    for (const headevo::v1::RungResult& r : c.rungs()) {
+      if (!std::isfinite(r.val_loss()) || r.steps() <= 0) continue;
+      points.push_back(absl::StrCat(r.steps(), " ", Num(r.val_loss())));
+      losses.push_back(r.val_loss());
+    }
+    if (points.empty()) continue;
+    const int top =
+        std::clamp(c.rungs(c.rungs_size() - 1).rung(), 0, static_cast<int>(budgets.size()) - 1);
+    if (!rows[top].empty()) rows[top].push_back("");
+    rows[top].insert(rows[top].end(), points.begin(), points.end());
+    ++curves[top];
+    if (c.id() == data.summary.best_candidate_id()) best = points;
+  }
+  if (losses.empty()) return script + EmptyPlot("no evaluated candidate yet");
+  std::string tics;
+  for (int steps : budgets) absl::StrAppend(&tics, tics.empty() ? "" : ", ", steps);
+  absl::StrAppend(&script, "set logscale x\nset xtics (", tics, ")\nset xrange [",
+                  Num(budgets[0] / 1.4), ":", Num(budgets[budgets.size() - 1] * 1.4), "]\n",
+                  LogYIfWide(losses));
+  std::vector<std::string> plots;
+  for (size_t r = 0; r < rows.size(); ++r) {  // lower rungs first: the higher ones lie on top
+    if (rows[r].empty()) continue;
+    const std::string name = absl::StrCat("rung", r);
+    absl::StrAppend(&script, Block(name, rows[r]));
+    plots.push_back(
+        absl::StrCat("$", name, " using 1:2 with linespoints pt 7 ps 0.6 lw 1.5 lc rgb '",
+                     RungColour(static_cast<int>(r)), "' title 'rung ", r, " = ", budgets[r],
+                     " steps (", curves[r], curves[r] == 1 ? " candidate)'" : " candidates)'"));
+  }
+  if (!best.empty()) {
+    absl::StrAppend(&script, Block("best", best));
+    plots.push_back(
+        absl::StrCat("$best using 1:2 with linespoints pt 7 ps 1.1 lw 3 lc rgb '#222222' "
+                     "title 'best candidate #",
+                     data.summary.best_candidate_id(), "'"));
+  }
+  return script + JoinPlots(plots);
+}
+
 std::string SurvivalScript(const ReportData& data) {
   std::string script = Preamble(960, 420, "Surviving offsets per layer");
   absl::StrAppend(&script,

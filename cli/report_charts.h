@@ -24,6 +24,21 @@ std::string FitnessScript(const ReportData& data);
 // with its candidates' ids.
 std::string ParetoScript(const ReportData& data);
 
+// Multi-fidelity: val_loss against training steps (log x; the rungs' budgets are geometric),
+// one polyline per evaluated candidate through the rungs it finished, coloured by the highest
+// rung it reached, lower rungs drawn first; the best candidate drawn over them. Only
+// meaningful with two rungs or more (ShowsLearningCurves); with one rung it is an empty frame.
+std::string LearningCurvesScript(const ReportData& data);
+
+// Whether the report carries the learning-curves figure: the search has more than one rung.
+// With one rung every candidate is a single point at the same step count, the fitness figure's
+// losses again stacked on one vertical line, which says nothing the fitness figure does not.
+bool ShowsLearningCurves(const ReportData& data);
+
+// The colour of the curves of candidates whose highest rung is `rung` (a fixed cycle: grey for
+// rung 0, the candidates ASHA stopped first, then Tol's bright colours).
+std::string RungColour(int rung);
+
 // One cell per (layer, offset) any evaluated candidate's head had; colour = mean lifetime in
 // generations of the heads that had it (last generation carried - first + 1), label = how many
 // distinct heads had it.

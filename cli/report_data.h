@@ -25,8 +25,10 @@ struct ReportData {
   std::vector<headevo::v1::CandidateSummary> candidates;
   // The loss-vs-connections front, fewest connections first.
   std::vector<headevo::v1::CandidateSummary> front;
-  // The evaluated (DONE) candidates with their genomes, best first; at most kMaxEvaluated, so
-  // the head statistics of a very large search describe its best kMaxEvaluated candidates.
+  // The evaluated (DONE) candidates whole (genomes, and each rung they finished in `rungs`,
+  // as Store::GetCandidate fills them), best first: a higher rung first, then the loss. At
+  // most kMaxEvaluated, so the head statistics and learning curves of a very large search
+  // describe its best kMaxEvaluated candidates.
   std::vector<headevo::v1::Candidate> evaluated;
   bool evaluated_truncated = false;
   // The best candidate and its ancestors up to the root, best first; empty while none is DONE.

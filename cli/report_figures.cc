@@ -101,6 +101,25 @@ absl::StatusOr<std::vector<Figure>> DrawFigures(const ReportData& data,
   if (!pareto.ok()) return pareto.status();
   figures.push_back(*std::move(pareto));
 
+  if (ShowsLearningCurves(data)) {
+    absl::StatusOr<Figure> curves = Gnuplot(
+        "curves", "Learning curves across the rungs",
+        absl::StrCat(
+            "Multi-fidelity: each line is one evaluated candidate's validation loss at the end of "
+            "every rung it finished (rung i ends at the step count on the x axis, a log scale), "
+            "coloured by the highest rung it reached; most candidates stop at the first rung, a "
+            "line that goes on is one ASHA promoted for being in the top of its rung. The legend "
+            "counts the candidates whose highest rung each is (the summary above counts every "
+            "finisher of a rung). The thick black line is the best candidate. `headevo curve ID` "
+            "prints one candidate's curve.",
+            data.evaluated_truncated
+                ? absl::StrCat(" Drawn for the best ", kMaxEvaluated, " evaluated candidates.")
+                : ""),
+        LearningCurvesScript(data), scratch_dir);
+    if (!curves.ok()) return curves.status();
+    figures.push_back(*std::move(curves));
+  }
+
   absl::StatusOr<std::string> tree =
       RunTool(kGraphviz, {"-Tsvg"}, LineageTreeDot(data), scratch_dir);
   if (!tree.ok()) return tree.status();

@@ -24,7 +24,8 @@ struct Figure {
   std::string svg;      // "<svg ...>...</svg>", ready to inline
 };
 
-// The five figures in page order: fitness, pareto, lineage, survival, samplers.
+// The figures in page order: fitness, pareto, curves (only with more than one rung,
+// ShowsLearningCurves), lineage, survival, samplers.
 // `scratch_dir` must be writable (RunTool's files); it is left as it was.
 // Errors: RunTool's (NotFound naming a missing program and its package; Internal naming the
 // program and its error output when it fails).

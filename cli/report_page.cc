@@ -108,6 +108,26 @@ std::string SummaryTable(const ReportData& data) {
                                                 " queued; newest generation ", s.generation()))),
       Row("Best candidate", BestCandidate(data)),
       Row("Pareto front", HtmlEscape(absl::StrCat(data.front.size(), " candidates"))));
+  // Multi-fidelity: each rung's budget and finishers, as `headevo status` shows them.
+  if (s.rung_steps_size() > 1) {
+    std::vector<std::string> rungs;
+    for (int i = 0; i < s.rung_steps_size(); ++i) {
+      rungs.push_back(absl::StrCat("rung ", i, " = ", s.rung_steps(i),
+                                   " steps: ", i < s.rung_finished_size() ? s.rung_finished(i) : 0,
+                                   " finished"));
+    }
+    absl::StrAppend(&html, Row("Rungs", HtmlEscape(absl::StrJoin(rungs, "; "))));
+  }
+  if (s.rung_steps_size() > 1 || s.budget_steps() > 0) {
+    absl::StrAppend(
+        &html,
+        Row("Compute", HtmlEscape(s.budget_steps() > 0
+                                      ? absl::StrCat(s.steps_committed(), " of ", s.budget_steps(),
+                                                     " training steps committed")
+                                      : absl::StrCat(s.steps_committed(),
+                                                     " training steps committed (no "
+                                                     "budget_steps limit)"))));
+  }
   // Trained beside the candidates, outside the lineage: what the search is compared with.
   for (const headevo::v1::Reference& r : s.references()) {
     absl::StrAppend(&html, Row(r.role() == "k_sweep_bar" ? "k-sweep bar" : "Baseline",

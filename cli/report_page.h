@@ -1,6 +1,7 @@
 // The HTML of `headevo report`: one self-contained page (styles, figures and script inline; no
 // network, no external file) with a header table (search, state, config, counts, best
-// candidate) and the figures, each a <figure class="headevo-figure" id="..."> holding its SVG
+// candidate; with rungs or a budget_steps, each rung's budget and finishers and the steps
+// committed) and the figures, each a <figure class="headevo-figure" id="..."> holding its SVG
 // and a caption saying how to read it.
 //
 // An inline script run when the page loads sets on each figure data-drawn (how many shapes and

@@ -95,6 +95,12 @@ struct SearchStats {
   double best_fitness = 0;  // search::Fitness of the best candidate (lower is better)
   double best_val_loss = 0;
   int64_t best_connections = 0;
+  // Multi-fidelity (one entry each without [fidelity]): the rungs' budgets in steps, lowest
+  // first, and how many candidates finished each (a candidate at rung r finished 0..r).
+  std::vector<int> rung_steps;
+  std::vector<int64_t> rung_finished;
+  int64_t steps_committed = 0;  // training steps of every candidate job created so far
+  int64_t budget_steps = 0;     // [search] budget_steps; 0 = no limit
 };
 
 // A snapshot of the coordinator for its metrics (server/ops/metrics_exporter.h). Totals count

@@ -37,6 +37,18 @@ absl::StatusOr<CoordinatorStats> Coordinator::Stats() {
       entry.best_val_loss = best.metrics().val_loss();
       entry.best_connections = best.metrics().connections();
     }
+    // From the population the coordinator keeps current, so a scrape costs no extra query; the
+    // same counts as SearchSummary.rung_finished, which counts DONE jobs per rung.
+    entry.rung_steps = search->rungs;
+    entry.rung_finished.assign(search->rungs.size(), 0);
+    for (const headevo::v1::Candidate& c : search->population) {
+      if (c.state() != headevo::v1::CANDIDATE_STATE_DONE) continue;
+      for (int r = 0; r <= c.rung() && r < static_cast<int>(search->rungs.size()); ++r) {
+        ++entry.rung_finished[r];
+      }
+    }
+    entry.steps_committed = search->steps_committed;
+    entry.budget_steps = search->options.budget_steps;
     stats.jobs_queued += entry.queued;
     stats.jobs_running += entry.running;
     stats.searches.push_back(entry);

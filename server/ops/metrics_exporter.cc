@@ -89,8 +89,27 @@ std::vector<MetricFamily> MetricFamiliesOf(const CoordinatorStats& stats) {
   MetricFamily connections = Family("search_best_connections",
                                     "Connections per query of the search's best candidate",
                                     MetricType::Gauge);
+  MetricFamily rung_finished = Family(
+      "search_rung_finished",
+      "Candidates of each running or paused search that finished each rung (label steps: the "
+      "rung's budget); one rung, 0, without [fidelity]",
+      MetricType::Gauge);
+  MetricFamily committed = Family(
+      "search_steps_committed",
+      "Training steps of every candidate job the search created so far (reference models not "
+      "counted)",
+      MetricType::Gauge);
+  MetricFamily budget =
+      Family("search_budget_steps", "The search's [search] budget_steps (absent when it has none)",
+             MetricType::Gauge);
   for (const SearchStats& search : stats.searches) {
     const ClientMetric::Label label = SearchLabel(search.search_id);
+    for (size_t r = 0; r < search.rung_steps.size() && r < search.rung_finished.size(); ++r) {
+      Add(rung_finished, static_cast<double>(search.rung_finished[r]),
+          {label, {"rung", absl::StrCat(r)}, {"steps", absl::StrCat(search.rung_steps[r])}});
+    }
+    Add(committed, static_cast<double>(search.steps_committed), {label});
+    if (search.budget_steps > 0) Add(budget, static_cast<double>(search.budget_steps), {label});
     Add(candidates, static_cast<double>(search.done), {label, {"state", "done"}});
     Add(candidates, static_cast<double>(search.failed), {label, {"state", "failed"}});
     Add(candidates, static_cast<double>(search.planned), {label, {"state", "planned"}});
@@ -101,7 +120,8 @@ std::vector<MetricFamily> MetricFamiliesOf(const CoordinatorStats& stats) {
       Add(connections, static_cast<double>(search.best_connections), {label});
     }
   }
-  for (MetricFamily* family : {&candidates, &paused, &fitness, &val_loss, &connections}) {
+  for (MetricFamily* family : {&candidates, &paused, &fitness, &val_loss, &connections,
+                               &rung_finished, &committed, &budget}) {
     families.push_back(std::move(*family));
   }
   return families;

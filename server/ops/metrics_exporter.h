@@ -11,6 +11,10 @@
 //   search_best_fitness{search}, search_best_val_loss{search}, search_best_connections{search}
 //                                             gauge   the best candidate so far (lower is better)
 //   search_paused{search}                     gauge   1 while the search is PAUSED
+//   search_rung_finished{search,rung,steps}   gauge   candidates that finished each rung (steps:
+//                                                     its budget); rung 0 only without [fidelity]
+//   search_steps_committed{search}            gauge   training steps of the candidate jobs created
+//   search_budget_steps{search}               gauge   [search] budget_steps; absent without one
 //   up                                        gauge   0 when the stats could not be read
 // Per-search series cover RUNNING and PAUSED searches; a finished search's series end with it.
 #ifndef HEADEVO_SERVER_OPS_METRICS_EXPORTER_H_

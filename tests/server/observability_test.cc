@@ -60,10 +60,13 @@ class MetricsTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(coordinator_, Coordinator::Create(store_.get(), options));
   }
 
-  int64_t CreateSearch() {
+  // `extra` is appended to the config: more sections (the [search] section is taken).
+  int64_t CreateSearch(const std::string& extra = "") {
     const std::string toml = absl::StrFormat(
         "[search]\nseed = 3\npopulation = 4\ngenerations = 2\n[selection]\nparents = 2\n"
-        "[model]\nseq_len = 16\n[task]\nplanted_offsets = [-1, -3]\n[initial]\nwindow = 6\n");
+        "[model]\nseq_len = 16\n[task]\nplanted_offsets = [-1, -3]\n[initial]\nwindow = 6\n"
+        "%s",
+        extra);
     auto options = ParseSearchConfig(toml, "metrics.toml");
     EXPECT_TRUE(options.ok()) << options.status();
     auto id = coordinator_->CreateSearch(*options, toml, {});
@@ -159,6 +162,18 @@ TEST_F(MetricsTest, TheScrapedPageShowsJobsRatesWorkersExpiriesAndTheBest) {
     ASSERT_EQ(samples.count(name), 1u) << name << " missing from\n" << page;
     EXPECT_NEAR(samples.at(name), value, 1e-9 * std::max(1.0, std::abs(value))) << name;
   }
+  // Without [fidelity] one rung, the full budget, finished by the evaluated candidates; no
+  // budget_steps, so no budget series.
+  const std::string rung0 =
+      absl::StrFormat("headevo_search_rung_finished{%s,rung=\"0\",steps=\"%d\"}", label,
+                      shown.rung_steps.empty() ? -1 : shown.rung_steps[0]);
+  ASSERT_EQ(shown.rung_steps.size(), 1u);
+  ASSERT_EQ(samples.count(rung0), 1u) << rung0 << " missing from\n" << page;
+  EXPECT_EQ(samples.at(rung0), 3);
+  EXPECT_EQ(samples.count("headevo_search_budget_steps{" + label + "}"), 0u) << page;
+  ASSERT_EQ(samples.count("headevo_search_steps_committed{" + label + "}"), 1u) << page;
+  EXPECT_GE(samples.at("headevo_search_steps_committed{" + label + "}"), 5 * shown.rung_steps[0])
+      << "at least the five candidate jobs leased so far";
   EXPECT_EQ(counts.leased, 1) << "the live worker's held job";
   EXPECT_EQ(stats.evaluations_total, 3);
   // Three results within the last minute.
@@ -169,6 +184,71 @@ TEST_F(MetricsTest, TheScrapedPageShowsJobsRatesWorkersExpiriesAndTheBest) {
   EXPECT_EQ(MetricSamples(HttpGet(exporter->port(), "/metrics"))
                 .at("headevo_search_paused{" + label + "}"),
             1);
+}
+
+// Multi-fidelity: rungs of 10, 30 and 90 steps. One worker trains jobs until a candidate
+// finished rung 1; the page then shows, per rung, the finishers the test counted itself, the
+// steps committed as the store's jobs table sums them (Summary), and the budget.
+TEST_F(MetricsTest, RungGaugesCountEachRungsFinishersAndTheComputeCommitted) {
+  const int64_t search = CreateSearch(
+      "[training]\nsteps = 90\n[fidelity]\nenabled = true\nmin_steps = 10\n"
+      "reduction_factor = 3\n");
+  const int64_t worker = Register("w");
+  std::map<int, int> finished_at_steps;  // the test's own count: a job's steps -> jobs done
+  for (int i = 0; i < 60 && finished_at_steps[30] == 0; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<storage::Lease> lease, coordinator_->LeaseJob(worker));
+    ASSERT_TRUE(lease.has_value()) << "the search ended before any promotion finished";
+    Finish(worker, *lease);
+    ++finished_at_steps[lease->request.training().steps()];
+    now_ms_ += 100;
+  }
+  ASSERT_EQ(finished_at_steps[30], 1) << "a promotion to rung 1 finished";
+  ASSERT_OK_AND_ASSIGN(headevo::v1::SearchSummary summary, coordinator_->Summary(search));
+  ASSERT_EQ(summary.state(), headevo::v1::SEARCH_STATE_RUNNING);
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetricsExporter> exporter,
+                       MetricsExporter::Start(coordinator_.get(), "127.0.0.1:0"));
+  const std::string page = HttpGet(exporter->port(), "/metrics");
+  ASSERT_NE(page.find("# TYPE headevo_search_rung_finished gauge"), std::string::npos) << page;
+  const std::map<std::string, double> samples = MetricSamples(page);
+  const std::string label = absl::StrFormat("search=\"%d\"", search);
+  const int rung_steps[] = {10, 30, 90};
+  ASSERT_EQ(summary.rung_finished_size(), 3);
+  for (int r = 0; r < 3; ++r) {
+    const std::string name = absl::StrFormat(
+        "headevo_search_rung_finished{%s,rung=\"%d\",steps=\"%d\"}", label, r, rung_steps[r]);
+    ASSERT_EQ(samples.count(name), 1u) << name << " missing from\n" << page;
+    // Each rung's job ends at its budget: a candidate finished rung r when a job of that
+    // many steps did (one at rung 2 did the 10- and 30-step jobs before).
+    EXPECT_EQ(samples.at(name), finished_at_steps[rung_steps[r]]) << name;
+    EXPECT_EQ(samples.at(name), summary.rung_finished(r)) << name << " against the jobs table";
+  }
+  EXPECT_GE(finished_at_steps[10], 3) << "a rung-1 promotion needs three rung-0 finishers";
+  const std::string committed = "headevo_search_steps_committed{" + label + "}";
+  ASSERT_EQ(samples.count(committed), 1u) << page;
+  EXPECT_EQ(samples.at(committed), summary.steps_committed());
+  // Every job trained so far counts, with the steps from the rung below.
+  EXPECT_GE(samples.at(committed),
+            10 * finished_at_steps[10] + 20 * finished_at_steps[30] + 60 * finished_at_steps[90]);
+  EXPECT_EQ(samples.count("headevo_search_budget_steps{" + label + "}"), 0u);
+
+  // With [search] budget_steps the limit shows beside what is committed.
+  const std::string limited =
+      "[search]\nseed = 4\npopulation = 4\ngenerations = 2\nbudget_steps = 500\n"
+      "[selection]\nparents = 2\n[model]\nseq_len = 16\n[task]\nplanted_offsets = [-1, -3]\n"
+      "[initial]\nwindow = 6\n[training]\nsteps = 90\n[fidelity]\nenabled = true\n"
+      "min_steps = 10\nreduction_factor = 3\n";
+  ASSERT_OK_AND_ASSIGN(search::SearchOptions options, ParseSearchConfig(limited, "limited.toml"));
+  ASSERT_OK_AND_ASSIGN(int64_t second, coordinator_->CreateSearch(options, limited, {}));
+  const std::map<std::string, double> after = MetricSamples(HttpGet(exporter->port(), "/metrics"));
+  const std::string second_label = absl::StrFormat("search=\"%d\"", second);
+  ASSERT_EQ(after.count("headevo_search_budget_steps{" + second_label + "}"), 1u);
+  EXPECT_EQ(after.at("headevo_search_budget_steps{" + second_label + "}"), 500);
+  // Generation 0 is queued at creation: four first-rung jobs of 10 steps.
+  EXPECT_EQ(after.at("headevo_search_steps_committed{" + second_label + "}"), 40);
+  EXPECT_EQ(after.at(absl::StrFormat("headevo_search_rung_finished{%s,rung=\"2\",steps=\"90\"}",
+                                     second_label)),
+            0);
 }
 
 TEST_F(MetricsTest, OtherPathsMethodsAndAddressesAreRefusedClearly) {
