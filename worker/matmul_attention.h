@@ -61,6 +61,11 @@ struct MatmulAttentionPlan {
   // [H, N, 1] bool: queries with no key at all (their probs and output are zeroed, as the
   // offset kernel does); undefined when every query has a key.
   torch::Tensor empty_rows;
+  // [H*(2N-1)] int64: the same index along the diagonals, entry (h, o + N - 1) for offset o
+  // (the training path's bias, matmul_attention_cpu.h).
+  torch::Tensor diagonal_index;
+  // [H, 2N - 1] bool: offsets a head lacks (their scores become -inf).
+  torch::Tensor diagonal_blocked;
 };
 
 // What MatmulAttention returns as probs.
