@@ -6,42 +6,56 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <vector>
 
 namespace headevo::worker {
 namespace {
 
-// 64-byte vectors (one AVX-512 register; GCC splits them where the target is narrower).
+// 64-byte vectors (one AVX-512 register; GCC splits them where the target is narrower), and
+// their unaligned twins for loads and stores. Accessed through these types (not memcpy, which
+// may alias anything and makes GCC reload every pointer after each store); a vector type has
+// its element type's alias set.
 template <typename T>
 struct VecOf;
 template <>
 struct VecOf<float> {
   typedef float type __attribute__((vector_size(64)));
+  typedef float unaligned __attribute__((vector_size(64), aligned(4)));
+  typedef int32_t lane;
   typedef int32_t mask __attribute__((vector_size(64)));
 };
 template <>
 struct VecOf<double> {
   typedef double type __attribute__((vector_size(64)));
+  typedef double unaligned __attribute__((vector_size(64), aligned(8)));
+  typedef int64_t lane;
   typedef int64_t mask __attribute__((vector_size(64)));
 };
 
-template <typename V>
-inline V Load(const void* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+template <typename T, typename V = typename VecOf<T>::type>
+inline V Load(const T* p) {
+  return *reinterpret_cast<const typename VecOf<T>::unaligned*>(p);
 }
 
-template <typename V>
-inline void Store(void* p, V v) {
-  std::memcpy(p, &v, sizeof v);
+template <typename T, typename V>
+inline void Store(T* p, V v) {
+  *reinterpret_cast<typename VecOf<T>::unaligned*>(p) = v;
 }
 
+// Every lane x: a broadcast, which FMAs take from memory for free (V{} + x would add 0 first,
+// and setting the lanes one by one compiles to as many inserts).
 template <typename T, typename V = typename VecOf<T>::type>
 inline V Splat(T x) {
-  return V{} + x;
+  return __builtin_shuffle(V{x}, typename VecOf<T>::mask{});
+}
+
+// 0, 1, 2, ... (a constant).
+template <typename T, typename M = typename VecOf<T>::mask>
+inline M Iota() {
+  M lanes{};
+  for (int l = 0; l < static_cast<int>(sizeof(M) / sizeof(T)); ++l) lanes[l] = l;
+  return lanes;
 }
 
 // Lane sums and maxima in a fixed order (results must not depend on anything but the inputs).
@@ -87,18 +101,20 @@ inline VecOf<double>::type Exp(VecOf<double>::type x) {
   return x;
 }
 
-// Per-row values of the head width: registers when kD is fixed, heap otherwise.
-template <typename X, int kD>
-struct PerDim {
-  explicit PerDim(int64_t) {}
-  X& operator[](int64_t d) { return v[d]; }
-  X v[kD];
+// Per-row values of the head width for kR query rows (x[r][d]): registers when kD is fixed,
+// heap otherwise.
+template <typename X, int kD, int kR>
+struct PerRow {
+  explicit PerRow(int64_t) {}
+  X* operator[](int r) { return v[r]; }
+  X v[kR][kD];
 };
-template <typename X>
-struct PerDim<X, 0> {
-  explicit PerDim(int64_t n) : v(static_cast<size_t>(n)) {}
-  X& operator[](int64_t d) { return v[d]; }
+template <typename X, int kR>
+struct PerRow<X, 0, kR> {
+  explicit PerRow(int64_t n) : v(static_cast<size_t>(kR * n)), n(n) {}
+  X* operator[](int r) { return v.data() + r * n; }
   std::vector<X> v;
+  int64_t n;
 };
 
 // A [B, H, N, D] tensor's data, any strides.
@@ -157,68 +173,185 @@ void Transpose(const Strided<T>& in, int64_t b, int64_t h, const Problem<T>& p, 
   }
 }
 
-// Scores of one vector of keys starting at c (a multiple of the lane count): bias + q.k, -inf
-// past the last key.
-template <typename T, int kD, typename V = typename VecOf<T>::type>
-inline V Scores(const Problem<T>& p, const T* bias_row, PerDim<T, kD>& qs, const T* kt,
-                int64_t c) {
+// Scores of rows i0 .. i0 + kR - 1 against one vector of keys starting at c (a multiple of the
+// lane count): bias + q.k, -inf past the last key. bias_row is row i0's; row i0 + r's starts r
+// earlier (the bias depends on the offset only).
+template <typename T, int kD, int kR, typename V = typename VecOf<T>::type>
+inline void Scores(const Problem<T>& p, const T* bias_row, PerRow<T, kD, kR>& qs, const T* kt,
+                   int64_t c, V* s) {
   using M = typename VecOf<T>::mask;
-  V s = Load<V>(bias_row + c);
-  for (int64_t d = 0; d < (kD > 0 ? kD : p.D); ++d) s += Splat(qs[d]) * Load<V>(kt + d * p.Np + c);
-  if (c + Problem<T>::kLanes > p.N) {
-    M beyond;  // lanes past the last key
-    for (int l = 0; l < Problem<T>::kLanes; ++l) beyond[l] = c + l >= p.N ? -1 : 0;
-    s = beyond ? Splat(-std::numeric_limits<T>::infinity()) : s;
+  #pragma GCC unroll 16
+  for (int r = 0; r < kR; ++r) s[r] = Load(bias_row - r + c);
+  #pragma GCC unroll 16
+  for (int64_t d = 0; d < (kD > 0 ? kD : p.D); ++d) {
+    const V key = Load(kt + d * p.Np + c);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) s[r] += Splat(qs[r][d]) * key;
   }
-  return s;
+  if (c + Problem<T>::kLanes > p.N) {
+    const M beyond = Iota<T>() >= M{} + static_cast<typename VecOf<T>::lane>(p.N - c);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) s[r] = beyond ? Splat(-std::numeric_limits<T>::infinity()) : s[r];
+  }
+}
+
+// The workspace of one slice: keys and values as [D, Np] columns (zero past N), and either the
+// forward's score rows or the backward's key and value gradients and per-row bias sums.
+template <typename T>
+struct SliceScratch {
+  T *kt, *vt, *rows, *dkt, *dvt, *d_bias;
+};
+
+// kR query rows from i0 at once: each vector of keys and values is loaded once for all of them.
+// The window is the union of the rows' windows; a row's scores outside its own are -inf.
+template <typename T, int kD, int kR>
+void ForwardRows(const Problem<T>& p, const Strided<T>& q, int64_t b, int64_t h, int64_t i0,
+                 const SliceScratch<T>& w, T* out, T* lse) {
+  using V = typename VecOf<T>::type;
+  constexpr int64_t L = Problem<T>::kLanes;
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  const int64_t N = p.N, D = kD > 0 ? kD : p.D, Np = p.Np;
+  const int64_t first = p.First(h, i0), last = p.Last(h, i0 + kR - 1);
+  PerRow<T, kD, kR> qs(D);
+  PerRow<V, kD, kR> acc(D);
+  V m[kR], s[kR], sum[kR];
+  #pragma GCC unroll 16
+  for (int r = 0; r < kR; ++r) {
+    const T* qi = q.Row(b, h, i0 + r);
+    for (int64_t d = 0; d < D; ++d) qs[r][d] = qi[d * q.sd] * p.scale;
+    m[r] = Splat(-kInf);
+  }
+  const T* bias_row = p.diag.data() + h * p.W + (N - 1 - i0);
+  for (int64_t c = first / L * L; c < last; c += L) {
+    Scores<T, kD, kR>(p, bias_row, qs, w.kt, c, s);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) {
+      Store(w.rows + r * Np + c, s[r]);
+      m[r] = s[r] > m[r] ? s[r] : m[r];
+    }
+  }
+  T mx[kR];
+  #pragma GCC unroll 16
+  for (int r = 0; r < kR; ++r) {
+    mx[r] = HMax<T>(m[r]);
+    if (mx[r] == -kInf) mx[r] = 0;  // no key: every exp is 0
+    sum[r] = V{};
+    #pragma GCC unroll 16
+    for (int64_t d = 0; d < D; ++d) acc[r][d] = V{};
+  }
+  for (int64_t c = first / L * L; c < last; c += L) {
+    V e[kR];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) {
+      e[r] = Exp(Load(w.rows + r * Np + c) - mx[r]);
+      sum[r] += e[r];
+    }
+    #pragma GCC unroll 16
+    for (int64_t d = 0; d < D; ++d) {
+      const V value = Load(w.vt + d * Np + c);
+      #pragma GCC unroll 16
+      for (int r = 0; r < kR; ++r) acc[r][d] += e[r] * value;
+    }
+  }
+  #pragma GCC unroll 16
+  for (int r = 0; r < kR; ++r) {
+    T* o = out + (i0 + r) * D;
+    const T total = HSum<T>(sum[r]);
+    if (total == 0) {  // no key
+      std::fill(o, o + D, T(0));
+      lse[i0 + r] = kInf;
+      continue;
+    }
+    for (int64_t d = 0; d < D; ++d) o[d] = HSum<T>(acc[r][d]) / total;
+    lse[i0 + r] = mx[r] + std::log(total);
+  }
 }
 
 template <typename T, int kD>
 void ForwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k,
                   const Strided<T>& v, int64_t b, int64_t h, T* out, T* lse,
                   std::vector<T>* scratch) {
+  constexpr int kR = 2;
+  const int64_t D = p.D, Np = p.Np;
+  scratch->resize(static_cast<size_t>((2 * D + kR) * Np));
+  SliceScratch<T> w{};
+  w.kt = scratch->data();
+  w.vt = w.kt + D * Np;
+  w.rows = w.vt + D * Np;
+  Transpose(k, b, h, p, w.kt);
+  Transpose(v, b, h, p, w.vt);
+  int64_t i = 0;
+  for (; i + kR <= p.N; i += kR) ForwardRows<T, kD, kR>(p, q, b, h, i, w, out, lse);
+  for (; i < p.N; ++i) ForwardRows<T, kD, 1>(p, q, b, h, i, w, out, lse);
+}
+
+// The backward of kR query rows from i0. Row r's bias-gradient sums go to their own buffer
+// (w.d_bias + r W): the rows' diagonals are one element apart, and vectors stored through one
+// and loaded through the other would defeat store forwarding.
+template <typename T, int kD, int kR>
+void BackwardRows(const Problem<T>& p, const Strided<T>& q, const Strided<T>& out,
+                  const Strided<T>& grad_out, const T* lse, int64_t b, int64_t h, int64_t i0,
+                  const SliceScratch<T>& w, T* dq) {
   using V = typename VecOf<T>::type;
   constexpr int64_t L = Problem<T>::kLanes;
   const int64_t N = p.N, D = kD > 0 ? kD : p.D, Np = p.Np;
-  scratch->resize(static_cast<size_t>((2 * D + 1) * Np));
-  T* kt = scratch->data();
-  T* vt = kt + D * Np;
-  T* row = vt + D * Np;
-  Transpose(k, b, h, p, kt);
-  Transpose(v, b, h, p, vt);
-  PerDim<T, kD> qs(D);
-  PerDim<V, kD> acc(D);
-  for (int64_t i = 0; i < N; ++i) {
-    T* o = out + i * D;
-    const int64_t first = p.First(h, i), last = p.Last(h, i);
-    T mx = -std::numeric_limits<T>::infinity();
-    if (first < last) {
-      const T* qi = q.Row(b, h, i);
-      for (int64_t d = 0; d < D; ++d) qs[d] = qi[d * q.sd] * p.scale;
-      const T* bias_row = p.diag.data() + h * p.W + (N - 1 - i);
-      V m = Splat(mx);
-      for (int64_t c = first / L * L; c < last; c += L) {
-        const V s = Scores<T, kD>(p, bias_row, qs, kt, c);
-        Store(row + c, s);
-        m = s > m ? s : m;
+  PerRow<T, kD, kR> qs(D), g(D);
+  PerRow<V, kD, kR> dqa(D);
+  T delta[kR], row_lse[kR];
+  #pragma GCC unroll 16
+  for (int r = 0; r < kR; ++r) {
+    row_lse[r] = lse[i0 + r];
+    const T *qi = q.Row(b, h, i0 + r), *gi = grad_out.Row(b, h, i0 + r),
+            *oi = out.Row(b, h, i0 + r);
+    delta[r] = 0;
+    #pragma GCC unroll 16
+    for (int64_t d = 0; d < D; ++d) {
+      qs[r][d] = qi[d * q.sd] * p.scale;
+      g[r][d] = gi[d * grad_out.sd];
+      delta[r] += g[r][d] * oi[d * out.sd];
+      dqa[r][d] = V{};
+    }
+  }
+  // A row without keys has logsumexp +inf: its probs are exp(-inf) = 0, so it adds nothing.
+  const T* bias_row = p.diag.data() + h * p.W + (N - 1 - i0);
+  T* d_bias_row = w.d_bias + (N - 1 - i0);
+  for (int64_t c = p.First(h, i0) / L * L, last = p.Last(h, i0 + kR - 1); c < last; c += L) {
+    V s[kR], prob[kR], dp[kR], ds[kR];
+    Scores<T, kD, kR>(p, bias_row, qs, w.kt, c, s);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) {
+      prob[r] = Exp(s[r] - row_lse[r]);
+      dp[r] = V{};
+    }
+    #pragma GCC unroll 16
+    for (int64_t d = 0; d < D; ++d) {
+      const V value = Load(w.vt + d * Np + c);
+      #pragma GCC unroll 16
+      for (int r = 0; r < kR; ++r) dp[r] += Splat(g[r][d]) * value;
+    }
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) {
+      ds[r] = prob[r] * (dp[r] - delta[r]);
+      T* db = d_bias_row + r * (p.W - 1) + c;  // buffer r, row i0 + r
+      Store(db, Load(db) + ds[r]);
+    }
+    #pragma GCC unroll 16
+    for (int64_t d = 0; d < D; ++d) {
+      const V key = Load(w.kt + d * Np + c);
+      V dk = Load(w.dkt + d * Np + c), dv = Load(w.dvt + d * Np + c);
+      #pragma GCC unroll 16
+      for (int r = 0; r < kR; ++r) {
+        dqa[r][d] += ds[r] * key;
+        dk += Splat(qs[r][d]) * ds[r];
+        dv += Splat(g[r][d]) * prob[r];
       }
-      mx = HMax<T>(m);
+      Store(w.dkt + d * Np + c, dk);
+      Store(w.dvt + d * Np + c, dv);
     }
-    if (mx == -std::numeric_limits<T>::infinity()) {  // no key
-      std::fill(o, o + D, T(0));
-      lse[i] = std::numeric_limits<T>::infinity();
-      continue;
-    }
-    V sum{};
-    for (int64_t d = 0; d < D; ++d) acc[d] = V{};
-    for (int64_t c = first / L * L; c < last; c += L) {
-      const V e = Exp(Load<V>(row + c) - mx);
-      sum += e;
-      for (int64_t d = 0; d < D; ++d) acc[d] += e * Load<V>(vt + d * Np + c);
-    }
-    const T total = HSum<T>(sum);
-    for (int64_t d = 0; d < D; ++d) o[d] = HSum<T>(acc[d]) / total;
-    lse[i] = mx + std::log(total);
+  }
+  #pragma GCC unroll 16
+  for (int r = 0; r < kR; ++r) {
+    for (int64_t d = 0; d < D; ++d) dq[(i0 + r) * D + d] = p.scale * HSum<T>(dqa[r][d]);
   }
 }
 
@@ -228,53 +361,32 @@ void BackwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k
                    const Strided<T>& v, const Strided<T>& out, const T* lse,
                    const Strided<T>& grad_out, int64_t b, int64_t h, T* dq, T* dk, T* dv,
                    T* d_bias, std::vector<T>* scratch) {
-  using V = typename VecOf<T>::type;
-  constexpr int64_t L = Problem<T>::kLanes;
-  const int64_t N = p.N, D = kD > 0 ? kD : p.D, Np = p.Np;
-  scratch->resize(static_cast<size_t>(4 * D * Np));
-  T* kt = scratch->data();
-  T* vt = kt + D * Np;
-  T* dkt = vt + D * Np;
-  T* dvt = dkt + D * Np;
-  Transpose(k, b, h, p, kt);
-  Transpose(v, b, h, p, vt);
-  std::fill(dkt, dkt + 2 * D * Np, T(0));
-  PerDim<T, kD> qs(D), g(D);
-  PerDim<V, kD> dqa(D);
-  for (int64_t i = 0; i < N; ++i) {
-    if (lse[i] == std::numeric_limits<T>::infinity()) {  // no key: no gradient
-      std::fill(dq + i * D, dq + (i + 1) * D, T(0));
-      continue;
-    }
-    const T *qi = q.Row(b, h, i), *gi = grad_out.Row(b, h, i), *oi = out.Row(b, h, i);
-    T delta = 0;
-    for (int64_t d = 0; d < D; ++d) {
-      qs[d] = qi[d * q.sd] * p.scale;
-      g[d] = gi[d * grad_out.sd];
-      delta += g[d] * oi[d * out.sd];
-      dqa[d] = V{};
-    }
-    const T* bias_row = p.diag.data() + h * p.W + (N - 1 - i);
-    T* d_bias_row = d_bias + (N - 1 - i);
-    const T row_lse = lse[i];
-    for (int64_t c = p.First(h, i) / L * L, last = p.Last(h, i); c < last; c += L) {
-      const V prob = Exp(Scores<T, kD>(p, bias_row, qs, kt, c) - row_lse);
-      V dp{};
-      for (int64_t d = 0; d < D; ++d) dp += Splat(g[d]) * Load<V>(vt + d * Np + c);
-      const V ds = prob * (dp - delta);
-      Store(d_bias_row + c, Load<V>(d_bias_row + c) + ds);
-      for (int64_t d = 0; d < D; ++d) {
-        dqa[d] += ds * Load<V>(kt + d * Np + c);
-        Store(dkt + d * Np + c, Load<V>(dkt + d * Np + c) + Splat(qs[d]) * ds);
-        Store(dvt + d * Np + c, Load<V>(dvt + d * Np + c) + Splat(g[d]) * prob);
-      }
-    }
-    for (int64_t d = 0; d < D; ++d) dq[i * D + d] = p.scale * HSum<T>(dqa[d]);
+  constexpr int kR = 2;
+  const int64_t N = p.N, D = p.D, Np = p.Np, W = p.W;
+  scratch->resize(static_cast<size_t>(4 * D * Np + kR * W));
+  SliceScratch<T> w{};
+  w.kt = scratch->data();
+  w.vt = w.kt + D * Np;
+  w.dkt = w.vt + D * Np;
+  w.dvt = w.dkt + D * Np;
+  w.d_bias = w.dvt + D * Np;
+  Transpose(k, b, h, p, w.kt);
+  Transpose(v, b, h, p, w.vt);
+  std::fill(w.dkt, w.dkt + 2 * D * Np + kR * W, T(0));
+  int64_t i = 0;
+  for (; i + kR <= N; i += kR) BackwardRows<T, kD, kR>(p, q, out, grad_out, lse, b, h, i, w, dq);
+  for (; i < N; ++i) BackwardRows<T, kD, 1>(p, q, out, grad_out, lse, b, h, i, w, dq);
+  for (int64_t x = 0; x < W; ++x) {
+    T sum = 0;
+    #pragma GCC unroll 16
+    for (int r = 0; r < kR; ++r) sum += w.d_bias[r * W + x];
+    d_bias[x] = sum;
   }
   for (int64_t j = 0; j < N; ++j) {
+    #pragma GCC unroll 16
     for (int64_t d = 0; d < D; ++d) {
-      dk[j * D + d] = dkt[d * Np + j];
-      dv[j * D + d] = dvt[d * Np + j];
+      dk[j * D + d] = w.dkt[d * Np + j];
+      dv[j * D + d] = w.dvt[d * Np + j];
     }
   }
 }
