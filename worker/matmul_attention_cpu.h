@@ -3,7 +3,8 @@
 // and probs are never stored: the forward keeps one row of scores (in L1) and the row's
 // logsumexp; the backward recomputes each row's probs from it. A query row visits only the
 // keys between its head's lowest and highest offset (a causal head: the keys up to the
-// diagonal), vectorised across keys with the row's D values broadcast.
+// diagonal), vectorised across keys with the row's D values broadcast, two rows per pass.
+// Scores are kept in base 2 so that their exponentials are a polynomial and an exponent.
 //
 // The bias depends only on the offset s - t, so it comes as one vector per head along the
 // diagonals, and its gradient goes back the same way (the sum of each diagonal over rows and
@@ -19,7 +20,8 @@
 //                               h does not attend offset s - t. A query none of whose keys
 //                               are attended gets zero output (and zero gradients).
 //   scale          scores = q.k * scale + bias
-// Forward returns {output [B, H, N, D], logsumexp [B, H, N] (+inf for a query without keys)};
+// Forward returns {output [B, H, N, D], logsumexp [B, H, N]}: each row's log-sum-exp of its
+// scores in base 2 (log2 of the sum of exp; +inf for a query without keys), for the backward;
 // backward, given those and the output's gradient, returns
 // {dq, dk, dv [B, H, N, D], d_diagonal_bias [H, 2N - 1]}.
 // Errors: c10::Error on shape mismatches (not a Status boundary, like sparse_attention.h).
