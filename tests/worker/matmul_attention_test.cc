@@ -165,8 +165,10 @@ TEST(MatmulAttentionTest, TheAutomaticRulePicksProductsForLongDenseAndWideHeadsO
   EXPECT_TRUE(MatmulAttentionIsCheaper({{-1}, LocalOffsets(4096, true, 2048)}, 4096));
   EXPECT_FALSE(MatmulAttentionIsCheaper({LocalOffsets(4096, true, 32)}, 4096));
   EXPECT_FALSE(MatmulAttentionIsCheaper({{-8, -7, -6, -5, -4, -3, -2, -1}}, 4096));
-  // Short sequences: the offset kernel is as fast even for dense heads.
-  EXPECT_FALSE(MatmulAttentionIsCheaper({DenseOffsets(784, true)}, 784));
+  EXPECT_TRUE(MatmulAttentionIsCheaper({DenseOffsets(784, true)}, 784));
+  EXPECT_TRUE(MatmulAttentionIsCheaper({DenseOffsets(256, false)}, 256));
+  // Short sequences: both are cheap; the offset kernel keeps them.
+  EXPECT_FALSE(MatmulAttentionIsCheaper({DenseOffsets(100, true)}, 100));
 }
 
 // --- The whole model through either path -------------------------------------------------
