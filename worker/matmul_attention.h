@@ -9,8 +9,8 @@
 // Why two paths: the fused offset kernel does O(N K D) work, a head's offsets one at a time;
 // the products O(N S D) work for a head spanning S offsets (its lowest to its highest), in
 // dense vectorised rows that never materialise the N x N probs when training. For dense
-// attention (K = N - 1 or N) the products win; for K in the tens the kernel does. See MatmulAttentionIsCheaper for the rule and
-// bench/attention_step.cc for the measurement behind it.
+// attention (K = N - 1 or N) the products win; for K in the tens the kernel does. See
+// MatmulAttentionIsCheaper for the rule and bench/attention_step.cc for the measurement behind it.
 //
 // Errors: tensor ops that throw c10::Error, like sparse_attention.h (not a Status boundary).
 #ifndef HEADEVO_WORKER_MATMUL_ATTENTION_H_

@@ -135,12 +135,17 @@ template <typename T>
 struct Problem {
   static constexpr int64_t kLanes = 64 / sizeof(T);
   Problem(const torch::Tensor& q, const torch::Tensor& diagonal_bias, double scale_in)
-      : B(q.size(0)), H(q.size(1)), N(q.size(2)), D(q.size(3)),
-        Np(RowStride(N)), W(2 * N - 1 + kLanes),
+      : B(q.size(0)),
+        H(q.size(1)),
+        N(q.size(2)),
+        D(q.size(3)),
+        Np(RowStride(N)),
+        W(2 * N - 1 + kLanes),
         scale(static_cast<T>(scale_in)),
         score_scale(static_cast<T>(scale_in * kLog2e)),
         diag(static_cast<size_t>(H * W), -std::numeric_limits<T>::infinity()),
-        lo(static_cast<size_t>(H), 0), hi(static_cast<size_t>(H), -1) {
+        lo(static_cast<size_t>(H), 0),
+        hi(static_cast<size_t>(H), -1) {
     const torch::Tensor bias = diagonal_bias.contiguous();
     const T* b = bias.data_ptr<T>();
     for (int64_t h = 0; h < H; ++h) {
@@ -174,7 +179,7 @@ struct Problem {
   // q is scaled by score_scale, the biases in diag by log2 e.
   static constexpr double kLog2e = 1.44269504088896340736;
   T score_scale;
-  std::vector<T> diag;        // [H, W]
+  std::vector<T> diag;          // [H, W]
   std::vector<int64_t> lo, hi;  // per head: lowest and highest attended offset
 };
 
@@ -372,8 +377,8 @@ void BackwardRows(const Problem<T>& p, const T* lse, int64_t h, int64_t i0, int6
 template <typename T, int kD>
 void BackwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k,
                    const Strided<T>& v, const Strided<T>& out, const T* lse,
-                   const Strided<T>& grad_out, int64_t b, int64_t h, T* dq, T* dk, T* dv,
-                   T* d_bias, std::vector<T>* scratch) {
+                   const Strided<T>& grad_out, int64_t b, int64_t h, T* dq, T* dk, T* dv, T* d_bias,
+                   std::vector<T>* scratch) {
   constexpr int kR = 2;
   constexpr int64_t L = Problem<T>::kLanes;
   const int64_t N = p.N, D = p.D, Np = p.Np, W = p.W;
@@ -427,7 +432,8 @@ void BackwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k
 // fn(slice, scratch) for every (batch, head) slice, on at::get_num_threads() OpenMP threads.
 template <typename T, typename Fn>
 void ForEachSlice(int64_t slices, const Fn& fn) {
-#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(at::get_num_threads(), slices)))
+#pragma omp parallel num_threads( \
+    static_cast <int>(std::min <int64_t>(at::get_num_threads(), slices)))
   {
     std::vector<T> scratch;
 #pragma omp for schedule(dynamic, 1)
@@ -459,7 +465,10 @@ std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q, cons
     const Problem<T> p(q, diagonal_bias, scale);
     const Strided<T> qs(q), ks(k), vs(v);
     T *op = out.data_ptr<T>(), *lp = lse.data_ptr<T>();
-    const auto slice = D == 8 ? ForwardSlice<T, 8> : D == 16 ? ForwardSlice<T, 16> : ForwardSlice<T, 0>;
+    const auto slice = D == 8    ? ForwardSlice<T, 8>
+                       : D == 16 ? ForwardSlice<T, 16>
+                       : D == 32 ? ForwardSlice<T, 32>
+                                 : ForwardSlice<T, 0>;
     ForEachSlice<T>(B * H, [&](int64_t bh, std::vector<T>* scratch) {
       slice(p, qs, ks, vs, bh / H, bh % H, op + bh * N * D, lp + bh * N, scratch);
     });
@@ -469,8 +478,8 @@ std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q, cons
 
 std::vector<torch::Tensor> DenseAttentionCpuBackward(
     const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-    const torch::Tensor& diagonal_bias, const torch::Tensor& output,
-    const torch::Tensor& logsumexp, const torch::Tensor& grad_output, double scale) {
+    const torch::Tensor& diagonal_bias, const torch::Tensor& output, const torch::Tensor& logsumexp,
+    const torch::Tensor& grad_output, double scale) {
   CheckShapes(q, k, v, diagonal_bias);
   const int64_t B = q.size(0), H = q.size(1), N = q.size(2), D = q.size(3);
   torch::Tensor dq = torch::empty({B, H, N, D}, q.options());
@@ -485,8 +494,10 @@ std::vector<torch::Tensor> DenseAttentionCpuBackward(
     std::vector<T> slice_bias(static_cast<size_t>(B * H * p.W), T(0));
     T *dqp = dq.data_ptr<T>(), *dkp = dk.data_ptr<T>(), *dvp = dv.data_ptr<T>();
     const T* lp = lse.data_ptr<T>();
-    const auto slice =
-        D == 8 ? BackwardSlice<T, 8> : D == 16 ? BackwardSlice<T, 16> : BackwardSlice<T, 0>;
+    const auto slice = D == 8    ? BackwardSlice<T, 8>
+                       : D == 16 ? BackwardSlice<T, 16>
+                       : D == 32 ? BackwardSlice<T, 32>
+                                 : BackwardSlice<T, 0>;
     ForEachSlice<T>(B * H, [&](int64_t bh, std::vector<T>* scratch) {
       const int64_t at = bh * N * D;
       slice(p, qs, ks, vs, os, lp + bh * N, gs, bh / H, bh % H, dqp + at, dkp + at, dvp + at,

@@ -41,8 +41,8 @@ std::vector<torch::Tensor> DenseAttentionCpuForward(const torch::Tensor& q, cons
 
 std::vector<torch::Tensor> DenseAttentionCpuBackward(
     const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-    const torch::Tensor& diagonal_bias, const torch::Tensor& output,
-    const torch::Tensor& logsumexp, const torch::Tensor& grad_output, double scale);
+    const torch::Tensor& diagonal_bias, const torch::Tensor& output, const torch::Tensor& logsumexp,
+    const torch::Tensor& grad_output, double scale);
 
 }  // namespace headevo::worker
 

@@ -75,14 +75,14 @@ TEST(MatmulAttentionTest, MatchesOnRaggedWideHeadsQueriesWithoutKeysAndAnotherTe
 }
 
 // In single precision the fused loops use their own exp: still within float rounding of the
-// offset kernel (which uses std::exp). Head widths 8 and 16 have unrolled loops, 5 the generic
-// ones; n = 301 leaves a partial vector of keys and an odd query row.
+// offset kernel (which uses std::exp). Head widths 8, 16 and 32 have unrolled loops, 5 the
+// generic ones; n = 301 leaves a partial vector of keys and an odd query row.
 TEST(MatmulAttentionTest, SinglePrecisionMatchesTheOffsetKernel) {
   const int64_t n = 301;
   const Offsets offsets = {DenseOffsets(n, true), LocalOffsets(n, false, 200), {4}};
   const AttentionPattern pattern = AttentionPattern::Build(offsets, n, torch::kCPU);
   const MatmulAttentionPlan plan = MatmulAttentionPlan::Build(offsets, pattern, torch::kCPU);
-  for (int64_t d : {8, 16, 5}) {
+  for (int64_t d : {8, 16, 32, 5}) {
     SCOPED_TRACE(::testing::Message() << "d_head " << d);
     torch::manual_seed(8);
     const torch::Tensor q0 = torch::randn({2, 3, n, d}) * 2, k0 = torch::randn_like(q0) * 2,
