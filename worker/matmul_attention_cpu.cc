@@ -226,8 +226,14 @@ struct SliceScratch {
   T *qs, *qk, *g, *dq, *delta;
 };
 
-// kR query rows from i0 at once: each vector of keys and values is loaded once for all of them.
-// The window is the union of the rows' windows; a row's scores outside its own are -inf.
+// Query rows per pass over the keys: each vector of keys and values (and their gradients) is
+// loaded once for all of them, and their exponentials overlap. At d_head 8, 4 rows measured
+// 1.2x faster than 2 in the backward (8 no better); wider heads keep 2 (their per-row
+// accumulators fill the registers).
+constexpr int RowsPerPass(int kD) { return kD > 0 && kD <= 8 ? 4 : 2; }
+
+// The forward of kR query rows from i0 (RowsPerPass). The window is the union of the rows' windows;
+// a row's scores outside its own are -inf.
 template <typename T, int kD, int kR>
 void ForwardRows(const Problem<T>& p, const Strided<T>& q, int64_t b, int64_t h, int64_t i0,
                  const SliceScratch<T>& w, T* out, T* lse) {
@@ -295,7 +301,7 @@ template <typename T, int kD>
 void ForwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k,
                   const Strided<T>& v, int64_t b, int64_t h, T* out, T* lse,
                   std::vector<T>* scratch) {
-  constexpr int kR = 2;
+  constexpr int kR = RowsPerPass(kD);
   const int64_t D = p.D, Np = p.Np;
   scratch->resize(static_cast<size_t>((2 * D + kR) * Np));
   SliceScratch<T> w{};
@@ -379,7 +385,7 @@ void BackwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k
                    const Strided<T>& v, const Strided<T>& out, const T* lse,
                    const Strided<T>& grad_out, int64_t b, int64_t h, T* dq, T* dk, T* dv, T* d_bias,
                    std::vector<T>* scratch) {
-  constexpr int kR = 2;
+  constexpr int kR = RowsPerPass(kD);
   constexpr int64_t L = Problem<T>::kLanes;
   const int64_t N = p.N, D = p.D, Np = p.Np, W = p.W;
   scratch->resize(static_cast<size_t>(4 * D * Np + kR * W + 4 * N * D + N));
