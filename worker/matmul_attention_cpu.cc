@@ -438,8 +438,9 @@ void BackwardSlice(const Problem<T>& p, const Strided<T>& q, const Strided<T>& k
 // fn(slice, scratch) for every (batch, head) slice, on at::get_num_threads() OpenMP threads.
 template <typename T, typename Fn>
 void ForEachSlice(int64_t slices, const Fn& fn) {
-#pragma omp parallel num_threads( \
-    static_cast <int>(std::min <int64_t>(at::get_num_threads(), slices)))
+  if (slices == 0) return;
+  const int threads = static_cast<int>(std::min<int64_t>(at::get_num_threads(), slices));
+#pragma omp parallel num_threads(threads)
   {
     std::vector<T> scratch;
 #pragma omp for schedule(dynamic, 1)
