@@ -40,10 +40,11 @@ const char* AttentionPathName(AttentionPath path);
 // pair once). Measured with bench_attention --steps-only and with single-threaded training
 // steps (CPU time, which a shared machine disturbs less) at d_head 8: dense heads train 2.5x
 // faster through the products at n = 256 and 6.5x at n = 784 (single thread; the offset
-// kernel 394 ms, the products 61 ms a step). Local 32 heads are about as fast either way
-// (the products visit only a head's window, rounded out to whole vectors of 16 keys) and
-// k = 8 heads spread over 64 positions 1.3x slower; left to the kernel, whose traced passes
-// (head statistics) stay O(N K) where the products' are O(N^2).
+// kernel 394 ms, the products 61 ms a step). Local 32 heads train about 1.3x faster through
+// the products at n = 784 (they visit only a head's window, rounded out to whole vectors of
+// 16 keys) and k = 8 heads spread over 64 positions 1.2x slower; both stay with the kernel,
+// whose traced passes (head statistics, growth) are O(N K) where the products' are O(N^2),
+// and which needs no O(H N^2) plan.
 constexpr int64_t kMatmulWidthDivisor = 2;
 constexpr int64_t kMatmulMinSeqLen = 256;
 bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len);
