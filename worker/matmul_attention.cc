@@ -55,22 +55,30 @@ MatmulAttentionPlan MatmulAttentionPlan::Build(const std::vector<std::vector<int
       torch::tensor(has_key, torch::kUInt8).to(torch::kBool).view({H, N, 1}).to(device);
   plan.blocked = plan.bias_index.eq(absent).view({H, N, N}).logical_and(rows);
   if (!rows.all().item<bool>()) plan.empty_rows = rows.logical_not();
+  // Along the diagonals: entry (h, o + N - 1) picks the bias of offset o of head h.
+  std::vector<int64_t> diagonal(static_cast<size_t>(H * (2 * N - 1)), absent);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t j = 0; j < static_cast<int64_t>(offsets[h].size()); ++j) {
+      const int64_t offset = offsets[h][j];
+      if (offset > -N && offset < N) diagonal[h * (2 * N - 1) + offset + N - 1] = h * K + j;
+    }
+  }
+  plan.diagonal_index = torch::tensor(diagonal, torch::kInt64).to(device);
+  plan.diagonal_blocked = plan.diagonal_index.eq(absent).view({H, 2 * N - 1});
   return plan;
 }
 
 namespace {
 
 // The training path on the CPU: the fused loops of matmul_attention_cpu.h, forward and
-// backward (the probs are saved for the backward; dS = P * (dP - rowsum(dO * O))).
+// backward (the backward recomputes the probs from the saved logsumexp).
 class FusedDenseAttention : public torch::autograd::Function<FusedDenseAttention> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q,
                                const torch::Tensor& k, const torch::Tensor& v,
-                               const torch::Tensor& bias_matrix, const torch::Tensor& empty_rows,
-                               double scale) {
-    std::vector<torch::Tensor> result =
-        DenseAttentionCpuForward(q, k, v, bias_matrix, empty_rows, scale);
-    ctx->save_for_backward({q, k, v, result[1], result[0]});
+                               const torch::Tensor& diagonal_bias, double scale) {
+    std::vector<torch::Tensor> result = DenseAttentionCpuForward(q, k, v, diagonal_bias, scale);
+    ctx->save_for_backward({q, k, v, diagonal_bias, result[0], result[1]});
     ctx->saved_data["scale"] = scale;
     return result[0];
   }
@@ -79,9 +87,9 @@ class FusedDenseAttention : public torch::autograd::Function<FusedDenseAttention
                                                  torch::autograd::variable_list grads) {
     const torch::autograd::variable_list saved = ctx->get_saved_variables();
     std::vector<torch::Tensor> result =
-        DenseAttentionCpuBackward(saved[0], saved[1], saved[2], saved[3], saved[4], grads[0],
-                                  ctx->saved_data["scale"].toDouble());
-    return {result[0], result[1], result[2], result[3], torch::Tensor(), torch::Tensor()};
+        DenseAttentionCpuBackward(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5],
+                                  grads[0], ctx->saved_data["scale"].toDouble());
+    return {result[0], result[1], result[2], result[3], torch::Tensor()};
   }
 };
 
@@ -109,24 +117,25 @@ SparseAttentionOutput MatmulAttention(const torch::Tensor& q, const torch::Tenso
               pattern.seq_len);
   TORCH_CHECK(bias.dim() == 2 && bias.size(0) == H && bias.size(1) == K,
               "MatmulAttention: bias must be [", H, ", ", K, "]");
-  // [H, N, N]: the learned bias where the head has the offset, -inf where it does not.
   const torch::Tensor padded_bias = torch::cat({bias.reshape({-1}), bias.new_zeros({1})});
-  const torch::Tensor bias_matrix =
-      padded_bias.index_select(0, plan.bias_index)
-          .view({H, N, N})
-          .masked_fill(plan.blocked, -std::numeric_limits<double>::infinity());
   // Scaling q (N x D) is cheaper than scaling the N x N scores.
   const double scale = 1.0 / std::sqrt(static_cast<double>(scale_dim > 0 ? scale_dim : D));
   SparseAttentionOutput result;
   if (wanted == ProbsWanted::kNone && q.device().is_cpu()) {
-    // Training: the fused loops (no probs to hand out, so none kept beyond the backward).
-    // apply() takes no undefined tensor: "no query without keys" is an empty one.
-    const torch::Tensor empty_rows = plan.empty_rows.defined()
-                                         ? plan.empty_rows
-                                         : torch::empty({0}, q.options().dtype(torch::kBool));
-    result.output = FusedDenseAttention::apply(q, k, v, bias_matrix, empty_rows, scale);
+    // Training: the fused loops, with the bias along the diagonals ([H, 2N - 1]: a head's
+    // bias depends only on the offset), so neither the bias nor its gradient is ever N x N.
+    const torch::Tensor diagonal_bias =
+        padded_bias.index_select(0, plan.diagonal_index)
+            .view({H, 2 * N - 1})
+            .masked_fill(plan.diagonal_blocked, -std::numeric_limits<double>::infinity());
+    result.output = FusedDenseAttention::apply(q, k, v, diagonal_bias, scale);
     return result;
   }
+  // [H, N, N]: the learned bias where the head has the offset, -inf where it does not.
+  const torch::Tensor bias_matrix =
+      padded_bias.index_select(0, plan.bias_index)
+          .view({H, N, N})
+          .masked_fill(plan.blocked, -std::numeric_limits<double>::infinity());
   // With probs, or off the CPU: the same function from LibTorch ops, autograd's backward.
   torch::Tensor scores = torch::matmul(q * scale, k.transpose(-1, -2));
   scores.add_(bias_matrix);  // the product's backward needs neither its output nor this sum

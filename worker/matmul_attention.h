@@ -7,9 +7,10 @@
 // devices, use LibTorch ops and autograd.
 //
 // Why two paths: the fused offset kernel does O(N K D) work, a head's offsets one at a time;
-// the products O(N^2 D) work in dense rows. For dense attention (K = N - 1 or N) the products
-// win; for K in the tens the kernel does. See MatmulAttentionIsCheaper for the rule and
-// bench/attention_step.cc for the measurement behind it.
+// the products O(N S D) work for a head spanning S offsets (its lowest to its highest), in
+// dense vectorised rows that never materialise the N x N probs when training. For dense
+// attention (K = N - 1 or N) the products win; for K in the tens the kernel does. See
+// MatmulAttentionIsCheaper for the rule and bench/attention_step.cc for the measurement behind it.
 //
 // Errors: tensor ops that throw c10::Error, like sparse_attention.h (not a Status boundary).
 #ifndef HEADEVO_WORKER_MATMUL_ATTENTION_H_
@@ -36,13 +37,16 @@ const char* AttentionPathName(AttentionPath path);
 // The automatic rule: the products are used when the sequence has at least kMatmulMinSeqLen
 // positions and the widest head of a layer has at least seq_len / kMatmulWidthDivisor
 // offsets, provided that no head repeats an offset (the products count each (query, key)
-// pair once). Measured with bench_attention --steps-only on
-// 2 cores at d_head 8, whole training steps against the (OpenMP-parallel) offset kernel: dense
-// is about as fast through the products at n = 256 and 784 (0.9x, 1.0x) and 2.4x faster at
-// n = 4096; local 32 and k = 8 heads are 2-10x slower. The products' cost grows with n^2
-// whatever the head width, the kernel's with n k.
+// pair once). Measured with bench_attention --steps-only and with single-threaded training
+// steps (CPU time, which a shared machine disturbs less) at d_head 8: dense heads train 2.5x
+// faster through the products at n = 256 and 6.5x at n = 784 (single thread; the offset
+// kernel 394 ms, the products 61 ms a step). Local 32 heads train about 1.3x faster through
+// the products at n = 784 (they visit only a head's window, rounded out to whole vectors of
+// 16 keys) and k = 8 heads spread over 64 positions 1.2x slower; both stay with the kernel,
+// whose traced passes (head statistics, growth) are O(N K) where the products' are O(N^2),
+// and which needs no O(H N^2) plan.
 constexpr int64_t kMatmulWidthDivisor = 2;
-constexpr int64_t kMatmulMinSeqLen = 2048;
+constexpr int64_t kMatmulMinSeqLen = 256;
 bool MatmulAttentionIsCheaper(const std::vector<std::vector<int32_t>>& offsets, int64_t seq_len);
 
 // The bias-matrix plan of one layer at one sequence length, built once (O(H N^2) memory).
@@ -61,6 +65,11 @@ struct MatmulAttentionPlan {
   // [H, N, 1] bool: queries with no key at all (their probs and output are zeroed, as the
   // offset kernel does); undefined when every query has a key.
   torch::Tensor empty_rows;
+  // [H*(2N-1)] int64: the same index along the diagonals, entry (h, o + N - 1) for offset o
+  // (the training path's bias, matmul_attention_cpu.h).
+  torch::Tensor diagonal_index;
+  // [H, 2N - 1] bool: offsets a head lacks (their scores become -inf).
+  torch::Tensor diagonal_blocked;
 };
 
 // What MatmulAttention returns as probs.

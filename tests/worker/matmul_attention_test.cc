@@ -1,6 +1,7 @@
 #include "worker/matmul_attention.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -74,30 +75,63 @@ TEST(MatmulAttentionTest, MatchesOnRaggedWideHeadsQueriesWithoutKeysAndAnotherTe
 }
 
 // In single precision the fused loops use their own exp: still within float rounding of the
-// offset kernel (which uses std::exp).
+// offset kernel (which uses std::exp). Head widths 8, 16 and 32 have unrolled loops, 5 the
+// generic ones; n = 301 leaves a partial vector of keys and an odd query row.
 TEST(MatmulAttentionTest, SinglePrecisionMatchesTheOffsetKernel) {
-  const Offsets offsets = {DenseOffsets(300, true), LocalOffsets(300, false, 200), {4}};
-  const AttentionPattern pattern = AttentionPattern::Build(offsets, 300, torch::kCPU);
+  const int64_t n = 301;
+  const Offsets offsets = {DenseOffsets(n, true), LocalOffsets(n, false, 200), {4}};
+  const AttentionPattern pattern = AttentionPattern::Build(offsets, n, torch::kCPU);
   const MatmulAttentionPlan plan = MatmulAttentionPlan::Build(offsets, pattern, torch::kCPU);
-  torch::manual_seed(8);
-  const torch::Tensor q0 = torch::randn({2, 3, 300, 8}) * 2, k0 = torch::randn_like(q0) * 2,
+  for (int64_t d : {8, 16, 32, 5}) {
+    SCOPED_TRACE(::testing::Message() << "d_head " << d);
+    torch::manual_seed(8);
+    const torch::Tensor q0 = torch::randn({2, 3, n, d}) * 2, k0 = torch::randn_like(q0) * 2,
+                        v0 = torch::randn_like(q0), bias0 = torch::randn({3, pattern.max_k}),
+                        upstream = torch::randn_like(q0);
+    std::vector<torch::Tensor> grads[2];
+    torch::Tensor outputs[2];
+    for (int path = 0; path < 2; ++path) {
+      torch::Tensor q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true),
+                    v = v0.clone().requires_grad_(true), bias = bias0.clone().requires_grad_(true);
+      outputs[path] =
+          path == 0 ? SparseAttention(q, k, v, bias, pattern).output
+                    : MatmulAttention(q, k, v, bias, plan, pattern, 0, ProbsWanted::kNone).output;
+      grads[path] = torch::autograd::grad({outputs[path]}, {q, k, v, bias}, {upstream});
+    }
+    EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-5, 1e-5))
+        << (outputs[0] - outputs[1]).abs().max().item<float>();
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_TRUE(torch::allclose(grads[0][i], grads[1][i], 1e-4, 1e-4))
+          << i << ": " << (grads[0][i] - grads[1][i]).abs().max().item<float>();
+    }
+  }
+}
+
+// The fused loops split (batch, head) slices over threads and sum the bias gradient in a fixed
+// order: bit-identical results on 1 and 3 threads.
+TEST(MatmulAttentionTest, TrainingPathResultsDoNotDependOnTheThreadCount) {
+  const int64_t n = 67;
+  const Offsets offsets = {DenseOffsets(n, true), LocalOffsets(n, false, 20), {-9, 4}};
+  const AttentionPattern pattern = AttentionPattern::Build(offsets, n, torch::kCPU);
+  const MatmulAttentionPlan plan = MatmulAttentionPlan::Build(offsets, pattern, torch::kCPU);
+  torch::manual_seed(9);
+  const torch::Tensor q0 = torch::randn({3, 3, n, 8}), k0 = torch::randn_like(q0),
                       v0 = torch::randn_like(q0), bias0 = torch::randn({3, pattern.max_k}),
                       upstream = torch::randn_like(q0);
-  std::vector<torch::Tensor> grads[2];
-  torch::Tensor outputs[2];
-  for (int path = 0; path < 2; ++path) {
+  const int threads_before = at::get_num_threads();
+  std::vector<torch::Tensor> results[2];
+  for (int run = 0; run < 2; ++run) {
+    at::set_num_threads(run == 0 ? 1 : 3);
     torch::Tensor q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true),
                   v = v0.clone().requires_grad_(true), bias = bias0.clone().requires_grad_(true);
-    outputs[path] =
-        path == 0 ? SparseAttention(q, k, v, bias, pattern).output
-                  : MatmulAttention(q, k, v, bias, plan, pattern, 0, ProbsWanted::kNone).output;
-    grads[path] = torch::autograd::grad({outputs[path]}, {q, k, v, bias}, {upstream});
+    const torch::Tensor out =
+        MatmulAttention(q, k, v, bias, plan, pattern, 0, ProbsWanted::kNone).output;
+    results[run] = torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
+    results[run].push_back(out.detach());
   }
-  EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-5, 1e-5))
-      << (outputs[0] - outputs[1]).abs().max().item<float>();
-  for (int i = 0; i < 4; ++i) {
-    EXPECT_TRUE(torch::allclose(grads[0][i], grads[1][i], 1e-4, 1e-4))
-        << i << ": " << (grads[0][i] - grads[1][i]).abs().max().item<float>();
+  at::set_num_threads(threads_before);
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << "result " << i;
   }
 }
 
@@ -131,8 +165,10 @@ TEST(MatmulAttentionTest, TheAutomaticRulePicksProductsForLongDenseAndWideHeadsO
   EXPECT_TRUE(MatmulAttentionIsCheaper({{-1}, LocalOffsets(4096, true, 2048)}, 4096));
   EXPECT_FALSE(MatmulAttentionIsCheaper({LocalOffsets(4096, true, 32)}, 4096));
   EXPECT_FALSE(MatmulAttentionIsCheaper({{-8, -7, -6, -5, -4, -3, -2, -1}}, 4096));
-  // Short sequences: the offset kernel is as fast even for dense heads.
-  EXPECT_FALSE(MatmulAttentionIsCheaper({DenseOffsets(784, true)}, 784));
+  EXPECT_TRUE(MatmulAttentionIsCheaper({DenseOffsets(784, true)}, 784));
+  EXPECT_TRUE(MatmulAttentionIsCheaper({DenseOffsets(256, false)}, 256));
+  // Short sequences: both are cheap; the offset kernel keeps them.
+  EXPECT_FALSE(MatmulAttentionIsCheaper({DenseOffsets(100, true)}, 100));
 }
 
 // --- The whole model through either path -------------------------------------------------
