@@ -285,7 +285,7 @@ TEST(SearchConfigTest, ImagePixelsTaskKeysAndTheirChecks) {
               {"levels"});
   ExpectError("[model]\nvocab_size = 16\nseq_len = 64\n" + image +
                   "image_dir = \"/p\"\npatch_width = 4\npatch_height = 4\n",
-              {"model.seq_len (64)", "16 pixels (4 x 4)"});
+              {"model.seq_len (64)", "16 pixels of one image (4 x 4)"});
   ExpectError("[model]\nvocab_size = 16\nseq_len = 64\n" + image + "pixels = 4\n",
               {"pixels"});
 }
@@ -357,7 +357,7 @@ TEST(SearchConfigTest, BrokenArrayNamesItsKeyWhereverTheErrorFalls) {
   ExpectError("[baselines]\nwindow = 4\nrun = [\n  \"local\", # the first\n  strided,\n]\n",
               {"test.toml:5:3: the value of `run` (in [baselines])",
                "; write an array of strings from \"local\", \"strided\", \"linformer\", "
-               "\"random\", e.g. run = [\"local\"]"});
+               "\"random\", \"dilated\", \"window_random\", e.g. run = [\"local\"]"});
   ExpectError("[task]\nplanted_offsets = [-2, -5,, -11]\n",
               {"the value of `planted_offsets` (in [task])",
                "; write an array of integers in [-1048576, 1048576], e.g. planted_offsets = "
