@@ -33,6 +33,10 @@ class FakeSearch {
     Add(std::move(c));
   }
 
+  void AddGeneration(int generation, const std::vector<ChildPlan>& plans) {
+    for (const ChildPlan& plan : plans) AddChild(generation, plan);
+  }
+
   // Generation 0, from the strategy's initial distribution.
   void AddInitialGeneration(Strategy& strategy) {
     for (headevo::v1::Genome& genome : strategy.InitialGenomes()) {
