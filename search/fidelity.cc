@@ -97,8 +97,7 @@ std::vector<const Candidate*> RankAtRung(const std::vector<Candidate>& populatio
   } else {
     std::vector<double> fitness(n);
     for (size_t i = 0; i < n; ++i) {
-      fitness[i] = loss[i] + selection.connection_cost *
-                                 static_cast<double>(finished[i]->metrics().connections());
+      fitness[i] = Fitness(loss[i], finished[i]->metrics().connections(), selection);
     }
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       if (fitness[a] != fitness[b]) return fitness[a] < fitness[b];

@@ -134,8 +134,11 @@ absl::Status SelectionOptions::Validate() const {
 }
 
 double Fitness(const headevo::v1::Candidate& candidate, const SelectionOptions& options) {
-  return candidate.metrics().val_loss() +
-         options.connection_cost * static_cast<double>(candidate.metrics().connections());
+  return Fitness(candidate.metrics().val_loss(), candidate.metrics().connections(), options);
+}
+
+double Fitness(double val_loss, int64_t connections, const SelectionOptions& options) {
+  return val_loss + options.connection_cost * static_cast<double>(connections);
 }
 
 bool IsFitter(const headevo::v1::Candidate& a, const headevo::v1::Candidate& b,

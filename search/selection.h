@@ -5,6 +5,7 @@
 #ifndef HEADEVO_SEARCH_SELECTION_H_
 #define HEADEVO_SEARCH_SELECTION_H_
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,8 @@ struct SelectionOptions {
 };
 
 double Fitness(const headevo::v1::Candidate& candidate, const SelectionOptions& options);
+// The same rule for a loss measured elsewhere (e.g. at one rung of the candidate's training).
+double Fitness(double val_loss, int64_t connections, const SelectionOptions& options);
 
 // Whether `a` ranks before `b` in RankByFitness: a higher rung first (multi-fidelity: losses of
 // different budgets are never weighed against each other), then lower fitness (NaN last), then

@@ -49,8 +49,7 @@ namespace {
 double FirstRungFitness(const headevo::v1::Candidate& c, const SelectionOptions& selection) {
   const headevo::v1::RungResult* first = ResultAtRung(c, 0);
   if (first == nullptr) return Fitness(c, selection);
-  return first->val_loss() +
-         selection.connection_cost * static_cast<double>(c.metrics().connections());
+  return Fitness(first->val_loss(), c.metrics().connections(), selection);
 }
 
 }  // namespace
