@@ -175,9 +175,14 @@ absl::StatusOr<JobReport> Coordinator::ReportResult(int64_t worker_id, int64_t j
     // The first report was stored, but what follows it (the search's population, its next
     // step) may not have happened: a write after the commit failed, e.g. on a full disk. The
     // retry finishes that work, so the search never stalls on a recorded result.
-    absl::StatusOr<JobReport> report =
-        AppliedToSearch(*job) ? DescribeJob(*job) : OnJobFinished(*job);
+    if (!AppliedToSearch(*job)) {
+      absl::StatusOr<JobReport> report = OnJobFinished(*job);  // advances the search too
+      if (report.ok()) report->already_recorded = true;
+      return report;
+    }
+    absl::StatusOr<JobReport> report = DescribeJob(*job);
     if (!report.ok()) return report;
+    // Applied, but the step after it (Advance) may be what failed.
     if (ActiveSearch* search = Find(job->search_id)) {
       if (absl::Status s = Advance(*search); !s.ok()) return s;
     }
