@@ -15,8 +15,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/search_quality/brown_points.h"
+#include "bench/search_quality/reference_training.h"
 #include "search/pareto.h"
-#include "server/engine/coordinator.h"
 
 namespace headevo::search_quality {
 namespace {
@@ -123,37 +123,18 @@ tolerance = 1e6
                          s.k_start, s.k_factor, s.k_min, s.repeats);
 }
 
-// Trains one baseline the way the driver trains its baselines (the genome keeps only the head
-// count per layer; the seed is a negative training stream, never a candidate's).
+// Trains one baseline the way the driver trains its baselines.
 Point TrainBaseline(headevo::search::Evaluator& evaluator, const search::SearchOptions& options,
                     v1::AttentionKind kind, int parameter, int stream, std::string what) {
-  v1::EvaluationRequest request;
-  *request.mutable_training() = options.training;
-  v1::ModelSpec& model = *request.mutable_training()->mutable_model();
-  model.set_attention(kind);
-  if (kind == v1::ATTENTION_KIND_LOCAL) model.set_window(parameter);
-  if (kind == v1::ATTENTION_KIND_STRIDED) model.set_stride(parameter);
-  if (kind == v1::ATTENTION_KIND_LINFORMER) model.set_linformer_rank(parameter);
-  request.mutable_training()->set_seed(server::CandidateTrainingSeed(options.seed, stream));
-  v1::Genome& genome = *request.mutable_genome();
-  genome.set_num_layers(model.num_layers());
-  for (int layer = 0; layer < model.num_layers(); ++layer) {
-    for (int h = 0; h < model.heads_per_layer(); ++h) genome.add_heads()->set_layer(layer);
-  }
-  const auto start = Clock::now();
-  absl::StatusOr<v1::EvaluationResult> result = evaluator.Evaluate(request);
-  Point point{std::move(what), std::numeric_limits<double>::quiet_NaN(), 0};
-  if (result.ok()) {
-    point.loss = result->metrics().val_loss();
-    point.connections = result->metrics().connections();
-    std::printf("  baseline %-22s loss %.4f  conn %lld  (%.0f s)\n", point.what.c_str(), point.loss,
-                static_cast<long long>(point.connections), Seconds(start));
-  } else {
-    std::printf("  baseline %-22s not trained: %s\n", point.what.c_str(),
-                std::string(result.status().message()).c_str());
-  }
-  std::fflush(stdout);
-  return point;
+  ReferenceRequest reference;
+  reference.model = options.training.model();
+  reference.model.set_attention(kind);
+  if (kind == v1::ATTENTION_KIND_LOCAL) reference.model.set_window(parameter);
+  if (kind == v1::ATTENTION_KIND_STRIDED) reference.model.set_stride(parameter);
+  if (kind == v1::ATTENTION_KIND_LINFORMER) reference.model.set_linformer_rank(parameter);
+  reference.stream = stream;
+  reference.what = std::move(what);
+  return TrainReference(evaluator, options, reference);
 }
 
 void PrintBrownHeader(const BrownSettings& s) {
