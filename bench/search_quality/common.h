@@ -25,6 +25,9 @@ struct Flags {
   bool verbose = false;
   int threads = 0;
   std::string corpus_dir;
+  // planted, mnist, brown512: the evolution's [resampling] sampler instead of the part's own
+  // (e.g. "policy", "fitted", "adaptive"), for comparing samplers on one benchmark.
+  std::string sampler;
 };
 
 inline double Seconds(Clock::time_point since) {

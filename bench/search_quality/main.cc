@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", flags.threads, "LibTorch intra-op threads (0: its default, one)");
   app.add_option("--corpus-dir", flags.corpus_dir,
                  "brown: the corpus directory (default: the cache deploy/fetch_corpus.sh fills)");
+  app.add_option("--sampler", flags.sampler,
+                 "planted, mnist, brown512: evolution's [resampling] sampler instead of the "
+                 "part's own (uniform for planted, best for the real-data parts), e.g. policy, "
+                 "fitted or adaptive, to compare samplers on one benchmark");
   CLI11_PARSE(app, argc, argv);
 
   headevo::worker::TorchEvaluatorOptions worker_options;

@@ -27,12 +27,14 @@ struct PlantedSettings {
   int population = 5;
   int generations = 3;  // evaluations per search: population * (generations + 1)
   int parents = 2;
-  double prune_fraction = 0.5;
+  double prune_fraction = 0.75;
+  std::string sampler = "uniform";
   int evaluations() const { return population * (generations + 1); }
 };
 
 PlantedSettings PlantedFor(const Flags& flags) {
   PlantedSettings s;
+  if (!flags.sampler.empty()) s.sampler = flags.sampler;
   if (flags.quick) {
     s.steps = 100;
     s.population = 4;
@@ -85,11 +87,11 @@ method = "truncation"
 parents = %d
 
 [resampling]
-sampler = "uniform"
+sampler = "%s"
 )",
                          random ? "random" : "evolution", seed, seed, population, generations,
                          s.layers, s.heads, s.seq_len, Join(s.planted), s.steps, s.batch, s.k_mean,
-                         s.window, s.prune_fraction, std::min(s.parents, population));
+                         s.window, s.prune_fraction, std::min(s.parents, population), s.sampler);
 }
 
 struct PlantedRun {
@@ -130,11 +132,11 @@ void PrintPlantedHeader(const Flags& flags, const PlantedSettings& s) {
       "offsets uniform in the window\n"
       "   training %d steps x batch %d; %d seeds; per seed and method %d evaluations:\n"
       "   evolution = population %d + %d generations (steady state, truncation of the %d fittest, "
-      "pruning %g of each parent's heads, `uniform` resampling);\n"
+      "pruning %g of each parent's heads, `%s` resampling);\n"
       "   random    = %d genomes from the same [initial] sampler, the fittest kept\n",
       Join(s.planted).c_str(), s.window, s.window, s.seq_len, s.layers, s.heads, s.k_mean - 1,
       s.steps, s.batch, flags.seeds, s.evaluations(), s.population, s.generations, s.parents,
-      s.prune_fraction, s.evaluations());
+      s.prune_fraction, s.sampler.c_str(), s.evaluations());
   std::fflush(stdout);
 }
 

@@ -49,6 +49,7 @@ struct RealDataSettings {
   int population = 8;
   int generations = 3;
   int parents = 4;
+  std::string sampler = "best";
   // Baselines.
   std::vector<int> local_windows;
   int stride = 0;
@@ -184,14 +185,14 @@ method = "nsga2"
 parents = %d
 
 [resampling]
-sampler = "best"
+sampler = "%s"
 shift_scaling = "proportional"
 )",
                          s.part, random ? "random" : "evolution", s.seed,
                          random ? s.evaluations() : s.population, random ? 0 : s.generations,
                          s.vocab_size, s.d_model, s.layers, s.heads, s.seq_len, s.task_toml, steps,
                          s.batch, s.learning_rate, s.warmup_steps, s.eval_batches, s.initial_toml,
-                         s.parents);
+                         s.parents, s.sampler);
 }
 
 search::SearchOptions OptionsOf(const std::string& toml, const std::string& name) {
@@ -338,12 +339,12 @@ void PrintHeader(const RealDataSettings& s) {
       "validation %d batches, seed %d\n"
       "   dense ladder: %d steps, doubling while it gains >= %.0f%%, at most %d\n"
       "   evolution: population %d + %d generations = %d evaluations (steady state, NSGA-II, "
-      "`best` resampling, proportional shifts); random search: %d evaluations in generation 0\n"
+      "`%s` resampling, proportional shifts); random search: %d evaluations in generation 0\n"
       "   both draw generation 0 from [initial]:\n     %s\n"
       "   baselines: local windows {%s}, strided %d, dilated, window %d + random %d\n",
       s.part.c_str(), s.seq_len, s.vocab_size, s.layers, s.heads, s.d_model, s.batch,
       s.learning_rate, s.warmup_steps, s.eval_batches, static_cast<int>(s.seed), s.ladder_start,
-      100 * s.ladder_tolerance, s.ladder_max, s.population, s.generations, s.evaluations(),
+      100 * s.ladder_tolerance, s.ladder_max, s.population, s.generations, s.evaluations(), s.sampler.c_str(),
       s.evaluations(), absl::StrJoin(absl::StrSplit(s.initial_toml, '\n', absl::SkipEmpty()), "; ").c_str(),
       Join(s.local_windows).c_str(), s.stride, s.bigbird_window, s.bigbird_random);
   std::fflush(stdout);
@@ -437,11 +438,15 @@ void RunRealData(const RealDataSettings& s, const Flags& flags,
 }  // namespace
 
 void RunMnist(const Flags& flags, headevo::search::Evaluator& evaluator) {
-  RunRealData(MnistFor(flags), flags, evaluator);
+  RealDataSettings s = MnistFor(flags);
+  if (!flags.sampler.empty()) s.sampler = flags.sampler;
+  RunRealData(s, flags, evaluator);
 }
 
 void RunBrownLong(const Flags& flags, headevo::search::Evaluator& evaluator) {
-  RunRealData(BrownLongFor(flags), flags, evaluator);
+  RealDataSettings s = BrownLongFor(flags);
+  if (!flags.sampler.empty()) s.sampler = flags.sampler;
+  RunRealData(s, flags, evaluator);
 }
 
 }  // namespace headevo::search_quality
