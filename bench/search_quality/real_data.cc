@@ -70,7 +70,7 @@ RealDataSettings MnistFor(const Flags& flags) {
   s.seq_len = 112;  // 4 rows of a digit, starting at a row boundary
   s.learning_rate = 0.005;
   s.ladder_start = 250;
-  s.ladder_max = 8000;
+  s.ladder_max = 4000;
   s.initial_toml = R"(k_distribution = "normal"
 k_mean = 4.0
 k_stddev = 1.0
@@ -83,8 +83,9 @@ offset_low = 1
 offset_high = 60
 window = 60
 )";
-  s.population = 8;
+  s.population = 6;
   s.generations = 3;
+  s.parents = 3;
   s.local_windows = {4, 8, 28};
   s.stride = 28;
   s.bigbird_window = 4;
