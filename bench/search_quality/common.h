@@ -28,6 +28,10 @@ struct Flags {
   // planted, mnist, brown512: the evolution's [resampling] sampler instead of the part's own
   // (e.g. "policy", "fitted", "adaptive"), for comparing samplers on one benchmark.
   std::string sampler;
+  // planted: the first seed (seeds first_seed .. first_seed + seeds - 1), and whether random
+  // search is skipped (its figures do not depend on --sampler).
+  int first_seed = 1;
+  bool evolution_only = false;
 };
 
 inline double Seconds(Clock::time_point since) {

@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
                  "planted, mnist, brown512: evolution's [resampling] sampler instead of the "
                  "part's own (uniform for planted, best for the real-data parts), e.g. policy, "
                  "fitted or adaptive, to compare samplers on one benchmark");
+  app.add_option("--first-seed", flags.first_seed, "planted: the first search seed (default 1)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--evolution-only", flags.evolution_only,
+               "planted: skip random search (for comparing --sampler choices)");
   CLI11_PARSE(app, argc, argv);
 
   headevo::worker::TorchEvaluatorOptions worker_options;

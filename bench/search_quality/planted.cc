@@ -27,7 +27,7 @@ struct PlantedSettings {
   int population = 5;
   int generations = 3;  // evaluations per search: population * (generations + 1)
   int parents = 2;
-  double prune_fraction = 0.75;
+  double prune_fraction = 0.5;
   std::string sampler = "uniform";
   int evaluations() const { return population * (generations + 1); }
 };
@@ -146,8 +146,9 @@ PlantedRuns RunPlantedSearches(const Flags& flags, const PlantedSettings& s,
   std::unique_ptr<headevo::storage::Store> store = OpenMemoryStore();
   PlantedRuns runs;
   for (int i = 0; i < flags.seeds; ++i) {
-    const uint64_t seed = static_cast<uint64_t>(i + 1);
+    const uint64_t seed = static_cast<uint64_t>(i + flags.first_seed);
     for (bool is_random : {false, true}) {
+      if (is_random && flags.evolution_only) continue;
       const std::string name = absl::StrCat(is_random ? "random" : "evolution", " seed ", seed);
       ProgressListener listener(name, flags.verbose);
       const auto start = Clock::now();
@@ -196,7 +197,7 @@ void PrintPlantedSummary(const Flags& flags, const PlantedSettings& s, const Pla
   const std::vector<PlantedRun>& evolution = runs.evolution;
   const std::vector<PlantedRun>& random = runs.random;
   int evolution_better = 0, random_better = 0;
-  for (size_t i = 0; i < evolution.size(); ++i) {
+  for (size_t i = 0; i < random.size(); ++i) {
     if (evolution[i].loss < random[i].loss) ++evolution_better;
     if (random[i].loss < evolution[i].loss) ++random_better;
   }
@@ -204,6 +205,7 @@ void PrintPlantedSummary(const Flags& flags, const PlantedSettings& s, const Pla
   std::printf("\n   %-10s %-22s %-16s %-14s %s\n", "method", "seeds with all found",
               "mean fraction", "median loss", "time");
   for (bool is_random : {false, true}) {
+    if (is_random && flags.evolution_only) continue;
     const auto& method = is_random ? random : evolution;
     std::printf("   %-10s %2d of %-16d %-16.3f %-14.4f %.0f s\n",
                 is_random ? "random" : "evolution", AllFound(s, method), flags.seeds,
@@ -212,13 +214,15 @@ void PrintPlantedSummary(const Flags& flags, const PlantedSettings& s, const Pla
   std::printf("   lower val_loss on the same seed: evolution %d, random %d\n", evolution_better,
               random_better);
   std::printf("   part planted took %.0f s\n", Seconds(part_start));
+  const std::string random_all =
+      flags.evolution_only ? "skipped" : absl::StrCat(AllFound(s, random));
   std::printf(
-      "RESULT part=planted seeds=%d evaluations=%d evolution_all=%d random_all=%d "
-      "evolution_fraction=%.3f random_fraction=%.3f evolution_median_loss=%.4f "
+      "RESULT part=planted seeds=%d first_seed=%d sampler=%s evaluations=%d evolution_all=%d "
+      "random_all=%s evolution_fraction=%.3f random_fraction=%.3f evolution_median_loss=%.4f "
       "random_median_loss=%.4f seconds=%.0f\n\n",
-      flags.seeds, s.evaluations(), AllFound(s, evolution), AllFound(s, random),
-      MeanFraction(s, evolution), MeanFraction(s, random), MedianLoss(evolution),
-      MedianLoss(random), Seconds(part_start));
+      flags.seeds, flags.first_seed, s.sampler.c_str(), s.evaluations(), AllFound(s, evolution),
+      random_all.c_str(), MeanFraction(s, evolution), MeanFraction(s, random),
+      MedianLoss(evolution), MedianLoss(random), Seconds(part_start));
   std::fflush(stdout);
 }
 
