@@ -61,16 +61,17 @@ std::string PolicyScript(const headevo::v1::SearchSummary& summary) {
   std::sort(times.begin(), times.end());
   times.erase(std::unique(times.begin(), times.end()), times.end());
   const int rows = static_cast<int>(layers.size()) * (bins + 1);
-  std::string script = Preamble(960, std::max(320, 120 + 16 * rows),
-                                "Offset policy: P(distance bin) per layer");
+  std::string script =
+      Preamble(960, std::max(320, 120 + 16 * rows), "Offset policy: P(distance bin) per layer");
   absl::StrAppend(&script,
                   "set xlabel 'policy updates (one per rewarded child it proposed heads for)'\n"
                   "set grid noxtics noytics\nunset key\nset cbrange [0:1]\n"
                   "set cblabel 'probability of the bin'\n"
                   "set palette defined (0 '#ffffff', 0.25 '#a6cee3', 1 '#08306b')\n");
   if (layers.empty()) {
-    return script + "set xrange [0:1]\nset yrange [0:1]\nset label 1 'no policy updates yet' at "
-                    "graph 0.5,0.5 center\nplot 2 notitle\n";
+    return script +
+           "set xrange [0:1]\nset yrange [0:1]\nset label 1 'no policy updates yet' at "
+           "graph 0.5,0.5 center\nplot 2 notitle\n";
   }
   // Rows: layer after layer, bins within a layer from near (bottom) to far, a gap between.
   std::vector<std::string> ytics, xtics, cells;
@@ -84,21 +85,25 @@ std::string PolicyScript(const headevo::v1::SearchSummary& summary) {
                                      times.begin());
       for (int b = 0; b < s->bin_probabilities_size(); ++b) {
         const double p = s->bin_probabilities(b);
-        cells.push_back(absl::StrCat(x, " ", base + b, " ", Num(p), " ", p > 0.5 ? 0xffffff : 0x222222));
+        cells.push_back(
+            absl::StrCat(x, " ", base + b, " ", Num(p), " ", p > 0.5 ? 0xffffff : 0x222222));
       }
     }
     base += bins + 1;
   }
   const size_t step = std::max<size_t>(1, times.size() / 12);
-  for (size_t i = 0; i < times.size(); i += step) xtics.push_back(absl::StrCat("'", times[i], "' ", i));
-  absl::StrAppend(&script, "set xrange [-0.5:", times.size() - 0.5, "]\nset yrange [-0.5:",
-                  base - 1.5, "]\nset ytics (", absl::StrJoin(ytics, ", "), ")\nset xtics (",
-                  absl::StrJoin(xtics, ", "), ")\n", Block("cells", cells), "plot ",
+  for (size_t i = 0; i < times.size(); i += step)
+    xtics.push_back(absl::StrCat("'", times[i], "' ", i));
+  absl::StrAppend(&script, "set xrange [-0.5:", times.size() - 0.5,
+                  "]\nset yrange [-0.5:", base - 1.5, "]\nset ytics (", absl::StrJoin(ytics, ", "),
+                  ")\nset xtics (", absl::StrJoin(xtics, ", "), ")\n", Block("cells", cells),
+                  "plot ",
                   "$cells using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder fc palette "
                   "notitle");
   if (cells.size() <= 400) {
-    absl::StrAppend(&script, ", \\\n     $cells using 1:2:(sprintf('%.2f', $3)):4 with labels "
-                             "font 'sans,9' tc rgb variable notitle");
+    absl::StrAppend(&script,
+                    ", \\\n     $cells using 1:2:(sprintf('%.2f', $3)):4 with labels "
+                    "font 'sans,9' tc rgb variable notitle");
   }
   return script + "\n";
 }

@@ -191,8 +191,7 @@ std::vector<double> OffsetPolicy::FeaturesOf(const std::vector<SurvivingHead>& s
   const double max_k = static_cast<double>(options_.max_k);
   x[2 * num_bins_] = n > 0 ? std::min(k_sum / n / max_k, 1.0) : 0.0;
   x[2 * num_bins_ + 1] =
-      n > 0 ? std::min(static_cast<double>(survivors[order[0]].offsets.size()) / max_k, 1.0)
-            : 0.0;
+      n > 0 ? std::min(static_cast<double>(survivors[order[0]].offsets.size()) / max_k, 1.0) : 0.0;
   x[2 * num_bins_ + 2] = std::min(static_cast<double>(n) / heads_per_layer_, 1.0);
   x[2 * num_bins_ + 3] = num_layers_ > 1 ? static_cast<double>(layer) / (num_layers_ - 1) : 0.0;
   return x;
@@ -205,8 +204,8 @@ headevo::v1::Head OffsetPolicy::Propose(const std::vector<SurvivingHead>& surviv
   const PolicyOutput out = network_.Forward(x, geometry.priors);
   const int k_index = Draw(out.k, rng);
   std::set<int> chosen;
-  for (int draws = 0; static_cast<int>(chosen.size()) <= k_index &&
-                      draws < kDrawsPerOffset * (k_index + 1);
+  for (int draws = 0;
+       static_cast<int>(chosen.size()) <= k_index && draws < kDrawsPerOffset * (k_index + 1);
        ++draws) {
     const int b = Draw(out.bin, rng);
     const int s = Draw(out.slot[b], rng);
@@ -269,8 +268,7 @@ double OffsetPolicy::LogProbability(const std::vector<SurvivingHead>& survivors,
 }
 
 std::vector<double> OffsetPolicy::LogProbabilityGradient(
-    const std::vector<SurvivingHead>& survivors, int layer,
-    const std::vector<int>& offsets) const {
+    const std::vector<SurvivingHead>& survivors, int layer, const std::vector<int>& offsets) const {
   const std::vector<double> x = FeaturesOf(survivors, layer);
   const PolicyOutput out = network_.Forward(x, layers_[layer].priors);
   std::vector<double> gradient(network_.parameters().size(), 0.0);

@@ -92,15 +92,14 @@ class OffsetPolicy {
   // the distribution of k (k = index + 1): what Propose draws from, before duplicates.
   std::vector<std::pair<int, double>> OffsetProbabilities(
       const std::vector<SurvivingHead>& survivors, int layer) const;
-  std::vector<double> KProbabilities(const std::vector<SurvivingHead>& survivors,
-                                     int layer) const;
+  std::vector<double> KProbabilities(const std::vector<SurvivingHead>& survivors, int layer) const;
   // log pi of a head of `layer` with `offsets` for `survivors` (the number Learn's gradient is
   // of); for the finite-difference test.
   double LogProbability(const std::vector<SurvivingHead>& survivors, int layer,
                         const std::vector<int>& offsets) const;
   // d LogProbability / d parameters, by hand (what Learn scales by the advantage).
-  std::vector<double> LogProbabilityGradient(const std::vector<SurvivingHead>& survivors,
-                                             int layer, const std::vector<int>& offsets) const;
+  std::vector<double> LogProbabilityGradient(const std::vector<SurvivingHead>& survivors, int layer,
+                                             const std::vector<int>& offsets) const;
   PolicyNetwork& network() { return network_; }
 
   headevo::v1::PolicyState SaveState() const;
@@ -111,8 +110,8 @@ class OffsetPolicy {
  private:
   // A layer's allowed offsets grouped into bins and slots, and the priors over them.
   struct Layer {
-    std::vector<std::vector<int>> bins;             // allowed offsets per bin, ascending
-    std::vector<std::vector<int>> slot_begin;       // per bin: first index of each slot, + end
+    std::vector<std::vector<int>> bins;        // allowed offsets per bin, ascending
+    std::vector<std::vector<int>> slot_begin;  // per bin: first index of each slot, + end
     PolicyPriors priors;
     int max_k = 1;
   };

@@ -25,8 +25,8 @@ bool OffsetPolicy::Learn(const std::vector<const headevo::v1::Head*>& heads, dou
     const PolicyOutput out = network_.Forward(it->inputs, layers_[it->layer].priors);
     const double advantage = reward - out.baseline;
     // Descend -advantage * log pi (REINFORCE) and (reward - baseline)^2 / 2 (the baseline).
-    network_.AddLogProbabilityGradient(it->inputs, out, ActionOf(it->layer, offsets),
-                                       -advantage, gradient);
+    network_.AddLogProbabilityGradient(it->inputs, out, ActionOf(it->layer, offsets), -advantage,
+                                       gradient);
     network_.AddBaselineGradient(it->inputs, -advantage, gradient);
     newest_inputs_[it->layer] = it->inputs;
     learned = true;
@@ -111,10 +111,10 @@ absl::Status OffsetPolicy::RestoreState(const headevo::v1::PolicyState& state) {
   };
   for (const headevo::v1::PolicyInput& input : state.pending()) {
     if (!check_input(input)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "policy state: pending proposal ", input.proposal(), " has layer ", input.layer(),
-          " and ", input.inputs_size(), " inputs; this search has ", num_layers_,
-          " layers and ", inputs, " inputs"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("policy state: pending proposal ", input.proposal(), " has layer ",
+                       input.layer(), " and ", input.inputs_size(), " inputs; this search has ",
+                       num_layers_, " layers and ", inputs, " inputs"));
     }
   }
   for (const headevo::v1::PolicyInput& input : state.newest_inputs()) {
@@ -132,23 +132,23 @@ absl::Status OffsetPolicy::RestoreState(const headevo::v1::PolicyState& state) {
                          {state.adam_first_moment().begin(), state.adam_first_moment().end()},
                          {state.adam_second_moment().begin(), state.adam_second_moment().end()},
                          state.updates())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy state has ", state.parameters_size(), " parameters and ",
-        state.adam_first_moment_size(), "/", state.adam_second_moment_size(),
-        " Adam moments; this search's policy has ", network_.parameters().size(),
-        " (were policy_hidden, policy_max_k or policy_slots_per_bin changed?)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy state has ", state.parameters_size(), " parameters and ",
+                     state.adam_first_moment_size(), "/", state.adam_second_moment_size(),
+                     " Adam moments; this search's policy has ", network_.parameters().size(),
+                     " (were policy_hidden, policy_max_k or policy_slots_per_bin changed?)"));
   }
   updates_ = state.updates();
   proposals_ = state.proposals();
   pending_.clear();
   for (const headevo::v1::PolicyInput& input : state.pending()) {
-    pending_.push_back({input.proposal(), input.layer(), {input.inputs().begin(),
-                                                           input.inputs().end()}});
+    pending_.push_back(
+        {input.proposal(), input.layer(), {input.inputs().begin(), input.inputs().end()}});
   }
   newest_inputs_.assign(num_layers_, std::nullopt);
   for (const headevo::v1::PolicyInput& input : state.newest_inputs()) {
-    newest_inputs_[input.layer()] = std::vector<double>(input.inputs().begin(),
-                                                        input.inputs().end());
+    newest_inputs_[input.layer()] =
+        std::vector<double>(input.inputs().begin(), input.inputs().end());
   }
   history_.assign(state.history().begin(), state.history().end());
   snapshot_every_ = state.snapshot_every();

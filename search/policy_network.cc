@@ -103,8 +103,7 @@ double PolicyNetwork::LogProbability(const PolicyOutput& out, const PolicyAction
   return log_p;
 }
 
-void PolicyNetwork::AddLogProbabilityGradient(const std::vector<double>& x,
-                                              const PolicyOutput& out,
+void PolicyNetwork::AddLogProbabilityGradient(const std::vector<double>& x, const PolicyOutput& out,
                                               const PolicyAction& action, double scale,
                                               std::vector<double>& gradient) const {
   const int H = shape_.hidden;
@@ -157,8 +156,8 @@ void PolicyNetwork::AdamStep(const std::vector<double>& gradient, double learnin
   for (size_t i = 0; i < theta_.size(); ++i) {
     m_[i] = kAdamBeta1 * m_[i] + (1.0 - kAdamBeta1) * gradient[i];
     v_[i] = kAdamBeta2 * v_[i] + (1.0 - kAdamBeta2) * gradient[i] * gradient[i];
-    theta_[i] -= learning_rate * (m_[i] / correction1) /
-                 (std::sqrt(v_[i] / correction2) + kAdamEpsilon);
+    theta_[i] -=
+        learning_rate * (m_[i] / correction1) / (std::sqrt(v_[i] / correction2) + kAdamEpsilon);
   }
 }
 

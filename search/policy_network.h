@@ -50,9 +50,9 @@ struct PolicyAction {
 // The network's outputs for one input.
 struct PolicyOutput {
   std::vector<double> hidden;
-  std::vector<double> k;                     // probabilities
-  std::vector<double> bin;                   // probabilities
-  std::vector<std::vector<double>> slot;     // per bin, probabilities
+  std::vector<double> k;                  // probabilities
+  std::vector<double> bin;                // probabilities
+  std::vector<std::vector<double>> slot;  // per bin, probabilities
   double baseline = 0.0;
 };
 

@@ -140,9 +140,8 @@ TEST(OffsetPolicyTest, RestoredPolicyProposesBitIdentically) {
 
   // Another seed starts from other parameters.
   OffsetPolicy other(options, Window16(), 2, 4, 100);
-  EXPECT_NE(other.SaveState().parameters(0), OffsetPolicy(options, Window16(), 2, 4, 99)
-                                                 .SaveState()
-                                                 .parameters(0));
+  EXPECT_NE(other.SaveState().parameters(0),
+            OffsetPolicy(options, Window16(), 2, 4, 99).SaveState().parameters(0));
 }
 
 TEST(OffsetPolicyTest, ForgetsProposalsOnceTheirChildIsSettled) {
@@ -204,11 +203,11 @@ TEST(OffsetPolicyTest, MismatchedStateAndBadOptionsAreNamed) {
   EXPECT_TRUE(PolicyOptions{}.Validate().ok());
   EXPECT_NE(message([](PolicyOptions& o) { o.hidden = 0; }).find("policy_hidden"),
             std::string::npos);
-  EXPECT_NE(message([](PolicyOptions& o) { o.learning_rate = std::nan(""); })
-                .find("policy_learning_rate"),
+  EXPECT_NE(message([](PolicyOptions& o) {
+              o.learning_rate = std::nan("");
+            }).find("policy_learning_rate"),
             std::string::npos);
-  EXPECT_NE(message([](PolicyOptions& o) { o.max_k = 0; }).find("policy_max_k"),
-            std::string::npos);
+  EXPECT_NE(message([](PolicyOptions& o) { o.max_k = 0; }).find("policy_max_k"), std::string::npos);
   EXPECT_NE(message([](PolicyOptions& o) { o.slots_per_bin = 65; }).find("policy_slots_per_bin"),
             std::string::npos);
   EXPECT_NE(message([](PolicyOptions& o) { o.history = 1; }).find("policy_history"),
