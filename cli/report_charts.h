@@ -51,8 +51,8 @@ std::string RungColour(int rung);
 std::string SurvivalScript(const ReportData& data);
 
 // Where the heads came from. A head's source is "initial" (drawn for generation 0) or the
-// sampler that made it ("uniform", "best", "fitted", "growth", "policy"; the adaptive sampler records the arm it
-// pulled). Counts distinct heads among the evaluated candidates.
+// sampler that made it ("uniform", "best", "fitted", "growth", "policy"; the adaptive sampler
+// records the arm it pulled). Counts distinct heads among the evaluated candidates.
 struct SamplerUsage {
   std::vector<std::string> sources;                               // the columns, in a fixed order
   std::map<int, std::map<std::string, int>> made_per_generation;  // generation -> source -> heads

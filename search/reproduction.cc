@@ -153,9 +153,9 @@ ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool&
       kept->set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
     }
     const bool proposes = sampler == Sampler::kPolicy && policy != nullptr;
-    const std::vector<SurvivingHead> survivors =
-        proposes && replacements[layer] > 0 ? SurvivorsOf(parent, layer)
-                                            : std::vector<SurvivingHead>{};
+    const std::vector<SurvivingHead> survivors = proposes && replacements[layer] > 0
+                                                     ? SurvivorsOf(parent, layer)
+                                                     : std::vector<SurvivingHead>{};
     for (int i = 0; i < replacements[layer]; ++i) {
       plan.mutation.add_added_head_slots(plan.genome.heads_size());
       *plan.genome.add_heads() =

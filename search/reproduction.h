@@ -57,8 +57,7 @@ struct ChildPlan {
 // head through `policy` from the parent's survivors in its layer (SurvivorsOf); without a
 // policy it draws from the initial distribution (SampleHead).
 ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool& pool,
-                    const ReproductionOptions& options, Rng& rng,
-                    OffsetPolicy* policy = nullptr);
+                    const ReproductionOptions& options, Rng& rng, OffsetPolicy* policy = nullptr);
 
 // The heads of `parent` in `layer` that its pruning keeps, with their ranking scores, in
 // genome order: what the offset policy reads.

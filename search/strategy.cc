@@ -43,7 +43,8 @@ int64_t AddedConnections(const headevo::v1::Head& head, const headevo::v1::Candi
 std::vector<const headevo::v1::Head*> AddedHeads(const headevo::v1::Candidate& child) {
   std::vector<const headevo::v1::Head*> heads;
   for (int slot : child.mutation().added_head_slots()) {
-    if (slot >= 0 && slot < child.genome().heads_size()) heads.push_back(&child.genome().heads(slot));
+    if (slot >= 0 && slot < child.genome().heads_size())
+      heads.push_back(&child.genome().heads(slot));
   }
   return heads;
 }
@@ -183,8 +184,8 @@ absl::StatusOr<ChildPlan> Strategy::NextChild(
   if (sampler == Sampler::kAdaptive) {
     sampler = options_.resampling.arms[bandit_.ChooseBatch(1, rng_).front()];
   }
-  ChildPlan child = MakeChild(ranked.front(), sampler, pool, reproduction_, rng_,
-                              policy_ ? &*policy_ : nullptr);
+  ChildPlan child =
+      MakeChild(ranked.front(), sampler, pool, reproduction_, rng_, policy_ ? &*policy_ : nullptr);
   ++children_made_;
   return child;
 }
@@ -218,9 +219,8 @@ absl::StatusOr<std::vector<ChildPlan>> Strategy::NextGeneration(
   }
   std::vector<ChildPlan> children;
   for (size_t i = 0; i < parents.size(); ++i) {
-    children.push_back(
-        MakeChild(ranked[index[parents[i]]], samplers[i], pool, reproduction_, rng_,
-                  policy_ ? &*policy_ : nullptr));
+    children.push_back(MakeChild(ranked[index[parents[i]]], samplers[i], pool, reproduction_, rng_,
+                                 policy_ ? &*policy_ : nullptr));
   }
   ++generation_;
   return children;

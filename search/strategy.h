@@ -87,11 +87,11 @@ class Strategy {
   int64_t rewarded_children_ = 0;
 };
 
-// The adaptive sampler's (and the offset policy's) reward for `child`: Fitness(parent) - Fitness(child) - cost per
-// connection * the connections of the child's added heads. A grown head (origin GROWN) counts
-// only the offsets its source head in `parent` did not have, so none as the growth sampler
-// makes it: it pays nothing for connections the parent already had (its cost is wider
-// queries and keys, which connections do not measure); an unknown source counts them all.
+// The adaptive sampler's (and the offset policy's) reward for `child`: Fitness(parent) -
+// Fitness(child) - cost per connection * the connections of the child's added heads. A grown head
+// (origin GROWN) counts only the offsets its source head in `parent` did not have, so none as the
+// growth sampler makes it: it pays nothing for connections the parent already had (its cost is
+// wider queries and keys, which connections do not measure); an unknown source counts them all.
 double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
                      const SelectionOptions& selection, double cost_per_connection);
 

@@ -110,10 +110,10 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
   s.Int("growth_width", 1, 1 << 12, &r.growth_width);
   s.Int("max_extra_key_width", 1, 1 << 16, &r.max_extra_key_width);
   // The adaptive sampler's arms: any of the concrete samplers (not "adaptive" itself).
-  const auto concrete = Named({search::Sampler::kUniform, search::Sampler::kBest,
-                               search::Sampler::kFitted, search::Sampler::kGrowth,
-                               search::Sampler::kPolicy},
-                              search::SamplerName);
+  const auto concrete =
+      Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted,
+             search::Sampler::kGrowth, search::Sampler::kPolicy},
+            search::SamplerName);
   std::vector<std::string> arm_names;
   std::vector<int> arms;
   for (const auto& [name, sampler] : concrete) arm_names.push_back(name);

@@ -31,8 +31,7 @@ using testing::RunCommand;
 using testing::Slurp;
 
 constexpr const char* kChromium = "/usr/bin/chromium";
-const char* const kFigureIds[] = {"fitness", "pareto", "lineage", "survival", "samplers",
-                                  "policy"};
+const char* const kFigureIds[] = {"fitness", "pareto", "lineage", "survival", "samplers", "policy"};
 
 // One search for the whole file: 4 candidates x 3 generations, the adaptive sampler (so every
 // sampler, the bandit's arms and the offset policy show up), pruning a third of the heads.
