@@ -245,7 +245,7 @@ headevo::v1::Head OffsetPolicy::Propose(const std::vector<SurvivingHead>& surviv
 PolicyAction OffsetPolicy::ActionOf(int layer, const std::vector<int>& offsets) const {
   const Layer& geometry = layers_[layer];
   PolicyAction action;
-  action.k_index = std::min(static_cast<int>(offsets.size()), geometry.max_k) - 1;
+  action.k_index = std::clamp(static_cast<int>(offsets.size()), 1, geometry.max_k) - 1;
   for (int o : offsets) {
     const int b = PolicyBinOf(o);
     if (b >= num_bins_) continue;

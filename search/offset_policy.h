@@ -85,6 +85,7 @@ class OffsetPolicy {
   void ForgetAll();
 
   int64_t updates() const { return updates_; }
+  int num_layers() const { return num_layers_; }
   int NumParameters() const { return network_.shape().NumParameters(); }
   // The policy's input for `survivors` in `layer`.
   std::vector<double> FeaturesOf(const std::vector<SurvivingHead>& survivors, int layer) const;

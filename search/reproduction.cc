@@ -152,7 +152,8 @@ ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool&
       *kept = head;
       kept->set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
     }
-    const bool proposes = sampler == Sampler::kPolicy && policy != nullptr;
+    const bool proposes =
+        sampler == Sampler::kPolicy && policy != nullptr && layer < policy->num_layers();
     const std::vector<SurvivingHead> survivors = proposes && replacements[layer] > 0
                                                      ? SurvivorsOf(parent, layer)
                                                      : std::vector<SurvivingHead>{};

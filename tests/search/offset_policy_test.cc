@@ -97,6 +97,7 @@ TEST(OffsetPolicyTest, LearnsToProposeTheRewardedOffset) {
   }
   EXPECT_EQ(policy.updates(), 300);
   const double after = ProbabilityOf(policy, 0, -5);
+  RecordProperty("p_rewarded_offset_after_300_updates", std::to_string(after));
   EXPECT_NEAR(before, 1.0 / 16, 1e-12);
   EXPECT_GT(after, 4 * before) << "P(-5) went from " << before << " to " << after;
   for (const auto& [offset, p] : policy.OffsetProbabilities(kSurvivors, 0)) {
