@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/policy_history.h"
 #include "cli/text_scatter.h"
 
 namespace headevo::cli {
@@ -133,6 +134,8 @@ std::string SamplerName(headevo::v1::SamplerKind sampler) {
       return "adaptive";
     case headevo::v1::SAMPLER_GROWTH:
       return "growth";
+    case headevo::v1::SAMPLER_POLICY:
+      return "policy";
     default:
       return "unknown";
   }
@@ -234,6 +237,7 @@ std::string FormatSearchDetail(const headevo::v1::SearchSummary& s) {
     rows.push_back({"verdict", absl::StrFormat("the smallest mean k that held is %g",
                                                s.k_sweep_smallest_k())});
   }
+  for (const auto& [label, text] : PolicyStatusRows(s)) rows.push_back({label, text});
   return absl::StrCat(out, AlignedTable(rows, "  "));
 }
 

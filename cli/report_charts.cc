@@ -20,27 +20,6 @@ constexpr const char* kRed = "#ee6677";
 constexpr const char* kGreen = "#228833";
 constexpr const char* kGrey = "#bbbbbb";
 
-std::string Num(double value) { return absl::StrFormat("%.6g", value); }
-
-// The terminal and the look every chart shares. `noenhanced`: "val_loss" stays as written
-// instead of becoming "val" with a subscript.
-std::string Preamble(int width, int height, const std::string& title) {
-  return absl::StrCat("set terminal svg size ", width, ",", height,
-                      " noenhanced font 'sans,13' background '#ffffff'\n"
-                      "set encoding utf8\nset title '",
-                      title,
-                      "' font 'sans,15'\n"
-                      "set border lc rgb '#555555'\nset grid lc rgb '#dddddd' lw 1\n"
-                      "set key box opaque\n");
-}
-
-// A named datablock: `rows` one per line.
-std::string Block(const std::string& name, const std::vector<std::string>& rows) {
-  std::string out = absl::StrCat("$", name, " << EOD\n");
-  for (const std::string& row : rows) absl::StrAppend(&out, row, "\n");
-  return out + "EOD\n";
-}
-
 // An empty frame with `note` in the middle: what a chart shows before there is data.
 std::string EmptyPlot(const std::string& note) {
   return absl::StrCat("unset logscale\nset xrange [0:1]\nset yrange [0:1]\nset label 1 '", note,
@@ -76,6 +55,27 @@ std::string SourceOf(const headevo::v1::Head& head) {
 }
 
 }  // namespace
+
+std::string Num(double value) { return absl::StrFormat("%.6g", value); }
+
+// The terminal and the look every chart shares. `noenhanced`: "val_loss" stays as written
+// instead of becoming "val" with a subscript.
+std::string Preamble(int width, int height, const std::string& title) {
+  return absl::StrCat("set terminal svg size ", width, ",", height,
+                      " noenhanced font 'sans,13' background '#ffffff'\n"
+                      "set encoding utf8\nset title '",
+                      title,
+                      "' font 'sans,15'\n"
+                      "set border lc rgb '#555555'\nset grid lc rgb '#dddddd' lw 1\n"
+                      "set key box opaque\n");
+}
+
+// A named datablock: `rows` one per line.
+std::string Block(const std::string& name, const std::vector<std::string>& rows) {
+  std::string out = absl::StrCat("$", name, " << EOD\n");
+  for (const std::string& row : rows) absl::StrAppend(&out, row, "\n");
+  return out + "EOD\n";
+}
 
 std::string FitnessScript(const ReportData& data) {
   std::string script = Preamble(960, 480, "Fitness over the search");
@@ -295,7 +295,7 @@ SamplerUsage ComputeSamplerUsage(const ReportData& data) {
     if (born.count(id)) usage.made_per_generation[born[id]][s] += 1;
   }
   for (const std::string s :
-       {"initial", "uniform", "best", "fitted", "growth", "adaptive", "unknown"}) {
+       {"initial", "uniform", "best", "fitted", "growth", "policy", "adaptive", "unknown"}) {
     if (usage.made.count(s)) usage.sources.push_back(s);
   }
   int gen0 = 0;
@@ -317,7 +317,7 @@ std::string SamplerScript(const SamplerUsage& usage) {
   absl::StrAppend(&script, "unset title\n");
   if (usage.sources.empty()) return script + EmptyPlot("no evaluated candidate yet");
   const char* colours[] = {"#bbbbbb", "#4477aa", "#ee6677", "#228833",
-                           "#ccbb44", "#aa3377", "#66ccee"};
+                           "#ccbb44", "#aa3377", "#66ccee", "#ee7733"};
   std::map<std::string, std::string> colour_of;
   for (size_t i = 0; i < usage.sources.size(); ++i) {
     const std::string s = usage.sources[i];
@@ -327,6 +327,7 @@ std::string SamplerScript(const SamplerUsage& usage) {
                    : s == "fitted"   ? colours[3]
                    : s == "adaptive" ? colours[4]
                    : s == "growth"   ? colours[6]
+                   : s == "policy"   ? colours[7]
                                      : colours[5];
   }
   std::vector<std::string> per_generation;

@@ -16,6 +16,12 @@
 
 namespace headevo::cli {
 
+// Shared by the chart scripts: a number as gnuplot reads it; the terminal and look every chart
+// shares; a named datablock, `rows` one per line.
+std::string Num(double value);
+std::string Preamble(int width, int height, const std::string& title);
+std::string Block(const std::string& name, const std::vector<std::string>& rows);
+
 // val_loss of every candidate by id (creation order), the best so far as a step line, failed
 // candidates as crosses along the top.
 std::string FitnessScript(const ReportData& data);
@@ -45,8 +51,8 @@ std::string RungColour(int rung);
 std::string SurvivalScript(const ReportData& data);
 
 // Where the heads came from. A head's source is "initial" (drawn for generation 0) or the
-// sampler that made it ("uniform", "best", "fitted"; the adaptive sampler records the arm it
-// pulled). Counts distinct heads among the evaluated candidates.
+// sampler that made it ("uniform", "best", "fitted", "growth", "policy"; the adaptive sampler
+// records the arm it pulled). Counts distinct heads among the evaluated candidates.
 struct SamplerUsage {
   std::vector<std::string> sources;                               // the columns, in a fixed order
   std::map<int, std::map<std::string, int>> made_per_generation;  // generation -> source -> heads

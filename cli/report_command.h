@@ -1,7 +1,8 @@
 // `headevo report SEARCH --out DIR`: one self-contained HTML page about a search
-// (DIR/index.html: summary table and five figures, everything inline, no network), drawn with
-// gnuplot and Graphviz run as child processes. Reads through a coordinator (--coordinator) or
-// a database file (--db, read-only; adds the config as written and the adaptive sampler's arms).
+// (DIR/index.html: summary table and five figures or more, everything inline, no network),
+// drawn with gnuplot and Graphviz run as child processes. Reads through a coordinator
+// (--coordinator) or a database file (--db, read-only; adds the config as written and the adaptive
+// sampler's arms).
 #ifndef HEADEVO_CLI_REPORT_COMMAND_H_
 #define HEADEVO_CLI_REPORT_COMMAND_H_
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "cli/policy_history.h"
 #include "cli/report_charts.h"
 #include "cli/report_tree.h"
 
@@ -164,6 +165,23 @@ absl::StatusOr<std::vector<Figure>> DrawFigures(const ReportData& data,
       SamplerScript(usage), scratch_dir);
   if (!samplers.ok()) return samplers.status();
   figures.push_back(*std::move(samplers));
+
+  if (data.summary.policy_history_size() > 0) {
+    absl::StatusOr<Figure> policy = Gnuplot(
+        "policy", "What the offset policy learned",
+        "The learned sampler (sampler \"policy\", or the adaptive sampler's \"policy\" arm) "
+        "proposes a new head's offsets by first drawing a distance bin (|offset| 0-1, 2-3, 4-7, "
+        "... up to the layer's window), then a position within it. Each row is one layer's bin, "
+        "each column a moment of the search (labelled by how many updates the policy had made: "
+        "one per rewarded child whose heads it proposed); colour and number are the bin's "
+        "probability, under the surviving heads of the layer it learned from last. Column 0 is "
+        "where it started (uniform over the window's offsets, so far bins hold more); a bin "
+        "that darkens is one whose heads earned reward (fitness gain minus connection cost). "
+        "The heads it proposed say so in the lineage (sampler policy, \"policy proposal N\").",
+        PolicyScript(data.summary), scratch_dir);
+    if (!policy.ok()) return policy.status();
+    figures.push_back(*std::move(policy));
+  }
   return figures;
 }
 

@@ -25,7 +25,8 @@ struct Figure {
 };
 
 // The figures in page order: fitness, pareto, curves (only with more than one rung,
-// ShowsLearningCurves), lineage, survival, samplers.
+// ShowsLearningCurves), lineage, survival, samplers, policy (only with a learned sampler's
+// history, SearchSummary.policy_history).
 // `scratch_dir` must be writable (RunTool's files); it is left as it was.
 // Errors: RunTool's (NotFound naming a missing program and its package; Internal naming the
 // program and its error output when it fails).

@@ -103,8 +103,21 @@ std::string DescribeGrowth(const headevo::v1::Genome& parent,
 
 }  // namespace
 
+std::vector<SurvivingHead> SurvivorsOf(const RankedParent& parent, int layer) {
+  std::set<int> pruned;
+  for (const PrunedHead& p : parent.pruned) pruned.insert(p.slot);
+  const headevo::v1::Genome& genome = parent.candidate->genome();
+  std::vector<SurvivingHead> survivors;
+  for (const HeadScore& score : parent.scores) {
+    if (score.layer != layer || pruned.count(score.slot)) continue;
+    const headevo::v1::OffsetSet& offsets = genome.heads(score.slot).offsets();
+    survivors.push_back({{offsets.offsets().begin(), offsets.offsets().end()}, score.score});
+  }
+  return survivors;
+}
+
 ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool& pool,
-                    const ReproductionOptions& options, Rng& rng) {
+                    const ReproductionOptions& options, Rng& rng, OffsetPolicy* policy) {
   const headevo::v1::Genome& genome = parent.candidate->genome();
   std::set<int> pruned;
   std::map<int, int> replacements;  // layer -> heads to draw
@@ -139,10 +152,16 @@ ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool&
       *kept = head;
       kept->set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
     }
+    const bool proposes =
+        sampler == Sampler::kPolicy && policy != nullptr && layer < policy->num_layers();
+    const std::vector<SurvivingHead> survivors = proposes && replacements[layer] > 0
+                                                     ? SurvivorsOf(parent, layer)
+                                                     : std::vector<SurvivingHead>{};
     for (int i = 0; i < replacements[layer]; ++i) {
       plan.mutation.add_added_head_slots(plan.genome.heads_size());
       *plan.genome.add_heads() =
-          SampleHead(sampler, layer, pool, options.initial, options.resampling, rng);
+          proposes ? policy->Propose(survivors, layer, rng)
+                   : SampleHead(sampler, layer, pool, options.initial, options.resampling, rng);
     }
   }
   for (const PrunedHead& p : parent.pruned) plan.mutation.add_pruned_head_ids(p.head_id);

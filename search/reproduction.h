@@ -5,10 +5,12 @@
 #define HEADEVO_SEARCH_REPRODUCTION_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "headevo/v1/candidate.pb.h"
 #include "search/head_sampler.h"
+#include "search/offset_policy.h"
 #include "search/pruning.h"
 #include "search/random.h"
 #include "search/ranking.h"
@@ -51,9 +53,15 @@ struct ChildPlan {
 
 // The child of a ranked parent with new heads from `sampler` (not kAdaptive). The mutation's
 // description names the pruned heads and then "+N <sampler>", or for growth "grew head 17
-// (+4)" (the head of the parent that grew, and by how many columns).
+// (+4)" (the head of the parent that grew, and by how many columns). kPolicy proposes each
+// head through `policy` from the parent's survivors in its layer (SurvivorsOf); without a
+// policy it draws from the initial distribution (SampleHead).
 ChildPlan MakeChild(const RankedParent& parent, Sampler sampler, const HeadPool& pool,
-                    const ReproductionOptions& options, Rng& rng);
+                    const ReproductionOptions& options, Rng& rng, OffsetPolicy* policy = nullptr);
+
+// The heads of `parent` in `layer` that its pruning keeps, with their ranking scores, in
+// genome order: what the offset policy reads.
+std::vector<SurvivingHead> SurvivorsOf(const RankedParent& parent, int layer);
 
 // One parent alone: ranks it, pools its own survivors and uses options.resampling.sampler
 // (the adaptive sampler's first arm). Errors as RankParent.

@@ -17,6 +17,7 @@ constexpr std::pair<Sampler, std::string_view> kSamplerNames[] = {
     {Sampler::kBest, "best"},
     {Sampler::kFitted, "fitted"},
     {Sampler::kGrowth, "growth"},
+    {Sampler::kPolicy, "policy"},
     {Sampler::kAdaptive, "adaptive"},
 };
 
@@ -87,7 +88,7 @@ absl::StatusOr<Sampler> ParseSampler(std::string_view name) {
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown sampler \"", std::string(name),
-                   "\"; choose uniform, best, fitted, growth or adaptive"));
+                   "\"; choose uniform, best, fitted, growth, policy or adaptive"));
 }
 
 std::string_view SamplerName(Sampler sampler) {
@@ -109,6 +110,8 @@ headevo::v1::SamplerKind SamplerKindOf(Sampler sampler) {
       return headevo::v1::SAMPLER_ADAPTIVE;
     case Sampler::kGrowth:
       return headevo::v1::SAMPLER_GROWTH;
+    case Sampler::kPolicy:
+      return headevo::v1::SAMPLER_POLICY;
   }
   return headevo::v1::SAMPLER_UNSPECIFIED;
 }
@@ -150,6 +153,7 @@ absl::Status ResamplingOptions::Validate() const {
                                                    ")"));
   }
   if (auto s = bandit.Validate(); !s.ok()) return s;
+  if (auto s = policy.Validate(); !s.ok()) return s;
   if (!(reward_cost_per_connection >= 0.0) || !std::isfinite(reward_cost_per_connection)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "reward_cost_per_connection must be finite and >= 0, got ", reward_cost_per_connection));
@@ -239,6 +243,9 @@ headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
                     absl::StrCat("no head of layer ", layer, " below max_extra_key_width ",
                                  options.max_extra_key_width, " to grow"),
                     rng);
+  }
+  if (sampler == Sampler::kPolicy) {
+    return Fallback(sampler, layer, initial, "no offset policy to propose with", rng);
   }
   headevo::v1::Head head = NewHead(layer, Sampler::kUniform, DescribeDistribution(initial));
   *head.mutable_offsets() = SampleOffsetSet(initial, rng);

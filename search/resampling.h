@@ -9,6 +9,8 @@
 //   growth:  no new offsets at all: the best surviving head of each layer that lost heads is
 //            widened instead (reproduction.h), the capacity of the pruned heads moving into
 //            it as extra query/key columns that the worker's functional-gradient step fills;
+//   policy:  a small network reads the layer's surviving heads and proposes k and offsets,
+//            learning from the children's rewards (offset_policy.h);
 //   adaptive: a bandit (bandit.h) picks one of the above for each child.
 // "Top" heads are the best top_fraction of a layer's surviving heads, pooled across the
 // generation's parents and ordered by their ranking score. Every sampler draws, mutates and
@@ -29,15 +31,16 @@
 #include "search/fitting.h"
 #include "search/head_sampler.h"
 #include "search/mutation.h"
+#include "search/offset_policy.h"
 #include "search/pruning.h"
 #include "search/random.h"
 #include "search/ranking.h"
 
 namespace headevo::search {
 
-// kGrowth is last so that the others keep their values (arms index them by position only,
-// but configs and saved states were written before it existed).
-enum class Sampler { kUniform, kBest, kFitted, kAdaptive, kGrowth };
+// kGrowth and kPolicy come last so that the others keep their values (arms index them by
+// position only, but configs and saved states were written before they existed).
+enum class Sampler { kUniform, kBest, kFitted, kAdaptive, kGrowth, kPolicy };
 
 absl::StatusOr<Sampler> ParseSampler(std::string_view name);  // "uniform", "best", ...
 std::string_view SamplerName(Sampler sampler);
@@ -59,7 +62,9 @@ struct ResamplingOptions {
   // growth: no head grows past this many extra columns: a head below it grows by at most the
   // rest, a head at it is passed over for the next best. >= growth_width.
   int max_extra_key_width = 32;
-  // adaptive: the arms (any of uniform, best, fitted, growth, each once) and the policy.
+  // policy: the learned sampler's network and optimiser.
+  PolicyOptions policy;
+  // adaptive: the arms (any of uniform, best, fitted, growth, policy, each once) and the policy.
   std::vector<Sampler> arms = {Sampler::kUniform, Sampler::kBest, Sampler::kFitted};
   BanditOptions bandit;
   // adaptive: reward = fitness(parent) - fitness(child) - this * connections the child's
@@ -112,6 +117,8 @@ class HeadPool {
 // sampler without sources in the layer draws from `initial` and records why. kGrowth makes no
 // heads of its own (GrowHead does); here it is the fallback MakeChild uses when no head of the
 // layer can grow: a draw from `initial`, recorded as the growth sampler's, that says so.
+// kPolicy proposes through its OffsetPolicy (MakeChild); here, without one, it draws from
+// `initial` and says so.
 headevo::v1::Head SampleHead(Sampler sampler, int layer, const HeadPool& pool,
                              const HeadDistribution& initial, const ResamplingOptions& options,
                              Rng& rng);

@@ -39,6 +39,16 @@ int64_t AddedConnections(const headevo::v1::Head& head, const headevo::v1::Candi
   return head.offsets().offsets_size();
 }
 
+// The heads a sampler added to `child`.
+std::vector<const headevo::v1::Head*> AddedHeads(const headevo::v1::Candidate& child) {
+  std::vector<const headevo::v1::Head*> heads;
+  for (int slot : child.mutation().added_head_slots()) {
+    if (slot >= 0 && slot < child.genome().heads_size())
+      heads.push_back(&child.genome().heads(slot));
+  }
+  return heads;
+}
+
 }  // namespace
 
 namespace {
@@ -70,7 +80,17 @@ Strategy::Strategy(const SearchOptions& options)
     : options_(options),
       reproduction_{options.ranking, options.pruning, options.initial, options.resampling},
       rng_(options.seed),
-      bandit_(static_cast<int>(options.resampling.arms.size()), options.resampling.bandit) {}
+      bandit_(static_cast<int>(options.resampling.arms.size()), options.resampling.bandit) {
+  if (options.resampling.Uses(Sampler::kPolicy)) {
+    const auto& model = options.training.model();
+    policy_.emplace(options.resampling.policy, options.initial, model.num_layers(),
+                    model.heads_per_layer(), options.seed);
+  }
+}
+
+bool Strategy::Learns() const {
+  return options_.resampling.sampler == Sampler::kAdaptive || policy_.has_value();
+}
 
 std::vector<headevo::v1::Genome> Strategy::InitialGenomes() {
   const auto& model = options_.training.model();
@@ -79,7 +99,7 @@ std::vector<headevo::v1::Genome> Strategy::InitialGenomes() {
 }
 
 void Strategy::RewardLastGeneration(const std::vector<headevo::v1::Candidate>& population) {
-  if (options_.resampling.sampler != Sampler::kAdaptive || generation_ == 0) return;
+  if (!Learns() || generation_ == 0) return;
   std::map<int64_t, const headevo::v1::Candidate*> by_id;
   for (const headevo::v1::Candidate& c : population) by_id[c.id()] = &c;
   for (const headevo::v1::Candidate& child : population) {
@@ -90,22 +110,25 @@ void Strategy::RewardLastGeneration(const std::vector<headevo::v1::Candidate>& p
     auto parent = by_id.find(child.parent_id());
     if (parent != by_id.end()) RewardChild(*parent->second, child);
   }
+  // Every child of the generation had its chance; the next one's proposals start afresh.
+  if (policy_) policy_->ForgetAll();
 }
 
 void Strategy::RewardChild(const headevo::v1::Candidate& parent,
                            const headevo::v1::Candidate& child) {
+  const double reward = SamplerReward(parent, child, options_.selection,
+                                      options_.resampling.reward_cost_per_connection);
   const int arm = ArmOf(child, options_.resampling.arms);
-  if (arm < 0) return;
-  bandit_.Reward(arm, SamplerReward(parent, child, options_.selection,
-                                    options_.resampling.reward_cost_per_connection));
+  if (options_.resampling.sampler == Sampler::kAdaptive && arm >= 0) bandit_.Reward(arm, reward);
+  if (policy_) policy_->Learn(AddedHeads(child), reward);
 }
 
 void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population) {
-  const bool adaptive = options_.resampling.sampler == Sampler::kAdaptive;
-  std::map<int64_t, const headevo::v1::Candidate*> by_id;  // only the bandit needs parents
+  const bool learns = Learns();
+  std::map<int64_t, const headevo::v1::Candidate*> by_id;  // only rewards need parents
   std::vector<const headevo::v1::Candidate*> children;
   for (const headevo::v1::Candidate& c : population) {
-    if (adaptive) by_id[c.id()] = &c;
+    if (learns) by_id[c.id()] = &c;
     if (c.parent_id() != 0) children.push_back(&c);
   }
   while (rewarded_children_ < static_cast<int64_t>(children.size())) {
@@ -115,8 +138,12 @@ void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>&
       return;  // later children wait for this one, so finishing order never matters
     }
     ++rewarded_children_;
+    if (!learns) continue;
     // A failed child says more about training than about the sampler: no reward.
-    if (!adaptive || child.state() != headevo::v1::CANDIDATE_STATE_DONE) continue;
+    if (child.state() != headevo::v1::CANDIDATE_STATE_DONE) {
+      if (policy_) policy_->Forget(AddedHeads(child));
+      continue;
+    }
     auto parent = by_id.find(child.parent_id());
     if (parent != by_id.end()) RewardChild(*parent->second, child);
   }
@@ -157,7 +184,8 @@ absl::StatusOr<ChildPlan> Strategy::NextChild(
   if (sampler == Sampler::kAdaptive) {
     sampler = options_.resampling.arms[bandit_.ChooseBatch(1, rng_).front()];
   }
-  ChildPlan child = MakeChild(ranked.front(), sampler, pool, reproduction_, rng_);
+  ChildPlan child =
+      MakeChild(ranked.front(), sampler, pool, reproduction_, rng_, policy_ ? &*policy_ : nullptr);
   ++children_made_;
   return child;
 }
@@ -191,8 +219,8 @@ absl::StatusOr<std::vector<ChildPlan>> Strategy::NextGeneration(
   }
   std::vector<ChildPlan> children;
   for (size_t i = 0; i < parents.size(); ++i) {
-    children.push_back(
-        MakeChild(ranked[index[parents[i]]], samplers[i], pool, reproduction_, rng_));
+    children.push_back(MakeChild(ranked[index[parents[i]]], samplers[i], pool, reproduction_, rng_,
+                                 policy_ ? &*policy_ : nullptr));
   }
   ++generation_;
   return children;
@@ -212,6 +240,7 @@ headevo::v1::StrategyState Strategy::SaveState() const {
     arm->set_reward_sum(a.reward_sum);
     arm->set_reward_sum_squares(a.reward_sum_squares);
   }
+  if (policy_) *state.mutable_policy() = policy_->SaveState();
   return state;
 }
 
@@ -227,7 +256,17 @@ absl::Status Strategy::RestoreState(const headevo::v1::StrategyState& state) {
   for (const headevo::v1::BanditArm& a : state.arms()) {
     arms.push_back({a.pulls(), a.reward_sum(), a.reward_sum_squares()});
   }
-  if (absl::Status s = bandit_.SetArms(arms); !s.ok()) return s;
+  // A state saved before the policy existed (or without it) leaves the policy fresh.
+  if (policy_ && state.has_policy()) {
+    const Bandit bandit_before = bandit_;
+    if (absl::Status s = bandit_.SetArms(arms); !s.ok()) return s;
+    if (absl::Status s = policy_->RestoreState(state.policy()); !s.ok()) {
+      bandit_ = bandit_before;
+      return s;
+    }
+  } else if (absl::Status s = bandit_.SetArms(arms); !s.ok()) {
+    return s;
+  }
   rng_.SetState({state.rng_s0(), state.rng_s1()});
   generation_ = state.generation();
   children_made_ = state.children_made();

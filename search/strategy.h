@@ -1,6 +1,7 @@
 // The evolutionary strategy of one search: every decision between two generations (parents,
 // pruning, samplers, the adaptive sampler's bandit) and the state those decisions depend on.
-// Its whole state (RNG, bandit statistics, generation counter) is a StrategyState message, so
+// Its whole state (RNG, bandit statistics, the offset policy, generation counter) is a
+// StrategyState message, so
 // a search restored from a saved state continues exactly as an uninterrupted one would.
 //
 // Usage: InitialGenomes() once, then either NextGeneration() after each generation is
@@ -9,6 +10,7 @@
 #ifndef HEADEVO_SEARCH_STRATEGY_H_
 #define HEADEVO_SEARCH_STRATEGY_H_
 
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +18,7 @@
 #include "headevo/v1/candidate.pb.h"
 #include "headevo/v1/search_state.pb.h"
 #include "search/bandit.h"
+#include "search/offset_policy.h"
 #include "search/random.h"
 #include "search/reproduction.h"
 #include "search/search_options.h"
@@ -53,6 +56,8 @@ class Strategy {
   // Steady state: children made so far.
   int64_t children_made() const { return children_made_; }
   const Bandit& bandit() const { return bandit_; }
+  // The learned sampler, when the sampler or an adaptive arm is "policy"; else nullptr.
+  const OffsetPolicy* policy() const { return policy_ ? &*policy_ : nullptr; }
 
   headevo::v1::StrategyState SaveState() const;
   // InvalidArgument when `state` does not fit these options (e.g. another number of arms).
@@ -66,23 +71,27 @@ class Strategy {
   // Steady state: rewards the bandit with finished children in creation order, from
   // rewarded_children_ up to the first unfinished child.
   void RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population);
-  // The adaptive sampler's reward for `child` goes to the arm that made its heads (if any).
+  // The adaptive sampler's reward for `child` goes to the arm that made its heads (if any),
+  // and the offset policy learns from it when it proposed them.
   void RewardChild(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child);
+  // Whether children's rewards are used at all (the adaptive sampler or the offset policy).
+  bool Learns() const;
 
   SearchOptions options_;
   ReproductionOptions reproduction_;
   Rng rng_;
   Bandit bandit_;
+  std::optional<OffsetPolicy> policy_;
   int generation_ = 0;
   int64_t children_made_ = 0;
   int64_t rewarded_children_ = 0;
 };
 
-// The adaptive sampler's reward for `child`: Fitness(parent) - Fitness(child) - cost per
-// connection * the connections of the child's added heads. A grown head (origin GROWN) counts
-// only the offsets its source head in `parent` did not have, so none as the growth sampler
-// makes it: it pays nothing for connections the parent already had (its cost is wider
-// queries and keys, which connections do not measure); an unknown source counts them all.
+// The adaptive sampler's (and the offset policy's) reward for `child`: Fitness(parent) -
+// Fitness(child) - cost per connection * the connections of the child's added heads. A grown head
+// (origin GROWN) counts only the offsets its source head in `parent` did not have, so none as the
+// growth sampler makes it: it pays nothing for connections the parent already had (its cost is
+// wider queries and keys, which connections do not measure); an unknown source counts them all.
 double SamplerReward(const headevo::v1::Candidate& parent, const headevo::v1::Candidate& child,
                      const SelectionOptions& selection, double cost_per_connection);
 

@@ -24,7 +24,9 @@ void RegisterReport(CommandTable& commands) {
       "  3. the best candidate's lineage tree back to generation 0 (Graphviz);\n"
       "  4. surviving offsets per layer: how long heads with each offset lived (heat map);\n"
       "  5. sampler usage: heads each sampler made per generation, and how many reached the\n"
-      "     best candidates (with --db, also the adaptive sampler's bandit arms).\n"
+      "     best candidates (with --db, also the adaptive sampler's bandit arms);\n"
+      "and, when the search uses them, learning curves across [fidelity] rungs and what the\n"
+      "learned sampler (\"policy\") learned: its offset-bin distribution per layer over time.\n"
       "Needs gnuplot (Debian: gnuplot-nox) and dot (Debian: graphviz) on PATH.\n\n"
       "Examples:  headevo report 1 --db headevo.db --out report && xdg-open report/index.html\n"
       "           headevo report 3 --coordinator 10.0.0.5:50051 --tls-ca ca.pem --out r3",

@@ -85,7 +85,7 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
   search::ResamplingOptions& r = o.resampling;
   EnumChoice(s, "sampler",
              Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted,
-                    search::Sampler::kGrowth, search::Sampler::kAdaptive},
+                    search::Sampler::kGrowth, search::Sampler::kPolicy, search::Sampler::kAdaptive},
                    search::SamplerName),
              &r.sampler);
   s.Double("top_fraction", 1e-9, 1.0, &r.top_fraction);
@@ -110,9 +110,10 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
   s.Int("growth_width", 1, 1 << 12, &r.growth_width);
   s.Int("max_extra_key_width", 1, 1 << 16, &r.max_extra_key_width);
   // The adaptive sampler's arms: any of the concrete samplers (not "adaptive" itself).
-  const auto concrete = Named({search::Sampler::kUniform, search::Sampler::kBest,
-                               search::Sampler::kFitted, search::Sampler::kGrowth},
-                              search::SamplerName);
+  const auto concrete =
+      Named({search::Sampler::kUniform, search::Sampler::kBest, search::Sampler::kFitted,
+             search::Sampler::kGrowth, search::Sampler::kPolicy},
+            search::SamplerName);
   std::vector<std::string> arm_names;
   std::vector<int> arms;
   for (const auto& [name, sampler] : concrete) arm_names.push_back(name);
@@ -130,6 +131,11 @@ void ReadResampling(TomlSection& s, search::SearchOptions& o) {
              &r.bandit.policy);
   s.Double("exploration", 0.0, 1e6, &r.bandit.exploration);
   s.Double("reward_cost_per_connection", 0.0, 1e6, &r.reward_cost_per_connection);
+  s.Int("policy_hidden", 1, 256, &r.policy.hidden);
+  s.Double("policy_learning_rate", 1e-12, 1.0, &r.policy.learning_rate);
+  s.Int("policy_max_k", 1, 4096, &r.policy.max_k);
+  s.Int("policy_slots_per_bin", 1, 64, &r.policy.slots_per_bin);
+  s.Int("policy_history", 2, 1 << 16, &r.policy.history);
 }
 
 void ReadKSweep(TomlSection& s, search::SearchOptions& o) {

@@ -1,6 +1,7 @@
 #include "server/engine/search_queries.h"
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -256,6 +257,16 @@ absl::StatusOr<headevo::v1::SearchSummary> QuerySummary(storage::Store& store,
     if (verdict->smallest_k.has_value()) summary.set_k_sweep_smallest_k(*verdict->smallest_k);
   }
   if (absl::Status s = FillCompute(store, search_id, options, summary); !s.ok()) return s;
+  if (options.ok() && options->resampling.Uses(search::Sampler::kPolicy)) {
+    absl::StatusOr<std::optional<headevo::v1::StrategyState>> strategy =
+        store.LoadStrategyState(search_id);
+    if (!strategy.ok()) return strategy.status();
+    if (strategy->has_value()) {
+      for (const headevo::v1::PolicySnapshot& s : (*strategy)->policy().history()) {
+        *summary.add_policy_history() = s;
+      }
+    }
+  }
   absl::StatusOr<std::vector<storage::LineageNode>> best = store.BestCandidates(search_id, 1);
   if (!best.ok()) return best.status();
   summary.set_best_val_loss(std::numeric_limits<double>::quiet_NaN());  // no value yet

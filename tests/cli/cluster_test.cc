@@ -363,6 +363,8 @@ std::string HeadsWithoutIds(const headevo::v1::Candidate& c) {
     out += std::to_string(h.layer()) + ":";
     for (int offset : h.offsets().offsets()) out += std::to_string(offset) + ",";
     out += " " + headevo::v1::HeadOrigin_Name(h.origin()) + "; ";
+    // The offset policy's provenance names no ids, so it must match too.
+    if (h.sampler() == headevo::v1::SAMPLER_POLICY) out += h.sampler_params() + "; ";
   }
   return out;
 }
@@ -378,7 +380,10 @@ TEST_F(ClusterTest, RunAndServeGiveTheSameLineageReferencesAndKSweep) {
           "name = \"both\"\nseed = 13\npopulation = 3\ngenerations = 2\n"
           "schedule = \"generational\"\ncompare_with_dense = true\ninherit_weights = true\n",
           2, 20) +
-      "\n[baselines]\nrun = [\"local\", \"random\"]\n";
+      "\n[baselines]\nrun = [\"local\", \"random\"]\n"
+      // The learned sampler is an arm: its proposals and its updates must not depend on who
+      // trains the children either.
+      "\n[resampling]\nsampler = \"adaptive\"\narms = [\"best\", \"policy\"]\n";
   const std::string k_sweep = testing::TinySearchConfig(
       "name = \"sweep\"\nseed = 17\nmode = \"k_sweep\"\n", 2, 20) +
       "\n[k_sweep]\nk_start = 4\nk_factor = 0.5\nk_min = 1\nrepeats = 2\ntolerance = 0.5\n";
@@ -461,6 +466,20 @@ TEST_F(ClusterTest, RunAndServeGiveTheSameLineageReferencesAndKSweep) {
   std::string report;
   ASSERT_EQ(Cli("status 1 --coordinator " + address_, &report), 0) << report;
   EXPECT_NE(report.find("random heads (mean k"), std::string::npos) << report;
+  // The policy's distributions, as status shows them, are the same after run and serve.
+  const auto policy_lines = [](const std::string& text) {
+    std::string lines;
+    for (size_t at = text.find("policy L"); at != std::string::npos;
+         at = text.find("policy L", at + 1)) {
+      lines += text.substr(at, text.find('\n', at) - at) + "\n";
+    }
+    return lines;
+  };
+  std::string evolve_run;
+  ASSERT_EQ(Cli("status 1 --db run-evolve.db", &evolve_run), 0) << evolve_run;
+  EXPECT_NE(policy_lines(report), "") << report;
+  EXPECT_NE(report.find("updates 0 -> "), std::string::npos) << report;
+  EXPECT_EQ(policy_lines(report), policy_lines(evolve_run));
 }
 
 TEST_F(ClusterTest, RunAndServeGiveTheSameRungsAndPromotions) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/lineage_format.h"
+#include "cli/policy_history.h"
 
 namespace headevo::cli {
 namespace {
@@ -123,6 +124,36 @@ TEST(FormatSearchDetailTest, ShowsBestJobsAndCreationTimeInUtc) {
   EXPECT_EQ(LineWith(detail, "best"), "  best        #25 val_loss 0.0234, 24 connections");
   EXPECT_EQ(LineWith(detail, "jobs"), "  jobs        2 running, 7 queued");
   EXPECT_EQ(LineWith(detail, "created"), "  created     2023-11-14 22:13:20 UTC");
+}
+
+TEST(FormatSearchDetailTest, ShowsEachLayersPolicyBinsFromFirstToNewest) {
+  headevo::v1::SearchSummary s = Search(3, "q");
+  EXPECT_EQ(FormatSearchDetail(s).find("policy"), std::string::npos);
+  EXPECT_NE(PolicyScript(s).find("no policy updates yet"), std::string::npos);
+  const auto add = [&s](int64_t updates, int layer, std::vector<double> bins) {
+    headevo::v1::PolicySnapshot& snapshot = *s.add_policy_history();
+    snapshot.set_updates(updates);
+    snapshot.set_layer(layer);
+    for (double p : bins) snapshot.add_bin_probabilities(p);
+  };
+  add(0, 0, {0.25, 0.25, 0.5, 0.0});
+  add(0, 1, {0.25, 0.25, 0.5, 0.0});
+  add(8, 0, {0.05, 0.7, 0.25, 0.0});
+  add(16, 0, {0.02, 0.9, 0.08, 0.0});
+  const std::string detail = FormatSearchDetail(s);
+  // A bin outside every window (probability 0 throughout) is left out.
+  EXPECT_EQ(LineWith(detail, "policy L0"),
+            "  policy L0   updates 0 -> 16: |offset| 0-1 .25->.02, 2-3 .25->.90, 4-7 .50->.08");
+  EXPECT_EQ(LineWith(detail, "policy L1"),
+            "  policy L1   updates 0 -> 0: |offset| 0-1 .25->.25, 2-3 .25->.25, 4-7 .50->.50");
+
+  // The report's chart: a column per snapshot time, a row per (layer, bin), a cell each.
+  const std::string script = PolicyScript(s);
+  EXPECT_NE(script.find("set xtics ('0' 0, '8' 1, '16' 2)"), std::string::npos) << script;
+  EXPECT_NE(script.find("'L0 2-3' 1"), std::string::npos) << script;
+  EXPECT_NE(script.find("'L1 0-1' 5"), std::string::npos) << script;
+  EXPECT_NE(script.find("\n2 1 0.9 "), std::string::npos) << "update 16, layer 0, bin 2-3";
+  EXPECT_NE(script.find("\n0 6 0.25 "), std::string::npos) << "update 0, layer 1, bin 2-3";
 }
 
 TEST(FormatEventLineTest, UtcClockKindMessageAndProgressSuffix) {

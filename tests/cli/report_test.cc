@@ -31,17 +31,18 @@ using testing::RunCommand;
 using testing::Slurp;
 
 constexpr const char* kChromium = "/usr/bin/chromium";
-const char* const kFigureIds[] = {"fitness", "pareto", "lineage", "survival", "samplers"};
+const char* const kFigureIds[] = {"fitness", "pareto", "lineage", "survival", "samplers", "policy"};
 
 // One search for the whole file: 4 candidates x 3 generations, the adaptive sampler (so every
-// sampler and the bandit's arms show up), pruning a third of the heads.
+// sampler, the bandit's arms and the offset policy show up), pruning a third of the heads.
 class ReportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     std::ofstream(dir_->File("tiny.toml"))
         << testing::TinySearchConfig("name = \"tiny\"\nseed = 5\npopulation = 4\ngenerations = 2")
-        << "\n[pruning]\nfraction = 0.34\n\n[resampling]\nsampler = \"adaptive\"\n";
+        << "\n[pruning]\nfraction = 0.34\n\n[resampling]\nsampler = \"adaptive\"\n"
+        << "arms = [\"uniform\", \"best\", \"fitted\", \"policy\"]\n";
     std::string output;
     const int code =
         RunCommand({HEADEVO_BINARY, "run", dir_->File("tiny.toml"), "--db", Db(), "--quiet"},
@@ -114,6 +115,9 @@ TEST_F(ReportTest, WritesEveryFigureAsInlineSvg) {
   EXPECT_GT(Count(FigureText(page, "survival"), "<path"), 6u);
   EXPECT_GT(Count(FigureText(page, "samplers"), "<path"), 6u);
   EXPECT_NE(FigureText(page, "samplers").find("adaptive arm"), std::string::npos);
+  // The offset policy's bins: one cell per (layer, bin, snapshot), from update 0 on.
+  EXPECT_GT(Count(FigureText(page, "policy"), "<path"), 6u);
+  EXPECT_NE(FigureText(page, "policy").find("L1 2-3"), std::string::npos);
   // One rung (no [fidelity]): every candidate is one point at the same step count, so there
   // is no learning-curves figure and no rung row.
   EXPECT_TRUE(FigureText(page, "curves").empty());
@@ -143,7 +147,7 @@ TEST_F(ReportTest, ChromiumRendersEveryFigure) {
   dump.push_back("file://" + (dir / "index.html").string());
   std::string dom;
   ASSERT_EQ(RunCommand(dump, &dom, std::chrono::seconds(60)), 0) << dom;
-  EXPECT_NE(dom.find("data-figures-rendered=\"5\""), std::string::npos) << dom.substr(0, 2000);
+  EXPECT_NE(dom.find("data-figures-rendered=\"6\""), std::string::npos) << dom.substr(0, 2000);
   for (const char* id : kFigureIds) {
     const std::string figure = FigureText(dom, id);
     ASSERT_FALSE(figure.empty()) << id;
@@ -162,7 +166,7 @@ TEST_F(ReportTest, ChromiumRendersEveryFigure) {
   std::string log;
   ASSERT_EQ(RunCommand(shot, &log, std::chrono::seconds(60)), 0) << log;
   const std::string png = Slurp(dir / "report.png");
-  ASSERT_GT(png.size(), 50000u) << "a screenshot of five figures should not be this small";
+  ASSERT_GT(png.size(), 50000u) << "a screenshot of six figures should not be this small";
   EXPECT_EQ(png.substr(1, 3), "PNG");
   if (const char* keep = std::getenv("HEADEVO_KEEP_REPORT")) {
     fs::copy(dir, keep, fs::copy_options::recursive | fs::copy_options::overwrite_existing);

@@ -61,11 +61,12 @@ TEST(StrategyTest, SameSeedSameLineageAndAnotherSeedDiffers) {
 // sampler (the adaptive one carries bandit statistics in its state).
 TEST(StrategyTest, SaveRestoreAndContinueEqualsNeverStopping) {
   for (Sampler sampler : {Sampler::kUniform, Sampler::kBest, Sampler::kFitted, Sampler::kGrowth,
-                          Sampler::kAdaptive}) {
+                          Sampler::kPolicy, Sampler::kAdaptive}) {
     SCOPED_TRACE(SamplerName(sampler));
     SearchOptions options = Options(sampler);
     options.inherit_weights = true;
-    options.resampling.arms = {Sampler::kUniform, Sampler::kBest, Sampler::kGrowth};
+    options.resampling.arms = {Sampler::kUniform, Sampler::kBest, Sampler::kGrowth,
+                               Sampler::kPolicy};
 
     Strategy uninterrupted(options);
     FakeSearch a;

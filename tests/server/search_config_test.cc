@@ -312,6 +312,36 @@ TEST(SearchConfigTest, GrowthKeysAndTheirChecks) {
               {"training.new_head_init", "\"random\", \"gradient\""});
 }
 
+TEST(SearchConfigTest, PolicyKeysAndTheirChecks) {
+  auto policy = Parse(
+      "[resampling]\nsampler = \"policy\"\npolicy_hidden = 8\npolicy_learning_rate = 0.1\n"
+      "policy_max_k = 6\npolicy_slots_per_bin = 2\npolicy_history = 10\n");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const search::ResamplingOptions& r = policy->resampling;
+  EXPECT_EQ(r.sampler, search::Sampler::kPolicy);
+  EXPECT_EQ(r.policy.hidden, 8);
+  EXPECT_DOUBLE_EQ(r.policy.learning_rate, 0.1);
+  EXPECT_EQ(r.policy.max_k, 6);
+  EXPECT_EQ(r.policy.slots_per_bin, 2);
+  EXPECT_EQ(r.policy.history, 10);
+  auto arm = Parse("[resampling]\nsampler = \"adaptive\"\narms = [\"best\", \"policy\"]\n");
+  ASSERT_TRUE(arm.ok()) << arm.status();
+  EXPECT_EQ(arm->resampling.arms,
+            (std::vector<search::Sampler>{search::Sampler::kBest, search::Sampler::kPolicy}));
+  EXPECT_TRUE(arm->resampling.Uses(search::Sampler::kPolicy));
+  ExpectError("[resampling]\npolicy_hidden = 0\n", {"resampling.policy_hidden", "got 0"});
+  ExpectError("[resampling]\npolicy_learning_rate = 0.0\n",
+              {"resampling.policy_learning_rate", "got 0"});
+  ExpectError("[resampling]\npolicy_learning_rate = 2.0\n", {"resampling.policy_learning_rate"});
+  ExpectError("[resampling]\npolicy_max_k = 5000\n", {"resampling.policy_max_k", "got 5000"});
+  ExpectError("[resampling]\npolicy_slots_per_bin = 0\n", {"resampling.policy_slots_per_bin"});
+  ExpectError("[resampling]\npolicy_history = 1\n", {"resampling.policy_history", "got 1"});
+  ExpectError("[resampling]\npolicy_hidden = \"big\"\n", {"resampling.policy_hidden"});
+  ExpectError("[resampling]\nsampler = \"polcy\"\n", {"resampling.sampler", "\"policy\""});
+  ExpectError("[resampling]\nsampler = \"adaptive\"\narms = [\"policy\", \"policy\"]\n",
+              {"\"policy\" is listed twice"});
+}
+
 TEST(SearchConfigTest, SyntaxErrorNamesFileAndLine) {
   ExpectError("[search]\npopulation = 4\nseed = = 3\n", {"test.toml:3:"});
 }
@@ -352,7 +382,7 @@ TEST(SearchConfigTest, BrokenArrayNamesItsKeyWhereverTheErrorFalls) {
       "[resampling]\narms = [\"best\" \"fitted\"]\n",
       {"test.toml:2:", "the value of `arms` (in [resampling])", "expected comma or closing ']'",
        "; write an array of strings from \"uniform\", \"best\", \"fitted\", "
-       "\"growth\", e.g. arms = [\""});
+       "\"growth\", \"policy\", e.g. arms = [\""});
   // The error is two lines below the key: the array is still open there.
   ExpectError("[baselines]\nwindow = 4\nrun = [\n  \"local\", # the first\n  strided,\n]\n",
               {"test.toml:5:3: the value of `run` (in [baselines])",
