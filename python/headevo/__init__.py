@@ -18,9 +18,10 @@ import importlib
 from headevo.database import DatabaseError, open_db
 from headevo.pattern import attention_mask, mask_mod, pattern
 from headevo.remote import connect
+from headevo.stubs import StubError
 
 __all__ = ["open_db", "connect", "pattern", "attention_mask", "mask_mod", "model",
-           "DatabaseError"]
+           "DatabaseError", "StubError"]
 
 
 def __getattr__(name):
