@@ -43,12 +43,14 @@ class AnalyzeExampleTest(unittest.TestCase):
             front = db.pareto_front()
             lifetimes = headevo.analysis.head_lifetimes(db.candidate_heads(), candidates,
                                                         db.heads())
-        self.assertIn("6 candidates, %d on the Pareto front" % len(front), result.stdout)
+        self.assertIn("%d candidates, %d on the Pareto front" % (len(candidates), len(front)),
+                      result.stdout)
         self.assertIn("the 3 heads that lived longest", result.stdout)
         best = front.sort_values(["val_loss", "candidate_id"]).iloc[0]
         self.assertIn("lineage of candidate %d" % best["candidate_id"], result.stdout)
-        # The longest-lived head spans both generations and is printed first.
-        self.assertEqual(lifetimes["generations"].iloc[0], 2)
+        # The longest-lived head outlived its first generation and is printed first.
+        self.assertGreater(lifetimes["generations"].iloc[0], 1)
+        self.assertEqual(lifetimes["generations"].iloc[0], lifetimes["generations"].max())
         table = result.stdout.split("lived longest")[1].splitlines()
         self.assertEqual(int(table[2].split()[0]), lifetimes["head_id"].iloc[0])
 

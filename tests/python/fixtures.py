@@ -79,6 +79,9 @@ class TinySearch:
             f.write(TINY_TOML)
         self.run_output = run_headevo(["run", config, "--db", self.db, "--threads", "1",
                                        "--checkpoints", self.checkpoints])
+        # What `headevo run` says it evaluated, for the readers to agree with.
+        self.evaluated = int(re.search(r"(\d+) candidates evaluated \(0 failed\)",
+                                       self.run_output).group(1))
 
     def close(self):
         self._dir.cleanup()

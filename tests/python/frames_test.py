@@ -48,15 +48,17 @@ class FramesTest(unittest.TestCase):
         self.assertEqual(searches["name"].tolist(), ["python-bridge"])
         self.assertIn("growth_width = 2", searches["config_toml"].iloc[0])
         candidates = self.db.candidates(self.search_id)
-        self.assertEqual(len(candidates), 6, "population 3 x 2 generations")
-        self.assertEqual(candidates["state"].tolist(), ["DONE"] * 6)
+        self.assertEqual(len(candidates), self.search.evaluated)
+        self.assertEqual(candidates["state"].tolist(), ["DONE"] * self.search.evaluated)
         self.assertTrue(candidates["val_loss"].notna().all())
         roots = candidates[candidates["generation"] == 0]
         self.assertTrue(roots["parent_id"].isna().all(), "a root's parent is None, not 0")
         edges = self.db.lineage_edges(self.search_id)
-        children = candidates[candidates["generation"] == 1]
+        children = candidates[candidates["generation"] > 0]
+        self.assertGreater(len(children), 0)
         self.assertEqual(sorted(edges["child_id"]), sorted(children["candidate_id"]))
-        self.assertTrue(set(edges["parent_id"]) <= set(roots["candidate_id"]))
+        parents = dict(zip(candidates["candidate_id"], candidates["parent_id"]))
+        self.assertEqual([parents[c] for c in edges["child_id"]], edges["parent_id"].tolist())
         heads = self.db.heads(self.search_id)
         genomes = self.db.candidate_heads(self.search_id)
         self.assertTrue(set(genomes["head_id"]) <= set(heads["head_id"]))
@@ -64,8 +66,10 @@ class FramesTest(unittest.TestCase):
                          6, "2 layers x 3 heads")
         grown = heads[heads["origin"] == "GROWN"]
         self.assertGreater(len(grown), 0, "the growth sampler widens heads")
-        self.assertTrue((grown["extra_key_width"] == 2).all())
         self.assertTrue(grown["source_head_id"].notna().all())
+        width = dict(zip(heads["head_id"], heads["extra_key_width"]))
+        for _, head in grown.iterrows():  # each growth step adds growth_width = 2 columns
+            self.assertEqual(head["extra_key_width"], width[int(head["source_head_id"])] + 2)
         stats = self.db.head_stats(self.search_id)
         self.assertEqual(len(stats), len(genomes), "statistics for every head of every genome")
         rungs = self.db.rung_results(self.search_id)
