@@ -3,7 +3,9 @@ columns and the lineage's rows, a coordinator serving the file gives the same fr
 missing or too old file is refused with what to do."""
 
 import os
+import shutil
 import sqlite3
+import subprocess
 import unittest
 
 import fixtures
@@ -17,6 +19,19 @@ except ImportError as e:  # python3-pandas missing: deploy/setup.sh installs it
     raise unittest.SkipTest("cannot import pandas/headevo: %s" % e)
 
 TOKEN = "python-bridge-token"
+
+# A CA and a server certificate for 127.0.0.1 signed by it (P-256: fast), as
+# tests/server/grpc_security_test.cc makes them.
+MAKE_CERTIFICATES = r"""set -e
+printf '[req]\ndistinguished_name = dn\n[dn]\n' > req.cnf
+printf 'basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n' > ca.ext
+printf 'basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1\n' > server.ext
+for name in ca server; do openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $name.key; done
+openssl req -new -config req.cnf -key ca.key -subj "/CN=headevo test ca" -out ca.csr
+openssl x509 -req -in ca.csr -signkey ca.key -days 2 -set_serial 1 -extfile ca.ext -out ca.pem
+openssl req -new -config req.cnf -key server.key -subj "/CN=127.0.0.1" -out server.csr
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -days 2 -set_serial 2 -extfile server.ext -out server.pem
+"""
 
 
 class FramesTest(unittest.TestCase):
@@ -109,6 +124,32 @@ class FramesTest(unittest.TestCase):
                 with self.assertRaises(grpc.RpcError) as raised:
                     wrong.searches()
                 self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        finally:
+            serve.close()
+
+    def test_connect_over_tls_checks_the_coordinator_certificate(self):
+        if not shutil.which("openssl"):
+            self.skipTest("the openssl command line is not installed (Debian package openssl)")
+        certs = os.path.join(self.search.dir, "certs")
+        os.makedirs(certs)
+        subprocess.run(["sh", "-c", MAKE_CERTIFICATES], cwd=certs, check=True,
+                       capture_output=True, timeout=60)
+        token_file = os.path.join(certs, "token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        serve = fixtures.Serve(self.search.db, self.search.dir, [
+            "--tls-cert", os.path.join(certs, "server.pem"),
+            "--tls-key", os.path.join(certs, "server.key"), "--token-file", token_file,
+            "--checkpoints", os.path.join(self.search.dir, "serve.checkpoints")])
+        try:
+            with headevo.connect(serve.address, token=TOKEN,
+                                 tls_ca=os.path.join(certs, "ca.pem")) as remote:
+                pandas.testing.assert_frame_equal(remote.searches(), self.db.searches())
+            import grpc
+            with headevo.connect(serve.address, token=TOKEN) as plaintext:
+                with self.assertRaises(grpc.RpcError) as raised:
+                    plaintext.searches()
+                self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAVAILABLE)
         finally:
             serve.close()
 
