@@ -2,6 +2,7 @@
 read-only, so a coordinator may go on writing it."""
 
 import os
+import pathlib
 import sqlite3
 
 from headevo import columns
@@ -22,7 +23,8 @@ class DatabaseReader(Reader):
     def __init__(self, path):
         if not os.path.exists(path):
             raise DatabaseError("no database at %s" % path)
-        uri = "file:%s?mode=ro" % os.path.abspath(path)
+        # as_uri() percent-encodes what a URI would misread ('?', '#', '%' in a file name).
+        uri = pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
         try:
             self._db = sqlite3.connect(uri, uri=True)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
