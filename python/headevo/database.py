@@ -13,7 +13,7 @@ VIEWS_SINCE_SCHEMA = 8
 
 
 class DatabaseError(Exception):
-    """The file cannot be read as a headevo lineage database; the message says why and what to do."""
+    """The file cannot be read as a lineage database; the message says why and what to do."""
 
 
 class DatabaseReader(Reader):
