@@ -26,6 +26,7 @@ from headevo import analysis
 import matplotlib
 matplotlib.use("Agg")  # files only: runs on a server without a display
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 
 
 def plot_pareto(candidates, front, path, title):
@@ -52,6 +53,7 @@ def plot_lineage(candidates, chain, path, title):
         ax.annotate(str(int(row["candidate_id"])), (row["generation"], row["val_loss"]),
                     textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("validation loss")
     ax.set_title(title)
     ax.legend()
