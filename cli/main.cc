@@ -21,8 +21,8 @@ constexpr char kAbout[] =
     "Look around:   headevo status | candidates 1 | candidate 42 | lineage 42 | head 7 |\n"
     "               pareto 1 | workers | config 1\n"
     "               headevo report 1 --out report   (an HTML page with figures)\n"
-    "Into Python:   headevo export-model 42 --db search.db -o model.pt  (python/headevo)\n"
     "               (add --db FILE to read a database without a coordinator)\n"
+    "Into Python:   headevo export-model 42 --db search.db -o model.pt  (python/headevo)\n"
     "Clean up:      headevo delete 1 --yes   (a finished search and its checkpoints)";
 
 }  // namespace
