@@ -22,6 +22,7 @@ constexpr char kAbout[] =
     "               pareto 1 | workers | config 1\n"
     "               headevo report 1 --out report   (an HTML page with figures)\n"
     "               (add --db FILE to read a database without a coordinator)\n"
+    "Into Python:   headevo export-model 42 --db search.db -o model.pt  (python/headevo)\n"
     "Clean up:      headevo delete 1 --yes   (a finished search and its checkpoints)";
 
 }  // namespace
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   RegisterHead(commands);
   RegisterPareto(commands);
   RegisterExport(commands);
+  RegisterExportModel(commands);
   RegisterCandidate(commands);
   RegisterCurve(commands);
   RegisterWorkers(commands);

@@ -31,6 +31,7 @@ packages=(
   libpng-dev  # the image_pixels task reads PNG files
   python3 python3-yaml iproute2 curl  # manifest checks; the network-namespace test; benches
   python3-grpcio  # the Python client test (stubs from protoc + grpc_python_plugin, above)
+  python3-pandas python3-torch python3-matplotlib  # python/headevo: frames, the PyTorch model, examples/analyze.py
   gnuplot-nox graphviz  # `headevo report` draws its figures with them
   chromium fonts-dejavu-core  # the report's test opens the page in headless Chromium
   clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)

@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "storage/schema_views.h"
 #include "storage/transaction.h"
 
 namespace headevo::storage {
@@ -361,6 +362,9 @@ INSERT INTO rung_results(candidate_id, rung, steps, tokens, train_loss, val_loss
          (SELECT j.finished_ms FROM jobs j WHERE j.candidate_id = c.id)
   FROM candidates c WHERE c.state = 'DONE';
 )sql"},
+    // The statements live in schema_views.cc: readers outside headevo depend on them.
+    {"version 8: versioned read-only views for outside readers (docs/schema.md)",
+     kCreateViewsV1Sql},
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));

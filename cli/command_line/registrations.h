@@ -26,6 +26,9 @@ void RegisterHead(CommandTable& commands);
 void RegisterPareto(CommandTable& commands);
 void RegisterExport(CommandTable& commands);
 
+// A trained candidate as a PyTorch file (export_model.cc).
+void RegisterExportModel(CommandTable& commands);
+
 // One record, the workers, a search's config; deleting a search (search_records.cc).
 void RegisterCandidate(CommandTable& commands);
 void RegisterCurve(CommandTable& commands);
