@@ -104,18 +104,21 @@ class Browser:
         """Polls `expression` until it is truthy; its last value otherwise, in the error."""
         deadline = time.monotonic() + timeout_s
         value = None
+        last_error = None
         while time.monotonic() < deadline:
             try:
                 value = self.eval(expression)
-            except BrowserError as error:  # a page navigating away
-                value = str(error)
+            except BrowserError as error:  # a page still loading, or navigating away
+                value = None
+                last_error = str(error)
             if value:
                 return value
             time.sleep(0.1)
         page = self.eval("location.href + ' ' + (window.dashboard ? JSON.stringify(window.dashboard)"
                          " : '') + ' ' + document.body.innerText.slice(0, 600)")
-        raise BrowserError("waited %d s for %s (%s); last value %r; page: %s" %
-                           (timeout_s, what, expression, value, page))
+        raise BrowserError("waited %d s for %s (%s); last value %r%s; page: %s" %
+                           (timeout_s, what, expression, value,
+                            " (it threw: %s)" % last_error if last_error else "", page))
 
     def goto(self, url):
         self.call("Page.navigate", {"url": url})

@@ -68,12 +68,13 @@ def check(condition, what):
 
 def log_in(browser, base, out):
     browser.goto(base + "/")
-    browser.wait_for("document.getElementById('token')", "the login form")
+    browser.wait_for("!!document.getElementById('token')", "the login form")
     browser.click("#token")
     browser.type_text("not-the-token")
     browser.click("#login")
-    refusal = browser.wait_for(
-        "(document.getElementById('login-error') || {}).textContent", "the refusal")
+    browser.wait_for("location.pathname === '/login' && document.readyState === 'complete'",
+                     "the answer to the login form")
+    refusal = browser.eval("(document.getElementById('login-error') || {}).textContent")
     check(refusal == "wrong token", "a wrong token is refused at the login form (%r)" % refusal)
     check(browser.eval("fetch('/api/searches').then(r => r.status)") == 401,
           "and the API still answers 401 to that browser")

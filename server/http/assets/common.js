@@ -58,10 +58,12 @@ function chart(plot, config) {
   return plot.chart;
 }
 
+// One error line at the top of the page, replaced by the next error (a poll may fail again).
 function showError(error) {
   window.dashboard.error = String(error.message || error);
-  const main = document.getElementById("main");
-  main.prepend(el("p", { class: "error", id: "error" }, window.dashboard.error));
+  const old = document.getElementById("error");
+  if (old) old.remove();
+  document.getElementById("main").prepend(el("p", { class: "error", id: "error" }, window.dashboard.error));
 }
 
 function pageId() { return Number(location.pathname.split("/").pop()); }

@@ -148,7 +148,7 @@ function drawSamplers(body) {
     type: "bar",
     data: { labels: body.arms.map((a) => a.name), datasets: [
       { label: "pulls", data: body.arms.map((a) => a.pulls), backgroundColor: "#37b", yAxisID: "y" },
-      { label: "mean reward", data: body.arms.map((a) => a.mean_reward), type: "scatter", backgroundColor: "#c22", pointRadius: 5, yAxisID: "reward" }] },
+      { label: "mean reward", data: body.arms.map((a) => a.mean_reward), type: "line", showLine: false, backgroundColor: "#c22", borderColor: "#c22", pointRadius: 5, yAxisID: "reward" }] },
     options: { scales: { y: { title: { display: true, text: "pulls" } },
                          reward: { position: "right", title: { display: true, text: "mean reward" }, grid: { drawOnChartArea: false } } } } });
 }
