@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -210,7 +211,16 @@ ApiReply DashboardApi::Search(int64_t id, absl::string_view part, const ApiQuery
     return Answer(coordinator_->WithStore(
         [&](storage::Store& store) { return QuerySearchConfig(store, id); }));
   }
-  if (part == "fitness") return Fitness(id, query);
+  if (part == "fitness") {
+    absl::StatusOr<int> points = IntParam(query, "points", 400, 1, 2000);
+    if (!points.ok()) return FromStatus(points.status());
+    return Cached(id, absl::StrCat("fitness/", *points), [&]() -> absl::StatusOr<std::string> {
+      absl::StatusOr<FitnessOverTime> fitness = coordinator_->WithStore(
+          [&](storage::Store& store) { return ComputeFitnessOverTime(store, id, *points); });
+      if (!fitness.ok()) return fitness.status();
+      return FitnessJson(*fitness);
+    });
+  }
   if (part == "curves") {
     absl::StatusOr<int> count = IntParam(query, "count", 10, 1, 50);
     if (!count.ok()) return FromStatus(count.status());
@@ -224,10 +234,12 @@ ApiReply DashboardApi::Search(int64_t id, absl::string_view part, const ApiQuery
     return ApiReply{200, absl::StrCat(out, "]}")};
   }
   if (part == "offsets") {
-    absl::StatusOr<std::vector<storage::OffsetSurvival>> rows = coordinator_->WithStore(
-        [&](storage::Store& store) { return store.OffsetSurvivalStats(id); });
-    if (!rows.ok()) return FromStatus(rows.status());
-    return ApiReply{200, OffsetsJson(*rows)};
+    return Cached(id, "offsets", [&]() -> absl::StatusOr<std::string> {
+      absl::StatusOr<std::vector<storage::OffsetSurvival>> rows = coordinator_->WithStore(
+          [&](storage::Store& store) { return store.OffsetSurvivalStats(id); });
+      if (!rows.ok()) return rows.status();
+      return OffsetsJson(*rows);
+    });
   }
   if (part == "samplers") {
     absl::StatusOr<std::vector<SamplerArm>> arms =
@@ -243,25 +255,26 @@ ApiReply DashboardApi::Search(int64_t id, absl::string_view part, const ApiQuery
                                  "; the paths are listed in docs/dashboard.md"));
 }
 
-ApiReply DashboardApi::Fitness(int64_t id, const ApiQuery& query) {
-  absl::StatusOr<int> points = IntParam(query, "points", 400, 1, 2000);
-  if (!points.ok()) return FromStatus(points.status());
+ApiReply DashboardApi::Cached(int64_t id, const std::string& name,
+                              const std::function<absl::StatusOr<std::string>()>& compute) {
   absl::StatusOr<headevo::v1::SearchSummary> summary = coordinator_->Summary(id);
   if (!summary.ok()) return FromStatus(summary.status());
-  const std::string key = absl::StrCat(summary->candidates(), "/", summary->done(), "/",
-                                       summary->failed(), "/", *points);
+  const int64_t finished = summary->done() + summary->failed();
+  const std::pair<int64_t, std::string> key(id, name);
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = fitness_cache_.find(id);
-    if (it != fitness_cache_.end() && it->second.key == key) return ApiReply{200, it->second.json};
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.state == summary->state() &&
+        finished >= it->second.finished &&
+        finished - it->second.finished < std::max<int64_t>(1, it->second.finished / 100)) {
+      return ApiReply{200, it->second.json};
+    }
   }
-  absl::StatusOr<FitnessOverTime> fitness = coordinator_->WithStore(
-      [&](storage::Store& store) { return ComputeFitnessOverTime(store, id, *points); });
-  if (!fitness.ok()) return FromStatus(fitness.status());
-  std::string body = FitnessJson(*fitness);
+  absl::StatusOr<std::string> json = compute();
+  if (!json.ok()) return FromStatus(json.status());
   std::lock_guard<std::mutex> lock(cache_mu_);
-  fitness_cache_[id] = CachedFigure{key, body};
-  return ApiReply{200, std::move(body)};
+  cache_[key] = CachedFigure{finished, summary->state(), *json};
+  return ApiReply{200, *std::move(json)};
 }
 
 ApiReply DashboardApi::Candidate(int64_t id, absl::string_view part, const ApiQuery& query) {

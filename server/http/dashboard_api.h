@@ -20,13 +20,17 @@
 // Errors answer {"error": "..."}: 400 for a malformed id or parameter (the message names it),
 // 404 for an unknown path, search, candidate or head, 500 for anything else.
 //
-// Thread-safe: every read runs under the coordinator's lock (Coordinator::WithStore); the
-// fitness figure is kept per search until the search's counts change, so a page polling it
-// every few seconds costs one pass over the candidates per new result at most.
+// Thread-safe: every read runs under the coordinator's lock (Coordinator::WithStore). The two
+// figures that read every candidate or head row (fitness, offsets: seconds at 100,000
+// candidates) are kept per search and computed again only once its finished candidates grew by
+// 1% (at least one) or its state changed, so pages polling a large search do not hold the lock
+// that workers' reports need; a small search's figures follow every result.
 #ifndef HEADEVO_SERVER_HTTP_DASHBOARD_API_H_
 #define HEADEVO_SERVER_HTTP_DASHBOARD_API_H_
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <map>
 #include <mutex>
 #include <string>
@@ -53,17 +57,20 @@ class DashboardApi {
 
  private:
   struct CachedFigure {
-    std::string key;  // the search's counts when it was computed
+    int64_t finished = 0;  // the search's done + failed candidates when it was computed
+    int state = 0;         // and its state
     std::string json;
   };
   ApiReply Searches();
   ApiReply Search(int64_t id, absl::string_view part, const ApiQuery& query);
-  ApiReply Fitness(int64_t id, const ApiQuery& query);
+  // The figure `name` of search `id` from the cache, or `compute`d (and kept) when stale.
+  ApiReply Cached(int64_t id, const std::string& name,
+                  const std::function<absl::StatusOr<std::string>()>& compute);
   ApiReply Candidate(int64_t id, absl::string_view part, const ApiQuery& query);
 
   Coordinator* coordinator_;
   std::mutex cache_mu_;
-  std::map<int64_t, CachedFigure> fitness_cache_;  // GUARDED_BY(cache_mu_)
+  std::map<std::pair<int64_t, std::string>, CachedFigure> cache_;  // GUARDED_BY(cache_mu_)
 };
 
 }  // namespace headevo::server

@@ -13,6 +13,7 @@
 #include "server/http/dashboard_api.h"
 #include "server/http/dashboard_auth.h"
 #include "server/http/dashboard_pages.h"
+#include "server/ops/http_socket.h"
 #include "server/rpc/grpc_server.h"
 
 namespace headevo::server {
@@ -102,6 +103,15 @@ class DashboardServer::Impl {
 
 httplib::Server::HandlerResponse DashboardServer::Impl::Admit(const httplib::Request& request,
                                                               httplib::Response& response) {
+  // Answered before cpp-httplib reads a body (it would wait for the connection to close when a
+  // request has no Content-Length): only the login form is ever sent.
+  if (request.method != "GET" && request.method != "HEAD" &&
+      !(request.method == "POST" && request.path == "/login")) {
+    response.status = 405;
+    response.set_header("Allow", "GET, HEAD");
+    response.set_content("{\"error\":\"the dashboard is read-only: use GET\"}", "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }
   if (request.path == "/login" || request.path == "/static/dashboard.css") {
     return httplib::Server::HandlerResponse::Unhandled;
   }
@@ -194,6 +204,7 @@ absl::Status DashboardServer::Impl::Start() {
   } else {
     server_ = std::make_unique<httplib::Server>();
   }
+  server_->set_socket_options(SetExclusivePortOptions);
   Route();
   host_ = address->host;
   port_ = address->port == 0 ? server_->bind_to_any_port(host_)

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/ops/http_socket.h"
 
 namespace headevo::server {
 
@@ -27,20 +28,30 @@ absl::StatusOr<std::unique_ptr<ScrapeListener>> ScrapeListener::Start(const std:
   server.set_keep_alive_max_count(1);
   server.set_read_timeout(2, 0);
   server.set_write_timeout(2, 0);
+  server.set_socket_options(SetExclusivePortOptions);
   const std::string path = page.path;
   auto answer = [page = std::move(page)](const httplib::Request&, httplib::Response& response) {
     response.set_content(page.body(), page.content_type);
   };
   server.Get(path, answer);  // httplib answers HEAD from the GET handler, without the body
-  auto refuse = [](const httplib::Request&, httplib::Response& response) {
-    response.status = 405;
-    response.set_header("Allow", "GET, HEAD");
-    response.set_content("use GET\n", "text/plain");
-  };
-  server.Post(path, refuse);
-  server.Put(path, refuse);
-  server.Delete(path, refuse);
-  server.Patch(path, refuse);
+  // Other methods are answered before cpp-httplib reads a body: it would wait for the
+  // connection to close when a request has no Content-Length (which means no body).
+  server.set_pre_routing_handler([path](const httplib::Request& request,
+                                        httplib::Response& response) {
+    if (request.method == "GET" || request.method == "HEAD") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    if (request.path == path) {
+      response.status = 405;
+      response.set_header("Allow", "GET, HEAD");
+      response.set_content("use GET\n", "text/plain");
+    } else {
+      response.status = 404;
+      response.set_content(absl::StrCat("nothing at ", request.path, "; try ", path, "\n"),
+                           "text/plain");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.set_error_handler([path](const httplib::Request& request, httplib::Response& response) {
     if (response.status == 404) {
       response.set_content(absl::StrCat("nothing at ", request.path, "; try ", path, "\n"),

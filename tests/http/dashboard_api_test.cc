@@ -138,6 +138,31 @@ TEST_F(DashboardApiTest, FiguresAreSummarisedOnTheServer) {
   EXPECT_FALSE(curves["candidates"][0].contains("genome")) << "curves carry no genomes";
 }
 
+// The figures are kept between results (dashboard_api.h), so this checks they are not kept
+// past one: a small search's figure follows every result.
+TEST_F(DashboardApiTest, KeptFiguresFollowEveryResultOfASmallSearch) {
+  const int64_t second =
+      Create(testing::TinySearchConfig("population = 4\ngenerations = 1\nseed = 3"));
+  auto evaluated = [&] {
+    int64_t sum = 0;
+    const json fitness = Get("/api/searches/" + Id(second) + "/fitness");
+    for (const json& bucket : fitness["buckets"]) {
+      sum += bucket["evaluated"].get<int64_t>();
+    }
+    return sum;
+  };
+  EXPECT_EQ(evaluated(), 0);
+  EXPECT_EQ(evaluated(), 0);  // asked again with nothing new
+  for (int64_t done = 1; done <= 4; ++done) {
+    std::optional<storage::Lease> lease = Lease();
+    ASSERT_TRUE(lease.has_value());
+    Finish(*lease);
+    EXPECT_EQ(evaluated(), done);
+  }
+  const size_t offsets = Get("/api/searches/" + Id(second) + "/offsets")["offsets"].size();
+  EXPECT_GT(offsets, 0u);
+}
+
 TEST_F(DashboardApiTest, UnknownIdsAndBadParametersAreRefusedClearly) {
   json unknown = Get("/api/searches/999", 404);
   EXPECT_NE(unknown["error"].get<std::string>().find("999"), std::string::npos) << unknown;
@@ -153,6 +178,11 @@ TEST_F(DashboardApiTest, UnknownIdsAndBadParametersAreRefusedClearly) {
   EXPECT_NE(size["error"].get<std::string>().find("page_size"), std::string::npos) << size;
   json points = Get("/api/searches/" + Id(search_) + "/fitness?points=0", 400);
   EXPECT_NE(points["error"].get<std::string>().find("points"), std::string::npos);
+  httplib::Result write = client_->Delete("/api/searches/" + Id(search_));
+  ASSERT_TRUE(write);
+  EXPECT_EQ(write->status, 405);
+  EXPECT_NE(write->body.find("read-only"), std::string::npos);
+  EXPECT_EQ(Summary(search_).state(), headevo::v1::SEARCH_STATE_DONE) << "nothing changed";
 }
 
 TEST_F(DashboardApiTest, PagesScriptsAndLibrariesAreServedFromThisMachine) {
@@ -215,6 +245,11 @@ TEST(DashboardSecurityTest, TokenIsRequiredAsBearerOrLoginCookie) {
   const std::string pair = cookie.substr(0, cookie.find(';'));
   EXPECT_EQ(client.Get("/api/searches", {{"Cookie", "other=1; " + pair}})->status, 200);
   EXPECT_EQ(client.Get("/api/searches", {{"Cookie", "headevo_token=old"}})->status, 401);
+
+  options.listen = "127.0.0.1:" + std::to_string(dashboard->port());
+  absl::StatusOr<std::unique_ptr<DashboardServer>> taken =
+      DashboardServer::Start(coordinator.get(), options);
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << "the port is in use";
 }
 
 TEST(DashboardSecurityTest, OnlyLoopbackWithoutTlsAndToken) {

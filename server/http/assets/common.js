@@ -68,8 +68,13 @@ function showError(error) {
 
 function pageId() { return Number(location.pathname.split("/").pop()); }
 
-// Runs `draw` now and again every `ms` (a page stays live without a reload).
+// Runs `draw` now and again every `ms` (a page stays live without a reload), or ten times as
+// long as `draw` took, when that is longer: a large search's reads take the coordinator's lock,
+// which its workers need too.
 function every(ms, draw) {
-  const tick = () => draw().catch(showError).finally(() => setTimeout(tick, ms));
+  const tick = () => {
+    const start = performance.now();
+    draw().catch(showError).finally(() => setTimeout(tick, Math.max(ms, 10 * (performance.now() - start))));
+  };
   tick();
 }

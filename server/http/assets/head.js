@@ -13,7 +13,7 @@ function draw() {
       ["born in", link("/candidate/" + h.created_candidate_id, "candidate #" + h.created_candidate_id, { id: "born-link" })],
       ["origin", originName(head.origin) + (head.sampler && head.sampler !== "SAMPLER_UNSPECIFIED" ? " by the " + samplerName(head.sampler) + " sampler" : "")],
       ["source head", num(head.source_head_id) > 0 ? link("/head/" + head.source_head_id, "#" + head.source_head_id) : "–"],
-      ["carried by", (h.appearances || []).length + " candidates"], ["pruned by", (h.prunings || []).length + " children"],
+      ["carried by", (h.appearances || []).length + " candidate(s)"], ["pruned by", (h.prunings || []).length + " child(ren)"],
       ["copied into", (h.copies || []).length ? el("span", {}, h.copies.map((id) => link("/head/" + id, "#" + id + " "))) : "no other head"]];
     const timeline = figure("timeline", "Life of the head, generation by generation",
       "For each generation: how many candidates carried the head (blue bars) and how many children " +

@@ -119,10 +119,10 @@ function drawOffsets(body) {
   if (!rows.length) { plot.append(el("p", {}, "No head has finished yet.")); return; }
   const layers = [...new Set(rows.map((r) => r.layer))].sort((a, b) => a - b);
   const offsets = [...new Set(rows.map((r) => r.offset))].sort((a, b) => a - b);
-  const cw = Math.max(4, Math.min(18, Math.floor(1000 / offsets.length))), ch = 22, left = 60, top = 10;
+  const cw = Math.max(4, Math.min(40, Math.floor(1000 / offsets.length))), ch = 22, left = 60, top = 10;
   const maxLife = d3.max(rows, (r) => num(r.mean_lifetime)) || 1;
   const colour = d3.scale.linear().domain([0, maxLife]).range(["#f4f0e6", "#08306b"]);
-  const svg = d3.select(plot).append("svg").attr("width", left + cw * offsets.length + 10)
+  const svg = d3.select(plot).append("svg").attr("width", Math.max(600, left + cw * offsets.length + 10))
     .attr("height", top + ch * layers.length + 40);
   svg.selectAll("rect").data(rows).enter().append("rect")
     .attr("x", (r) => left + cw * offsets.indexOf(r.offset)).attr("y", (r) => top + ch * layers.indexOf(r.layer))
@@ -147,10 +147,10 @@ function drawSamplers(body) {
   chart(figs.samplers.plot, {
     type: "bar",
     data: { labels: body.arms.map((a) => a.name), datasets: [
-      { label: "pulls", data: body.arms.map((a) => a.pulls), backgroundColor: "#37b", yAxisID: "y" },
-      { label: "mean reward", data: body.arms.map((a) => a.mean_reward), type: "line", showLine: false, backgroundColor: "#c22", borderColor: "#c22", pointRadius: 5, yAxisID: "reward" }] },
+      { label: "pulls", data: body.arms.map((a) => a.pulls), backgroundColor: "#37b", yAxisID: "y", order: 2 },
+      { label: "mean reward", data: body.arms.map((a) => a.mean_reward), type: "line", showLine: false, backgroundColor: "#c22", borderColor: "#c22", pointRadius: 6, yAxisID: "reward", order: 1, clip: false }] },
     options: { scales: { y: { title: { display: true, text: "pulls" } },
-                         reward: { position: "right", title: { display: true, text: "mean reward" }, grid: { drawOnChartArea: false } } } } });
+                         reward: { position: "right", grace: "10%", title: { display: true, text: "mean reward" }, grid: { drawOnChartArea: false } } } } });
 }
 
 function drawWorkers(body) {
