@@ -252,6 +252,48 @@ TEST(DashboardSecurityTest, TokenIsRequiredAsBearerOrLoginCookie) {
   EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << "the port is in use";
 }
 
+TEST(DashboardSecurityTest, HttpsWithATokenMayListenOnEveryAddress) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "the openssl command line is not installed (Debian package openssl)";
+  }
+  headevo::testing::TempDir dir;
+  const std::string make = "cd '" + dir.File("") +
+                           "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+                           "-nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=127.0.0.1 "
+                           "-addext subjectAltName=IP:127.0.0.1 >openssl.log 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << "openssl failed; see " << dir.File("openssl.log");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::Store> store,
+                       storage::Store::Open(dir.File("s.db")));
+  CoordinatorOptions coordinator_options;
+  coordinator_options.clock = [] { return int64_t{1'000'000}; };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Coordinator> coordinator,
+                       Coordinator::Create(store.get(), coordinator_options));
+  DashboardOptions options;
+  options.listen = "0.0.0.0:0";
+  options.tls_cert_file = dir.File("cert.pem");
+  options.tls_key_file = dir.File("key.pem");
+  options.token = "s3cret-token";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DashboardServer> dashboard,
+                       DashboardServer::Start(coordinator.get(), options));
+  EXPECT_EQ(dashboard->url().rfind("https://", 0), 0u) << dashboard->url();
+
+  httplib::SSLClient client("127.0.0.1", dashboard->port());
+  client.set_ca_cert_path(dir.File("cert.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  httplib::Result ok = client.Get("/api/searches", {{"Authorization", "Bearer s3cret-token"}});
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(client.Get("/api/searches")->status, 401);
+  httplib::Result login =
+      client.Post("/login", "token=s3cret-token", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(login);
+  EXPECT_NE(login->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
+
+  options.tls_key_file = dir.File("missing.pem");
+  EXPECT_EQ(DashboardServer::Start(coordinator.get(), options).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(DashboardSecurityTest, OnlyLoopbackWithoutTlsAndToken) {
   DashboardOptions options;
   options.listen = "0.0.0.0:0";
