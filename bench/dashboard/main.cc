@@ -27,7 +27,7 @@ namespace {
 using bench_storage::Clock;
 
 struct Timed {
-  std::string key;   // the RESULT key
+  std::string key;  // the RESULT key
   std::string path;
   double cold_ms = 0;
   double warm_ms = 0;  // median of the repeats
@@ -49,15 +49,13 @@ int64_t FillStore(const std::string& path, const bench_storage::Flags& flags) {
     return 0;
   }
   absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(path);
-  if (!store.ok() ||
-      !(*store)->SetSearchState(search_id, headevo::v1::SEARCH_STATE_DONE).ok()) {
+  if (!store.ok() || !(*store)->SetSearchState(search_id, headevo::v1::SEARCH_STATE_DONE).ok()) {
     std::fprintf(stderr, "bench_dashboard: cannot mark search %lld done\n",
                  static_cast<long long>(search_id));
     return 0;
   }
   std::printf("filled %s: %lld candidates in %d generations in %.1f s\n", path.c_str(),
-              static_cast<long long>(flags.candidates), generations,
-              bench_storage::Seconds(start));
+              static_cast<long long>(flags.candidates), generations, bench_storage::Seconds(start));
   return search_id;
 }
 
@@ -90,8 +88,7 @@ int Run(const bench_storage::Flags& flags, int repeats) {
   std::filesystem::path dir;
   std::string path = flags.db;
   if (path.empty()) {
-    dir = std::filesystem::temp_directory_path() /
-          absl::StrCat("bench_dashboard_", ::getpid());
+    dir = std::filesystem::temp_directory_path() / absl::StrCat("bench_dashboard_", ::getpid());
     std::filesystem::create_directories(dir);
     path = (dir / "lineage.db").string();
   }
@@ -105,7 +102,8 @@ int Run(const bench_storage::Flags& flags, int repeats) {
   absl::StatusOr<std::unique_ptr<server::Coordinator>> coordinator =
       server::Coordinator::Create(store->get(), coordinator_options);
   if (!coordinator.ok()) {
-    std::fprintf(stderr, "bench_dashboard: %s\n", std::string(coordinator.status().message()).c_str());
+    std::fprintf(stderr, "bench_dashboard: %s\n",
+                 std::string(coordinator.status().message()).c_str());
     return 1;
   }
   server::DashboardOptions options;
@@ -113,7 +111,8 @@ int Run(const bench_storage::Flags& flags, int repeats) {
   absl::StatusOr<std::unique_ptr<server::DashboardServer>> dashboard =
       server::DashboardServer::Start(coordinator->get(), options);
   if (!dashboard.ok()) {
-    std::fprintf(stderr, "bench_dashboard: %s\n", std::string(dashboard.status().message()).c_str());
+    std::fprintf(stderr, "bench_dashboard: %s\n",
+                 std::string(dashboard.status().message()).c_str());
     return 1;
   }
   httplib::Client client("127.0.0.1", (*dashboard)->port());
@@ -179,9 +178,12 @@ int main(int argc, char** argv) {
   flags.candidates = 100'000;
   flags.full_generations = 1;  // full durability only matters to bench_storage's figures
   int repeats = 5;
-  CLI::App app{"The dashboard's JSON API on a large synthetic search: time and size of each answer"};
-  app.add_option("--candidates", flags.candidates, "Candidates in the search")->capture_default_str();
-  app.add_option("--population", flags.population, "Candidates per generation")->capture_default_str();
+  CLI::App app{
+      "The dashboard's JSON API on a large synthetic search: time and size of each answer"};
+  app.add_option("--candidates", flags.candidates, "Candidates in the search")
+      ->capture_default_str();
+  app.add_option("--population", flags.population, "Candidates per generation")
+      ->capture_default_str();
   app.add_option("--repeats", repeats, "Warm requests per path (median reported)")
       ->capture_default_str();
   app.add_option("--db", flags.db, "Database to fill (or reuse, when it exists: search 1)");

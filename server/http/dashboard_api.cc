@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 ApiReply Error(int status, absl::string_view message) {
-  return ApiReply{status, json{{"error", message}}.dump()};
+  return ApiReply{status, ApiErrorJson(message)};
 }
 
 ApiReply FromStatus(const absl::Status& status) {
@@ -63,8 +63,8 @@ absl::StatusOr<int64_t> ParseId(absl::string_view what, absl::string_view text) 
 }
 
 // An integer parameter in [low, high], or `fallback` when absent.
-absl::StatusOr<int> IntParam(const ApiQuery& query, const std::string& name, int fallback,
-                             int low, int high) {
+absl::StatusOr<int> IntParam(const ApiQuery& query, const std::string& name, int fallback, int low,
+                             int high) {
   auto it = query.find(name);
   if (it == query.end() || it->second.empty()) return fallback;
   int value = 0;
@@ -126,9 +126,8 @@ std::string FitnessJson(const FitnessOverTime& fitness) {
                        {"best_so_far", b.best_id ? Number(b.best_so_far) : json(nullptr)},
                        {"best_id", b.best_id}});
   }
-  return json{{"candidates", fitness.candidates},
-              {"per_bucket", fitness.per_bucket},
-              {"buckets", buckets}}
+  return json{
+      {"candidates", fitness.candidates}, {"per_bucket", fitness.per_bucket}, {"buckets", buckets}}
       .dump();
 }
 
@@ -148,18 +147,23 @@ std::string OffsetsJson(const std::vector<storage::OffsetSurvival>& rows) {
 
 }  // namespace
 
+std::string ApiErrorJson(absl::string_view message) {
+  return json{{"error", std::string(message)}}.dump();
+}
+
 ApiReply DashboardApi::Get(absl::string_view path, const ApiQuery& query) {
   std::vector<absl::string_view> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
   const absl::string_view part = parts.size() == 3 ? parts[2] : absl::string_view();
   if (parts.size() == 1 && parts[0] == "searches") return Searches();
   if (parts.size() == 1 && parts[0] == "workers") {
-    return Answer(coordinator_->WithStore([](storage::Store& store) { return QueryWorkers(store); }));
+    return Answer(
+        coordinator_->WithStore([](storage::Store& store) { return QueryWorkers(store); }));
   }
   if ((parts.size() == 2 || parts.size() == 3) &&
       (parts[0] == "searches" || parts[0] == "candidates" || parts[0] == "heads")) {
     const absl::string_view kind = parts[0] == "searches"     ? "search"
-                                  : parts[0] == "candidates" ? "candidate"
-                                                             : "head";
+                                   : parts[0] == "candidates" ? "candidate"
+                                                              : "head";
     absl::StatusOr<int64_t> id = ParseId(kind, parts[1]);
     if (!id.ok()) return FromStatus(id.status());
     if (kind == "search") return Search(*id, part, query);
@@ -169,8 +173,8 @@ ApiReply DashboardApi::Get(absl::string_view path, const ApiQuery& query) {
           [&](storage::Store& store) { return QueryHeadHistory(store, *id); }));
     }
   }
-  return Error(404, absl::StrCat("no API path /api", path,
-                                 "; the paths are listed in docs/dashboard.md"));
+  return Error(
+      404, absl::StrCat("no API path /api", path, "; the paths are listed in docs/dashboard.md"));
 }
 
 ApiReply DashboardApi::Searches() {
@@ -204,8 +208,8 @@ ApiReply DashboardApi::Search(int64_t id, absl::string_view part, const ApiQuery
         [&](storage::Store& store) { return QueryCandidates(store, *request); }));
   }
   if (part == "pareto") {
-    return Answer(
-        coordinator_->WithStore([&](storage::Store& store) { return QueryParetoFront(store, id); }));
+    return Answer(coordinator_->WithStore(
+        [&](storage::Store& store) { return QueryParetoFront(store, id); }));
   }
   if (part == "config") {
     return Answer(coordinator_->WithStore(
@@ -288,8 +292,8 @@ ApiReply DashboardApi::Candidate(int64_t id, absl::string_view part, const ApiQu
     headevo::v1::GetLineageRequest request;
     request.set_candidate_id(id);
     request.set_descendant_depth(*depth);
-    return Answer(
-        coordinator_->WithStore([&](storage::Store& store) { return QueryLineage(store, request); }));
+    return Answer(coordinator_->WithStore(
+        [&](storage::Store& store) { return QueryLineage(store, request); }));
   }
   return Error(404, absl::StrCat("no API path /api/candidates/", id, "/", part,
                                  "; the paths are listed in docs/dashboard.md"));

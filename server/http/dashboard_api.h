@@ -30,12 +30,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <utility>
 #include <map>
 #include <mutex>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
 
+#include "absl/strings/string_view.h"
 #include "server/engine/coordinator.h"
 
 namespace headevo::server {
@@ -46,6 +46,9 @@ struct ApiReply {
 };
 
 using ApiQuery = std::map<std::string, std::string>;
+
+// {"error": MESSAGE}, escaped: every error the dashboard answers has this shape.
+std::string ApiErrorJson(absl::string_view message);
 
 class DashboardApi {
  public:

@@ -14,7 +14,8 @@ namespace headevo::server {
 namespace {
 
 bool SameSecret(absl::string_view given, const std::string& token) {
-  return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+  return given.size() == token.size() &&
+         CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
 }
 
 // Finds `name` in a Cookie header ("a=1; headevo_token=x"); false when it is not there.

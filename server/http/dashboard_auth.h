@@ -7,9 +7,9 @@
 #define HEADEVO_SERVER_HTTP_DASHBOARD_AUTH_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace headevo::server {
 

@@ -37,7 +37,8 @@ std::string LoginPage(absl::string_view message) {
       "<title>headevo: log in</title>"
       "<link rel=\"stylesheet\" href=\"/static/dashboard.css\"></head>\n<body>"
       "<header><a href=\"/\">headevo</a></header><main><h1>Log in</h1>",
-      escaped.empty() ? "" : absl::StrCat("<p class=\"error\" id=\"login-error\">", escaped, "</p>"),
+      escaped.empty() ? ""
+                      : absl::StrCat("<p class=\"error\" id=\"login-error\">", escaped, "</p>"),
       "<p>This dashboard needs the coordinator's token (the file given to "
       "<code>headevo serve --token-file</code>, or <code>$HEADEVO_TOKEN</code>).</p>"
       "<form method=\"post\" action=\"/login\"><input type=\"password\" name=\"token\" "

@@ -6,6 +6,7 @@
 #define HEADEVO_SERVER_HTTP_DASHBOARD_PAGES_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace headevo::server {

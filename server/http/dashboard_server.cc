@@ -28,8 +28,7 @@ absl::StatusOr<HostPort> SplitListen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   HostPort out;
   if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(listen.substr(colon + 1), &out.port) || out.port < 0 ||
-      out.port > 65535) {
+      !absl::SimpleAtoi(listen.substr(colon + 1), &out.port) || out.port < 0 || out.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--http-listen must be HOST:PORT (port 0: any free), e.g. 127.0.0.1:8080; got '", listen,
         "'"));
@@ -58,15 +57,16 @@ absl::Status DashboardOptions::Validate() const {
   }
   if (!IsLoopbackAddress(listen) && !(tls && !token.empty()) && !insecure) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "refusing to serve the dashboard on ", listen, " without TLS and a bearer token: anyone "
+        "refusing to serve the dashboard on ", listen,
+        " without TLS and a bearer token: anyone "
         "who can reach it could read every search. Give --tls-cert, --tls-key and --token-file, "
         "or listen on 127.0.0.1, or say --insecure on a trusted network"));
   }
   for (const auto& [name, file] : kLibraries) {
     if (!std::filesystem::exists(std::filesystem::path(assets_dir) / file)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--http-assets ", assets_dir, " has no ", file, " (the dashboard draws with it; Debian: "
-          "apt-get install libjs-chart.js libjs-d3)"));
+      return absl::InvalidArgumentError(absl::StrCat("--http-assets ", assets_dir, " has no ", file,
+                                                     " (the dashboard draws with it; Debian: "
+                                                     "apt-get install libjs-chart.js libjs-d3)"));
     }
   }
   return absl::OkStatus();
@@ -109,7 +109,7 @@ httplib::Server::HandlerResponse DashboardServer::Impl::Admit(const httplib::Req
       !(request.method == "POST" && request.path == "/login")) {
     response.status = 405;
     response.set_header("Allow", "GET, HEAD");
-    response.set_content("{\"error\":\"the dashboard is read-only: use GET\"}", "application/json");
+    response.set_content(ApiErrorJson("the dashboard is read-only: use GET"), "application/json");
     return httplib::Server::HandlerResponse::Handled;
   }
   if (request.path == "/login" || request.path == "/static/dashboard.css") {
@@ -121,8 +121,7 @@ httplib::Server::HandlerResponse DashboardServer::Impl::Admit(const httplib::Req
   if (admitted.ok()) return httplib::Server::HandlerResponse::Unhandled;
   response.status = 401;
   if (absl::StartsWith(request.path, "/api/")) {
-    response.set_content(absl::StrCat("{\"error\":\"", admitted.message(), "\"}"),
-                         "application/json");
+    response.set_content(ApiErrorJson(admitted.message()), "application/json");
   } else {
     response.set_content(LoginPage(std::string(admitted.message())), "text/html; charset=utf-8");
   }
@@ -148,36 +147,36 @@ void DashboardServer::Impl::Route() {
     response.set_header("Set-Cookie", LoginCookie(options_.token, tls()));
     response.set_redirect("/", 303);
   });
-  server_->Get(R"(/api(/.*))", [this](const httplib::Request& request,
-                                      httplib::Response& response) {
-    ApiQuery query;
-    for (const auto& [key, value] : request.params) query[key] = value;
-    ApiReply reply = api_.Get(request.matches[1].str(), query);
-    response.status = reply.status;
-    response.set_header("Cache-Control", "no-store");
-    response.set_content(std::move(reply.json), "application/json");
-  });
-  server_->Get(R"(/lib/([a-z0-9.]+))", [this](const httplib::Request& request,
-                                              httplib::Response& response) {
-    for (const auto& [name, file] : kLibraries) {
-      if (request.matches[1].str() != name) continue;
-      std::ifstream in(std::filesystem::path(options_.assets_dir) / file, std::ios::binary);
-      std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      response.set_header("Cache-Control", "max-age=3600");
-      response.set_content(std::move(body), "text/javascript");
-      return;
-    }
-    response.status = 404;
-  });
-  server_->Get(R"(/static/([a-z_.]+))", [](const httplib::Request& request,
-                                           httplib::Response& response) {
-    const EmbeddedAsset* asset = FindAsset(request.matches[1].str());
-    if (asset == nullptr) {
-      response.status = 404;
-      return;
-    }
-    response.set_content(std::string(asset->body), std::string(asset->content_type));
-  });
+  server_->Get(R"(/api(/.*))",
+               [this](const httplib::Request& request, httplib::Response& response) {
+                 ApiQuery query;
+                 for (const auto& [key, value] : request.params) query[key] = value;
+                 ApiReply reply = api_.Get(request.matches[1].str(), query);
+                 response.status = reply.status;
+                 response.set_header("Cache-Control", "no-store");
+                 response.set_content(std::move(reply.json), "application/json");
+               });
+  server_->Get(
+      R"(/lib/([a-z0-9.]+))", [this](const httplib::Request& request, httplib::Response& response) {
+        for (const auto& [name, file] : kLibraries) {
+          if (request.matches[1].str() != name) continue;
+          std::ifstream in(std::filesystem::path(options_.assets_dir) / file, std::ios::binary);
+          std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          response.set_header("Cache-Control", "max-age=3600");
+          response.set_content(std::move(body), "text/javascript");
+          return;
+        }
+        response.status = 404;
+      });
+  server_->Get(R"(/static/([a-z_.]+))",
+               [](const httplib::Request& request, httplib::Response& response) {
+                 const EmbeddedAsset* asset = FindAsset(request.matches[1].str());
+                 if (asset == nullptr) {
+                   response.status = 404;
+                   return;
+                 }
+                 response.set_content(std::string(asset->body), std::string(asset->content_type));
+               });
   auto page = [](const char* name) {
     return [name](const httplib::Request&, httplib::Response& response) {
       response.set_content(PageShell(name), "text/html; charset=utf-8");

@@ -25,8 +25,8 @@ struct DashboardOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
   std::string tls_cert_file;              // PEM; with tls_key_file the dashboard speaks HTTPS
   std::string tls_key_file;
-  std::string token;       // empty: none required
-  bool insecure = false;   // allow a non-loopback address without TLS + token
+  std::string token;      // empty: none required
+  bool insecure = false;  // allow a non-loopback address without TLS + token
   // Where chart.js/chart.min.js and d3/d3.min.js are (Debian: libjs-chart.js, libjs-d3).
   std::string assets_dir = "/usr/share/javascript";
 

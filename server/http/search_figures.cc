@@ -14,14 +14,15 @@ namespace {
 constexpr int kPageRows = 10'000;
 
 // Folds one candidate into the bucket it belongs to; `best` carries across buckets.
-void Fold(const storage::LineageNode& node, FitnessBucket& bucket, double& best,
-          int64_t& best_id) {
+void Fold(const storage::LineageNode& node, FitnessBucket& bucket, double& best, int64_t& best_id) {
   if (bucket.first_id == 0) bucket.first_id = node.candidate_id;
   bucket.last_id = node.candidate_id;
   if (node.state == headevo::v1::CANDIDATE_STATE_FAILED) ++bucket.failed;
   if (!std::isfinite(node.val_loss)) return;
-  bucket.min_loss = bucket.evaluated == 0 ? node.val_loss : std::min(bucket.min_loss, node.val_loss);
-  bucket.max_loss = bucket.evaluated == 0 ? node.val_loss : std::max(bucket.max_loss, node.val_loss);
+  bucket.min_loss =
+      bucket.evaluated == 0 ? node.val_loss : std::min(bucket.min_loss, node.val_loss);
+  bucket.max_loss =
+      bucket.evaluated == 0 ? node.val_loss : std::max(bucket.max_loss, node.val_loss);
   ++bucket.evaluated;
   if (best_id == 0 || node.val_loss < best) {
     best = node.val_loss;

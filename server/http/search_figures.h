@@ -25,10 +25,10 @@ struct FitnessBucket {
   int64_t last_id = 0;
   int64_t evaluated = 0;  // candidates of the bucket with a finite loss
   int64_t failed = 0;
-  double min_loss = 0;    // over the evaluated ones (meaningless when evaluated == 0)
+  double min_loss = 0;  // over the evaluated ones (meaningless when evaluated == 0)
   double max_loss = 0;
-  double best_so_far = 0;   // the lowest finite loss of every candidate up to last_id
-  int64_t best_id = 0;      // the candidate that holds best_so_far (0: none yet)
+  double best_so_far = 0;  // the lowest finite loss of every candidate up to last_id
+  int64_t best_id = 0;     // the candidate that holds best_so_far (0: none yet)
 };
 
 struct FitnessOverTime {

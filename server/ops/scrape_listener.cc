@@ -36,34 +36,33 @@ absl::StatusOr<std::unique_ptr<ScrapeListener>> ScrapeListener::Start(const std:
   server.Get(path, answer);  // httplib answers HEAD from the GET handler, without the body
   // Other methods are answered before cpp-httplib reads a body: it would wait for the
   // connection to close when a request has no Content-Length (which means no body).
-  server.set_pre_routing_handler([path](const httplib::Request& request,
-                                        httplib::Response& response) {
-    if (request.method == "GET" || request.method == "HEAD") {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    if (request.path == path) {
-      response.status = 405;
-      response.set_header("Allow", "GET, HEAD");
-      response.set_content("use GET\n", "text/plain");
-    } else {
-      response.status = 404;
-      response.set_content(absl::StrCat("nothing at ", request.path, "; try ", path, "\n"),
-                           "text/plain");
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  server.set_pre_routing_handler(
+      [path](const httplib::Request& request, httplib::Response& response) {
+        if (request.method == "GET" || request.method == "HEAD") {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        if (request.path == path) {
+          response.status = 405;
+          response.set_header("Allow", "GET, HEAD");
+          response.set_content("use GET\n", "text/plain");
+        } else {
+          response.status = 404;
+          response.set_content(absl::StrCat("nothing at ", request.path, "; try ", path, "\n"),
+                               "text/plain");
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      });
   server.set_error_handler([path](const httplib::Request& request, httplib::Response& response) {
     if (response.status == 404) {
       response.set_content(absl::StrCat("nothing at ", request.path, "; try ", path, "\n"),
                            "text/plain");
     }
   });
-  listener->port_ = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port)
-                                                                     ? port
-                                                                     : -1);
+  listener->port_ =
+      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (listener->port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen,
-                                               " (in use, or not an address of this machine)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen, " (in use, or not an address of this machine)"));
   }
   listener->thread_ = std::thread([&server] { server.listen_after_bind(); });
   // stop() does nothing before the loop runs, so the destructor could wait forever otherwise.

@@ -1,9 +1,8 @@
 // The dashboard's HTTP layer on a real port: the JSON API against a coordinator on a real SQLite
 // file (a finished search with the adaptive sampler), paging, errors, and the server-side
 // fitness figure. Browsers are tests/http/dashboard_browser_test.py's.
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <cmath>
 #include <memory>
@@ -233,7 +232,8 @@ TEST(DashboardSecurityTest, TokenIsRequiredAsBearerOrLoginCookie) {
   EXPECT_EQ(wrong->body.find("nope"), std::string::npos) << "never repeats what was sent";
   EXPECT_EQ(client.Get("/api/searches", {{"Authorization", "bearer s3cret-token"}})->status, 200);
 
-  httplib::Result refused = client.Post("/login", "token=nope", "application/x-www-form-urlencoded");
+  httplib::Result refused =
+      client.Post("/login", "token=nope", "application/x-www-form-urlencoded");
   EXPECT_EQ(refused->status, 401);
   EXPECT_TRUE(refused->get_header_value("Set-Cookie").empty());
   httplib::Result login =
