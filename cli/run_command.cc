@@ -9,6 +9,7 @@
 #include "cli/summary.h"
 #include "server/config/search_config.h"
 #include "server/embedded/search_driver.h"
+#include "server/http/dashboard_server.h"
 #include "storage/store.h"
 #include "worker/torch_evaluator.h"
 
@@ -17,7 +18,23 @@ namespace {
 
 class PrintingListener : public server::SearchListener {
  public:
-  explicit PrintingListener(bool quiet) : quiet_(quiet) {}
+  PrintingListener(bool quiet, server::DashboardOptions dashboard)
+      : quiet_(quiet), dashboard_options_(std::move(dashboard)) {}
+
+  void OnCoordinatorStarted(server::Coordinator* coordinator) override {
+    if (dashboard_options_.listen.empty()) return;
+    absl::StatusOr<std::unique_ptr<server::DashboardServer>> dashboard =
+        server::DashboardServer::Start(coordinator, dashboard_options_);
+    if (!dashboard.ok()) {
+      // Checked before the search started (Validate); what is left is a port taken since.
+      std::cerr << "headevo run: no dashboard: " << dashboard.status().message() << "\n";
+      return;
+    }
+    dashboard_ = *std::move(dashboard);
+    std::printf("headevo run: dashboard on %s/\n", dashboard_->url().c_str());
+    std::fflush(stdout);
+  }
+  void OnCoordinatorStopping() override { dashboard_.reset(); }
 
   void OnSearchStarted(int64_t search_id, int total_candidates) override {
     std::printf("search %lld: %d candidates to evaluate\n", static_cast<long long>(search_id),
@@ -37,6 +54,8 @@ class PrintingListener : public server::SearchListener {
 
  private:
   bool quiet_;
+  server::DashboardOptions dashboard_options_;
+  std::unique_ptr<server::DashboardServer> dashboard_;
 };
 
 int Fail(int code, const std::string& message) {
@@ -63,6 +82,15 @@ int RunCommand(const RunFlags& flags) {
       (options->inherit_weights || options->fidelity.enabled)) {
     worker_options.checkpoint_dir = flags.db_path + ".checkpoints";
   }
+  server::DashboardOptions dashboard;
+  dashboard.listen = flags.http_listen;
+  dashboard.assets_dir = flags.http_assets;
+  dashboard.insecure = flags.insecure;
+  if (!flags.http_listen.empty()) {
+    if (absl::Status valid = dashboard.Validate(); !valid.ok()) {
+      return Fail(2, std::string(valid.message()));
+    }
+  }
   std::vector<headevo::v1::Genome> start_genomes;
   if (!flags.start_from.empty()) {
     absl::StatusOr<std::vector<headevo::v1::Genome>> genomes = ReadExportedGenomes(flags.start_from);
@@ -84,7 +112,7 @@ int RunCommand(const RunFlags& flags) {
               worker_options.checkpoint_dir.empty()
                   ? ""
                   : absl::StrCat(", checkpoints in ", worker_options.checkpoint_dir).c_str());
-  PrintingListener listener(flags.quiet);
+  PrintingListener listener(flags.quiet, std::move(dashboard));
   server::SearchDriver driver(store->get(), evaluator->get(), &listener);
   driver.set_initial_genomes(std::move(start_genomes));
   absl::StatusOr<server::SearchOutcome> outcome = driver.Run(*options, config_text);

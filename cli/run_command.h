@@ -17,6 +17,11 @@ struct RunFlags {
   // An exported population (`headevo export`): generation 0 starts with its genomes.
   std::string start_from;
   bool quiet = false;
+  // Serve the dashboard (server/http/) while the search runs; empty: none. Loopback only unless
+  // --insecure (run has no TLS or token).
+  std::string http_listen;
+  std::string http_assets = "/usr/share/javascript";
+  bool insecure = false;
 };
 
 // Runs the search and prints progress and a summary to stdout, errors to stderr.

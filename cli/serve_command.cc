@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/checkpoint_store.h"
 #include "server/engine/coordinator.h"
+#include "server/http/dashboard_server.h"
 #include "server/rpc/grpc_server.h"
 #include "server/ops/health_endpoint.h"
 #include "server/ops/housekeeping.h"
@@ -44,6 +45,7 @@ struct Serving {
   std::unique_ptr<server::CoordinatorServer> server;
   std::unique_ptr<server::HealthEndpoint> health;
   std::unique_ptr<server::MetricsExporter> metrics;
+  std::unique_ptr<server::DashboardServer> dashboard;
   std::unique_ptr<server::Housekeeping> housekeeping;
 };
 
@@ -112,6 +114,19 @@ int StartSurfaces(const ServeFlags& flags, const std::string& token, Serving& s)
     if (!metrics.ok()) return FailWith(metrics.status());
     s.metrics = *std::move(metrics);
   }
+  if (!flags.http_listen.empty()) {
+    server::DashboardOptions dashboard;
+    dashboard.listen = flags.http_listen;
+    dashboard.tls_cert_file = flags.tls_cert_file;
+    dashboard.tls_key_file = flags.tls_key_file;
+    dashboard.token = token;
+    dashboard.insecure = flags.insecure;
+    dashboard.assets_dir = flags.http_assets;
+    absl::StatusOr<std::unique_ptr<server::DashboardServer>> started =
+        server::DashboardServer::Start(s.coordinator.get(), dashboard);
+    if (!started.ok()) return FailWith(started.status());
+    s.dashboard = *std::move(started);
+  }
   return 0;
 }
 
@@ -137,6 +152,7 @@ void PrintStarted(const ServeFlags& flags, const std::string& token, const Servi
                 flags.metrics_listen.substr(0, flags.metrics_listen.rfind(':')).c_str(),
                 s.metrics->port());
   }
+  if (s.dashboard) std::printf("headevo serve: dashboard on %s/\n", s.dashboard->url().c_str());
   std::fflush(stdout);
 }
 

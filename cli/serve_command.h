@@ -25,6 +25,9 @@ struct ServeFlags {
   double gc_seconds = 60.0;  // how often checkpoints are collected
   std::string metrics_listen;  // Prometheus /metrics; empty: none
   std::string health_listen;   // plaintext gRPC health for probes; empty: none
+  // The dashboard (server/http/), with the same TLS, token and --insecure as gRPC; empty: none.
+  std::string http_listen;
+  std::string http_assets = "/usr/share/javascript";
 };
 
 // Returns the process exit code: 0 after a clean shutdown, 1 for a runtime error, 2 for bad

@@ -33,7 +33,9 @@ packages=(
   python3-grpcio  # the Python client test (stubs from protoc + grpc_python_plugin, above)
   python3-pandas python3-torch python3-matplotlib  # python/headevo: frames, the PyTorch model, examples/analyze.py
   gnuplot-nox graphviz  # `headevo report` draws its figures with them
-  chromium fonts-dejavu-core  # the report's test opens the page in headless Chromium
+  chromium fonts-dejavu-core  # the report's and the dashboard's tests open pages in headless Chromium
+  libcpp-httplib-dev  # the dashboard's HTTP server and /metrics (server/http/, server/ops/)
+  libjs-chart.js libjs-d3  # the dashboard's charts and trees, served from /usr/share/javascript
   clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)
 )
 # npm fetches the corpus; a machine with NodeSource's nodejs already has npm (and Debian's npm

@@ -38,6 +38,15 @@ void RegisterRun(CommandTable& commands) {
                   "A population written by `headevo export`: generation 0 starts with its "
                   "genomes, filled up with samples");
   run->add_flag("-q,--quiet", flags->quiet, "Print only the summary");
+  run->add_option("--http-listen", flags->http_listen,
+                  "HOST:PORT for the live dashboard in a browser while the search runs (e.g. "
+                  "127.0.0.1:8080; docs/dashboard.md). Loopback only unless --insecure");
+  run->add_option("--http-assets", flags->http_assets,
+                  "Where the dashboard finds chart.js/ and d3/ (Debian: libjs-chart.js, libjs-d3)")
+      ->capture_default_str();
+  run->add_flag("--insecure", flags->insecure,
+                "Serve the dashboard on a non-loopback address without TLS or a token (trusted "
+                "networks only)");
 }
 
 }  // namespace headevo::cli

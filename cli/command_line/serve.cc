@@ -55,6 +55,14 @@ void RegisterServe(CommandTable& commands) {
   serve->add_option("--health-listen", flags->health_listen,
                     "HOST:PORT for a plaintext gRPC health service for probes (service \"\": "
                     "live, \"headevo.ready\": ready; e.g. 0.0.0.0:8081; off when empty)");
+  serve->add_option("--http-listen", flags->http_listen,
+                    "HOST:PORT for the live dashboard in a browser and its JSON API under /api/ "
+                    "(e.g. 127.0.0.1:8080; docs/dashboard.md). Same rule as --listen: loopback "
+                    "only unless TLS and a token (or --insecure); off when empty");
+  serve->add_option("--http-assets", flags->http_assets,
+                    "Where the dashboard finds chart.js/ and d3/ (Debian: libjs-chart.js, "
+                    "libjs-d3)")
+      ->capture_default_str();
 }
 
 }  // namespace headevo::cli

@@ -44,6 +44,22 @@ class ProgressRelay {
   std::vector<headevo::v1::Candidate> finished_;  // in the order they finished
 };
 
+// Tells the listener about the coordinator for as long as it exists (every return of Run).
+class CoordinatorNotice {
+ public:
+  CoordinatorNotice(SearchListener* listener, Coordinator* coordinator) : listener_(listener) {
+    if (listener_ != nullptr) listener_->OnCoordinatorStarted(coordinator);
+  }
+  ~CoordinatorNotice() {
+    if (listener_ != nullptr) listener_->OnCoordinatorStopping();
+  }
+  CoordinatorNotice(const CoordinatorNotice&) = delete;
+  CoordinatorNotice& operator=(const CoordinatorNotice&) = delete;
+
+ private:
+  SearchListener* listener_;
+};
+
 }  // namespace
 
 SearchDriver::SearchDriver(storage::Store* store, search::Evaluator* evaluator,
@@ -61,6 +77,7 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
       Coordinator::Create(store_, coordinator_options);
   if (!coordinator.ok()) return coordinator.status();
+  CoordinatorNotice notice(listener_, coordinator->get());
   absl::StatusOr<int64_t> search_id =
       (*coordinator)->CreateSearch(options, config_toml, initial_genomes_);
   if (!search_id.ok()) return search_id.status();

@@ -9,6 +9,8 @@
 
 namespace headevo::server {
 
+class Coordinator;
+
 struct CandidateProgress {
   const headevo::v1::Candidate* candidate = nullptr;  // as stored, with metrics or error
   int evaluated = 0;  // candidates finished so far in this search (done or failed)
@@ -22,6 +24,10 @@ class SearchListener {
   virtual void OnSearchStarted(int64_t /*search_id*/, int /*total_candidates*/) {}
   virtual void OnCandidateFinished(const CandidateProgress& /*progress*/) {}
   virtual void OnBaselineStarted(const char* /*what*/) {}
+  // The coordinator the search runs on, once it exists, and just before it goes (`headevo run
+  // --http-listen` serves the dashboard from it in between). Called on the driver's thread.
+  virtual void OnCoordinatorStarted(Coordinator* /*coordinator*/) {}
+  virtual void OnCoordinatorStopping() {}
 };
 
 }  // namespace headevo::server

@@ -1,14 +1,17 @@
-// A minimal HTTP server for one read-only page: answers `GET <path>` with the body a callback
-// makes at that moment (200), anything else with 404 or 405, one connection at a time, then
-// closes. Enough for a Prometheus scrape every few seconds, and nothing more.
+// A small HTTP server for one read-only page: answers `GET <path>` (and HEAD) with the body a
+// callback makes at that moment (200), other methods on the path with 405, anything else with
+// 404; one request per connection. Enough for a Prometheus scrape every few seconds.
 //
-// Why not prometheus-cpp's Exposer: its civetweb threads are created with a fixed 100 KiB stack,
-// and glibc refuses such threads (EINVAL) in a process whose static TLS is larger, which LibTorch
-// with OpenBLAS makes it (~105 KiB); the one `headevo` binary links both.
+// Built on cpp-httplib (Debian's libcpp-httplib-dev), as the dashboard is (server/http/), on two
+// threads of its own. Why not prometheus-cpp's Exposer: its civetweb threads are created with a
+// fixed 100 KiB stack, and glibc refuses such threads (EINVAL) in a process whose static TLS is
+// larger, which LibTorch with OpenBLAS makes it (~105 KiB); the one `headevo` binary links both.
+// cpp-httplib's threads are plain std::threads with the default stack (8 MiB), which glibc
+// sizes above the static TLS, so they start in that process (tests/cli/probes_test.cc scrapes
+// the real binary).
 #ifndef HEADEVO_SERVER_OPS_SCRAPE_LISTENER_H_
 #define HEADEVO_SERVER_OPS_SCRAPE_LISTENER_H_
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,12 +19,16 @@
 
 #include "absl/status/statusor.h"
 
+namespace httplib {
+class Server;
+}
+
 namespace headevo::server {
 
 struct ScrapePage {
   std::string path = "/metrics";
   std::string content_type = "text/plain; version=0.0.4; charset=utf-8";
-  // Called on the listener's thread for every GET of `path`.
+  // Called on one of the listener's threads for every GET of `path`; must be thread-safe.
   std::function<std::string()> body;
 };
 
@@ -31,19 +38,15 @@ class ScrapeListener {
   // malformed address, Unavailable when it cannot bind (the message names the address).
   static absl::StatusOr<std::unique_ptr<ScrapeListener>> Start(const std::string& listen,
                                                                ScrapePage page);
-  ~ScrapeListener();  // stops accepting and joins the thread
+  ~ScrapeListener();  // stops accepting, finishes the request in flight, joins the threads
 
   int port() const { return port_; }
 
  private:
-  ScrapeListener(int fd, int port, ScrapePage page);
-  void Serve();
-  void Answer(int connection) const;
+  ScrapeListener() = default;
 
-  int fd_;
-  int port_;
-  ScrapePage page_;
-  std::atomic<bool> stopping_{false};
+  std::unique_ptr<httplib::Server> server_;
+  int port_ = 0;
   std::thread thread_;
 };
 

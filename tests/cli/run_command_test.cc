@@ -344,6 +344,20 @@ TEST_F(RunCommandTest, BadDeviceIsRefusedBeforeTheDatabaseIsCreated) {
   EXPECT_FALSE(fs::exists(dir_ / "headevo.db"));
 }
 
+TEST_F(RunCommandTest, DashboardServesWhileTheSearchRunsAndOnlyOnLoopback) {
+  Write("tiny.toml", kTinyConfig);
+  Ran ran = Headevo("run tiny.toml --http-listen 0.0.0.0:0");
+  EXPECT_EQ(ran.exit_code, 2);
+  EXPECT_NE(ran.err.find("--insecure"), std::string::npos) << ran.err;
+  EXPECT_FALSE(fs::exists(dir_ / "headevo.db")) << "refused before the database is created";
+
+  // Its threads start beside LibTorch's in this process, and stop with the search.
+  ran = Headevo("run tiny.toml --http-listen 127.0.0.1:0");
+  EXPECT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_NE(ran.out.find("headevo run: dashboard on http://127.0.0.1:"), std::string::npos)
+      << ran.out;
+}
+
 TEST_F(RunCommandTest, HelpTeachesTheCommand) {
   const Ran ran = Headevo("run --help");
   EXPECT_EQ(ran.exit_code, 0);
