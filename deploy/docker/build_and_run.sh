@@ -65,6 +65,7 @@ EOF
   tar -C "$rootfs" --numeric-owner -c . |
     pm import --change 'CMD ["bash"]' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$base"
 fi
+
 # Can podman start a container here? Where crun refuses (e.g. cgroups in hybrid mode with a
 # controller on the v2 hierarchy), build with chroot isolation (buildah runs RUN steps
 # without an OCI runtime) and run the image's root filesystem with chroot instead (below).
@@ -78,12 +79,24 @@ else
 fi
 echo "RESULT container_runtime=$mode"
 
-# 2. The corpus stage's npm on that base, in place of node:20-bookworm-slim.
+# 2. The corpus stage's npm on that base, in place of node:20-bookworm-slim. Behind a proxy
+# that re-signs TLS (npm then fails with SELF_SIGNED_CERT_IN_CHAIN), the host's CA bundle,
+# $NODE_EXTRA_CA_CERTS, is copied into this stage-only image for npm; the corpus stage hands
+# only the corpus to the final image.
 if ! pm image exists "$node"; then
   say "building $node (Debian's nodejs and npm)"
-  printf '%s\n' "FROM $base" \
-    "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates && rm -rf /var/lib/apt/lists/*" |
-    pm build "${build_flags[@]}" -t "$node" -f - "$work"
+  context=$work/node-context
+  rm -rf "$context" && mkdir -p "$context"
+  lines=("FROM $base"
+    "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates && rm -rf /var/lib/apt/lists/*")
+  if [ -r "${NODE_EXTRA_CA_CERTS:-}" ]; then
+    say "npm in $node trusts $NODE_EXTRA_CA_CERTS (NODE_EXTRA_CA_CERTS)"
+    cp "$NODE_EXTRA_CA_CERTS" "$context/extra-ca.pem"
+    lines+=("COPY extra-ca.pem /usr/local/share/extra-ca.pem"
+            "ENV NODE_EXTRA_CA_CERTS=/usr/local/share/extra-ca.pem")
+  fi
+  printf '%s\n' "${lines[@]}" >"$context/Containerfile"
+  pm build "${build_flags[@]}" -t "$node" -f "$context/Containerfile" "$context"
 fi
 
 # 3. The image itself, timed.

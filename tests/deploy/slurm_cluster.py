@@ -129,6 +129,9 @@ class OneNodeCluster:
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core_Memory",
             "ReturnToService=2",
+            # Trust the node line below: a container's view of sockets and cores may differ
+            # from slurmd's probe, and a node found "smaller" than configured is drained.
+            "SlurmdParameters=config_overrides",
             "KillWait=15",
             "MinJobAge=600",
             "NodeName=%s NodeAddr=127.0.0.1 CPUs=%d RealMemory=%d State=UNKNOWN" %

@@ -172,8 +172,8 @@ class Scenario:
             return self.query("SELECT jobs.id FROM jobs JOIN workers ON workers.id = "
                               "jobs.worker_id WHERE jobs.state = 'LEASED' AND workers.name"
                               " = ?", "slurm-%s-1" % array)
-        wait_for("worker task 1 holding a job", leased_by_task_1, 90,
-                 lambda: read(worker_log(1)))
+        held = wait_for("worker task 1 holding a job", leased_by_task_1, 90,
+                        lambda: read(worker_log(1)))[0][0]
         task = "%s_1" % array
         self.cluster.run(["scancel", "--batch", "--signal=TERM", task])
         wait_for("task %s requeued" % task,
@@ -190,7 +190,9 @@ class Scenario:
                  lambda: read(worker_log(1)))
         print("ok: task %s runs again" % task)
 
-        # The coordinator is cancelled mid-search and submitted again.
+        # The coordinator is cancelled mid-search (jobs done, others running) and submitted again.
+        wait_for("4 jobs done", lambda: self.done_jobs() >= 4, 90,
+                 lambda: read(worker_log(0)) + read(worker_log(1)))
         before = self.done_jobs()
         self.cluster.run(["scancel", coordinator])
         self.cluster.wait_job(coordinator, ("CANCELLED",), 60)
@@ -206,10 +208,10 @@ class Scenario:
                  lambda: "\n".join(read(p) for p in self.coordinator_outputs +
                                    [worker_log(0), worker_log(1)]))
         print("ok: search finished, %d jobs after the restart" % (self.done_jobs() - before))
-        self.check_database()
+        self.check_database(held)
         self.cluster.run(["scancel", coordinator, array])
 
-    def check_database(self):
+    def check_database(self, handed_back_job):
         ok = self.query("PRAGMA integrity_check")
         if ok != [("ok",)]:
             raise Failed("integrity_check: %s" % ok)
@@ -230,8 +232,17 @@ class Scenario:
         if sorted(per_candidate) != sorted(c[0] for c in candidates) or \
                 set(per_candidate.values()) != {1}:
             raise Failed("not one job per candidate: %s" % per_candidate)
-        print("ok: %d candidates, each evaluated and recorded once (%d jobs); "
-              "integrity_check ok" % (len(candidates), len(jobs)))
+        finished = [int(re.match(r"candidate (\d+) ", m).group(1)) for (m,) in self.query(
+            "SELECT message FROM events WHERE search_id = 1 AND kind = 'candidate_finished'")]
+        if sorted(finished) != sorted(c[0] for c in candidates):
+            raise Failed("candidate_finished events %s, not one per candidate" % sorted(finished))
+        # A hand-back gives its attempt back (max_attempts + 1); a lease that ran out would not.
+        limits = dict(self.query("SELECT id, max_attempts FROM jobs WHERE search_id = 1"))
+        if limits[handed_back_job] <= min(limits.values()):
+            raise Failed("job %d, handed back by task 1, got no attempt back: %s" %
+                         (handed_back_job, limits))
+        print("ok: %d candidates, each evaluated and recorded once (%d jobs, one "
+              "candidate_finished each); integrity_check ok" % (len(candidates), len(jobs)))
 
 
 def main():
