@@ -113,7 +113,9 @@ class OneNodeCluster:
             "SlurmdUser=root",
             "AuthType=auth/munge",
             "CredType=cred/munge",
-            "AuthInfo=socket=" + self.munge_socket,
+            # cred_expire: how long Slurm holds a requeued job (it must not start while its
+            # old credential may still be in use): 10 s here, 120 s by default.
+            "AuthInfo=socket=%s,cred_expire=10" % self.munge_socket,
             "StateSaveLocation=%s/state" % d,
             "SlurmdSpoolDir=%s/spool/%%n" % d,
             "SlurmctldPidFile=%s/slurmctld.pid" % d,

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import slurm_cluster  # noqa: E402
 
 SKIP = 77
-POPULATION, GENERATIONS = 4, 3
+POPULATION, GENERATIONS = 6, 3
 # Long enough (a few seconds a job on one core) that a worker is caught holding one.
 CONFIG = """[search]
 name = "slurm"
@@ -183,12 +183,6 @@ class Scenario:
         if not re.search(r"job\(s\): .* [1-9]\d* handed back", log):
             raise Failed("worker task 1 handed no job back:\n" + log)
         print("ok: task %s handed its job back and was requeued" % task)
-        # Slurm holds a requeued job for 121 s (its credentials' lifetime); let it go now.
-        self.cluster.run(["scontrol", "update", "JobId=" + task, "StartTime=now"])
-        wait_for("requeued task %s running again" % task,
-                 lambda: read(worker_log(1)).count("headevo worker: device") == 2, 60,
-                 lambda: read(worker_log(1)))
-        print("ok: task %s runs again" % task)
 
         # The coordinator is cancelled mid-search (jobs done, others running) and submitted again.
         wait_for("4 jobs done", lambda: self.done_jobs() >= 4, 90,
@@ -208,8 +202,20 @@ class Scenario:
                  lambda: "\n".join(read(p) for p in self.coordinator_outputs +
                                    [worker_log(0), worker_log(1)]))
         print("ok: search finished, %d jobs after the restart" % (self.done_jobs() - before))
+        # Slurm starts the requeued task again once its hold (cred_expire + 1 s) is over.
+        wait_for("requeued task %s registered again" % task,
+                 lambda: read(worker_log(1)).count("registered as worker") == 2, 60,
+                 lambda: read(worker_log(1)))
+        print("ok: task %s came back as a new worker" % task)
         self.check_database(held)
-        self.cluster.run(["scancel", coordinator, array])
+        # Workers first, so none is left retrying a coordinator that is gone.
+        self.cluster.run(["scancel", array])
+        for t in (0, 1):
+            self.cluster.wait_job("%s_%d" % (array, t), ("CANCELLED", "COMPLETED"), 60)
+        self.cluster.run(["scancel", coordinator])
+        for t in (0, 1):
+            if not re.search(r"headevo worker: \d+ job\(s\)", read(worker_log(t))):
+                raise Failed("worker task %d did not stop cleanly:\n%s" % (t, read(worker_log(t))))
 
     def check_database(self, handed_back_job):
         ok = self.query("PRAGMA integrity_check")
