@@ -46,7 +46,7 @@ seq_len = 16
 [task]
 planted_offsets = [-1, -3]
 [training]
-steps = 400
+steps = 250
 batch_size = 8
 eval_batches = 1
 [initial]
