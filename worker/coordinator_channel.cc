@@ -53,10 +53,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions&
   // Notice a dead coordinator (or a dropped NAT mapping) during long polls.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
-  // Reconnect quickly after a coordinator restart.
+  // Reconnect quickly after a coordinator restart. Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS:
+  // gRPC takes it as the least time one connection attempt (TCP connect and TLS handshake)
+  // may take, and at 100 ms, with no RPC polling the channel while the worker waits between
+  // retries, every attempt after a restart timed out ("tcp handshaker shutdown") and a TLS
+  // worker never came back (found by tests/deploy/slurm_cluster_test.py).
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   if (!options.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls_server_name);
   }

@@ -42,10 +42,13 @@ bool IsUnreachable(const grpc::Status& status) {
 
 // Worth retrying the same call: the coordinator is unreachable or slow, or it answered that it
 // cannot take the call now (ABORTED; RESOURCE_EXHAUSTED: its disk is full, and it will take
-// the same result once space is freed), so the result is kept and sent again.
+// the same result once space is freed), or it stopped mid-call (CANCELLED: the worker never
+// cancels its own calls, and a coordinator stopping for a restart cancels those in flight),
+// so the result is kept and sent again.
 bool IsTransient(const grpc::Status& status) {
   return IsUnreachable(status) || status.error_code() == grpc::StatusCode::ABORTED ||
-         status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+         status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+         status.error_code() == grpc::StatusCode::CANCELLED;
 }
 
 // "RESOURCE_EXHAUSTED: disk full writing ...": the code first, so a log reader sees it.

@@ -85,6 +85,10 @@ def check(report, slurm_dir, rel, help_flags):
                               where, "each task asks for a GPU", "worker script needs "
                               "#SBATCH --gres=gpu:1")
                 device = rest[rest.index("--device") + 1] if "--device" in rest[:-1] else "cpu"
+                # "${HEADEVO_DEVICE:-cuda:0}": a node without GPUs may override it; the
+                # default is what a GPU job gets.
+                default = re.fullmatch(r"\$\{\w+:-(.*)\}", device)
+                device = default.group(1) if default else device
                 report.expect(device.startswith("cuda"), where, f"--device {device}",
                               f"--device {device}: a GPU job should train on cuda:0")
     for role in ("serve", "worker"):

@@ -43,6 +43,8 @@ class FakeCoordinator final : public headevo::v1::WorkerService::Service {
   // coordinator whose disk is full does (nothing is recorded or stored then).
   int exhausted_reports = 0;
   int exhausted_uploads = 0;
+  // The next N UploadCheckpoint calls answer CANCELLED, as a coordinator stopped mid-call does.
+  int cancelled_uploads = 0;
   // What DownloadCheckpoint answers instead of the bytes, when not OK (a coordinator that
   // found its copy damaged says DATA_LOSS).
   grpc::Status download_error = grpc::Status::OK;
@@ -154,6 +156,9 @@ class FakeCoordinator final : public headevo::v1::WorkerService::Service {
                           "disk full writing /fake/ckpt/" + sha256 +
                               ".ckpt: free space on its filesystem and the worker's retry will "
                               "store it");
+    }
+    if (calls_.uploads <= exhausted_uploads + cancelled_uploads) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "CANCELLED");
     }
     calls_.checkpoints[sha256] = bytes;
     response->set_bytes(static_cast<int64_t>(bytes.size()));

@@ -1,8 +1,8 @@
 // The remote worker against a scripted coordinator (tests/worker/fake_coordinator.h): a stop
 // mid-training hands the job back and joins the training thread, an evaluator's exception
 // becomes the job's reported failure, and the backoff and idle exit run on a fake clock. A
-// coordinator whose disk is full (RESOURCE_EXHAUSTED) gets the same result again until it
-// takes it; a damaged parent checkpoint is never trained from.
+// coordinator whose disk is full (RESOURCE_EXHAUSTED) or that stopped mid-call (CANCELLED)
+// gets the same result again until it takes it; a damaged parent checkpoint is never trained from.
 #include "worker/remote_worker.h"
 
 #include <gtest/gtest.h>
@@ -272,6 +272,29 @@ TEST_F(RemoteWorkerTest, AnUploadRefusedForAFullDiskIsSentAgainAndTheResultKept)
   ASSERT_TRUE(calls.reports[0].has_result()) << calls.reports[0].error();
   EXPECT_EQ(calls.reports[0].result().checkpoint_sha256(), sha);
   EXPECT_TRUE(Contains(Log(), "upload: RESOURCE_EXHAUSTED: disk full writing")) << Log();
+}
+
+// A coordinator stopped for a restart cancels the calls in flight: the upload is sent again
+// (to the coordinator that comes back) rather than the job failing, which would spend an
+// attempt and train the candidate again (seen with Slurm: tests/deploy/slurm_cluster_test.py).
+TEST_F(RemoteWorkerTest, AnUploadCancelledByAStoppingCoordinatorIsSentAgain) {
+  coordinator_.cancelled_uploads = 1;
+  coordinator_.AddJob(TinyPlantedRequest());
+  RemoteWorkerOptions options = Options();
+  options.max_jobs = 1;
+  FixedResultEvaluator evaluator(options.checkpoint_dir, "trained weights");
+
+  ASSERT_OK_AND_ASSIGN(const RemoteWorkerStats stats, RunRemoteWorker(options, &evaluator));
+
+  EXPECT_EQ(evaluator.calls.load(), 1);
+  EXPECT_EQ(stats.reported, 1);
+  EXPECT_EQ(stats.failed + stats.dropped, 0);
+  const FakeCoordinator::Calls calls = coordinator_.calls();
+  EXPECT_EQ(calls.uploads, 2);
+  ASSERT_EQ(calls.reports.size(), 1u) << Log();
+  ASSERT_TRUE(calls.reports[0].has_result()) << calls.reports[0].error();
+  EXPECT_EQ(calls.reports[0].result().checkpoint_sha256(), Sha256Hex("trained weights"));
+  EXPECT_TRUE(Contains(Log(), "upload: CANCELLED")) << Log();
 }
 
 TEST_F(RemoteWorkerTest, ADamagedCachedParentIsDiscardedAndFetchedAgain) {
