@@ -8,7 +8,7 @@
 //
 //   build/bench/bench_cluster_sim [--workers 10000] [--days 7] [--durability normal|group]
 //                                 [--max-real-s 600]          (--help for every flag)
-//   build/bench/bench_cluster_sim --workers 1000 --days 1     (about a minute)
+//   build/bench/bench_cluster_sim --workers 300 --days 1      (about 5 s of CPU)
 //
 // One thread calls the coordinator, so calls never overlap: group commit would pay one fsync
 // per call here, with no one to share it. The default store durability is therefore normal
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
       "workers (log-normal job times, deaths, cut links), then audits the store: no result\n"
       "lost or doubled. Reports LeaseJob latency in real time, jobs/s, database size and\n"
       "memory. The full week of 10,000 workers takes long on 2 cores; scale it down with\n"
-      "--workers and --days (e.g. --workers 1000 --days 1: about a minute).",
+      "--workers and --days (e.g. --workers 300 --days 1: about 5 s of CPU).",
       "bench_cluster_sim"};
   app.add_option("--workers", flags.workers, "Simulated workers (dead ones are replaced)")
       ->capture_default_str()
