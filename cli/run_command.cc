@@ -101,7 +101,12 @@ int RunCommand(const RunFlags& flags) {
       worker::TorchEvaluator::Create(worker_options);
   if (!evaluator.ok()) return Fail(2, std::string(evaluator.status().message()));
 
-  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
+  // Group commit: the coordinator answers only once what it wrote is on disk, and the
+  // answers written meanwhile share one fsync (storage/group_sync.h).
+  storage::StoreOptions store_options;
+  store_options.durability = storage::StoreOptions::Durability::kGroup;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store =
+      storage::Store::Open(flags.db_path, store_options);
   if (!store.ok()) {
     return Fail(
         1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));

@@ -62,7 +62,12 @@ sigset_t BlockStopSignals() {
 
 // The database, the checkpoint directory and the coordinator on them. 0, or the exit code.
 int OpenEngine(const ServeFlags& flags, Serving& s) {
-  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::Store::Open(flags.db_path);
+  // Group commit: the coordinator answers only once what it wrote is on disk, and the
+  // answers written meanwhile share one fsync (storage/group_sync.h).
+  storage::StoreOptions store_options;
+  store_options.durability = storage::StoreOptions::Durability::kGroup;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store =
+      storage::Store::Open(flags.db_path, store_options);
   if (!store.ok()) {
     return Fail(
         1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));

@@ -229,6 +229,8 @@ absl::StatusOr<std::string> Database::QueryText(absl::string_view sql) {
 
 int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 
+int64_t Database::TotalChanges() const { return sqlite3_total_changes64(db_); }
+
 bool Database::InAutocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
 absl::Status Database::Error(int code, absl::string_view doing) const {

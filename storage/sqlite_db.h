@@ -150,6 +150,9 @@ class Database {
   absl::StatusOr<std::string> QueryText(absl::string_view sql);
 
   int64_t LastInsertRowId() const;
+  // Rows inserted, updated or deleted on this connection since it opened (rolled-back ones
+  // included): a change in it means something was written.
+  int64_t TotalChanges() const;
   // True unless a transaction is open on this connection.
   bool InAutocommit() const;
   const std::string& path() const { return path_; }

@@ -6,7 +6,7 @@
 // checks the file is not on a network filesystem (local_filesystem.h). The connection is
 // configured on open: journal_mode=WAL (readers never block the one writer; ":memory:" stays
 // in memory mode), synchronous=FULL (a committed transaction survives power loss; NORMAL if
-// the options ask), foreign_keys=ON, busy_timeout from the options.
+// the options ask for kNormal or kGroup), foreign_keys=ON, busy_timeout from the options.
 //
 // Thread safety: one thread at a time, like Store.
 #ifndef HEADEVO_STORAGE_SQLITE_STORE_H_
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/group_sync.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 #include "storage/transaction.h"
@@ -86,6 +87,10 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<EventRecord>> ListEvents(int64_t search_id, int64_t after_id,
                                                       int limit) override;
 
+  // Group commit: here (sqlite_store.cc).
+  uint64_t CommitTicket() override;
+  absl::Status WaitDurable(uint64_t ticket) override;
+
   // Workers and their jobs, deleting a search: sqlite_store_admin.cc.
   absl::StatusOr<std::vector<WorkerStatus>> ListWorkers() override;
   absl::StatusOr<DeletedSearch> DeleteSearch(int64_t search_id) override;
@@ -104,8 +109,11 @@ class SqliteStore final : public Store {
 
  private:
   SqliteStore(std::unique_ptr<WriterLock> lock, std::unique_ptr<Database> db,
-              const StoreOptions& options)
-      : lock_(std::move(lock)), db_(std::move(db)), options_(options) {}
+              const StoreOptions& options, std::unique_ptr<GroupSync> group_sync)
+      : lock_(std::move(lock)),
+        db_(std::move(db)),
+        options_(options),
+        group_sync_(std::move(group_sync)) {}
 
   // InsertCandidates, plus jobs[i] for candidates[i] when `jobs` is not null, plus the
   // strategy state when not null.
@@ -126,6 +134,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<WriterLock> lock_;  // null for read-only and ":memory:" stores
   std::unique_ptr<Database> db_;
   StoreOptions options_;
+  // kGroup on a file only; destroyed before the connection closes (it only reads the WAL).
+  std::unique_ptr<GroupSync> group_sync_;
+  int64_t changes_at_last_ticket_ = 0;  // sqlite3_total_changes64 when the last ticket was made
 };
 
 }  // namespace headevo::storage

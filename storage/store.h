@@ -40,7 +40,10 @@ struct StoreOptions {
   // kFull (default): a transaction that Commit() acknowledged survives a power cut (fsync per
   // commit). kNormal: survives a crash of this process, but the last commits may be lost if
   // the machine loses power; for bulk loads and benchmarks, never for a real search.
-  enum class Durability { kFull, kNormal };
+  // kGroup: group commit. Transactions commit as with kNormal; a caller makes them survive a
+  // power cut with WaitDurable(CommitTicket()) before it tells anyone what they did, and many
+  // callers share one fsync (storage/group_sync.h). For a server that answers many clients.
+  enum class Durability { kFull, kNormal, kGroup };
   Durability durability = Durability::kFull;
 
   // InvalidArgument naming the first bad field.
@@ -287,6 +290,18 @@ class Store {
   // Events of the search with id > after_id, oldest first, at most `limit` (> 0).
   virtual absl::StatusOr<std::vector<EventRecord>> ListEvents(int64_t search_id, int64_t after_id,
                                                               int limit) = 0;
+
+  // --- Group commit (StoreOptions::Durability::kGroup) --------------------------------------
+
+  // A ticket for every write made on this store so far (same thread rule as every other
+  // method). Hand it to WaitDurable before answering for those writes.
+  virtual uint64_t CommitTicket() = 0;
+  // Returns once every write `ticket` stands for survives a power cut: one fsync of the WAL
+  // for all callers waiting together. The one method that may be called from any thread while
+  // another uses the store. Returns at once unless the store is kGroup (kFull synced every
+  // commit; kNormal and ":memory:" promise nothing). DataLoss when an fsync failed (then
+  // every later call fails too: reopen the store).
+  virtual absl::Status WaitDurable(uint64_t ticket) = 0;
 
   // --- Lineage queries -----------------------------------------------------------------------
 

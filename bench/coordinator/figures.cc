@@ -81,6 +81,13 @@ void PrintStoreTime(const TimedStore& store, const Figures& f) {
       wall, 100 * wall / f.wall_s, cpu, wall - cpu, breeding.wall_s,
       100 * breeding.wall_s / f.wall_s, f.jobs > 0 ? 1e3 * wall / f.jobs : 0.0,
       f.jobs > 0 ? 1e3 * breeding.wall_s / f.jobs : 0.0);
+  const TimedStore::Tally durable = store.DurableWait();
+  if (durable.calls > 0) {
+    std::printf(
+        "group commit: %lld answers waited for their fsync outside the mutex, %.3f ms each on "
+        "average\n",
+        static_cast<long long>(durable.calls), 1e3 * durable.wall_s / durable.calls);
+  }
   std::printf(
       "CPU: process %.2f s over %.2f s wall (%.2f cores busy); fake-worker threads %.2f s "
       "(client side of gRPC), the rest (server: gRPC, coordinator, store) %.2f s\n",

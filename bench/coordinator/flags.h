@@ -16,7 +16,7 @@ struct Flags {
   int workers = 64;
   int64_t jobs = 20'000;
   double seconds = 60;  // stop after this long even if --jobs were not all done
-  std::string durability = "full";
+  std::string durability = "group";  // group, full or normal (StoreOptions::Durability)
   int64_t wait_ms = 1000;
   // Mean pause between a report and the next lease (uniform in [0.5, 1.5] x this), standing
   // in for training: 0 is the most load; W workers offer at most W / think jobs per second.

@@ -36,9 +36,10 @@ absl::StatusOr<std::unique_ptr<InProcessCoordinator>> InProcessCoordinator::Star
     const std::string& dir, const Flags& flags) {
   std::unique_ptr<InProcessCoordinator> c(new InProcessCoordinator());
   storage::StoreOptions store_options;
-  store_options.durability = flags.durability == "normal"
-                                 ? storage::StoreOptions::Durability::kNormal
-                                 : storage::StoreOptions::Durability::kFull;
+  store_options.durability =
+      flags.durability == "normal" ? storage::StoreOptions::Durability::kNormal
+      : flags.durability == "full" ? storage::StoreOptions::Durability::kFull
+                                   : storage::StoreOptions::Durability::kGroup;
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
       storage::Store::Open(dir + "/headevo.db", store_options);
   if (!store.ok()) return store.status();

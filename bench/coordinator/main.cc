@@ -7,7 +7,7 @@
 // ReportResult latency as a worker sees it.
 //
 //   build/bench/bench_coordinator [--workers 64] [--jobs 20000] [--seconds 60]
-//                                 [--durability full|normal] [--think-ms 0] [--keep]
+//                                 [--durability group|full|normal] [--think-ms 0] [--keep]
 //
 // The run ends after --jobs jobs or --seconds, whichever comes first (about a minute by
 // default). The coordinator breeds each child from every candidate so far, so its cost per job
@@ -19,11 +19,11 @@
 // seq_len 32), with enough generations that its budget outlasts the run.
 //
 // Where the time goes: every Store call the coordinator makes goes through a timing wrapper
-// (TimedStore, timed_store.h), which adds up wall and thread-CPU seconds per method. The coordinator
-// holds its one mutex around every store call, so store seconds / wall seconds is the share of
-// the run the store alone kept the coordinator busy; wall minus CPU inside the store is mostly
-// fsync (or, on a busy machine, time the thread was descheduled). Breeding (Strategy::NextChild, between an empty LeaseJob and the child's insert) is
-// timed the same way.
+// (TimedStore, timed_store.h), which adds up wall and thread-CPU seconds per method. The
+// coordinator holds its one mutex around every store call, so store seconds / wall seconds is the
+// share of the run the store alone kept the coordinator busy; wall minus CPU inside the store is
+// mostly fsync (or, on a busy machine, time the thread was descheduled). Breeding
+// (Strategy::NextChild, between an empty LeaseJob and the child's insert) is timed the same way.
 //
 // The last line is machine-readable:
 //
@@ -72,8 +72,10 @@ absl::Status RunBench(const Flags& flags) {
       "coordinator on %s: database %s/headevo.db with durability %s (%s), leases expired "
       "every second as `headevo serve` does\n",
       address.c_str(), (*dir)->path().c_str(), flags.durability.c_str(),
-      flags.durability == "full" ? "fsync per commit: the coordinator's real setting"
-                                 : "no fsync per commit: NOT what the coordinator runs with");
+      flags.durability == "group"
+          ? "group commit, answers after their fsync: the coordinator's real setting"
+      : flags.durability == "full" ? "an fsync inside every commit, under the mutex"
+                                   : "no fsync at all: NOT durable, shows what fsync costs");
   std::printf(
       "search %lld: steady_state, population %d, model 2 layers x 4 heads, seq_len 32\n"
       "%d fake workers: one thread, channel and TCP connection each; LeaseJob wait_ms %lld; "
@@ -98,12 +100,12 @@ absl::Status RunBench(const Flags& flags) {
 
   absl::StatusOr<v1::SearchSummary> summary = GetSearch(address, *search_id);
   if (!summary.ok()) return summary.status();
-  std::printf("\n%lld jobs leased and reported in %.2f s = %.0f jobs/s (%lld empty polls); "
-              "the search counts %lld candidates done, %lld queued, %lld running\n",
-              static_cast<long long>(f.jobs), f.wall_s, f.JobsPerSecond(),
-              static_cast<long long>(f.empty_polls), static_cast<long long>(summary->done()),
-              static_cast<long long>(summary->queued()),
-              static_cast<long long>(summary->running()));
+  std::printf(
+      "\n%lld jobs leased and reported in %.2f s = %.0f jobs/s (%lld empty polls); "
+      "the search counts %lld candidates done, %lld queued, %lld running\n",
+      static_cast<long long>(f.jobs), f.wall_s, f.JobsPerSecond(),
+      static_cast<long long>(f.empty_polls), static_cast<long long>(summary->done()),
+      static_cast<long long>(summary->queued()), static_cast<long long>(summary->running()));
   std::printf("the run ended on %s; load average at the end: %s\n",
               f.jobs >= flags.jobs ? "its job budget" : "its time limit (--seconds)",
               LoadAverage().c_str());
@@ -138,10 +140,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--durability", flags.durability,
-                 "The store's durability: full (fsync per commit, the coordinator's real "
-                 "setting) or normal (no fsync per commit; shows what fsync costs)")
+                 "The store's durability: group (group commit: answers wait outside the "
+                 "mutex for one fsync shared by all; what `headevo serve` runs with), full (an "
+                 "fsync inside every commit) or normal (no fsync: not durable; shows what "
+                 "fsync costs)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"full", "normal"}));
+      ->check(CLI::IsMember({"group", "full", "normal"}));
   app.add_option("--wait-ms", flags.wait_ms, "LeaseJob long-poll wait")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -42,6 +42,11 @@ class TimedStore final : public storage::Store {
     std::lock_guard<std::mutex> lock(mu_);
     return breeding_;
   }
+  // WaitDurable: how long answers waited for group commit's fsync (wall only; no CPU spent).
+  Tally DurableWait() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return durable_wait_;
+  }
 
   absl::StatusOr<int64_t> CreateSearch(const storage::SearchRecord& search) override {
     return Timed("CreateSearch", [&] { return inner_->CreateSearch(search); });
@@ -171,6 +176,17 @@ class TimedStore final : public storage::Store {
   absl::StatusOr<int64_t> AppendEvent(const storage::EventRecord& event) override {
     return Timed("AppendEvent", [&] { return inner_->AppendEvent(event); });
   }
+  uint64_t CommitTicket() override { return inner_->CommitTicket(); }
+  // Called outside the coordinator's mutex, by every thread about to answer: tallied apart.
+  absl::Status WaitDurable(uint64_t ticket) override {
+    const Clock::time_point wall = Clock::now();
+    absl::Status status = inner_->WaitDurable(ticket);
+    const double wall_s = Seconds(wall);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++durable_wait_.calls;
+    durable_wait_.wall_s += wall_s;
+    return status;
+  }
   absl::StatusOr<std::vector<storage::EventRecord>> ListEvents(int64_t search_id,
                                                                int64_t after_id,
                                                                int limit) override {
@@ -253,6 +269,7 @@ class TimedStore final : public storage::Store {
   mutable std::mutex mu_;
   std::map<std::string, Tally> tallies_;
   Tally breeding_;
+  Tally durable_wait_;
 };
 
 }  // namespace headevo::bench_coordinator

@@ -38,6 +38,11 @@
 //
 // Thread safety: every method may be called from any thread (one mutex guards the store and
 // the searches). Times come from options.clock; randomness from each search's seed.
+//
+// Durability: a method that changes anything answers only once its writes survive a power cut.
+// On a store opened with StoreOptions::Durability::kGroup (as `headevo serve` and `run` open
+// theirs) that is group commit: the writes are committed under the mutex without an fsync, and
+// the answer waits outside it for one fsync shared with every caller writing meanwhile.
 #ifndef HEADEVO_SERVER_ENGINE_COORDINATOR_H_
 #define HEADEVO_SERVER_ENGINE_COORDINATOR_H_
 
@@ -243,6 +248,23 @@ class Coordinator {
   };
 
   Coordinator(storage::Store* store, CoordinatorOptions options);
+
+  // Group commit: runs `locked` with mu_ held, then, with mu_ released (so others go on
+  // writing into the next group), waits until every write made so far survives a power cut
+  // (Store::WaitDurable) before the answer may go out. A failed sync replaces the answer: the
+  // caller retries, and the exactly-once rules make a retry safe.
+  template <typename Locked>
+  auto Durably(Locked locked) -> decltype(locked()) {
+    uint64_t ticket = 0;
+    decltype(locked()) answer = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      decltype(locked()) locked_answer = locked();
+      ticket = store_->CommitTicket();
+      return locked_answer;
+    }();
+    if (absl::Status synced = store_->WaitDurable(ticket); !synced.ok()) return synced;
+    return answer;
+  }
 
   // Everything below runs with mu_ held.
   absl::Status LoadSearch(const storage::SearchRecord& record);

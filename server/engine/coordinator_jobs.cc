@@ -15,75 +15,77 @@ namespace headevo::server {
 
 absl::StatusOr<WorkerRegistration> Coordinator::RegisterWorker(
     const storage::WorkerRecord& worker) {
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<int64_t> id = store_->RegisterWorker(worker, options_.clock());
-  if (!id.ok()) return id.status();
-  activity_.WorkerSeen(*id, options_.clock());
-  WorkerRegistration registration;
-  registration.worker_id = *id;
-  registration.lease_ms = options_.lease_ms;
-  // Three chances to renew before the lease runs out.
-  registration.heartbeat_interval_ms = std::max<int64_t>(1, options_.lease_ms / 3);
-  return registration;
+  return Durably([&]() -> absl::StatusOr<WorkerRegistration> {
+    absl::StatusOr<int64_t> id = store_->RegisterWorker(worker, options_.clock());
+    if (!id.ok()) return id.status();
+    activity_.WorkerSeen(*id, options_.clock());
+    WorkerRegistration registration;
+    registration.worker_id = *id;
+    registration.lease_ms = options_.lease_ms;
+    // Three chances to renew before the lease runs out.
+    registration.heartbeat_interval_ms = std::max<int64_t>(1, options_.lease_ms / 3);
+    return registration;
+  });
 }
 
 absl::StatusOr<std::optional<storage::Lease>> Coordinator::LeaseJob(int64_t worker_id,
                                                                     int64_t search_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  storage::LeaseOptions lease_options;
-  lease_options.worker_id = worker_id;
-  lease_options.lease_ms = options_.lease_ms;
-  lease_options.search_id = search_id;
-  for (int round = 0; round < 2; ++round) {
-    lease_options.now_ms = options_.clock();
-    absl::StatusOr<std::optional<storage::Lease>> lease = store_->LeaseJob(lease_options);
-    // Counted live only once the store knows the worker: garbage ids must not look alive.
-    if (lease.ok()) activity_.WorkerSeen(worker_id, lease_options.now_ms);
-    if (!lease.ok() || lease->has_value() || round == 1) {
-      if (lease.ok() && lease->has_value()) {
-        const storage::Lease& leased = **lease;
-        absl::StatusOr<int64_t> owner = SearchOfJob(leased.job_id);
-        if (!owner.ok()) return owner.status();
-        const headevo::v1::EvaluationRequest& request = leased.request;
-        std::string what = absl::StrCat("candidate ", request.candidate_id());
-        if (ActiveSearch* search = Find(*owner)) {
-          if (request.reference_id() != 0) {
-            if (headevo::v1::Reference* r = search->FindReference(request.reference_id())) {
-              r->set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
-              what = absl::StrCat("reference model ", r->id(), " (", r->description(), ")");
+  return Durably([&]() -> absl::StatusOr<std::optional<storage::Lease>> {
+    storage::LeaseOptions lease_options;
+    lease_options.worker_id = worker_id;
+    lease_options.lease_ms = options_.lease_ms;
+    lease_options.search_id = search_id;
+    for (int round = 0; round < 2; ++round) {
+      lease_options.now_ms = options_.clock();
+      absl::StatusOr<std::optional<storage::Lease>> lease = store_->LeaseJob(lease_options);
+      // Counted live only once the store knows the worker: garbage ids must not look alive.
+      if (lease.ok()) activity_.WorkerSeen(worker_id, lease_options.now_ms);
+      if (!lease.ok() || lease->has_value() || round == 1) {
+        if (lease.ok() && lease->has_value()) {
+          const storage::Lease& leased = **lease;
+          absl::StatusOr<int64_t> owner = SearchOfJob(leased.job_id);
+          if (!owner.ok()) return owner.status();
+          const headevo::v1::EvaluationRequest& request = leased.request;
+          std::string what = absl::StrCat("candidate ", request.candidate_id());
+          if (ActiveSearch* search = Find(*owner)) {
+            if (request.reference_id() != 0) {
+              if (headevo::v1::Reference* r = search->FindReference(request.reference_id())) {
+                r->set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
+                what = absl::StrCat("reference model ", r->id(), " (", r->description(), ")");
+              }
+            } else if (!request.resume_checkpoint_sha256().empty()) {
+              // A promotion: the candidate stays DONE at its rung while it trains on.
+              what = absl::StrCat("promotion of candidate ", request.candidate_id(), " to ",
+                                  request.training().steps(), " steps");
+            } else if (auto it = search->index.find(request.candidate_id());
+                       it != search->index.end()) {
+              search->population[it->second].set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
             }
-          } else if (!request.resume_checkpoint_sha256().empty()) {
-            // A promotion: the candidate stays DONE at its rung while it trains on.
-            what = absl::StrCat("promotion of candidate ", request.candidate_id(), " to ",
-                                request.training().steps(), " steps");
-          } else if (auto it = search->index.find(request.candidate_id());
-                     it != search->index.end()) {
-            search->population[it->second].set_state(headevo::v1::CANDIDATE_STATE_RUNNING);
           }
+          Publish(*owner, "candidate_started",
+                  absl::StrCat(what, " leased to worker ", worker_id, " (job ", leased.job_id,
+                               " attempt ", leased.attempt, ")"),
+                  /*persist=*/false);
         }
-        Publish(*owner, "candidate_started",
-                absl::StrCat(what, " leased to worker ", worker_id, " (job ", leased.job_id,
-                             " attempt ", leased.attempt, ")"),
-                /*persist=*/false);
+        return lease;
       }
-      return lease;
-    }
-    // Nothing queued: promote (ASHA's rule), else breed a steady-state child, for the oldest
-    // running search that can.
-    bool bred = false;
-    for (auto& [id, search] : searches_) {
-      if (search_id != 0 && id != search_id) continue;
-      absl::StatusOr<bool> made = Promote(*search);
-      if (made.ok() && !*made) made = BreedChild(*search);
-      if (!made.ok()) return made.status();
-      if (*made) {
-        bred = true;
-        break;
+      // Nothing queued: promote (ASHA's rule), else breed a steady-state child, for the oldest
+      // running search that can.
+      bool bred = false;
+      for (auto& [id, search] : searches_) {
+        if (search_id != 0 && id != search_id) continue;
+        absl::StatusOr<bool> made = Promote(*search);
+        if (made.ok() && !*made) made = BreedChild(*search);
+        if (!made.ok()) return made.status();
+        if (*made) {
+          bred = true;
+          break;
+        }
       }
+      if (!bred) return std::optional<storage::Lease>();
     }
-    if (!bred) return std::optional<storage::Lease>();
-  }
-  return std::optional<storage::Lease>();
+    return std::optional<storage::Lease>();
+  });
 }
 
 absl::StatusOr<std::optional<storage::Lease>> Coordinator::WaitForJob(
@@ -139,15 +141,16 @@ absl::StatusOr<storage::JobRecord> Coordinator::JobReportedBy(int64_t worker_id,
 
 absl::StatusOr<int64_t> Coordinator::Heartbeat(int64_t worker_id, int64_t job_id, int attempt,
                                                int /*step*/, double /*train_loss*/) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const int64_t now = options_.clock();
-  if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
-  if (absl::Status s = store_->Heartbeat(job_id, attempt, worker_id, now, options_.lease_ms);
-      !s.ok()) {
-    return s;
-  }
-  activity_.WorkerSeen(worker_id, now);
-  return now + options_.lease_ms;
+  return Durably([&]() -> absl::StatusOr<int64_t> {
+    const int64_t now = options_.clock();
+    if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
+    if (absl::Status s = store_->Heartbeat(job_id, attempt, worker_id, now, options_.lease_ms);
+        !s.ok()) {
+      return s;
+    }
+    activity_.WorkerSeen(worker_id, now);
+    return now + options_.lease_ms;
+  });
 }
 
 absl::StatusOr<JobReport> Coordinator::ReportResult(int64_t worker_id, int64_t job_id,
@@ -164,72 +167,75 @@ absl::StatusOr<JobReport> Coordinator::ReportResult(int64_t worker_id, int64_t j
     return absl::InvalidArgumentError(
         absl::StrCat("job ", job_id, " attempt ", attempt, ": ", s.message()));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
-  if (!job.ok()) return job.status();
-  absl::StatusOr<storage::ReportOutcome> outcome =
-      store_->CompleteJob(job_id, attempt, result, options_.clock());
-  if (!outcome.ok()) return outcome.status();
-  activity_.WorkerSeen(worker_id, options_.clock());
-  if (*outcome == storage::ReportOutcome::kAlreadyRecorded) {
-    // The first report was stored, but what follows it (the search's population, its next
-    // step) may not have happened: a write after the commit failed, e.g. on a full disk. The
-    // retry finishes that work, so the search never stalls on a recorded result.
-    if (!AppliedToSearch(*job)) {
-      absl::StatusOr<JobReport> report = OnJobFinished(*job);  // advances the search too
-      if (report.ok()) report->already_recorded = true;
+  return Durably([&]() -> absl::StatusOr<JobReport> {
+    absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
+    if (!job.ok()) return job.status();
+    absl::StatusOr<storage::ReportOutcome> outcome =
+        store_->CompleteJob(job_id, attempt, result, options_.clock());
+    if (!outcome.ok()) return outcome.status();
+    activity_.WorkerSeen(worker_id, options_.clock());
+    if (*outcome == storage::ReportOutcome::kAlreadyRecorded) {
+      // The first report was stored, but what follows it (the search's population, its next
+      // step) may not have happened: a write after the commit failed, e.g. on a full disk. The
+      // retry finishes that work, so the search never stalls on a recorded result.
+      if (!AppliedToSearch(*job)) {
+        absl::StatusOr<JobReport> report = OnJobFinished(*job);  // advances the search too
+        if (report.ok()) report->already_recorded = true;
+        return report;
+      }
+      absl::StatusOr<JobReport> report = DescribeJob(*job);
+      if (!report.ok()) return report;
+      // Applied, but the step after it (Advance) may be what failed.
+      if (ActiveSearch* search = Find(job->search_id)) {
+        if (absl::Status s = Advance(*search); !s.ok()) return s;
+      }
+      report->already_recorded = true;
       return report;
     }
-    absl::StatusOr<JobReport> report = DescribeJob(*job);
-    if (!report.ok()) return report;
-    // Applied, but the step after it (Advance) may be what failed.
-    if (ActiveSearch* search = Find(job->search_id)) {
-      if (absl::Status s = Advance(*search); !s.ok()) return s;
-    }
-    report->already_recorded = true;
-    return report;
-  }
-  activity_.ResultRecorded(options_.clock());
-  search_of_job_.erase(job_id);
-  job->state = storage::JobState::kDone;
-  return OnJobFinished(*job);
+    activity_.ResultRecorded(options_.clock());
+    search_of_job_.erase(job_id);
+    job->state = storage::JobState::kDone;
+    return OnJobFinished(*job);
+  });
 }
 
 absl::StatusOr<JobReport> Coordinator::ReportFailure(int64_t worker_id, int64_t job_id,
                                                      int attempt, const std::string& error,
                                                      bool permanent) {
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
-  if (!job.ok()) return job.status();
-  absl::StatusOr<storage::JobState> state =
-      store_->FailJob(job_id, attempt, error, permanent, options_.clock());
-  if (!state.ok()) return state.status();
-  activity_.WorkerSeen(worker_id, options_.clock());
-  activity_.FailureReported();
-  job->state = *state;
-  if (*state == storage::JobState::kFailed) {
-    search_of_job_.erase(job_id);
-    return OnJobFinished(*job);
-  }
-  MarkPending(*job);
-  work_cv_.notify_all();
-  return DescribeJob(*job);
+  return Durably([&]() -> absl::StatusOr<JobReport> {
+    absl::StatusOr<storage::JobRecord> job = JobReportedBy(worker_id, job_id, attempt);
+    if (!job.ok()) return job.status();
+    absl::StatusOr<storage::JobState> state =
+        store_->FailJob(job_id, attempt, error, permanent, options_.clock());
+    if (!state.ok()) return state.status();
+    activity_.WorkerSeen(worker_id, options_.clock());
+    activity_.FailureReported();
+    job->state = *state;
+    if (*state == storage::JobState::kFailed) {
+      search_of_job_.erase(job_id);
+      return OnJobFinished(*job);
+    }
+    MarkPending(*job);
+    work_cv_.notify_all();
+    return DescribeJob(*job);
+  });
 }
 
 absl::Status Coordinator::ReleaseJob(int64_t worker_id, int64_t job_id, int attempt,
                                      const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
-  if (absl::Status s = store_->ReleaseJob(job_id, attempt, worker_id, reason, options_.clock());
-      !s.ok()) {
-    return s;
-  }
-  activity_.WorkerSeen(worker_id, options_.clock());
-  absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
-  if (!job.ok()) return job.status();
-  MarkPending(*job);
-  work_cv_.notify_all();
-  return absl::OkStatus();
+  return Durably([&]() -> absl::Status {
+    if (absl::Status s = RequireWorker(worker_id); !s.ok()) return s;
+    if (absl::Status s = store_->ReleaseJob(job_id, attempt, worker_id, reason, options_.clock());
+        !s.ok()) {
+      return s;
+    }
+    activity_.WorkerSeen(worker_id, options_.clock());
+    absl::StatusOr<storage::JobRecord> job = store_->GetJob(job_id);
+    if (!job.ok()) return job.status();
+    MarkPending(*job);
+    work_cv_.notify_all();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Coordinator::ExpireLeases() {

@@ -76,59 +76,60 @@ absl::StatusOr<int64_t> Coordinator::CreateSearch(
     given.push_back(*std::move(genome));
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  storage::SearchRecord record;
-  record.name = options.name;
-  record.config_toml = config_toml;
-  record.seed = options.seed;
-  record.created_ms = options_.clock();
-  absl::StatusOr<int64_t> id = store_->CreateSearch(record);
-  if (!id.ok()) return id.status();
-  auto created = std::make_unique<ActiveSearch>(*id, headevo::v1::SEARCH_STATE_RUNNING, options);
-  ActiveSearch& search = *created;
-  searches_[*id] = std::move(created);
+  return Durably([&]() -> absl::StatusOr<int64_t> {
+    storage::SearchRecord record;
+    record.name = options.name;
+    record.config_toml = config_toml;
+    record.seed = options.seed;
+    record.created_ms = options_.clock();
+    absl::StatusOr<int64_t> id = store_->CreateSearch(record);
+    if (!id.ok()) return id.status();
+    auto created = std::make_unique<ActiveSearch>(*id, headevo::v1::SEARCH_STATE_RUNNING, options);
+    ActiveSearch& search = *created;
+    searches_[*id] = std::move(created);
 
-  absl::Status queued;
-  if (k_sweep) {
-    Publish(*id, "search_started",
-            absl::StrCat("k-sweep ", *id, " '", options.name, "' (seed ", options.seed,
-                         ") started: dense attention first, then mean k from ",
-                         options.k_sweep.k_start, " down"),
-            /*persist=*/true);
-    std::vector<search::ReferencePlan> dense;
-    dense.push_back(search::DenseReference(options, search::kKSweepBarRole));
-    queued = EnqueueReferences(search, std::move(dense));
-  } else {
-    // The sampled genomes are drawn whatever was given, so a given genome replaces a sample
-    // without shifting the random stream of the rest.
-    std::vector<headevo::v1::Genome> sampled = search.strategy.InitialGenomes();
-    std::vector<headevo::v1::Candidate> generation;
-    for (int i = 0; i < options.population_size; ++i) {
-      headevo::v1::Candidate& c = generation.emplace_back();
-      c.set_search_id(*id);
-      if (i < static_cast<int>(given.size())) {
-        *c.mutable_genome() = given[i];
-        c.mutable_mutation()->set_description("initial: given genome");
-      } else {
-        *c.mutable_genome() = std::move(sampled[i]);
-        c.mutable_mutation()->set_description("initial: uniform sample");
+    absl::Status queued;
+    if (k_sweep) {
+      Publish(*id, "search_started",
+              absl::StrCat("k-sweep ", *id, " '", options.name, "' (seed ", options.seed,
+                           ") started: dense attention first, then mean k from ",
+                           options.k_sweep.k_start, " down"),
+              /*persist=*/true);
+      std::vector<search::ReferencePlan> dense;
+      dense.push_back(search::DenseReference(options, search::kKSweepBarRole));
+      queued = EnqueueReferences(search, std::move(dense));
+    } else {
+      // The sampled genomes are drawn whatever was given, so a given genome replaces a sample
+      // without shifting the random stream of the rest.
+      std::vector<headevo::v1::Genome> sampled = search.strategy.InitialGenomes();
+      std::vector<headevo::v1::Candidate> generation;
+      for (int i = 0; i < options.population_size; ++i) {
+        headevo::v1::Candidate& c = generation.emplace_back();
+        c.set_search_id(*id);
+        if (i < static_cast<int>(given.size())) {
+          *c.mutable_genome() = given[i];
+          c.mutable_mutation()->set_description("initial: given genome");
+        } else {
+          *c.mutable_genome() = std::move(sampled[i]);
+          c.mutable_mutation()->set_description("initial: uniform sample");
+        }
       }
+      Publish(*id, "search_started",
+              absl::StrCat("search ", *id, " '", options.name, "' (seed ", options.seed, ", ",
+                           search::ScheduleName(options.schedule), ", ", search.planned(),
+                           " evaluations) started"),
+              /*persist=*/true);
+      queued = Enqueue(search, std::move(generation));
     }
-    Publish(*id, "search_started",
-            absl::StrCat("search ", *id, " '", options.name, "' (seed ", options.seed, ", ",
-                         search::ScheduleName(options.schedule), ", ", search.planned(),
-                         " evaluations) started"),
-            /*persist=*/true);
-    queued = Enqueue(search, std::move(generation));
-  }
-  if (!queued.ok()) {
-    // Nothing was queued: the search cannot run. Say so in the database rather than leave a
-    // RUNNING search without work.
-    (void)store_->SetSearchState(*id, headevo::v1::SEARCH_STATE_FAILED);
-    searches_.erase(*id);
-    return queued;
-  }
-  return *id;
+    if (!queued.ok()) {
+      // Nothing was queued: the search cannot run. Say so in the database rather than leave a
+      // RUNNING search without work.
+      (void)store_->SetSearchState(*id, headevo::v1::SEARCH_STATE_FAILED);
+      searches_.erase(*id);
+      return queued;
+    }
+    return *id;
+  });
 }
 
 absl::Status Coordinator::EndSearch(ActiveSearch& search, headevo::v1::SearchState state,
@@ -158,60 +159,63 @@ absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Resume(int64_t search_id
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Transition(
     int64_t search_id, headevo::v1::SearchState from, headevo::v1::SearchState to,
     const std::string& event_kind, const std::string& message) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ActiveSearch* search = Find(search_id);
-  if (search == nullptr || search->state != from) {
-    absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(search_id);
-    if (!summary.ok()) return summary.status();
-    return absl::FailedPreconditionError(
-        absl::StrCat("search ", search_id, " is ", StateWord(summary->state()), ", not ",
-                     StateWord(from), ": it cannot become ", StateWord(to)));
-  }
-  if (absl::Status s = store_->SetSearchState(search_id, to); !s.ok()) return s;
-  search->state = to;
-  Publish(search_id, event_kind, message, /*persist=*/true);
-  if (absl::Status s = Advance(*search); !s.ok()) return s;
-  work_cv_.notify_all();
-  return SummaryLocked(search_id);
+  return Durably([&]() -> absl::StatusOr<headevo::v1::SearchSummary> {
+    ActiveSearch* search = Find(search_id);
+    if (search == nullptr || search->state != from) {
+      absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(search_id);
+      if (!summary.ok()) return summary.status();
+      return absl::FailedPreconditionError(
+          absl::StrCat("search ", search_id, " is ", StateWord(summary->state()), ", not ",
+                       StateWord(from), ": it cannot become ", StateWord(to)));
+    }
+    if (absl::Status s = store_->SetSearchState(search_id, to); !s.ok()) return s;
+    search->state = to;
+    Publish(search_id, event_kind, message, /*persist=*/true);
+    if (absl::Status s = Advance(*search); !s.ok()) return s;
+    work_cv_.notify_all();
+    return SummaryLocked(search_id);
+  });
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Stop(int64_t search_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ActiveSearch* search = Find(search_id);
-  if (search == nullptr) {
-    absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(search_id);
-    if (!summary.ok()) return summary.status();
-    return absl::FailedPreconditionError(absl::StrCat("search ", search_id, " is already ",
-                                                      StateWord(summary->state())));
-  }
-  if (absl::Status s = store_->SetSearchState(search_id, headevo::v1::SEARCH_STATE_STOPPED);
-      !s.ok()) {
-    return s;
-  }
-  searches_.erase(search_id);
-  Publish(search_id, "search_stopped",
-          absl::StrCat("search ", search_id,
-                       " stopped by request: nothing more is bred; results of jobs still out "
-                       "are recorded"),
-          /*persist=*/true);
-  return SummaryLocked(search_id);
+  return Durably([&]() -> absl::StatusOr<headevo::v1::SearchSummary> {
+    ActiveSearch* search = Find(search_id);
+    if (search == nullptr) {
+      absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(search_id);
+      if (!summary.ok()) return summary.status();
+      return absl::FailedPreconditionError(absl::StrCat("search ", search_id, " is already ",
+                                                        StateWord(summary->state())));
+    }
+    if (absl::Status s = store_->SetSearchState(search_id, headevo::v1::SEARCH_STATE_STOPPED);
+        !s.ok()) {
+      return s;
+    }
+    searches_.erase(search_id);
+    Publish(search_id, "search_stopped",
+            absl::StrCat("search ", search_id,
+                         " stopped by request: nothing more is bred; results of jobs still out "
+                         "are recorded"),
+            /*persist=*/true);
+    return SummaryLocked(search_id);
+  });
 }
 
 absl::StatusOr<storage::DeletedSearch> Coordinator::DeleteSearch(int64_t search_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (const ActiveSearch* search = Find(search_id); search != nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "search ", search_id, " is ", StateWord(search->state), ": stop it first (`headevo stop ",
-        search_id, "`, or StopSearch), then delete it"));
-  }
-  absl::StatusOr<storage::DeletedSearch> deleted = store_->DeleteSearch(search_id);
-  if (!deleted.ok()) return deleted.status();
-  for (auto it = search_of_job_.begin(); it != search_of_job_.end();) {
-    it = it->second == search_id ? search_of_job_.erase(it) : std::next(it);
-  }
-  // Watchers of the search learn it is gone (NotFound) when they next ask whether it finished.
-  event_cv_.notify_all();
-  return deleted;
+  return Durably([&]() -> absl::StatusOr<storage::DeletedSearch> {
+    if (const ActiveSearch* search = Find(search_id); search != nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "search ", search_id, " is ", StateWord(search->state), ": stop it first (`headevo stop ",
+          search_id, "`, or StopSearch), then delete it"));
+    }
+    absl::StatusOr<storage::DeletedSearch> deleted = store_->DeleteSearch(search_id);
+    if (!deleted.ok()) return deleted.status();
+    for (auto it = search_of_job_.begin(); it != search_of_job_.end();) {
+      it = it->second == search_id ? search_of_job_.erase(it) : std::next(it);
+    }
+    // Watchers of the search learn it is gone (NotFound) when they next ask whether it finished.
+    event_cv_.notify_all();
+    return deleted;
+  });
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Summary(int64_t search_id) {

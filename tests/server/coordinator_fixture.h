@@ -26,7 +26,10 @@ class CoordinatorFixture : public ::testing::Test {
   void Open(const std::string& file = "c.db") {
     coordinator_.reset();
     store_.reset();
-    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File(file)));
+    // Group commit, as `headevo serve` runs: every answer waits for its fsync.
+    storage::StoreOptions store_options;
+    store_options.durability = storage::StoreOptions::Durability::kGroup;
+    ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File(file), store_options));
     CoordinatorOptions options;
     options.lease_ms = 1000;
     options.max_attempts = 2;
