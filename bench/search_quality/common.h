@@ -32,6 +32,9 @@ struct Flags {
   // search is skipped (its figures do not depend on --sampler).
   int first_seed = 1;
   bool evolution_only = false;
+  // mnist, brown512 with --evolution-only: the budget in training steps instead of the dense
+  // ladder's (0: run the ladder); --sampler may then list several samplers, comma-separated.
+  int budget_steps = 0;
 };
 
 inline double Seconds(Clock::time_point since) {

@@ -73,8 +73,27 @@ int main(int argc, char** argv) {
   app.add_option("--first-seed", flags.first_seed, "planted: the first search seed (default 1)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--evolution-only", flags.evolution_only,
-               "planted: skip random search (for comparing --sampler choices)");
+               "skip random search (and, for mnist and brown512, the baselines): for comparing "
+               "--sampler choices; mnist and brown512 then take a comma-separated --sampler list "
+               "and run evolution once per sampler against one dense reference");
+  app.add_option("--budget-steps", flags.budget_steps,
+                 "mnist, brown512 with --evolution-only: train at this many steps instead of "
+                 "running the dense ladder (part d's figure for mnist is 4000)")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  const bool real_data = flags.part == "mnist" || flags.part == "brown512";
+  if (flags.sampler.find(',') != std::string::npos && !(real_data && flags.evolution_only)) {
+    std::fprintf(stderr,
+                 "search_quality: a --sampler list needs --part mnist or brown512 with "
+                 "--evolution-only; pass one sampler otherwise\n");
+    return 2;
+  }
+  if (flags.budget_steps > 0 && !(real_data && flags.evolution_only)) {
+    std::fprintf(stderr,
+                 "search_quality: --budget-steps applies to --part mnist or brown512 with "
+                 "--evolution-only\n");
+    return 2;
+  }
 
   headevo::worker::TorchEvaluatorOptions worker_options;
   worker_options.num_threads = flags.threads;

@@ -438,18 +438,90 @@ void RunRealData(const RealDataSettings& s, const Flags& flags,
   std::fflush(stdout);
 }
 
-}  // namespace
+// --evolution-only: one dense run at the budget (--budget-steps, or the ladder's), then one
+// evolution per sampler of the --sampler list, each judged on the same figures. The second
+// hypervolume counts only the region within 20 % of dense's loss, where the targets live; its
+// reference depends on dense alone, so it compares across samplers and runs.
+void RunSamplerComparison(RealDataSettings s, const Flags& flags,
+                          headevo::search::Evaluator& evaluator) {
+  const auto part_start = Clock::now();
+  const std::vector<std::string> samplers =
+      absl::StrSplit(flags.sampler.empty() ? s.sampler : flags.sampler, ',', absl::SkipEmpty());
+  s.sampler = absl::StrJoin(samplers, ", ");
+  PrintHeader(s);
+  std::printf("   evolution only, once per sampler (no random search, no baselines)\n");
+  int budget = flags.budget_steps;
+  double dense_loss = 0;
+  int64_t dense_connections = 0;
+  if (budget > 0) {
+    const search::SearchOptions options =
+        OptionsOf(SearchToml(s, budget, true), s.part + " dense");
+    ReferenceRequest dense;
+    dense.model = options.training.model();
+    dense.model.set_attention(v1::ATTENTION_KIND_DENSE);
+    dense.steps = budget;
+    dense.stream = -1;
+    dense.what = "dense";
+    const Point p = TrainReference(evaluator, options, dense);
+    dense_loss = p.loss;
+    dense_connections = p.connections;
+  } else {
+    const Ladder ladder = RunLadder(s, evaluator);
+    budget = ladder.budget;
+    dense_loss = ladder.dense_loss;
+    dense_connections = ladder.dense_connections;
+  }
+  if (!std::isfinite(dense_loss)) {
+    std::fprintf(stderr, "search_quality: dense did not train; nothing to compare with\n");
+    std::exit(1);
+  }
+  std::printf("   dense at %d steps: val_loss %.4f (%.4f %s), %lld connections per query\n",
+              budget, dense_loss, Bits(dense_loss), s.loss_unit.c_str(),
+              static_cast<long long>(dense_connections));
+  const search::Objectives near{1.2 * dense_loss, static_cast<double>(dense_connections)};
+  const int64_t sixteenth = dense_connections / 16;
+  std::unique_ptr<headevo::storage::Store> store = OpenMemoryStore();
+  for (const std::string& sampler : samplers) {
+    s.sampler = sampler;
+    std::printf("\n  == sampler %s\n", sampler.c_str());
+    const SearchPoints evolved = RunOne(s, budget, false, flags, *store, evaluator);
+    PrintFront("evolution's Pareto front:", evolved.front, dense_loss, dense_connections);
+    const std::optional<Point> best = BestWithin(evolved.all, sixteenth);
+    const double rel =
+        best ? best->loss / dense_loss - 1 : std::numeric_limits<double>::quiet_NaN();
+    const double hv = search::Hypervolume(ObjectivesOf(evolved.front),
+                                          evolved.outcome.hypervolume_reference);
+    const double hv_near = search::Hypervolume(ObjectivesOf(evolved.front), near);
+    std::printf(
+        "RESULT part=%s mode=evolution_only sampler=%s budget_steps=%d dense_loss=%.4f "
+        "sixteenth_evolved_rel=%+.4f sixteenth_evolved_conn=%lld hv_evolution=%.3f "
+        "hv_near_evolution=%.4f evaluations=%d seconds=%.0f\n",
+        s.part.c_str(), sampler.c_str(), budget, dense_loss, rel,
+        static_cast<long long>(best ? best->connections : 0), hv, hv_near, s.evaluations(),
+        evolved.seconds);
+    std::fflush(stdout);
+  }
+  std::printf("   part %s (evolution only, %zu samplers) took %.0f s\n", s.part.c_str(),
+              samplers.size(), Seconds(part_start));
+}
 
-void RunMnist(const Flags& flags, headevo::search::Evaluator& evaluator) {
-  RealDataSettings s = MnistFor(flags);
+void Run(RealDataSettings s, const Flags& flags, headevo::search::Evaluator& evaluator) {
+  if (flags.evolution_only) {
+    RunSamplerComparison(std::move(s), flags, evaluator);
+    return;
+  }
   if (!flags.sampler.empty()) s.sampler = flags.sampler;
   RunRealData(s, flags, evaluator);
 }
 
+}  // namespace
+
+void RunMnist(const Flags& flags, headevo::search::Evaluator& evaluator) {
+  Run(MnistFor(flags), flags, evaluator);
+}
+
 void RunBrownLong(const Flags& flags, headevo::search::Evaluator& evaluator) {
-  RealDataSettings s = BrownLongFor(flags);
-  if (!flags.sampler.empty()) s.sampler = flags.sampler;
-  RunRealData(s, flags, evaluator);
+  Run(BrownLongFor(flags), flags, evaluator);
 }
 
 }  // namespace headevo::search_quality
