@@ -447,8 +447,9 @@ void RunSamplerComparison(RealDataSettings s, const Flags& flags,
   const auto part_start = Clock::now();
   const std::vector<std::string> samplers =
       absl::StrSplit(flags.sampler.empty() ? s.sampler : flags.sampler, ',', absl::SkipEmpty());
-  s.sampler = absl::StrJoin(samplers, ", ");
-  PrintHeader(s);
+  RealDataSettings header = s;
+  header.sampler = absl::StrJoin(samplers, ", ");
+  PrintHeader(header);
   std::printf("   evolution only, once per sampler (no random search, no baselines)\n");
   int budget = flags.budget_steps;
   double dense_loss = 0;
