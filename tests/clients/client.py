@@ -1,40 +1,17 @@
 """What every part of the Python client test shares: the search config, the outcome of each
 check, and the generated stubs on one channel."""
 
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testutil"))
+from tiny_config import tiny_search_config  # noqa: E402
+
 CALL_TIMEOUT_S = 30  # one unary call
 
-# The shape of tests/testutil/tiny_config.h: a transformer that trains in well under a second.
-TINY_TOML = """[search]
-name = "python-client"
-seed = 11
-population = 3
-generations = 1
-compare_with_dense = true
+TINY_TOML = tiny_search_config(
+    'name = "python-client"\nseed = 11\npopulation = 3\ngenerations = 1\ncompare_with_dense = true\n')
 
-[selection]
-parents = 2
-
-[model]
-vocab_size = 8
-d_model = 16
-layers = 2
-heads_per_layer = 3
-d_head = 4
-seq_len = 16
-
-[task]
-planted_offsets = [-1, -3]
-
-[training]
-steps = 15
-batch_size = 8
-eval_batches = 1
-
-[initial]
-window = 6
-"""
-
-# Line 3 holds the mistake.
 class Checks:
     """Counts and prints the outcome of each check; a failed one does not stop the test."""
 

@@ -25,33 +25,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import slurm_cluster  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testutil"))
+from tiny_config import tiny_search_config  # noqa: E402
 
 SKIP = 77
 POPULATION, GENERATIONS = 6, 3
 # Long enough (a few seconds a job on one core) that a worker is caught holding one.
-CONFIG = """[search]
-name = "slurm"
-seed = 3
-population = %d
-generations = %d
-[selection]
-parents = 2
-[model]
-vocab_size = 8
-d_model = 16
-layers = 2
-heads_per_layer = 3
-d_head = 4
-seq_len = 16
-[task]
-planted_offsets = [-1, -3]
-[training]
-steps = 250
-batch_size = 8
-eval_batches = 1
-[initial]
-window = 6
-""" % (POPULATION, GENERATIONS)
+CONFIG = tiny_search_config(
+    'name = "slurm"\nseed = 3\npopulation = %d\ngenerations = %d\n' % (POPULATION, GENERATIONS),
+    steps=250)
 
 
 class Failed(Exception):

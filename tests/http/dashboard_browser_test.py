@@ -22,41 +22,14 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients"))
 from headevo_processes import Fatal, Processes  # noqa: E402
 from cdp_pipe import Browser, BrowserError  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testutil"))
+from tiny_config import tiny_search_config  # noqa: E402
 
 SKIP = 77
 TOKEN = "dashboard-test-token"
-CONFIG = """[search]
-name = "dashboard-test"
-seed = 5
-population = 4
-generations = 3
-
-[selection]
-parents = 2
-
-[resampling]
-sampler = "adaptive"
-arms = ["uniform", "best"]
-
-[model]
-vocab_size = 8
-d_model = 16
-layers = 2
-heads_per_layer = 3
-d_head = 4
-seq_len = 16
-
-[task]
-planted_offsets = [-1, -3]
-
-[training]
-steps = 10
-batch_size = 8
-eval_batches = 1
-
-[initial]
-window = 6
-"""
+CONFIG = tiny_search_config(
+    'name = "dashboard-test"\nseed = 5\npopulation = 4\ngenerations = 3\n', steps=10,
+    extra_sections='[resampling]\nsampler = "adaptive"\narms = ["uniform", "best"]\n')
 FIGURES = ["fitness", "pareto", "offsets", "samplers", "workers", "candidates"]
 
 

@@ -11,48 +11,21 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-# Two generations of a model that trains in well under a second per candidate (the shape of
-# tests/testutil/tiny_config.h), with inherited weights and the growth sampler, so the
-# lineage has edges, pruned heads and GROWN heads with extra query/key columns.
-TINY_TOML = """[search]
-name = "python-bridge"
-seed = 5
-population = 3
-generations = 2
-inherit_weights = true
-compare_with_dense = false
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testutil"))
+from tiny_config import tiny_search_config  # noqa: E402
 
-[selection]
-parents = 2
-
-[model]
-vocab_size = 8
-d_model = 16
-layers = 2
-heads_per_layer = 3
-d_head = 4
-seq_len = 16
-
-[task]
-planted_offsets = [-1, -3]
-
-[training]
-steps = 15
-batch_size = 8
-eval_batches = 1
-growth_batches = 1
-
-[initial]
-window = 6
-
-[resampling]
-sampler = "growth"
-growth_width = 2
-"""
+# Two generations with inherited weights and the growth sampler, so the lineage has edges,
+# pruned heads and GROWN heads with extra query/key columns.
+TINY_TOML = tiny_search_config(
+    'name = "python-bridge"\nseed = 5\npopulation = 3\ngenerations = 2\n'
+    'inherit_weights = true\ncompare_with_dense = false\n',
+    training_keys="growth_batches = 1\n",
+    extra_sections='[resampling]\nsampler = "growth"\ngrowth_width = 2\n')
 
 SEARCH_TIMEOUT_S = 120
 
