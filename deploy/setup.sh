@@ -3,18 +3,24 @@
 # fetches and caches the Brown corpus and the MNIST digits, and builds with -j2. Idempotent: a
 # second run installs nothing new, reuses the cached data and rebuilds only what changed.
 #
-# Usage: deploy/setup.sh [--no-build] [--build-dir DIR]
+# Usage: deploy/setup.sh [--tests] [--no-build] [--build-dir DIR]
+#   --tests   also build the test suite (HEADEVO_BUILD_TESTS=ON), as the README's test command
+#             does; without it a fresh build directory gets headevo, its libraries and the
+#             benches only (the quickstart needs no test binary: they are ~40 % of the build),
+#             and a build directory that already has the tests keeps them.
 # Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus and MNIST caches.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$repo/build"
 do_build=1
+with_tests=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --tests) with_tests=1 ;;
     --no-build) do_build=0 ;;
     --build-dir) build_dir=$2; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -74,6 +80,12 @@ fi
 "$repo/deploy/fetch_mnist.sh"
 
 if [ "$do_build" -eq 1 ]; then
-  cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+  tests_option=()
+  if [ "$with_tests" -eq 1 ]; then
+    tests_option=(-DHEADEVO_BUILD_TESTS=ON)
+  elif [ ! -f "$build_dir/CMakeCache.txt" ]; then
+    tests_option=(-DHEADEVO_BUILD_TESTS=OFF)
+  fi
+  cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${tests_option[@]}"
   cmake --build "$build_dir" -j2
 fi
