@@ -8,23 +8,17 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 namespace headevo::worker {
 namespace {
 
-// The kernel works on each (batch, head) slice in a transposed copy: q, k, v (and, backward,
-// grad_out, out and the three gradients) as [D, N], one row per feature. For one offset o the
-// scores of the queries t in a tile are then sum_f q[f][t] k[f][t + o]: D multiply-adds over
-// contiguous runs of t, which the compiler vectorises across queries with no horizontal sum per
-// (query, key) pair (the [N, D] layout needed one per pair: a D-long dot product reduced across
-// vector lanes, which dominated the profile). The same holds for every other per-pair product:
-// out[f][t] += p[t] v[f][t + o], dq[f][t] += ds[t] k[f][t + o], dk[f][t + o] += ds[t] q[f][t],
-// dv[f][t + o] += p[t] go[f][t]. Queries are taken in tiles of kTile and, inside a tile, offset
-// by offset in increasing offset order, so that consecutive offsets read overlapping key runs.
-// Every sum runs in a fixed order (features, then offsets in sorted order, then tiles in
-// order) that depends on nothing but the shapes and offsets: results do not depend on the
-// thread count.
+// The kernel reads q, k, v in their own [B, H, N, D] layout: no transposed copies. Queries are
+// taken in tiles of kTile, and inside a tile offset by offset (in increasing offset order), so
+// that entry j reads one contiguous run of key rows t + o_j, and consecutive offsets read
+// overlapping runs that are still in L1/L2. Per (query, key) pair the work is a D-long dot
+// product and D-long multiply-adds, which the compiler vectorises (see Dot, below).
 constexpr int64_t kTile = 256;
 
 struct Dims {
@@ -45,86 +39,51 @@ struct Slice {
   int64_t count;           // real offsets of this head
 };
 
-// The distance between the rows of a transposed [D, N] copy: N rounded up to a whole number of
-// cache lines, plus one line. At N = 4096 rows exactly 16 KiB apart fell into one L1 set, and
-// the transposes, which write a column at a time, missed L1 on every store (40% of the
-// backward's time in the profile).
-inline int64_t RowStride(int64_t N) { return (N + 15) / 16 * 16 + 16; }
-
-// Per-thread scratch: the transposed [D, N] copies (`rows` of them), the scores (forward) or
-// score gradients (backward) of one tile, the offset order, each offset's valid query range,
-// and per-query softmax state.
+// Per-thread scratch for one tile: scores (then probabilities) of each offset, the offset
+// order, each offset's valid query range, and per-query softmax state.
 template <typename T>
 struct Scratch {
-  Scratch(const Dims& d, int rows)
-      : transposed(static_cast<size_t>(rows * RowStride(d.N) * d.D)),
-        scores(static_cast<size_t>(std::max<int64_t>(d.K, 1) * kTile)),
-        order(static_cast<size_t>(d.K)),
-        lo(static_cast<size_t>(d.K)),
-        hi(static_cast<size_t>(d.K)),
+  explicit Scratch(int64_t K)
+      : scores(static_cast<size_t>(std::max<int64_t>(K, 1) * kTile)),
+        order(static_cast<size_t>(K)),
+        lo(static_cast<size_t>(K)),
+        hi(static_cast<size_t>(K)),
         row(kTile),
         row2(kTile) {}
-  // Transposed copy number i.
-  T* Rows(int i, const Dims& d) { return transposed.data() + i * RowStride(d.N) * d.D; }
-  std::vector<T> transposed;
   std::vector<T> scores;  // [K, kTile]
   std::vector<int64_t> order, lo, hi;
   std::vector<T> row, row2;  // [kTile]
 };
 
-// [N, D] -> [D, N] (rows `ld` apart) and back.
-template <typename T>
-void Transpose(const T* __restrict__ rows, int64_t N, int64_t D, int64_t ld,
-               T* __restrict__ columns) {
-  for (int64_t t = 0; t < N; ++t) {
-    for (int64_t f = 0; f < D; ++f) columns[f * ld + t] = rows[t * D + f];
-  }
-}
+// The dot product of two D-vectors, summed in kLanes independent partial sums: the compiler
+// vectorises that without reassociating floating-point additions (which it may not do at
+// -O3), and the fixed summation order keeps results reproducible. kD > 0 fixes D at compile
+// time so that the loops unroll fully; kD == 0 takes it from `dim`.
+constexpr int kLanes = 8;
 
-template <typename T>
-void TransposeBack(const T* __restrict__ columns, int64_t N, int64_t D, int64_t ld,
-                   T* __restrict__ rows) {
-  for (int64_t t = 0; t < N; ++t) {
-    for (int64_t f = 0; f < D; ++f) rows[t * D + f] = columns[f * ld + t];
-  }
-}
-
-// The per-pair loops, each over n consecutive queries. Separate functions, so that __restrict__
-// on the parameters lets the compiler vectorise them without alias checks.
-
-// y[t] += a[t] b[t]
-template <typename T>
-inline void MulAdd(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
-                   int64_t n) {
-  for (int64_t t = 0; t < n; ++t) y[t] += a[t] * b[t];
-}
-
-// The sum of x[0, n) in kLanes partial sums: vectorised without reassociating additions (which
-// the compiler may not do at -O3), in an order fixed by n alone.
-constexpr int kLanes = 16;
-
-template <typename T>
-inline T Sum(const T* __restrict__ x, int64_t n) {
+template <typename T, int kD>
+inline T Dot(const T* __restrict__ a, const T* __restrict__ b, int64_t dim) {
+  const int64_t D = kD > 0 ? kD : dim;
   T acc[kLanes] = {};
-  int64_t t = 0;
-  for (; t + kLanes <= n; t += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += x[t + l];
+  int64_t f = 0;
+  for (; f + kLanes <= D; f += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += a[f + l] * b[f + l];
   }
-  for (int l = 0; t + l < n; ++l) acc[l] += x[t + l];
+  for (int l = 0; l < kLanes && f + l < D; ++l) acc[l] += a[f + l] * b[f + l];
   for (int width = kLanes / 2; width > 0; width /= 2) {
     for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
   }
   return acc[0];
 }
 
-// The sum over features of a[f][t] b[f][t + o] for the n queries from t: rows of a and b are
-// `stride` apart. Writes y[0, n).
-template <typename T>
-inline void FeatureDot(const T* a, const T* b, int64_t stride, int64_t D, T* __restrict__ y,
-                       int64_t n) {
-  std::fill(y, y + n, T(0));
-  for (int64_t f = 0; f < D; ++f) MulAdd(a + f * stride, b + f * stride, y, n);
+// y += a x over D elements. A separate function, so that __restrict__ on its parameters tells
+// the compiler that y is no input: a loop that updates several rows in place stays scalar.
+template <typename T, int kD>
+inline void Axpy(T a, const T* __restrict__ x, T* __restrict__ y, int64_t dim) {
+  const int64_t D = kD > 0 ? kD : dim;
+  for (int64_t f = 0; f < D; ++f) y[f] += a * x[f];
 }
+
 template <typename To, typename From>
 inline To BitCast(From x) {
   static_assert(sizeof(To) == sizeof(From));
@@ -238,34 +197,11 @@ void SoftmaxTile(const Slice<T>& in, int64_t t0, int64_t t1, int64_t N, Scratch<
   }
 }
 
-
-// score[t] = score[t] scale + bias
-template <typename T>
-inline void ScaleAndShift(T scale, T bias, T* __restrict__ score, int64_t n) {
-  for (int64_t t = 0; t < n; ++t) score[t] = score[t] * scale + bias;
-}
-
-// dp[t] <- p[t] (dp[t] - c[t]), the score gradient; scaled[t] <- dp[t] scale.
-template <typename T>
-inline void ScoreGradient(const T* __restrict__ p, const T* __restrict__ c, T scale,
-                          T* __restrict__ dp, T* __restrict__ scaled, int64_t n) {
-  for (int64_t t = 0; t < n; ++t) {
-    dp[t] = p[t] * (dp[t] - c[t]);
-    scaled[t] = dp[t] * scale;
-  }
-}
-
 // Writes out [N, D] and probs [K, N] of one slice.
-template <typename T>
+template <typename T, int kD>
 void ForwardSlice(const Slice<T>& in, const Dims& d, T* out, T* probs, Scratch<T>* s) {
-  const int64_t N = d.N, D = d.D;
+  const int64_t N = d.N, D = kD > 0 ? kD : d.D;
   const T scale = T(1) / std::sqrt(static_cast<T>(d.scale_dim));
-  const int64_t ld = RowStride(N);
-  T *qt = s->Rows(0, d), *kt = s->Rows(1, d), *vt = s->Rows(2, d), *ot = s->Rows(3, d);
-  Transpose(in.q, N, D, ld, qt);
-  Transpose(in.k, N, D, ld, kt);
-  Transpose(in.v, N, D, ld, vt);
-  std::fill(ot, ot + D * ld, T(0));
   SortOffsets(in, s);
   // Padding entries never get a probability; every other probs element is written per tile.
   std::fill(probs + in.count * N, probs + d.K * N, T(0));
@@ -273,64 +209,59 @@ void ForwardSlice(const Slice<T>& in, const Dims& d, T* out, T* probs, Scratch<T
     const int64_t t1 = std::min(N, t0 + kTile);
     TileRanges(in, t0, t1, N, s);
     for (int64_t i = 0; i < in.count; ++i) {
-      const int64_t o = in.offsets[s->order[i]], lo = s->lo[i], n = s->hi[i] - lo;
-      T* score = s->scores.data() + i * kTile + (lo - t0);
-      FeatureDot(qt + lo, kt + (lo + o), ld, D, score, n);
-      ScaleAndShift(scale, in.bias[s->order[i]], score, n);
+      const int64_t o = in.offsets[s->order[i]];
+      const T b = in.bias[s->order[i]];
+      T* __restrict__ sc = s->scores.data() + i * kTile - t0;
+      for (int64_t t = s->lo[i]; t < s->hi[i]; ++t) {
+        sc[t] = Dot<T, kD>(in.q + t * D, in.k + (t + o) * D, D) * scale + b;
+      }
     }
     SoftmaxTile(in, t0, t1, N, s, probs);
+    std::fill(out + t0 * D, out + t1 * D, T(0));
     for (int64_t i = 0; i < in.count; ++i) {
-      const int64_t o = in.offsets[s->order[i]], lo = s->lo[i], n = s->hi[i] - lo;
-      const T* p = probs + s->order[i] * N + lo;
-      for (int64_t f = 0; f < D; ++f) MulAdd(p, vt + f * ld + (lo + o), ot + f * ld + lo, n);
-    }
-  }
-  TransposeBack(ot, N, D, ld, out);
-}
-
-// Writes dq, dk, dv [N, D] and dbias [K] of one slice, in one sweep over the (query, key)
-// pairs. With dP = dO.v and c = sum_j p_j dP_j = dO.out (once per query, shared by its
-// offsets), the score gradient is p (dP - c).
-template <typename T>
-void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* probs,
-                   const T* grad_out, T* dq, T* dk, T* dv, T* dbias, Scratch<T>* s) {
-  const int64_t N = d.N, D = d.D;
-  const T scale = T(1) / std::sqrt(static_cast<T>(d.scale_dim));
-  const int64_t ld = RowStride(N);
-  T *qt = s->Rows(0, d), *kt = s->Rows(1, d), *vt = s->Rows(2, d);
-  T *got = s->Rows(3, d), *ot = s->Rows(4, d);
-  T *dqt = s->Rows(5, d), *dkt = s->Rows(6, d), *dvt = s->Rows(7, d);
-  Transpose(in.q, N, D, ld, qt);
-  Transpose(in.k, N, D, ld, kt);
-  Transpose(in.v, N, D, ld, vt);
-  Transpose(grad_out, N, D, ld, got);
-  Transpose(out, N, D, ld, ot);
-  std::fill(dqt, dqt + 3 * D * ld, T(0));  // dqt, dkt, dvt
-  SortOffsets(in, s);
-  T* c = s->row.data();
-  T* scaled = s->row2.data();
-  T* ds = s->scores.data();
-  for (int64_t t0 = 0; t0 < N; t0 += kTile) {
-    const int64_t t1 = std::min(N, t0 + kTile);
-    TileRanges(in, t0, t1, N, s);
-    FeatureDot(got + t0, ot + t0, ld, D, c, t1 - t0);
-    for (int64_t i = 0; i < in.count; ++i) {
-      const int64_t j = s->order[i], o = in.offsets[j], lo = s->lo[i], n = s->hi[i] - lo;
-      const T* p = probs + j * N + lo;
-      FeatureDot(got + lo, vt + (lo + o), ld, D, ds, n);
-      ScoreGradient(p, c + (lo - t0), scale, ds, scaled, n);
-      dbias[j] += Sum(ds, n);
-      for (int64_t f = 0; f < D; ++f) {
-        const int64_t query = f * ld + lo, key = f * ld + (lo + o);
-        MulAdd(scaled, kt + key, dqt + query, n);
-        MulAdd(scaled, qt + query, dkt + key, n);
-        MulAdd(p, got + query, dvt + key, n);
+      const int64_t o = in.offsets[s->order[i]];
+      const T* __restrict__ p = probs + s->order[i] * N;
+      for (int64_t t = s->lo[i]; t < s->hi[i]; ++t) {
+        Axpy<T, kD>(p[t], in.v + (t + o) * D, out + t * D, D);
       }
     }
   }
-  TransposeBack(dqt, N, D, ld, dq);
-  TransposeBack(dkt, N, D, ld, dk);
-  TransposeBack(dvt, N, D, ld, dv);
+}
+
+// Writes dq, dk, dv [N, D] and dbias [K] of one slice, in one sweep over the (query, key)
+// pairs. With dP = dO.v and c = sum_j p_j dP_j = dO.out, the score gradient is p (dP - c).
+template <typename T, int kD>
+void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* probs,
+                   const T* grad_out, T* dq, T* dk, T* dv, T* dbias, Scratch<T>* s) {
+  const int64_t N = d.N, D = kD > 0 ? kD : d.D;
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.scale_dim));
+  SortOffsets(in, s);
+  std::fill(dk, dk + N * D, T(0));
+  std::fill(dv, dv + N * D, T(0));
+  T* __restrict__ c = s->row.data();
+  for (int64_t t0 = 0; t0 < N; t0 += kTile) {
+    const int64_t t1 = std::min(N, t0 + kTile);
+    TileRanges(in, t0, t1, N, s);
+    for (int64_t t = t0; t < t1; ++t) {
+      c[t - t0] = Dot<T, kD>(grad_out + t * D, out + t * D, D);
+    }
+    std::fill(dq + t0 * D, dq + t1 * D, T(0));
+    for (int64_t i = 0; i < in.count; ++i) {
+      const int64_t j = s->order[i], o = in.offsets[j];
+      const T* __restrict__ p = probs + j * N;
+      T bias_grad = 0;
+      for (int64_t t = s->lo[i]; t < s->hi[i]; ++t) {
+        const int64_t r = t + o;
+        const T* __restrict__ go = grad_out + t * D;
+        const T ds = p[t] * (Dot<T, kD>(go, in.v + r * D, D) - c[t - t0]);
+        bias_grad += ds;
+        Axpy<T, kD>(ds * scale, in.k + r * D, dq + t * D, D);
+        Axpy<T, kD>(ds * scale, in.q + t * D, dk + r * D, D);
+        Axpy<T, kD>(p[t], go, dv + r * D, D);
+      }
+      dbias[j] += bias_grad;
+    }
+  }
 }
 
 Dims CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -376,6 +307,23 @@ Slice<T> SliceOf(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
                   counts.data_ptr<int32_t>()[h]};
 }
 
+// Calls run(std::integral_constant<int, kD>{}) with kD = D for the head sizes worth a fully
+// unrolled kernel, and kD = 0 (D read at run time) for the others.
+template <typename Run>
+void DispatchHeadDim(int64_t D, const Run& run) {
+  switch (D) {
+    case 8:
+      return run(std::integral_constant<int, 8>{});
+    case 16:
+      return run(std::integral_constant<int, 16>{});
+    case 32:
+      return run(std::integral_constant<int, 32>{});
+    case 64:
+      return run(std::integral_constant<int, 64>{});
+    default:
+      return run(std::integral_constant<int, 0>{});
+  }
+}
 
 class SparseAttentionFunction : public torch::autograd::Function<SparseAttentionFunction> {
  public:
@@ -391,13 +339,16 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
     torch::Tensor out = torch::empty_like(q);
     torch::Tensor probs_t = torch::empty({d.B, d.H, d.K, d.N}, q.options());
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "SparseAttentionCpu.forward", [&] {
-      at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
-        Scratch<scalar_t> scratch(d, 4);
-        for (int64_t bh = begin; bh < end; ++bh) {
-          ForwardSlice<scalar_t>(SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
-                                 out.data_ptr<scalar_t>() + bh * d.N * d.D,
-                                 probs_t.data_ptr<scalar_t>() + bh * d.K * d.N, &scratch);
-        }
+      DispatchHeadDim(d.D, [&](auto head_dim) {
+        constexpr int kD = decltype(head_dim)::value;
+        at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
+          Scratch<scalar_t> scratch(d.K);
+          for (int64_t bh = begin; bh < end; ++bh) {
+            ForwardSlice<scalar_t, kD>(SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
+                                       out.data_ptr<scalar_t>() + bh * d.N * d.D,
+                                       probs_t.data_ptr<scalar_t>() + bh * d.K * d.N, &scratch);
+          }
+        });
       });
     });
     ctx->save_for_backward({q, k, v, bias, offsets, counts, out, probs_t});
@@ -424,17 +375,20 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
     // Every element of dq, dk and dv is written by the slice that owns it: no zero fill here.
     torch::Tensor dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "SparseAttentionCpu.backward", [&] {
-      at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
-        Scratch<scalar_t> scratch(d, 8);
-        for (int64_t bh = begin; bh < end; ++bh) {
-          const int64_t rows = bh * d.N * d.D;
-          BackwardSlice<scalar_t>(
-              SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
-              out.data_ptr<scalar_t>() + rows, probs_t.data_ptr<scalar_t>() + bh * d.K * d.N,
-              grad_out.data_ptr<scalar_t>() + rows, dq.data_ptr<scalar_t>() + rows,
-              dk.data_ptr<scalar_t>() + rows, dv.data_ptr<scalar_t>() + rows,
-              dbias_per_batch.data_ptr<scalar_t>() + bh * d.K, &scratch);
-        }
+      DispatchHeadDim(d.D, [&](auto head_dim) {
+        constexpr int kD = decltype(head_dim)::value;
+        at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
+          Scratch<scalar_t> scratch(d.K);
+          for (int64_t bh = begin; bh < end; ++bh) {
+            const int64_t rows = bh * d.N * d.D;
+            BackwardSlice<scalar_t, kD>(
+                SliceOf<scalar_t>(q, k, v, bias, offsets, counts, d, bh), d,
+                out.data_ptr<scalar_t>() + rows, probs_t.data_ptr<scalar_t>() + bh * d.K * d.N,
+                grad_out.data_ptr<scalar_t>() + rows, dq.data_ptr<scalar_t>() + rows,
+                dk.data_ptr<scalar_t>() + rows, dv.data_ptr<scalar_t>() + rows,
+                dbias_per_batch.data_ptr<scalar_t>() + bh * d.K, &scratch);
+          }
+        });
       });
     });
     return {dq, dk, dv, dbias_per_batch.sum(0), torch::Tensor(), torch::Tensor(), torch::Tensor()};
