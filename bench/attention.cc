@@ -3,7 +3,8 @@
 // build, and the useful GFLOP/s the offset op reaches against torch::mm measured in the same run.
 // Part 2 (attention_step.h): whole training steps of the worker's model through either path.
 //
-//   build/bench/bench_attention [--quick] [--no-dense] [--steps-only] [--system-malloc]
+//   build/bench/bench_attention [--quick] [--no-dense] [--steps-only | --kernel-only]
+//                               [--system-malloc]
 //
 // Part 1 shapes: B=4, H=8, D=32, n in {512, 1024, 4096, 16384}, k in {8, 32, 128} random causal
 // offsets per head in [-(n-1), 0]. Dense (causal, with the offset bias) only where its n x n
@@ -142,7 +143,7 @@ void KernelTable(bool quick, bool with_dense, double mm_gflops) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, with_dense = true, tune_malloc = true, kernel_table = true;
+  bool quick = false, with_dense = true, tune_malloc = true, kernel_table = true, steps = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;  // n in {512, 4096}, k = 32 only
@@ -150,11 +151,13 @@ int main(int argc, char** argv) {
       with_dense = false;
     } else if (std::strcmp(argv[i], "--steps-only") == 0) {
       kernel_table = false;  // part 2 only
+    } else if (std::strcmp(argv[i], "--kernel-only") == 0) {
+      steps = false;  // part 1 only
     } else if (std::strcmp(argv[i], "--system-malloc") == 0) {
       tune_malloc = false;  // glibc's defaults: fresh pages for every large buffer
     } else {
-      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--steps-only] "
-                           "[--system-malloc]\n");
+      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--steps-only | "
+                           "--kernel-only] [--system-malloc]\n");
       return 2;
     }
   }
@@ -166,11 +169,13 @@ int main(int argc, char** argv) {
   std::printf("threads: %d (LibTorch intra-op)\n", at::get_num_threads());
   const double mm_gflops = MatmulGflops();
   std::printf("torch::mm 2048x2048 fp32: %.1f GFLOP/s\n\n", mm_gflops);
-  const headevo::bench::DenseStepFigures steps =
-      headevo::bench::RunTrainingSteps(quick, mm_gflops);
+  const headevo::bench::DenseStepFigures figures =
+      steps ? headevo::bench::RunTrainingSteps(quick, mm_gflops) : headevo::bench::DenseStepFigures{};
   if (kernel_table) KernelTable(quick, with_dense, mm_gflops);
-  std::printf(
-      "RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
-      steps.offsets_seconds / steps.matmul_seconds, steps.attention_fraction);
+  if (steps) {
+    std::printf(
+        "RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
+        figures.offsets_seconds / figures.matmul_seconds, figures.attention_fraction);
+  }
   return 0;
 }
