@@ -53,7 +53,6 @@ struct Scratch {
   std::vector<T> scores;  // [K, kTile]
   std::vector<int64_t> order, lo, hi;
   std::vector<T> row, row2;  // [kTile]
-  std::vector<T> ds;          // [K, N], backward only: score gradients of one slice
 };
 
 // The dot product of two D-vectors, summed in kLanes independent partial sums: the compiler
@@ -229,22 +228,16 @@ void ForwardSlice(const Slice<T>& in, const Dims& d, T* out, T* probs, Scratch<T
   }
 }
 
-// Writes dq, dk, dv [N, D] and dbias [K] of one slice in two passes. With dP = dO.v and
-// c = sum_j p_j dP_j = dO.out (once per query, shared by its offsets), the score gradient is
-// ds = p (dP - c). The first pass goes over query tiles: ds of every (offset, query) into
-// s->ds, dbias and dq, reading the rows of k and v. The second goes over key tiles: dk[r] =
-// sum_j ds_j(r - o_j) q[r - o_j] / sqrt(scale_dim) and dv[r] = sum_j p_j(r - o_j) dO[r - o_j],
-// reading the rows of q and dO. One sweep that also scattered into dk and dv needed the rows of
-// k, v, dk and dv at once (2 MiB per slice at N = 4096, D = 32: more than this machine's L2),
-// where each pass now needs half of that, and dk and dv rows are updated while their tile is
-// in cache.
+// Writes dq, dk, dv [N, D] and dbias [K] of one slice, in one sweep over the (query, key)
+// pairs. With dP = dO.v and c = sum_j p_j dP_j = dO.out, the score gradient is p (dP - c).
 template <typename T, int kD>
 void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* probs,
                    const T* grad_out, T* dq, T* dk, T* dv, T* dbias, Scratch<T>* s) {
   const int64_t N = d.N, D = kD > 0 ? kD : d.D;
   const T scale = T(1) / std::sqrt(static_cast<T>(d.scale_dim));
   SortOffsets(in, s);
-  s->ds.resize(static_cast<size_t>(d.K * N));
+  std::fill(dk, dk + N * D, T(0));
+  std::fill(dv, dv + N * D, T(0));
   T* __restrict__ c = s->row.data();
   for (int64_t t0 = 0; t0 < N; t0 += kTile) {
     const int64_t t1 = std::min(N, t0 + kTile);
@@ -256,34 +249,17 @@ void BackwardSlice(const Slice<T>& in, const Dims& d, const T* out, const T* pro
     for (int64_t i = 0; i < in.count; ++i) {
       const int64_t j = s->order[i], o = in.offsets[j];
       const T* __restrict__ p = probs + j * N;
-      T* __restrict__ ds = s->ds.data() + j * N;
       T bias_grad = 0;
       for (int64_t t = s->lo[i]; t < s->hi[i]; ++t) {
         const int64_t r = t + o;
-        ds[t] = p[t] * (Dot<T, kD>(grad_out + t * D, in.v + r * D, D) - c[t - t0]);
-        bias_grad += ds[t];
-        Axpy<T, kD>(ds[t] * scale, in.k + r * D, dq + t * D, D);
+        const T* __restrict__ go = grad_out + t * D;
+        const T ds = p[t] * (Dot<T, kD>(go, in.v + r * D, D) - c[t - t0]);
+        bias_grad += ds;
+        Axpy<T, kD>(ds * scale, in.k + r * D, dq + t * D, D);
+        Axpy<T, kD>(ds * scale, in.q + t * D, dk + r * D, D);
+        Axpy<T, kD>(p[t], go, dv + r * D, D);
       }
       dbias[j] += bias_grad;
-    }
-  }
-  // Key tiles: the keys r in [r0, r1) that offset o reaches come from the queries r - o, the
-  // query tile [r0 - o, r1 - o).
-  for (int64_t r0 = 0; r0 < N; r0 += kTile) {
-    const int64_t r1 = std::min(N, r0 + kTile);
-    std::fill(dk + r0 * D, dk + r1 * D, T(0));
-    std::fill(dv + r0 * D, dv + r1 * D, T(0));
-    for (int64_t i = 0; i < in.count; ++i) {
-      const int64_t j = s->order[i], o = in.offsets[j];
-      const T* __restrict__ p = probs + j * N;
-      const T* __restrict__ ds = s->ds.data() + j * N;
-      // Keys whose query r - o lies in [0, N).
-      const int64_t lo = std::clamp(o, r0, r1), hi = std::clamp(N + o, lo, r1);
-      for (int64_t r = lo; r < hi; ++r) {
-        const int64_t t = r - o;
-        Axpy<T, kD>(ds[t] * scale, in.q + t * D, dk + r * D, D);
-        Axpy<T, kD>(p[t], grad_out + t * D, dv + r * D, D);
-      }
     }
   }
 }
