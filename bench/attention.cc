@@ -168,8 +168,9 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--system-malloc") == 0) {
       tune_malloc = false;  // glibc's defaults: fresh pages for every large buffer
     } else {
-      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--steps-only | "
-                           "--kernel-only] [--system-malloc] [--omp-spin]\n");
+      std::fprintf(stderr,
+                   "usage: bench_attention [--quick] [--no-dense] [--steps-only | "
+                   "--kernel-only] [--system-malloc] [--omp-spin]\n");
       return 2;
     }
   }
@@ -184,12 +185,12 @@ int main(int argc, char** argv) {
   const double mm_gflops = MatmulGflops();
   std::printf("torch::mm 2048x2048 fp32: %.1f GFLOP/s\n\n", mm_gflops);
   const headevo::bench::DenseStepFigures figures =
-      steps ? headevo::bench::RunTrainingSteps(quick, mm_gflops) : headevo::bench::DenseStepFigures{};
+      steps ? headevo::bench::RunTrainingSteps(quick, mm_gflops)
+            : headevo::bench::DenseStepFigures{};
   if (kernel_table) KernelTable(quick, with_dense, mm_gflops);
   if (steps) {
-    std::printf(
-        "RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
-        figures.offsets_seconds / figures.matmul_seconds, figures.attention_fraction);
+    std::printf("RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
+                figures.offsets_seconds / figures.matmul_seconds, figures.attention_fraction);
   }
   return 0;
 }

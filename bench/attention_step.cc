@@ -3,8 +3,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <set>
@@ -211,10 +211,9 @@ DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
                   matmul * 1e3, offsets / matmul);
       std::fflush(stdout);
       const AttentionPath path = automatic ? AttentionPath::kMatmul : AttentionPath::kOffsets;
-      const double attention =
-          kLayers * AttentionSeconds(n, genome.heads, path, n >= 4096 ? 1 : 3);
-      breakdown.back().push_back({genome.name, path, automatic ? matmul : offsets, attention,
-                                  StepFlops(n, genome.heads)});
+      const double attention = kLayers * AttentionSeconds(n, genome.heads, path, n >= 4096 ? 1 : 3);
+      breakdown.back().push_back(
+          {genome.name, path, automatic ? matmul : offsets, attention, StepFlops(n, genome.heads)});
       if (n == 784 && genome.name == "dense") {
         figures.offsets_seconds = offsets;
         figures.matmul_seconds = matmul;
