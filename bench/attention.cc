@@ -3,15 +3,19 @@
 // build, and the useful GFLOP/s the offset op reaches against torch::mm measured in the same run.
 // Part 2 (attention_step.h): whole training steps of the worker's model through either path.
 //
-//   build/bench/bench_attention [--quick] [--no-dense] [--steps-only] [--system-malloc]
+//   build/bench/bench_attention [--quick] [--no-dense] [--steps-only | --kernel-only]
+//                               [--system-malloc] [--omp-spin]
 //
 // Part 1 shapes: B=4, H=8, D=32, n in {512, 1024, 4096, 16384}, k in {8, 32, 128} random causal
 // offsets per head in [-(n-1), 0]. Dense (causal, with the offset bias) only where its n x n
 // scores fit: n <= 4096. Each time is the best of several repetitions after a warm-up.
 // Useful flops count only in-range (query, key) pairs: 4D forward (QK, PV), 8D backward
-// (dP, dQ, dK, dV). The last two lines are machine-readable:
+// (dP, dQ, dK, dV). Machine-readable lines: part 2's per-length breakdown (attention_step.h),
+// then part 1's and part 2's summaries:
 //   RESULT speedup_vs_dense_n4096_k32=<x> mm_fraction_n4096_k32=<f>
 //   RESULT dense_step_speedup_n784=<offset kernel / matmul> dense_attention_mm_fraction_n784=<f>
+// --omp-spin keeps libgomp's spinning wait policy, which the bench, like `headevo`, otherwise
+// replaces (worker/thread_tuning.h).
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -19,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -32,6 +37,7 @@
 #include "worker/genome_layout.h"
 #include "worker/matmul_attention.h"
 #include "worker/sparse_attention.h"
+#include "worker/thread_tuning.h"
 
 namespace {
 
@@ -142,7 +148,12 @@ void KernelTable(bool quick, bool with_dense, double mm_gflops) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, with_dense = true, tune_malloc = true, kernel_table = true;
+  // As `headevo` does first thing (see worker/thread_tuning.h), unless told to keep libgomp's
+  // spinning threads.
+  bool omp_spin = false;
+  for (int i = 1; i < argc; ++i) omp_spin = omp_spin || std::strcmp(argv[i], "--omp-spin") == 0;
+  if (!omp_spin) headevo::worker::RestartWithSleepingOpenMpThreads(argv);
+  bool quick = false, with_dense = true, tune_malloc = true, kernel_table = true, steps = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;  // n in {512, 4096}, k = 32 only
@@ -150,27 +161,36 @@ int main(int argc, char** argv) {
       with_dense = false;
     } else if (std::strcmp(argv[i], "--steps-only") == 0) {
       kernel_table = false;  // part 2 only
+    } else if (std::strcmp(argv[i], "--kernel-only") == 0) {
+      steps = false;  // part 1 only
+    } else if (std::strcmp(argv[i], "--omp-spin") == 0) {
+      // libgomp's default wait policy (handled above)
     } else if (std::strcmp(argv[i], "--system-malloc") == 0) {
       tune_malloc = false;  // glibc's defaults: fresh pages for every large buffer
     } else {
-      std::fprintf(stderr, "usage: bench_attention [--quick] [--no-dense] [--steps-only] "
-                           "[--system-malloc]\n");
+      std::fprintf(stderr,
+                   "usage: bench_attention [--quick] [--no-dense] [--steps-only | "
+                   "--kernel-only] [--system-malloc] [--omp-spin]\n");
       return 2;
     }
   }
   // As `headevo` does at start-up (see worker/allocator_tuning.h).
   const bool tuned = tune_malloc && headevo::worker::KeepFreedMemoryInProcess();
   std::printf("malloc: %s\n", tuned ? "freed memory kept in the process" : "glibc defaults");
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf("OMP_WAIT_POLICY: %s\n", wait_policy != nullptr ? wait_policy : "unset (spinning)");
   // Debian's LibTorch (OpenMP) may start with one thread; use every core, as the worker does.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::printf("threads: %d (LibTorch intra-op)\n", at::get_num_threads());
   const double mm_gflops = MatmulGflops();
   std::printf("torch::mm 2048x2048 fp32: %.1f GFLOP/s\n\n", mm_gflops);
-  const headevo::bench::DenseStepFigures steps =
-      headevo::bench::RunTrainingSteps(quick, mm_gflops);
+  const headevo::bench::DenseStepFigures figures =
+      steps ? headevo::bench::RunTrainingSteps(quick, mm_gflops)
+            : headevo::bench::DenseStepFigures{};
   if (kernel_table) KernelTable(quick, with_dense, mm_gflops);
-  std::printf(
-      "RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
-      steps.offsets_seconds / steps.matmul_seconds, steps.attention_fraction);
+  if (steps) {
+    std::printf("RESULT dense_step_speedup_n784=%.1f dense_attention_mm_fraction_n784=%.3f\n",
+                figures.offsets_seconds / figures.matmul_seconds, figures.attention_fraction);
+  }
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <set>
@@ -13,6 +14,7 @@
 #include "worker/genome_layout.h"
 #include "worker/matmul_attention.h"
 #include "worker/model.h"
+#include "worker/sparse_attention.h"
 
 namespace headevo::bench {
 namespace {
@@ -21,6 +23,7 @@ using headevo::worker::AttentionPath;
 using Offsets = std::vector<std::vector<int32_t>>;
 
 constexpr int64_t kBatch = 8, kLayers = 2, kHeads = 4, kDModel = 32, kHeadDim = 8, kVocab = 256;
+constexpr int64_t kMlpRatio = 4;
 
 double Seconds(const std::function<void()>& run) {
   const auto start = std::chrono::steady_clock::now();
@@ -54,7 +57,7 @@ double StepSeconds(int64_t n, const Offsets& heads, AttentionPath path, int repe
   options.vocab_size = kVocab;
   options.d_model = kDModel;
   options.d_head = kHeadDim;
-  options.mlp_ratio = 4;
+  options.mlp_ratio = kMlpRatio;
   options.seq_len = n;
   options.offsets.assign(kLayers, heads);
   options.attention_path = path;
@@ -94,6 +97,83 @@ double DenseAttentionGflops(int64_t n, int repetitions) {
   return flops / seconds / 1e9;
 }
 
+// Forward + backward of one layer's attention op alone, at the model's shapes (q, k, v of
+// [B, H, n, d_head], the bias), through `path` as the model would run it in training.
+double AttentionSeconds(int64_t n, const Offsets& heads, AttentionPath path, int repetitions) {
+  const worker::AttentionPattern pattern = worker::AttentionPattern::Build(heads, n, torch::kCPU);
+  const bool matmul = path == AttentionPath::kMatmul;
+  const worker::MatmulAttentionPlan plan =
+      matmul ? worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU)
+             : worker::MatmulAttentionPlan{};
+  torch::manual_seed(0);
+  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
+  torch::Tensor q = make(), k = make(), v = make();
+  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
+  const torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
+  return BestSeconds(repetitions, [&] {
+    const torch::Tensor out =
+        matmul ? worker::MatmulAttention(q, k, v, bias, plan, pattern, kHeadDim,
+                                         worker::ProbsWanted::kNone)
+                     .output
+               : worker::SparseAttention(q, k, v, bias, pattern, kHeadDim).output;
+    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
+  });
+}
+
+// The model's flops in one training step: 6 per weight of its matrix products per token
+// (forward 2, backward 4; embedding lookups, norms and biases left out) and 12 d_head per
+// in-range (query, key) pair of each head (4 forward, 8 backward), the masked half of dense
+// attention not counted.
+double StepFlops(int64_t n, const Offsets& heads) {
+  const double weights =
+      kLayers * (3.0 * kDModel * kHeads * kHeadDim + kHeads * kHeadDim * kDModel +
+                 2.0 * kDModel * kMlpRatio * kDModel) +
+      static_cast<double>(kDModel) * kVocab;
+  double pairs = 0;
+  for (const auto& head : heads) {
+    for (int32_t o : head) pairs += static_cast<double>(std::max<int64_t>(0, n - std::abs(o)));
+  }
+  return 6.0 * weights * kBatch * n + kLayers * 12.0 * kHeadDim * kBatch * pairs;
+}
+
+struct StepRow {
+  std::string genome;
+  AttentionPath path;  // what the worker picks
+  double step_seconds = 0, attention_seconds = 0, flops = 0;
+};
+
+// Where the steps of one length went: per genome, through the path the worker picks, the
+// share of the step in attention (both layers' op alone, forward + backward), tokens/s and
+// its ratio to dense's, and model flop utilisation against torch::mm's rate. Prints the
+// table rows and a RESULT line.
+void PrintBreakdown(int64_t n, const std::vector<StepRow>& rows, double mm_gflops) {
+  double dense_seconds = 0;
+  for (const StepRow& row : rows) {
+    if (row.genome == "dense") dense_seconds = row.step_seconds;
+  }
+  std::string result = "RESULT";
+  for (const StepRow& row : rows) {
+    const double share = row.attention_seconds / row.step_seconds;
+    const double tokens_per_second = kBatch * n / row.step_seconds;
+    const double mfu = row.flops / row.step_seconds / 1e9 / mm_gflops;
+    std::printf("%6lld %8s %8s %10.1f %13.1f %6.2f %10.0f %9.1fx %7.3f\n",
+                static_cast<long long>(n), row.genome.c_str(),
+                row.path == AttentionPath::kMatmul ? "matmul" : "offsets", row.step_seconds * 1e3,
+                row.attention_seconds * 1e3, share, tokens_per_second,
+                dense_seconds / row.step_seconds, mfu);
+    std::string name = row.genome == "k=8" ? "k8" : row.genome;
+    char fields[160];
+    std::snprintf(fields, sizeof fields,
+                  " attention_share_%s_n%lld=%.2f tokens_per_s_vs_dense_%s_n%lld=%.2f "
+                  "mfu_%s_n%lld=%.3f",
+                  name.c_str(), static_cast<long long>(n), share, name.c_str(),
+                  static_cast<long long>(n), dense_seconds / row.step_seconds, name.c_str(),
+                  static_cast<long long>(n), mfu);
+    result += fields;
+  }
+  std::printf("%s\n", result.c_str());
+}
+
 }  // namespace
 
 double BestSeconds(int repetitions, const std::function<void()>& run) {
@@ -117,7 +197,9 @@ DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
   std::mt19937 rng(1);
   const std::vector<int64_t> lengths =
       quick ? std::vector<int64_t>{256, 784} : std::vector<int64_t>{256, 784, 4096};
+  std::vector<std::vector<StepRow>> breakdown;
   for (int64_t n : lengths) {
+    breakdown.emplace_back();
     for (const Genome& genome : Genomes(n, rng)) {
       const bool slow = n >= 4096 && genome.name == "dense";
       const double offsets =
@@ -128,12 +210,23 @@ DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
                   genome.name.c_str(), automatic ? "matmul" : "offsets", offsets * 1e3,
                   matmul * 1e3, offsets / matmul);
       std::fflush(stdout);
+      const AttentionPath path = automatic ? AttentionPath::kMatmul : AttentionPath::kOffsets;
+      const double attention = kLayers * AttentionSeconds(n, genome.heads, path, n >= 4096 ? 1 : 3);
+      breakdown.back().push_back(
+          {genome.name, path, automatic ? matmul : offsets, attention, StepFlops(n, genome.heads)});
       if (n == 784 && genome.name == "dense") {
         figures.offsets_seconds = offsets;
         figures.matmul_seconds = matmul;
       }
     }
   }
+  std::printf(
+      "\nWhere a step goes, through the path the worker picks: attention = both layers' op "
+      "alone (forward + backward), share of the step; tokens/s and its ratio to dense's; model "
+      "flop utilisation (useful flops, of torch::mm's rate):\n");
+  std::printf("%6s %8s %8s %10s %13s %6s %10s %10s %7s\n", "n", "genome", "path", "step ms",
+              "attention ms", "share", "tokens/s", "vs dense", "mfu");
+  for (size_t i = 0; i < lengths.size(); ++i) PrintBreakdown(lengths[i], breakdown[i], mm_gflops);
   std::printf(
       "\nDense attention alone through the products (forward + backward, B %lld, H %lld, "
       "D %lld; flops of the full n x n products):\n",

@@ -1,7 +1,9 @@
 // bench_attention's second part: whole training steps of the worker's own model (forward,
 // backward and an AdamW step) through each attention path, at the MNIST-like shape of issue 28
-// (d_model 32, 2 layers x 4 heads of d_head 8, batch 8, causal), and the rate the matrix-product
-// path reaches in its attention part, as a fraction of torch::mm's.
+// (d_model 32, 2 layers x 4 heads of d_head 8, batch 8, causal); where the step goes through
+// the path the worker picks (share in attention, tokens/s against dense, model flop utilisation
+// against torch::mm's rate); and the rate the matrix-product path reaches in its attention part,
+// as a fraction of torch::mm's.
 #ifndef HEADEVO_BENCH_ATTENTION_STEP_H_
 #define HEADEVO_BENCH_ATTENTION_STEP_H_
 
@@ -19,8 +21,10 @@ struct DenseStepFigures {
   double attention_fraction = 0;  // the products' attention forward + backward, of mm's rate
 };
 
-// Prints a table (n in {256, 784, 4096}; {256, 784} when quick) of dense, local 32 and a random
-// k = 8 genome and returns the n = 784 dense figures. mm_gflops: torch::mm's rate.
+// Prints tables (n in {256, 784, 4096}; {256, 784} when quick) of dense, local 32 and a random
+// k = 8 genome, one RESULT line per n (attention_share_<genome>_n<n>,
+// tokens_per_s_vs_dense_<genome>_n<n>, mfu_<genome>_n<n>), and returns the n = 784 dense
+// figures. mm_gflops: torch::mm's rate.
 DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops);
 
 }  // namespace headevo::bench

@@ -5,6 +5,7 @@
 #include "cli/command_line/command_table.h"
 #include "cli/command_line/registrations.h"
 #include "worker/allocator_tuning.h"
+#include "worker/thread_tuning.h"
 
 namespace {
 
@@ -28,6 +29,7 @@ constexpr char kAbout[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  headevo::worker::RestartWithSleepingOpenMpThreads(argv);
   headevo::worker::KeepFreedMemoryInProcess();
   CLI::App app{kAbout, "headevo"};
   app.require_subcommand(1);
