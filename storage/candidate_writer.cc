@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -19,8 +18,8 @@ namespace {
 using headevo::v1::Candidate;
 using headevo::v1::Head;
 
-// Per genome slot: the stored head for a carried head, nullopt for a new one.
-using HeadPlan = std::vector<std::optional<StoredHead>>;
+// Per genome slot: the stored head for a carried head (in the LineageCache), null for a new one.
+using HeadPlan = std::vector<const StoredHead*>;
 // The parent's heads by id: one query answers most carried-head and every pruned-head check.
 using ParentHeads = std::unordered_map<int64_t, StoredHead>;
 
@@ -62,7 +61,7 @@ absl::StatusOr<const StoredHead*> FindHead(Database& db, LineageCache& cache, in
 
 // The heads of the parent of `c` (none for a root), read once per batch.
 absl::StatusOr<const ParentHeads*> FindParentHeads(Database& db, const Candidate& c,
-                                                  LineageCache& cache) {
+                                                   LineageCache& cache) {
   static const ParentHeads* const kNone = new ParentHeads();
   if (c.parent_id() == 0) return kNone;
   auto cached = cache.heads_of_candidate.find(c.parent_id());
@@ -73,14 +72,13 @@ absl::StatusOr<const ParentHeads*> FindParentHeads(Database& db, const Candidate
 }
 
 // A head the genome carries by id: must be stored in this search with this layer and offsets.
-absl::StatusOr<StoredHead> CheckCarriedHead(Database& db, const Candidate& c,
-                                            const ParentHeads& parent_heads, LineageCache& cache,
-                                            int slot) {
+absl::StatusOr<const StoredHead*> CheckCarriedHead(Database& db, const Candidate& c,
+                                                   const ParentHeads& parent_heads,
+                                                   LineageCache& cache, int slot) {
   const Head& head = c.genome().heads(slot);
   auto in_parent = parent_heads.find(head.id());
-  absl::StatusOr<const StoredHead*> found = in_parent != parent_heads.end()
-                                                ? &in_parent->second
-                                                : FindHead(db, cache, head.id());
+  absl::StatusOr<const StoredHead*> found =
+      in_parent != parent_heads.end() ? &in_parent->second : FindHead(db, cache, head.id());
   if (absl::IsNotFound(found.status())) {
     return absl::InvalidArgumentError(
         absl::StrCat("slot ", slot, ": head ", head.id(), " does not exist"));
@@ -94,13 +92,12 @@ absl::StatusOr<StoredHead> CheckCarriedHead(Database& db, const Candidate& c,
   }
   if (stored.head.layer() != head.layer() ||
       !std::equal(head.offsets().offsets().begin(), head.offsets().offsets().end(),
-                  stored.head.offsets().offsets().begin(),
-                  stored.head.offsets().offsets().end())) {
+                  stored.head.offsets().offsets().begin(), stored.head.offsets().offsets().end())) {
     return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": head ", head.id(),
                                                    " is stored as ", Describe(stored.head),
                                                    ", the genome says ", Describe(head)));
   }
-  return stored;
+  return &stored;
 }
 
 // A GROWN head widens a head of the parent: same layer, same offsets, more columns.
@@ -171,16 +168,16 @@ absl::StatusOr<HeadPlan> CheckHeads(Database& db, const Candidate& c,
     }
     if (head.id() == 0) {
       if (absl::Status s = CheckNewHead(db, c, parent_heads, cache, slot); !s.ok()) return s;
-      plan.emplace_back();
+      plan.push_back(nullptr);
       continue;
     }
     if (auto [it, inserted] = slot_of_id.emplace(head.id(), slot); !inserted) {
       return absl::InvalidArgumentError(
           absl::StrCat("head ", head.id(), " appears at slots ", it->second, " and ", slot));
     }
-    absl::StatusOr<StoredHead> stored = CheckCarriedHead(db, c, parent_heads, cache, slot);
+    absl::StatusOr<const StoredHead*> stored = CheckCarriedHead(db, c, parent_heads, cache, slot);
     if (!stored.ok()) return stored.status();
-    plan.push_back(*std::move(stored));
+    plan.push_back(*stored);
   }
   return plan;
 }
@@ -316,7 +313,7 @@ absl::Status WriteHeads(Database& db, const HeadPlan& plan, Candidate& out) {
   out.mutable_mutation()->clear_added_head_slots();
   for (int slot = 0; slot < out.genome().heads_size(); ++slot) {
     Head& head = *out.mutable_genome()->mutable_heads(slot);
-    if (plan[slot].has_value()) {
+    if (plan[slot] != nullptr) {
       head = plan[slot]->head;
       head.set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
     } else {

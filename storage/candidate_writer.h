@@ -25,10 +25,10 @@ namespace headevo::storage {
 // instead of once per child. Use a fresh one per transaction: a row read in a transaction that
 // rolled back must not be trusted after it.
 struct LineageCache {
-  std::unordered_set<int64_t> searches;                  // known to exist
+  std::unordered_set<int64_t> searches;  // known to exist
   std::unordered_map<int64_t, int64_t> search_of_candidate;
   std::unordered_map<int64_t, std::unordered_map<int64_t, StoredHead>> heads_of_candidate;
-  std::unordered_map<int64_t, StoredHead> heads;         // by id, read one at a time
+  std::unordered_map<int64_t, StoredHead> heads;  // by id, read one at a time
 };
 
 // Checks, in order, returning the first failure:

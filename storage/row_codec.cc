@@ -35,7 +35,8 @@ constexpr absl::string_view kGrowthKindPrefix = "GROWTH_KIND_";
 template <typename Enum>
 const std::vector<std::pair<std::string, Enum>>& EnumNames(absl::string_view prefix) {
   static const std::vector<std::pair<std::string, Enum>>* const names = [prefix] {
-    const google::protobuf::EnumDescriptor* descriptor = google::protobuf::GetEnumDescriptor<Enum>();
+    const google::protobuf::EnumDescriptor* descriptor =
+        google::protobuf::GetEnumDescriptor<Enum>();
     auto* all = new std::vector<std::pair<std::string, Enum>>();
     for (int i = 0; i < descriptor->value_count(); ++i) {
       std::string name(descriptor->value(i)->name());

@@ -40,8 +40,8 @@ class BatchTest : public StoreTest {
       const Candidate& parent = i % 2 == 0 ? a_ : b_;
       const Candidate& other = i % 2 == 0 ? b_ : a_;
       std::vector<headevo::v1::Head> heads = {Carry(parent, 0), Carry(parent, 2)};
-      heads.push_back(NewHead(0, {-9, -(i + 1)}, HEAD_ORIGIN_SAMPLED, headevo::v1::SAMPLER_BEST,
-                              "", parent.genome().heads(0).id()));
+      heads.push_back(NewHead(0, {-9, -(i + 1)}, HEAD_ORIGIN_SAMPLED, headevo::v1::SAMPLER_BEST, "",
+                              parent.genome().heads(0).id()));
       heads.push_back(NewHead(1, {-4}, HEAD_ORIGIN_SAMPLED, headevo::v1::SAMPLER_BEST, "",
                               other.genome().heads(1).id()));
       if (i >= 4) {
@@ -74,7 +74,9 @@ TEST_F(BatchTest, ABatchEqualsTheSameCandidatesWrittenOneByOne) {
     ASSERT_OK_AND_ASSIGN(std::vector<Candidate> single,
                          one_by_one->InsertCandidates({generation[i]}));
     EXPECT_TRUE(MessageDifferencer::Equals(batch[i], single[0]))
-        << "batch:\n" << batch[i].DebugString() << "one by one:\n" << single[0].DebugString();
+        << "batch:\n"
+        << batch[i].DebugString() << "one by one:\n"
+        << single[0].DebugString();
     ASSERT_OK_AND_ASSIGN(Candidate stored, store_->GetCandidate(batch[i].id()));
     ASSERT_OK_AND_ASSIGN(Candidate stored_single, one_by_one->GetCandidate(single[0].id()));
     EXPECT_TRUE(MessageDifferencer::Equals(stored, stored_single)) << stored.DebugString();
