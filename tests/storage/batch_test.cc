@@ -1,9 +1,11 @@
 // A batch of candidates written in one call (one transaction): the writer reads each parent and
-// head once per batch (LineageCache) and runs without SQLite's foreign key enforcement, so the
-// batch must come out exactly as the same candidates written one at a time, refuse the same
-// bad ones, and leave every reference intact with foreign keys back on.
+// head once per batch (LineageCache) and, from SqliteStore::kBatchWithoutForeignKeys
+// candidates on, runs without SQLite's foreign key enforcement. So a batch must come out
+// exactly as the same candidates written one at a time, refuse the same bad ones, and leave
+// every reference intact with foreign keys back on.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -32,19 +34,21 @@ class BatchTest : public StoreTest {
     b_ = roots[1];
   }
 
-  // Children of a_ and b_ in turns, sharing parents as a generation does: carried heads,
-  // sampled heads with a source in the parent and in the other root, a grown head, pruned ones.
-  std::vector<Candidate> Generation() const {
+  // `size` children of a_ and b_ in turns, sharing parents as a generation does: carried
+  // heads, sampled heads with a source in the parent and in the other root, grown heads, pruned
+  // ones. The default is large enough to be written without foreign key enforcement.
+  std::vector<Candidate> Generation(
+      size_t size = storage::SqliteStore::kBatchWithoutForeignKeys) const {
     std::vector<Candidate> children;
-    for (int i = 0; i < 6; ++i) {
+    for (size_t i = 0; i < size; ++i) {
       const Candidate& parent = i % 2 == 0 ? a_ : b_;
       const Candidate& other = i % 2 == 0 ? b_ : a_;
       std::vector<headevo::v1::Head> heads = {Carry(parent, 0), Carry(parent, 2)};
-      heads.push_back(NewHead(0, {-9, -(i + 1)}, HEAD_ORIGIN_SAMPLED, headevo::v1::SAMPLER_BEST, "",
-                              parent.genome().heads(0).id()));
+      heads.push_back(NewHead(0, {-9, -1 - static_cast<int32_t>(i % 8)}, HEAD_ORIGIN_SAMPLED,
+                              headevo::v1::SAMPLER_BEST, "", parent.genome().heads(0).id()));
       heads.push_back(NewHead(1, {-4}, HEAD_ORIGIN_SAMPLED, headevo::v1::SAMPLER_BEST, "",
                               other.genome().heads(1).id()));
-      if (i >= 4) {
+      if (i % 3 == 1) {
         headevo::v1::Head grown = Carry(parent, 1);
         grown.set_id(0);
         grown.set_origin(HEAD_ORIGIN_GROWN);
@@ -67,20 +71,23 @@ TEST_F(BatchTest, ABatchEqualsTheSameCandidatesWrittenOneByOne) {
   ASSERT_OK(one_by_one->CreateSearch({0, "test", "[model]\n", 7}).status());
   ASSERT_OK(one_by_one->InsertCandidates({MakeRoot(search_id_), MakeRoot(search_id_)}).status());
 
-  const std::vector<Candidate> generation = Generation();
-  ASSERT_OK_AND_ASSIGN(std::vector<Candidate> batch, store_->InsertCandidates(generation));
-  ASSERT_EQ(batch.size(), generation.size());
-  for (size_t i = 0; i < generation.size(); ++i) {
-    ASSERT_OK_AND_ASSIGN(std::vector<Candidate> single,
-                         one_by_one->InsertCandidates({generation[i]}));
-    EXPECT_TRUE(MessageDifferencer::Equals(batch[i], single[0]))
-        << "batch:\n"
-        << batch[i].DebugString() << "one by one:\n"
-        << single[0].DebugString();
-    ASSERT_OK_AND_ASSIGN(Candidate stored, store_->GetCandidate(batch[i].id()));
-    ASSERT_OK_AND_ASSIGN(Candidate stored_single, one_by_one->GetCandidate(single[0].id()));
-    EXPECT_TRUE(MessageDifferencer::Equals(stored, stored_single)) << stored.DebugString();
-    EXPECT_TRUE(MessageDifferencer::Equals(stored, batch[i])) << "returned as stored";
+  // A batch written without foreign key enforcement, then one written with it.
+  for (size_t size : {storage::SqliteStore::kBatchWithoutForeignKeys, size_t{5}}) {
+    const std::vector<Candidate> generation = Generation(size);
+    ASSERT_OK_AND_ASSIGN(std::vector<Candidate> batch, store_->InsertCandidates(generation));
+    ASSERT_EQ(batch.size(), generation.size());
+    for (size_t i = 0; i < generation.size(); ++i) {
+      ASSERT_OK_AND_ASSIGN(std::vector<Candidate> single,
+                           one_by_one->InsertCandidates({generation[i]}));
+      EXPECT_TRUE(MessageDifferencer::Equals(batch[i], single[0]))
+          << "batch:\n"
+          << batch[i].DebugString() << "one by one:\n"
+          << single[0].DebugString();
+      ASSERT_OK_AND_ASSIGN(Candidate stored, store_->GetCandidate(batch[i].id()));
+      ASSERT_OK_AND_ASSIGN(Candidate stored_single, one_by_one->GetCandidate(single[0].id()));
+      EXPECT_TRUE(MessageDifferencer::Equals(stored, stored_single)) << stored.DebugString();
+      EXPECT_TRUE(MessageDifferencer::Equals(stored, batch[i])) << "returned as stored";
+    }
   }
 }
 
@@ -104,11 +111,12 @@ TEST_F(BatchTest, AChildIsCheckedAgainstItsOwnParentNotAnotherOneInTheBatch) {
 }
 
 TEST_F(BatchTest, ReferencesHoldAndForeignKeysAreBackOnAfterABatch) {
-  std::vector<storage::NewJob> jobs(6);
+  const std::vector<Candidate> generation = Generation();
+  std::vector<storage::NewJob> jobs(generation.size());
   for (storage::NewJob& job : jobs) job.training.set_steps(10);
-  ASSERT_OK(store_->InsertCandidatesWithJobs(Generation(), jobs, 1000).status());
-  std::vector<Candidate> bad = Generation();
-  bad[5].set_parent_id(4242);
+  ASSERT_OK(store_->InsertCandidatesWithJobs(generation, jobs, 1000).status());
+  std::vector<Candidate> bad = generation;
+  bad.back().set_parent_id(4242);
   EXPECT_TRUE(IsError(store_->InsertCandidatesWithJobs(bad, jobs, 2000).status(),
                       absl::StatusCode::kInvalidArgument, "parent candidate 4242"));
 
@@ -123,8 +131,8 @@ TEST_F(BatchTest, ReferencesHoldAndForeignKeysAreBackOnAfterABatch) {
                          "VALUES (4242, 0, 1)",
                          "inserting a dangling row")
                    .ok());
-  EXPECT_EQ(CountRows("candidates"), 8);
-  EXPECT_EQ(CountRows("jobs"), 6);
+  EXPECT_EQ(CountRows("candidates"), 2 + static_cast<int64_t>(generation.size()));
+  EXPECT_EQ(CountRows("jobs"), static_cast<int64_t>(generation.size()));
 }
 
 }  // namespace
