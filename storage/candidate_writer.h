@@ -3,8 +3,9 @@
 // written so far.
 //
 // The checks below are the only ones a candidate's rows get when the caller writes a batch
-// with foreign key enforcement off (SqliteStore does): every reference written (search,
-// parent, carried, source and pruned heads) is one of them, or a row this call just wrote.
+// with foreign key enforcement off (SqliteStore does for large batches, and the job it writes
+// beside names only this candidate and its search): every reference written (search, parent,
+// carried, source, grown and pruned heads) is checked here, or names a row this call wrote.
 #ifndef HEADEVO_STORAGE_CANDIDATE_WRITER_H_
 #define HEADEVO_STORAGE_CANDIDATE_WRITER_H_
 
