@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -19,8 +18,8 @@ namespace {
 using headevo::v1::Candidate;
 using headevo::v1::Head;
 
-// Per genome slot: the stored head for a carried head, nullopt for a new one.
-using HeadPlan = std::vector<std::optional<StoredHead>>;
+// Per genome slot: the stored head for a carried head (in the LineageCache), null for a new one.
+using HeadPlan = std::vector<const StoredHead*>;
 // The parent's heads by id: one query answers most carried-head and every pruned-head check.
 using ParentHeads = std::unordered_map<int64_t, StoredHead>;
 
@@ -29,50 +28,76 @@ std::string Describe(const Head& head) {
                       absl::StrJoin(head.offsets().offsets(), ","), "}");
 }
 
-absl::Status CheckParent(Database& db, const Candidate& c) {
+absl::Status CheckParent(Database& db, const Candidate& c, LineageCache& cache) {
   if (c.parent_id() == 0) return absl::OkStatus();
-  absl::StatusOr<Statement> stmt = db.Prepare("SELECT search_id FROM candidates WHERE id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  absl::StatusOr<bool> row = stmt->Bind(1, c.parent_id()).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("parent candidate ", c.parent_id(), " does not exist"));
+  auto cached = cache.search_of_candidate.find(c.parent_id());
+  if (cached == cache.search_of_candidate.end()) {
+    absl::StatusOr<Statement> stmt = db.Prepare("SELECT search_id FROM candidates WHERE id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Bind(1, c.parent_id()).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("parent candidate ", c.parent_id(), " does not exist"));
+    }
+    cached = cache.search_of_candidate.emplace(c.parent_id(), stmt->ColumnInt64(0)).first;
   }
-  if (stmt->ColumnInt64(0) != c.search_id()) {
+  if (cached->second != c.search_id()) {
     return absl::InvalidArgumentError(absl::StrCat("parent candidate ", c.parent_id(),
-                                                   " belongs to search ", stmt->ColumnInt64(0),
+                                                   " belongs to search ", cached->second,
                                                    ", not search ", c.search_id()));
   }
   return absl::OkStatus();
 }
 
+// The stored head `head_id` (NotFound "head N not found"), read once per batch.
+absl::StatusOr<const StoredHead*> FindHead(Database& db, LineageCache& cache, int64_t head_id) {
+  auto cached = cache.heads.find(head_id);
+  if (cached != cache.heads.end()) return &cached->second;
+  absl::StatusOr<StoredHead> stored = LoadHead(db, head_id);
+  if (!stored.ok()) return stored.status();
+  return &cache.heads.emplace(head_id, *std::move(stored)).first->second;
+}
+
+// The heads of the parent of `c` (none for a root), read once per batch.
+absl::StatusOr<const ParentHeads*> FindParentHeads(Database& db, const Candidate& c,
+                                                   LineageCache& cache) {
+  static const ParentHeads* const kNone = new ParentHeads();
+  if (c.parent_id() == 0) return kNone;
+  auto cached = cache.heads_of_candidate.find(c.parent_id());
+  if (cached != cache.heads_of_candidate.end()) return &cached->second;
+  absl::StatusOr<ParentHeads> heads = LoadHeadsOfCandidate(db, c.parent_id());
+  if (!heads.ok()) return heads.status();
+  return &cache.heads_of_candidate.emplace(c.parent_id(), *std::move(heads)).first->second;
+}
+
 // A head the genome carries by id: must be stored in this search with this layer and offsets.
-absl::StatusOr<StoredHead> CheckCarriedHead(Database& db, const Candidate& c,
-                                            const ParentHeads& parent_heads, int slot) {
+absl::StatusOr<const StoredHead*> CheckCarriedHead(Database& db, const Candidate& c,
+                                                   const ParentHeads& parent_heads,
+                                                   LineageCache& cache, int slot) {
   const Head& head = c.genome().heads(slot);
   auto in_parent = parent_heads.find(head.id());
-  absl::StatusOr<StoredHead> stored =
-      in_parent != parent_heads.end() ? in_parent->second : LoadHead(db, head.id());
-  if (absl::IsNotFound(stored.status())) {
+  absl::StatusOr<const StoredHead*> found =
+      in_parent != parent_heads.end() ? &in_parent->second : FindHead(db, cache, head.id());
+  if (absl::IsNotFound(found.status())) {
     return absl::InvalidArgumentError(
         absl::StrCat("slot ", slot, ": head ", head.id(), " does not exist"));
   }
-  if (!stored.ok()) return stored.status();
-  if (stored->search_id != c.search_id()) {
+  if (!found.ok()) return found.status();
+  const StoredHead& stored = **found;
+  if (stored.search_id != c.search_id()) {
     return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": head ", head.id(),
-                                                   " belongs to search ", stored->search_id,
+                                                   " belongs to search ", stored.search_id,
                                                    ", not search ", c.search_id()));
   }
-  if (stored->head.layer() != head.layer() ||
+  if (stored.head.layer() != head.layer() ||
       !std::equal(head.offsets().offsets().begin(), head.offsets().offsets().end(),
-                  stored->head.offsets().offsets().begin(),
-                  stored->head.offsets().offsets().end())) {
+                  stored.head.offsets().offsets().begin(), stored.head.offsets().offsets().end())) {
     return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": head ", head.id(),
-                                                   " is stored as ", Describe(stored->head),
+                                                   " is stored as ", Describe(stored.head),
                                                    ", the genome says ", Describe(head)));
   }
-  return stored;
+  return &stored;
 }
 
 // A GROWN head widens a head of the parent: same layer, same offsets, more columns.
@@ -96,7 +121,7 @@ absl::Status CheckGrownHead(const Candidate& c, const ParentHeads& parent_heads,
 }
 
 absl::Status CheckNewHead(Database& db, const Candidate& c, const ParentHeads& parent_heads,
-                          int slot) {
+                          LineageCache& cache, int slot) {
   const Head& head = c.genome().heads(slot);
   if (head.origin() != headevo::v1::HEAD_ORIGIN_INITIAL &&
       head.origin() != headevo::v1::HEAD_ORIGIN_SAMPLED &&
@@ -115,8 +140,12 @@ absl::Status CheckNewHead(Database& db, const Candidate& c, const ParentHeads& p
     return CheckGrownHead(c, parent_heads, slot);
   }
   if (head.source_head_id() == 0) return absl::OkStatus();
-  absl::StatusOr<StoredHead> source = LoadHead(db, head.source_head_id());
-  if (source.ok() && source->search_id == c.search_id()) return absl::OkStatus();
+  // Samplers mostly start from a head of the parent, which is already at hand.
+  auto in_parent = parent_heads.find(head.source_head_id());
+  absl::StatusOr<const StoredHead*> source = in_parent != parent_heads.end()
+                                                 ? &in_parent->second
+                                                 : FindHead(db, cache, head.source_head_id());
+  if (source.ok() && (*source)->search_id == c.search_id()) return absl::OkStatus();
   if (!source.ok() && !absl::IsNotFound(source.status())) return source.status();
   return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": source head ",
                                                  head.source_head_id(), " is not a head of search ",
@@ -124,7 +153,7 @@ absl::Status CheckNewHead(Database& db, const Candidate& c, const ParentHeads& p
 }
 
 absl::StatusOr<HeadPlan> CheckHeads(Database& db, const Candidate& c,
-                                    const ParentHeads& parent_heads) {
+                                    const ParentHeads& parent_heads, LineageCache& cache) {
   HeadPlan plan;
   std::unordered_map<int64_t, int> slot_of_id;
   for (int slot = 0; slot < c.genome().heads_size(); ++slot) {
@@ -138,17 +167,17 @@ absl::StatusOr<HeadPlan> CheckHeads(Database& db, const Candidate& c,
       return absl::InvalidArgumentError(absl::StrCat("slot ", slot, ": ", s.message()));
     }
     if (head.id() == 0) {
-      if (absl::Status s = CheckNewHead(db, c, parent_heads, slot); !s.ok()) return s;
-      plan.emplace_back();
+      if (absl::Status s = CheckNewHead(db, c, parent_heads, cache, slot); !s.ok()) return s;
+      plan.push_back(nullptr);
       continue;
     }
     if (auto [it, inserted] = slot_of_id.emplace(head.id(), slot); !inserted) {
       return absl::InvalidArgumentError(
           absl::StrCat("head ", head.id(), " appears at slots ", it->second, " and ", slot));
     }
-    absl::StatusOr<StoredHead> stored = CheckCarriedHead(db, c, parent_heads, slot);
+    absl::StatusOr<const StoredHead*> stored = CheckCarriedHead(db, c, parent_heads, cache, slot);
     if (!stored.ok()) return stored.status();
-    plan.push_back(*std::move(stored));
+    plan.push_back(*stored);
   }
   return plan;
 }
@@ -223,15 +252,24 @@ absl::StatusOr<int64_t> InsertHeadRow(Database& db, int64_t search_id, const Hea
   return db.LastInsertRowId();
 }
 
+// Rows per multi-row INSERT: one statement per candidate instead of one per head is most of
+// what makes a generation's insert fast. (The chunks keep far below SQLite's limit on bound
+// parameters.)
+constexpr int kRowsPerInsert = 256;
+// How the multi-row INSERTs begin. A conflict (which the checks above rule out) then rolls back
+// the whole transaction, as the caller would on any error, instead of only the statement: so
+// SQLite keeps no statement journal, which would copy every page the statement changes (to a
+// temporary file once it outgrows 64 KiB: a tenth of a large generation's insert time).
+constexpr char kInsertOrRollback[] = "INSERT OR ROLLBACK INTO ";
+
 // Records every slot of `c` (ids filled in) in candidate_heads, up to kRowsPerInsert rows per
-// statement: one statement per candidate instead of one per head is most of what makes a
-// generation's insert fast. (The chunks keep far below SQLite's limit on bound parameters.)
+// statement.
 absl::Status InsertAppearances(Database& db, const Candidate& c) {
-  constexpr int kRowsPerInsert = 256;
   const int slots = c.genome().heads_size();
   for (int first = 0; first < slots; first += kRowsPerInsert) {
     const int rows = std::min(kRowsPerInsert, slots - first);
-    std::string sql = "INSERT INTO candidate_heads(candidate_id, slot, head_id, origin) VALUES ";
+    std::string sql = absl::StrCat(kInsertOrRollback,
+                                   "candidate_heads(candidate_id, slot, head_id, origin) VALUES ");
     for (int i = 0; i < rows; ++i) absl::StrAppend(&sql, i == 0 ? "" : ", ", "(?, ?, ?, ?)");
     absl::StatusOr<Statement> stmt = db.Prepare(sql);
     if (!stmt.ok()) return stmt.status();
@@ -248,14 +286,24 @@ absl::Status InsertAppearances(Database& db, const Candidate& c) {
   return absl::OkStatus();
 }
 
+// The pruned ids of `c` in pruned_heads, in statements of up to kRowsPerInsert rows as in
+// InsertAppearances.
 absl::Status InsertPruned(Database& db, int64_t candidate_id, const Candidate& c) {
-  for (int position = 0; position < c.mutation().pruned_head_ids_size(); ++position) {
-    absl::StatusOr<Statement> stmt =
-        db.Prepare("INSERT INTO pruned_heads(candidate_id, head_id, position) VALUES (?1, ?2, ?3)");
+  const int pruned = c.mutation().pruned_head_ids_size();
+  for (int first = 0; first < pruned; first += kRowsPerInsert) {
+    const int rows = std::min(kRowsPerInsert, pruned - first);
+    std::string sql =
+        absl::StrCat(kInsertOrRollback, "pruned_heads(candidate_id, head_id, position) VALUES ");
+    for (int i = 0; i < rows; ++i) absl::StrAppend(&sql, i == 0 ? "" : ", ", "(?, ?, ?)");
+    absl::StatusOr<Statement> stmt = db.Prepare(sql);
     if (!stmt.ok()) return stmt.status();
-    absl::Status s =
-        stmt->BindAll(candidate_id, c.mutation().pruned_head_ids(position), position).Run();
-    if (!s.ok()) return s;
+    for (int i = 0; i < rows; ++i) {
+      const int position = first + i;
+      stmt->Bind(3 * i + 1, candidate_id)
+          .Bind(3 * i + 2, c.mutation().pruned_head_ids(position))
+          .Bind(3 * i + 3, position);
+    }
+    if (absl::Status s = stmt->Run(); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -265,7 +313,7 @@ absl::Status WriteHeads(Database& db, const HeadPlan& plan, Candidate& out) {
   out.mutable_mutation()->clear_added_head_slots();
   for (int slot = 0; slot < out.genome().heads_size(); ++slot) {
     Head& head = *out.mutable_genome()->mutable_heads(slot);
-    if (plan[slot].has_value()) {
+    if (plan[slot] != nullptr) {
       head = plan[slot]->head;
       head.set_origin(headevo::v1::HEAD_ORIGIN_INHERITED);
     } else {
@@ -280,17 +328,19 @@ absl::Status WriteHeads(Database& db, const HeadPlan& plan, Candidate& out) {
 
 }  // namespace
 
-absl::StatusOr<Candidate> InsertCandidate(Database& db, const Candidate& input) {
+absl::StatusOr<Candidate> InsertCandidate(Database& db, const Candidate& input,
+                                          LineageCache& cache) {
   if (absl::Status s = CheckCandidate(input); !s.ok()) return s;
-  if (absl::Status s = RequireSearch(db, input.search_id()); !s.ok()) return s;
-  if (absl::Status s = CheckParent(db, input); !s.ok()) return s;
-  // A root has no parent to read heads from.
-  absl::StatusOr<ParentHeads> parent_heads =
-      input.parent_id() == 0 ? ParentHeads() : LoadHeadsOfCandidate(db, input.parent_id());
+  if (cache.searches.count(input.search_id()) == 0) {
+    if (absl::Status s = RequireSearch(db, input.search_id()); !s.ok()) return s;
+    cache.searches.insert(input.search_id());
+  }
+  if (absl::Status s = CheckParent(db, input, cache); !s.ok()) return s;
+  absl::StatusOr<const ParentHeads*> parent_heads = FindParentHeads(db, input, cache);
   if (!parent_heads.ok()) return parent_heads.status();
-  absl::StatusOr<HeadPlan> plan = CheckHeads(db, input, *parent_heads);
+  absl::StatusOr<HeadPlan> plan = CheckHeads(db, input, **parent_heads, cache);
   if (!plan.ok()) return plan.status();
-  if (absl::Status s = CheckPruned(input, *parent_heads); !s.ok()) return s;
+  if (absl::Status s = CheckPruned(input, **parent_heads); !s.ok()) return s;
 
   absl::StatusOr<int64_t> id = InsertCandidateRow(db, input);
   if (!id.ok()) return id.status();

@@ -1,6 +1,9 @@
 #include "storage/row_codec.h"
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -26,28 +29,43 @@ constexpr absl::string_view kCandidateStatePrefix = "CANDIDATE_STATE_";
 constexpr absl::string_view kSearchStatePrefix = "SEARCH_STATE_";
 constexpr absl::string_view kGrowthKindPrefix = "GROWTH_KIND_";
 
+// The enum's values with their names without `prefix`, read from its descriptor once: enum
+// columns are written and read by the million (every head appearance), and a descriptor
+// lookup by name builds a string and hashes it each time. A few values: a scan is fastest.
+template <typename Enum>
+const std::vector<std::pair<std::string, Enum>>& EnumNames(absl::string_view prefix) {
+  static const std::vector<std::pair<std::string, Enum>>* const names = [prefix] {
+    const google::protobuf::EnumDescriptor* descriptor =
+        google::protobuf::GetEnumDescriptor<Enum>();
+    auto* all = new std::vector<std::pair<std::string, Enum>>();
+    for (int i = 0; i < descriptor->value_count(); ++i) {
+      std::string name(descriptor->value(i)->name());
+      if (absl::StartsWith(name, prefix)) name.erase(0, prefix.size());
+      all->emplace_back(std::move(name), static_cast<Enum>(descriptor->value(i)->number()));
+    }
+    return all;
+  }();
+  return *names;
+}
+
 // The value's name without `prefix`; the number itself for a value the proto does not know
 // (which then fails to parse back, loudly, instead of aliasing another value).
 template <typename Enum>
 std::string EnumToText(Enum value, absl::string_view prefix) {
-  const google::protobuf::EnumValueDescriptor* descriptor =
-      google::protobuf::GetEnumDescriptor<Enum>()->FindValueByNumber(value);
-  if (descriptor == nullptr) return absl::StrCat(static_cast<int>(value));
-  std::string name(descriptor->name());
-  if (absl::StartsWith(name, prefix)) name.erase(0, prefix.size());
-  return name;
+  for (const auto& [name, known] : EnumNames<Enum>(prefix)) {
+    if (known == value) return name;
+  }
+  return absl::StrCat(static_cast<int>(value));
 }
 
 template <typename Enum>
 absl::StatusOr<Enum> EnumFromText(absl::string_view text, absl::string_view prefix,
                                   absl::string_view column) {
-  const google::protobuf::EnumValueDescriptor* descriptor =
-      google::protobuf::GetEnumDescriptor<Enum>()->FindValueByName(absl::StrCat(prefix, text));
-  if (descriptor == nullptr) {
-    return absl::DataLossError(
-        absl::StrCat("storage: ", column, " holds unknown value '", text, "'"));
+  for (const auto& [name, value] : EnumNames<Enum>(prefix)) {
+    if (name == text) return value;
   }
-  return static_cast<Enum>(descriptor->number());
+  return absl::DataLossError(
+      absl::StrCat("storage: ", column, " holds unknown value '", text, "'"));
 }
 
 }  // namespace

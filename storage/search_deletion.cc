@@ -115,16 +115,6 @@ absl::Status CheckForeignKeys(Database& db, int64_t search_id) {
 
 }  // namespace
 
-ForeignKeysOff::ForeignKeysOff(Database& db) : db_(db) {
-  status_ = db_.Exec("PRAGMA foreign_keys = OFF", "switching foreign keys off");
-}
-
-ForeignKeysOff::~ForeignKeysOff() {
-  // Every writable connection runs with foreign keys on (sqlite_store.cc); restoring it can
-  // only fail on a broken connection, which the next statement reports.
-  (void)db_.Exec("PRAGMA foreign_keys = ON", "switching foreign keys back on");
-}
-
 absl::StatusOr<DeletedSearch> DeleteSearchRows(Database& db, int64_t search_id) {
   if (absl::Status s = RequireFinished(db, search_id); !s.ok()) return s;
   DeletedSearch deleted;

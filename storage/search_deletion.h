@@ -17,24 +17,9 @@
 #include "absl/status/statusor.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
+#include "storage/transaction.h"
 
 namespace headevo::storage {
-
-// Turns foreign key enforcement off on `db` for its lifetime, and back on after. SQLite
-// ignores the pragma inside a transaction, so construct it before BEGIN and destroy it after
-// the transaction ended. `status()` says whether switching off worked.
-class ForeignKeysOff {
- public:
-  explicit ForeignKeysOff(Database& db);
-  ~ForeignKeysOff();
-  ForeignKeysOff(const ForeignKeysOff&) = delete;
-  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
-  const absl::Status& status() const { return status_; }
-
- private:
-  Database& db_;
-  absl::Status status_;
-};
 
 // Deletes the search's rows (see Store::DeleteSearch) and checks the whole file's foreign
 // keys. Must run inside a write transaction with foreign keys off (ForeignKeysOff): on any

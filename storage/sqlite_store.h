@@ -12,6 +12,7 @@
 #ifndef HEADEVO_STORAGE_SQLITE_STORE_H_
 #define HEADEVO_STORAGE_SQLITE_STORE_H_
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,6 +107,10 @@ class SqliteStore final : public Store {
 
   // The connection. Owned by this store; valid while it lives.
   Database& database() { return *db_; }
+
+  // Batches of this many candidates or more are written with SQLite's foreign key enforcement
+  // off (the writer checks every reference itself; see WriteCandidates), smaller ones with it.
+  static constexpr size_t kBatchWithoutForeignKeys = 32;
 
  private:
   SqliteStore(std::unique_ptr<WriterLock> lock, std::unique_ptr<Database> db,

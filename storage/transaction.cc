@@ -33,4 +33,14 @@ absl::Status Transaction::Commit() {
   return status;
 }
 
+ForeignKeysOff::ForeignKeysOff(Database& db) : db_(db) {
+  status_ = db_.Exec("PRAGMA foreign_keys = OFF", "switching foreign keys off");
+}
+
+ForeignKeysOff::~ForeignKeysOff() {
+  // Every writable connection runs with foreign keys on (sqlite_store.cc); restoring it can
+  // only fail on a broken connection, which the next statement reports.
+  (void)db_.Exec("PRAGMA foreign_keys = ON", "switching foreign keys back on");
+}
+
 }  // namespace headevo::storage

@@ -41,6 +41,22 @@ class Transaction {
   Database* db_;  // null once committed or moved from
 };
 
+// Turns foreign key enforcement off on `db` for its lifetime, and back on after. SQLite
+// ignores the pragma inside a transaction, so construct it before BEGIN and destroy it after
+// the transaction ended. `status()` says whether switching off worked.
+class ForeignKeysOff {
+ public:
+  explicit ForeignKeysOff(Database& db);
+  ~ForeignKeysOff();
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+  const absl::Status& status() const { return status_; }
+
+ private:
+  Database& db_;
+  absl::Status status_;
+};
+
 }  // namespace headevo::storage
 
 #endif  // HEADEVO_STORAGE_TRANSACTION_H_
