@@ -46,9 +46,12 @@
 #include "bench/search_quality/fidelity.h"
 #include "bench/search_quality/planted.h"
 #include "bench/search_quality/real_data.h"
+#include "worker/thread_tuning.h"
 #include "worker/torch_evaluator.h"
 
 int main(int argc, char** argv) {
+  // As headevo does: idle OpenMP threads sleep (on a shared machine spinning ones take its cores).
+  headevo::worker::RestartWithSleepingOpenMpThreads(argv);
   namespace sq = headevo::search_quality;
   sq::Flags flags;
   CLI::App app{
