@@ -87,7 +87,9 @@ class ResumeTest : public ::testing::Test {
       if (!segment.ok()) return result;
       EXPECT_EQ(segment->metrics().steps(), rung);
       EXPECT_EQ(segment->checkpoint_sha256().size(), 64u);
-      if (!resume.empty()) EXPECT_TRUE(segment->growth().empty()) << "grew on resume";
+      if (!resume.empty()) {
+        EXPECT_TRUE(segment->growth().empty()) << "grew on resume";
+      }
       resume = segment->checkpoint_sha256();
       result = *std::move(segment);
     }
