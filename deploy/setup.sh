@@ -6,8 +6,8 @@
 # Usage: deploy/setup.sh [--tests] [--no-build] [--build-dir DIR]
 #   --tests   also build the test suite (HEADEVO_BUILD_TESTS=ON), as the README's test command
 #             does; without it a fresh build directory gets headevo, its libraries and the
-#             benches only (the quickstart needs no test binary: they are ~40 % of the build),
-#             and a build directory that already has the tests keeps them.
+#             benches only (the quickstart needs no test binary, and the 86 test sources are a
+#             third of the build), and a build directory that already has the tests keeps them.
 # Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus and MNIST caches.
 set -euo pipefail
 
