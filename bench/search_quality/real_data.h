@@ -16,6 +16,11 @@
 // tables, and the three targets: the best evolved candidate with at most 1/16 of dense's
 // connections within 2 % of dense, the evolved front's hypervolume above random search's, and
 // every baseline dominated by some evolved candidate; then a RESULT line.
+//
+// With --evolution-only (for comparing samplers): dense once, at --budget-steps or the ladder's
+// budget, then only evolution, once per sampler of a comma-separated --sampler list, each with
+// its front, the best candidate under 1/16 of dense, and two hypervolumes (the project's
+// reference, and one up to 1.2 x dense's loss) in a RESULT line per sampler.
 #ifndef HEADEVO_BENCH_SEARCH_QUALITY_REAL_DATA_H_
 #define HEADEVO_BENCH_SEARCH_QUALITY_REAL_DATA_H_
 
