@@ -219,23 +219,31 @@ struct Ladder {
   bool converged = false;
 };
 
+// Dense attention trained from scratch for `steps` under `options`; exits when it does not train,
+// since nothing can then be compared with it.
+Point TrainDense(const search::SearchOptions& options, int steps,
+                 headevo::search::Evaluator& evaluator) {
+  ReferenceRequest dense;
+  dense.model = options.training.model();
+  dense.model.set_attention(v1::ATTENTION_KIND_DENSE);
+  dense.steps = steps;
+  dense.stream = -1;
+  dense.what = "dense";
+  const Point p = TrainReference(evaluator, options, dense);
+  if (!std::isfinite(p.loss)) {
+    std::fprintf(stderr, "search_quality: dense did not train; nothing to compare with\n");
+    std::exit(1);
+  }
+  return p;
+}
+
 Ladder RunLadder(const RealDataSettings& s, headevo::search::Evaluator& evaluator) {
   Ladder ladder;
   const search::SearchOptions options =
       OptionsOf(SearchToml(s, s.ladder_start, true), s.part + " ladder");
   std::printf("  -- the dense ladder (each budget trained from scratch, cosine schedule)\n");
   for (int steps = s.ladder_start; steps <= s.ladder_max; steps *= 2) {
-    ReferenceRequest dense;
-    dense.model = options.training.model();
-    dense.model.set_attention(v1::ATTENTION_KIND_DENSE);
-    dense.steps = steps;
-    dense.stream = -1;
-    dense.what = "dense";
-    const Point p = TrainReference(evaluator, options, dense);
-    if (!std::isfinite(p.loss)) {
-      std::fprintf(stderr, "search_quality: dense did not train; nothing to compare with\n");
-      std::exit(1);
-    }
+    const Point p = TrainDense(options, steps, evaluator);
     if (!ladder.curve.empty()) {
       const double previous = ladder.curve.back().second;
       const double gain = (previous - p.loss) / previous;
@@ -455,15 +463,8 @@ void RunSamplerComparison(RealDataSettings s, const Flags& flags,
   double dense_loss = 0;
   int64_t dense_connections = 0;
   if (budget > 0) {
-    const search::SearchOptions options =
-        OptionsOf(SearchToml(s, budget, true), s.part + " dense");
-    ReferenceRequest dense;
-    dense.model = options.training.model();
-    dense.model.set_attention(v1::ATTENTION_KIND_DENSE);
-    dense.steps = budget;
-    dense.stream = -1;
-    dense.what = "dense";
-    const Point p = TrainReference(evaluator, options, dense);
+    const Point p = TrainDense(OptionsOf(SearchToml(s, budget, true), s.part + " dense"), budget,
+                               evaluator);
     dense_loss = p.loss;
     dense_connections = p.connections;
   } else {
@@ -471,10 +472,6 @@ void RunSamplerComparison(RealDataSettings s, const Flags& flags,
     budget = ladder.budget;
     dense_loss = ladder.dense_loss;
     dense_connections = ladder.dense_connections;
-  }
-  if (!std::isfinite(dense_loss)) {
-    std::fprintf(stderr, "search_quality: dense did not train; nothing to compare with\n");
-    std::exit(1);
   }
   std::printf("   dense at %d steps: val_loss %.4f (%.4f %s), %lld connections per query\n",
               budget, dense_loss, Bits(dense_loss), s.loss_unit.c_str(),
