@@ -3,11 +3,13 @@
 # fetches and caches the Brown corpus and the MNIST digits, and builds with -j2. Idempotent: a
 # second run installs nothing new, reuses the cached data and rebuilds only what changed.
 #
-# Usage: deploy/setup.sh [--tests] [--no-build] [--build-dir DIR]
-#   --tests   also build the test suite (HEADEVO_BUILD_TESTS=ON), as the README's test command
-#             does; without it a fresh build directory gets headevo, its libraries and the
-#             benches only (the quickstart needs no test binary, and the 86 test sources are a
-#             third of the build), and a build directory that already has the tests keeps them.
+# Usage: deploy/setup.sh [--tests] [--benches] [--no-build] [--build-dir DIR]
+#   (none)     a fresh build directory gets headevo and its libraries only: what the quickstart
+#              needs, and the shortest first build (the tests and benches are most of the rest).
+#   --tests    also build the test suite and the benches (HEADEVO_BUILD_TESTS and _BENCHES=ON),
+#              as the README's test command does, so CI compiles every source.
+#   --benches  also build the benches in bench/ (HEADEVO_BUILD_BENCHES=ON).
+#   A build directory that already has the tests or the benches keeps them.
 # Environment: HEADEVO_DATA_DIR (default ~/.cache/headevo) holds the corpus and MNIST caches.
 set -euo pipefail
 
@@ -15,12 +17,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$repo/build"
 do_build=1
 with_tests=0
+with_benches=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --tests) with_tests=1 ;;
+    --tests) with_tests=1; with_benches=1 ;;
+    --benches) with_benches=1 ;;
     --no-build) do_build=0 ;;
     --build-dir) build_dir=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -80,12 +84,12 @@ fi
 "$repo/deploy/fetch_mnist.sh"
 
 if [ "$do_build" -eq 1 ]; then
-  tests_option=()
-  if [ "$with_tests" -eq 1 ]; then
-    tests_option=(-DHEADEVO_BUILD_TESTS=ON)
-  elif [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    tests_option=(-DHEADEVO_BUILD_TESTS=OFF)
-  fi
-  cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${tests_option[@]}"
+  # ON when asked; OFF only in a fresh build directory (an existing one keeps its choice).
+  choice() {  # choice VARIABLE ASKED
+    if [ "$2" -eq 1 ]; then echo "-D$1=ON"
+    elif [ ! -f "$build_dir/CMakeCache.txt" ]; then echo "-D$1=OFF"; fi
+  }
+  parts=($(choice HEADEVO_BUILD_TESTS "$with_tests") $(choice HEADEVO_BUILD_BENCHES "$with_benches"))
+  cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${parts[@]}"
   cmake --build "$build_dir" -j2
 fi

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "search/evaluated_index.h"
 #include "search/pareto.h"
 
 namespace headevo::search {
@@ -160,22 +161,28 @@ std::vector<const headevo::v1::Candidate*> RankByFitness(
   return done;
 }
 
-std::vector<const headevo::v1::Candidate*> SelectParents(
-    const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
-    int count, Rng& rng) {
+namespace {
+
+// SelectParents for both sources of candidates: `evaluated()` gives the DONE candidates in
+// creation order, `fittest(limit)` RankByFitness's answer; each is asked only when needed.
+template <typename EvaluatedFn, typename FittestFn>
+std::vector<const Candidate*> Select(EvaluatedFn evaluated, FittestFn fittest,
+                                     const SelectionOptions& options, int count, Rng& rng) {
   if (count <= 0) return {};
-  std::vector<const Candidate*> pool = Eligible(population);
+  if (options.method == SelectionMethod::kTruncation) {
+    const std::vector<const Candidate*> best = fittest(std::max(options.num_parents, 1));
+    if (best.empty()) return {};
+    std::vector<const Candidate*> parents;
+    parents.reserve(count);
+    for (int i = 0; i < count; ++i) parents.push_back(best[i % best.size()]);
+    return parents;
+  }
+  std::vector<const Candidate*> pool = evaluated();
   if (pool.empty()) return {};
   const auto fitter = [&](int a, int b) { return Fitter(*pool[a], *pool[b], options); };
   switch (options.method) {
-    case SelectionMethod::kTruncation: {
-      const std::vector<const Candidate*> fittest =
-          RankByFitness(population, options, std::max(options.num_parents, 1));
-      std::vector<const Candidate*> parents;
-      parents.reserve(count);
-      for (int i = 0; i < count; ++i) parents.push_back(fittest[i % fittest.size()]);
-      return parents;
-    }
+    case SelectionMethod::kTruncation:
+      break;  // above
     case SelectionMethod::kTournament:
       return Tournaments(pool, options.tournament_size, count, rng, fitter);
     case SelectionMethod::kAging: {
@@ -188,6 +195,23 @@ std::vector<const headevo::v1::Candidate*> SelectParents(
       return Nsga2(pool, options, count, rng);
   }
   return {};
+}
+
+}  // namespace
+
+std::vector<const headevo::v1::Candidate*> SelectParents(
+    const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
+    int count, Rng& rng) {
+  return Select([&] { return Eligible(population); },
+                [&](int limit) { return RankByFitness(population, options, limit); }, options,
+                count, rng);
+}
+
+std::vector<const headevo::v1::Candidate*> SelectParents(const EvaluatedIndex& index,
+                                                         const SelectionOptions& options,
+                                                         int count, Rng& rng) {
+  return Select([&] { return index.Evaluated(); },
+                [&](int limit) { return index.Fittest(limit); }, options, count, rng);
 }
 
 }  // namespace headevo::search

@@ -16,6 +16,8 @@
 
 namespace headevo::search {
 
+class EvaluatedIndex;  // search/evaluated_index.h
+
 enum class SelectionMethod {
   kTruncation,  // the num_parents fittest, in turn: strong exploitation, no randomness
   kTournament,  // fittest of tournament_size random candidates: pressure set by the size
@@ -76,6 +78,11 @@ std::vector<const headevo::v1::Candidate*> RankByFitness(
 std::vector<const headevo::v1::Candidate*> SelectParents(
     const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
     int count, Rng& rng);
+// The same parents from an index synced to the population: what steady-state breeding calls,
+// at a cost that does not grow with the candidates already finished (evaluated_index.h).
+std::vector<const headevo::v1::Candidate*> SelectParents(const EvaluatedIndex& index,
+                                                         const SelectionOptions& options,
+                                                         int count, Rng& rng);
 
 }  // namespace headevo::search
 

@@ -80,7 +80,8 @@ Strategy::Strategy(const SearchOptions& options)
     : options_(options),
       reproduction_{options.ranking, options.pruning, options.initial, options.resampling},
       rng_(options.seed),
-      bandit_(static_cast<int>(options.resampling.arms.size()), options.resampling.bandit) {
+      bandit_(static_cast<int>(options.resampling.arms.size()), options.resampling.bandit),
+      evaluated_(options.selection, options.fidelity.enabled) {
   if (options.resampling.Uses(Sampler::kPolicy)) {
     const auto& model = options.training.model();
     policy_.emplace(options.resampling.policy, options.initial, model.num_layers(),
@@ -124,15 +125,19 @@ void Strategy::RewardChild(const headevo::v1::Candidate& parent,
 }
 
 void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population) {
-  const bool learns = Learns();
-  std::map<int64_t, const headevo::v1::Candidate*> by_id;  // only rewards need parents
-  std::vector<const headevo::v1::Candidate*> children;
-  for (const headevo::v1::Candidate& c : population) {
-    if (learns) by_id[c.id()] = &c;
-    if (c.parent_id() != 0) children.push_back(&c);
+  const int64_t size = static_cast<int64_t>(population.size());
+  if (reward_position_ < 0) {
+    // Past the rewarded_children_ children counted from the start.
+    int64_t children = 0;
+    reward_position_ = 0;
+    while (reward_position_ < size && children < rewarded_children_) {
+      children += population[reward_position_++].parent_id() != 0;
+    }
   }
-  while (rewarded_children_ < static_cast<int64_t>(children.size())) {
-    const headevo::v1::Candidate& child = *children[rewarded_children_];
+  const bool learns = Learns();
+  for (; reward_position_ < size; ++reward_position_) {
+    const headevo::v1::Candidate& child = population[reward_position_];
+    if (child.parent_id() == 0) continue;
     if (child.state() != headevo::v1::CANDIDATE_STATE_DONE &&
         child.state() != headevo::v1::CANDIDATE_STATE_FAILED) {
       return;  // later children wait for this one, so finishing order never matters
@@ -144,13 +149,17 @@ void Strategy::RewardFinishedChildren(const std::vector<headevo::v1::Candidate>&
       if (policy_) policy_->Forget(AddedHeads(child));
       continue;
     }
-    auto parent = by_id.find(child.parent_id());
-    if (parent != by_id.end()) RewardChild(*parent->second, child);
+    if (const headevo::v1::Candidate* parent = evaluated_.Find(child.parent_id())) {
+      RewardChild(*parent, child);
+    }
   }
 }
 
 absl::StatusOr<ChildPlan> Strategy::NextChild(
     const std::vector<headevo::v1::Candidate>& population) {
+  // A population that does not continue the last one (another search's, or one a test built)
+  // is indexed afresh, and where the rewards stand is counted again.
+  if (!evaluated_.Sync(population)) reward_position_ = -1;
   RewardFinishedChildren(population);
   SelectionOptions selection = options_.selection;
   if (selection.aging_window == 0) selection.aging_window = options_.population_size;
@@ -159,31 +168,33 @@ absl::StatusOr<ChildPlan> Strategy::NextChild(
                         ? static_cast<int>(children_made_ % selection.num_parents) + 1
                         : 1;
   const std::vector<const headevo::v1::Candidate*> parents =
-      SelectParents(population, selection, count, rng_);
+      SelectParents(evaluated_, selection, count, rng_);
   if (parents.empty()) {
     return absl::FailedPreconditionError("no candidate has been evaluated: nothing to select");
   }
   const headevo::v1::Candidate* parent = parents.back();
-
-  // The pool of heads the best and fitted samplers draw from: the fittest candidates' heads,
-  // the parent's first.
-  std::vector<RankedParent> ranked;
-  absl::StatusOr<RankedParent> parent_ranked = RankParent(*parent, reproduction_);
-  if (!parent_ranked.ok()) return parent_ranked.status();
-  ranked.push_back(*std::move(parent_ranked));
-  for (const headevo::v1::Candidate* fit :
-       RankByFitness(population, options_.selection, options_.population_size)) {
-    if (fit == parent) continue;
-    absl::StatusOr<RankedParent> r = RankParent(*fit, reproduction_);
-    if (!r.ok()) return r.status();
-    ranked.push_back(*std::move(r));
-  }
-  const HeadPool pool = HeadPool::Build(ranked, options_.training.model().num_layers(),
-                                        options_.initial, options_.resampling);
   Sampler sampler = options_.resampling.sampler;
   if (sampler == Sampler::kAdaptive) {
     sampler = options_.resampling.arms[bandit_.ChooseBatch(1, rng_).front()];
   }
+
+  std::vector<RankedParent> ranked;
+  absl::StatusOr<RankedParent> parent_ranked = RankParent(*parent, reproduction_);
+  if (!parent_ranked.ok()) return parent_ranked.status();
+  ranked.push_back(*std::move(parent_ranked));
+  // The pool of heads the best and fitted samplers draw from: the fittest candidates' heads,
+  // the parent's first. Ranking them is most of a child's cost in a large search, and the
+  // other samplers never read the pool (building it draws nothing from the RNG).
+  if (sampler == Sampler::kBest || sampler == Sampler::kFitted) {
+    for (const headevo::v1::Candidate* fit : evaluated_.Fittest(options_.population_size)) {
+      if (fit == parent) continue;
+      absl::StatusOr<RankedParent> r = RankParent(*fit, reproduction_);
+      if (!r.ok()) return r.status();
+      ranked.push_back(*std::move(r));
+    }
+  }
+  const HeadPool pool = HeadPool::Build(ranked, options_.training.model().num_layers(),
+                                        options_.initial, options_.resampling);
   ChildPlan child =
       MakeChild(ranked.front(), sampler, pool, reproduction_, rng_, policy_ ? &*policy_ : nullptr);
   ++children_made_;
@@ -271,6 +282,7 @@ absl::Status Strategy::RestoreState(const headevo::v1::StrategyState& state) {
   generation_ = state.generation();
   children_made_ = state.children_made();
   rewarded_children_ = state.rewarded_children();
+  reward_position_ = -1;
   return absl::OkStatus();
 }
 

@@ -18,6 +18,7 @@
 #include "headevo/v1/candidate.pb.h"
 #include "headevo/v1/search_state.pb.h"
 #include "search/bandit.h"
+#include "search/evaluated_index.h"
 #include "search/offset_policy.h"
 #include "search/random.h"
 #include "search/reproduction.h"
@@ -69,7 +70,7 @@ class Strategy {
   void RewardLastGeneration(const std::vector<headevo::v1::Candidate>& population);
 
   // Steady state: rewards the bandit with finished children in creation order, from
-  // rewarded_children_ up to the first unfinished child.
+  // rewarded_children_ up to the first unfinished child. Needs evaluated_ synced.
   void RewardFinishedChildren(const std::vector<headevo::v1::Candidate>& population);
   // The adaptive sampler's reward for `child` goes to the arm that made its heads (if any),
   // and the offset policy learns from it when it proposed them.
@@ -85,6 +86,11 @@ class Strategy {
   int generation_ = 0;
   int64_t children_made_ = 0;
   int64_t rewarded_children_ = 0;
+  // Derived from the population, not state: what steady state has seen of it, so that a child
+  // costs what changed since the last one. reward_position_ is where the next child to reward
+  // is looked for (-1: unknown, found by counting rewarded_children_ children from the start).
+  EvaluatedIndex evaluated_;
+  int64_t reward_position_ = -1;
 };
 
 // The adaptive sampler's (and the offset policy's) reward for `child`: Fitness(parent) -

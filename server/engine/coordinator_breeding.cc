@@ -130,31 +130,43 @@ absl::Status Coordinator::Advance(ActiveSearch& search) {
 }
 
 absl::Status Coordinator::AdvanceEvolution(ActiveSearch& search) {
+  // Called after every report, so nothing here may scan the whole population each time: the
+  // checks stop early, and the counts are taken only for the messages that need them.
   const auto& population = search.population;
-  const int64_t finished = std::count_if(population.begin(), population.end(),
-                                         [](const Candidate& c) { return IsFinished(c); });
-  const int64_t done = std::count_if(population.begin(), population.end(), [](const Candidate& c) {
+  const auto is_done = [](const Candidate& c) {
     return c.state() == headevo::v1::CANDIDATE_STATE_DONE;
-  });
+  };
+  const auto finished_count = [&] {
+    return std::count_if(population.begin(), population.end(),
+                         [](const Candidate& c) { return IsFinished(c); });
+  };
+  const auto done_count = [&] {
+    return std::count_if(population.begin(), population.end(), is_done);
+  };
   const int population_size = search.options.population_size;
   // Generation 0 is the first population_size candidates in both schedules.
   const bool initial_finished =
       static_cast<int64_t>(population.size()) >= population_size &&
       std::all_of(population.begin(), population.begin() + population_size,
                   [](const Candidate& c) { return IsFinished(c); });
-  if (initial_finished && done == 0) {
+  if (initial_finished && std::none_of(population.begin(), population.end(), is_done)) {
     return EndSearch(search, headevo::v1::SEARCH_STATE_FAILED,
                      absl::StrCat("every candidate of generation 0 failed; last error: ",
                                   population[population_size - 1].error()));
   }
-  const bool all_finished =
-      finished == static_cast<int64_t>(population.size()) && search.promotions_open.empty();
   const bool budget_spent = static_cast<int64_t>(population.size()) >= search.planned() ||
                             !search.BudgetAllows(search.StepsToRung(0));
+  // Read below only for a generational search or a spent budget. From the youngest: those
+  // still training are among the last made.
+  const bool all_finished =
+      (!search.steady() || budget_spent) && search.promotions_open.empty() &&
+      std::all_of(population.rbegin(), population.rend(),
+                  [](const Candidate& c) { return IsFinished(c); });
   const bool baselines_queued =
       std::any_of(search.references.begin(), search.references.end(), IsBaseline);
   const int generation = search.strategy.generation();
   if (!search.steady() && all_finished && !baselines_queued) {
+    const int64_t finished = finished_count(), done = done_count();
     Publish(search.id, "generation_done",
             absl::StrCat("generation ", generation, " done: ", finished, " evaluated, ",
                          finished - done, " failed in all"),
@@ -166,6 +178,7 @@ absl::Status Coordinator::AdvanceEvolution(ActiveSearch& search) {
     if (!promoted.ok()) return promoted.status();
     if (*promoted) return absl::OkStatus();
     const Candidate& best = population[search.index.at(search.best_id)];
+    const int64_t finished = finished_count(), done = done_count();
     return FinishWithBaselines(
         search, absl::StrCat("search done: ", done, " evaluated, ", finished - done,
                              " failed; best candidate ", best.id(), " (val_loss ",
