@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <queue>
 #include <random>
@@ -19,6 +20,7 @@ constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kExpireEvery = kMinute;  // `headevo serve` expires every second; a minute
                                            // of simulated time changes nothing it would see
+constexpr int64_t kProgressEvery = 6 * kHour;  // a line on stderr per simulated quarter day
 
 enum class Kind { kStart, kHeartbeat, kFinish, kHour, kExpire };
 
@@ -70,10 +72,17 @@ class Simulation {
       events_.pop();
       clock_.now_ms = e.at_ms;
       if (absl::Status s = Handle(e); !s.ok()) return s;
-      if ((++handled_ & 1023) == 0 &&
-          std::chrono::duration<double>(RealClock::now() - real_start).count() >
-              flags_.max_real_s) {
-        break;
+      if ((++handled_ & 1023) != 0) continue;
+      const double real_s = std::chrono::duration<double>(RealClock::now() - real_start).count();
+      if (real_s > flags_.max_real_s) break;
+      if (clock_.now_ms - start >= next_progress_ms_) {
+        next_progress_ms_ += kProgressEvery;
+        const double day = static_cast<double>(clock_.now_ms - start) / (24.0 * kHour);
+        std::fprintf(stderr,
+                     "[bench_cluster_sim] day %.2f of %.2f (%.0f%%), %.0f s real, %lld results "
+                     "accepted\n",
+                     day, flags_.days, 100.0 * day / flags_.days, real_s,
+                     static_cast<long long>(figures_.reports_accepted));
       }
     }
     figures_.sim_ms = clock_.now_ms - start;
@@ -220,6 +229,7 @@ class Simulation {
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   uint64_t seq_ = 0;
   uint64_t handled_ = 0;
+  int64_t next_progress_ms_ = kProgressEvery;  // simulated time since the start
   SimFigures figures_;
 };
 
