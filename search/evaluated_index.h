@@ -37,14 +37,17 @@ class EvaluatedIndex {
   // when the population did not continue the last one and was indexed afresh.
   bool Sync(const std::vector<headevo::v1::Candidate>& population);
 
-  // The DONE candidates in creation order (SelectParents' pool).
+  // The DONE candidates in creation order (SelectParents' pool): how many, the i-th
+  // (i < evaluated_count()), and all of them.
+  size_t evaluated_count() const { return evaluated_.size(); }
+  const headevo::v1::Candidate* EvaluatedAt(size_t i) const {
+    return &(*population_)[evaluated_[i]];
+  }
   std::vector<const headevo::v1::Candidate*> Evaluated() const;
   // The `limit` fittest DONE candidates, fittest first: RankByFitness's answer.
   std::vector<const headevo::v1::Candidate*> Fittest(int limit) const;
   // The candidate with `id`, or nullptr.
   const headevo::v1::Candidate* Find(int64_t id) const;
-  // Whether any candidate is DONE.
-  bool any_evaluated() const { return !evaluated_.empty(); }
 
  private:
   // IsFitter's order on what it reads, fixed when a candidate is DONE.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -49,10 +50,22 @@ std::vector<const Candidate*> Eligible(const std::vector<Candidate>& population)
   return done;
 }
 
-// `count` winners of tournaments over `pool`; `better(i, j)` says pool[i] beats pool[j].
-template <typename Better>
-std::vector<const Candidate*> Tournaments(const std::vector<const Candidate*>& pool, int size,
-                                          int count, Rng& rng, Better better) {
+// The evaluated candidates in creation order, read in place: `at(i)` for i in [begin,
+// begin + size) of a list a scan built or of an EvaluatedIndex, so that a tournament over a
+// large search copies nothing and aging's window costs its own size.
+struct EvaluatedRun {
+  std::function<const Candidate*(size_t)> at;
+  size_t begin = 0;
+  size_t count = 0;
+  size_t size() const { return count; }
+  const Candidate* operator[](size_t i) const { return at(begin + i); }
+};
+
+// `count` winners of tournaments over `pool` (a vector or an EvaluatedRun); `better(i, j)` says
+// pool[i] beats pool[j].
+template <typename Pool, typename Better>
+std::vector<const Candidate*> Tournaments(const Pool& pool, int size, int count, Rng& rng,
+                                          Better better) {
   std::vector<const Candidate*> parents;
   parents.reserve(count);
   const int64_t last = static_cast<int64_t>(pool.size()) - 1;
@@ -163,10 +176,10 @@ std::vector<const headevo::v1::Candidate*> RankByFitness(
 
 namespace {
 
-// SelectParents for both sources of candidates: `evaluated()` gives the DONE candidates in
-// creation order, `fittest(limit)` RankByFitness's answer; each is asked only when needed.
-template <typename EvaluatedFn, typename FittestFn>
-std::vector<const Candidate*> Select(EvaluatedFn evaluated, FittestFn fittest,
+// SelectParents for both sources of candidates: `pool` the DONE candidates in creation order,
+// `fittest(limit)` RankByFitness's answer (asked only by truncation).
+template <typename FittestFn>
+std::vector<const Candidate*> Select(EvaluatedRun pool, FittestFn fittest,
                                      const SelectionOptions& options, int count, Rng& rng) {
   if (count <= 0) return {};
   if (options.method == SelectionMethod::kTruncation) {
@@ -177,8 +190,7 @@ std::vector<const Candidate*> Select(EvaluatedFn evaluated, FittestFn fittest,
     for (int i = 0; i < count; ++i) parents.push_back(best[i % best.size()]);
     return parents;
   }
-  std::vector<const Candidate*> pool = evaluated();
-  if (pool.empty()) return {};
+  if (pool.size() == 0) return {};
   const auto fitter = [&](int a, int b) { return Fitter(*pool[a], *pool[b], options); };
   switch (options.method) {
     case SelectionMethod::kTruncation:
@@ -188,11 +200,18 @@ std::vector<const Candidate*> Select(EvaluatedFn evaluated, FittestFn fittest,
     case SelectionMethod::kAging: {
       const size_t window = options.aging_window > 0 ? options.aging_window : count;
       // The oldest die: only the youngest `window` remain in the pool.
-      if (pool.size() > window) pool.erase(pool.begin(), pool.end() - window);
+      if (pool.count > window) {
+        pool.begin += pool.count - window;
+        pool.count = window;
+      }
       return Tournaments(pool, options.tournament_size, count, rng, fitter);
     }
-    case SelectionMethod::kNsga2:
-      return Nsga2(pool, options, count, rng);
+    case SelectionMethod::kNsga2: {
+      std::vector<const Candidate*> all;
+      all.reserve(pool.size());
+      for (size_t i = 0; i < pool.size(); ++i) all.push_back(pool[i]);
+      return Nsga2(all, options, count, rng);
+    }
   }
   return {};
 }
@@ -202,7 +221,8 @@ std::vector<const Candidate*> Select(EvaluatedFn evaluated, FittestFn fittest,
 std::vector<const headevo::v1::Candidate*> SelectParents(
     const std::vector<headevo::v1::Candidate>& population, const SelectionOptions& options,
     int count, Rng& rng) {
-  return Select([&] { return Eligible(population); },
+  const std::vector<const Candidate*> eligible = Eligible(population);
+  return Select({[&](size_t i) { return eligible[i]; }, 0, eligible.size()},
                 [&](int limit) { return RankByFitness(population, options, limit); }, options,
                 count, rng);
 }
@@ -210,7 +230,7 @@ std::vector<const headevo::v1::Candidate*> SelectParents(
 std::vector<const headevo::v1::Candidate*> SelectParents(const EvaluatedIndex& index,
                                                          const SelectionOptions& options,
                                                          int count, Rng& rng) {
-  return Select([&] { return index.Evaluated(); },
+  return Select({[&](size_t i) { return index.EvaluatedAt(i); }, 0, index.evaluated_count()},
                 [&](int limit) { return index.Fittest(limit); }, options, count, rng);
 }
 

@@ -69,7 +69,10 @@ void CheckAgainstFullScans(bool promote) {
     ASSERT_TRUE(index.Sync(population)) << "step " << step;
     SCOPED_TRACE(::testing::Message() << "step " << step);
     EXPECT_EQ(Ids(index.Evaluated()), DoneIds(population));
-    EXPECT_EQ(index.any_evaluated(), !DoneIds(population).empty());
+    ASSERT_EQ(index.evaluated_count(), DoneIds(population).size());
+    for (size_t i = 0; i < index.evaluated_count(); ++i) {
+      EXPECT_EQ(index.EvaluatedAt(i)->id(), DoneIds(population)[i]);
+    }
     for (int limit : {1, 4, 64}) {
       EXPECT_EQ(Ids(index.Fittest(limit)), Ids(RankByFitness(population, options, limit)));
     }
