@@ -112,6 +112,12 @@ int RunCommand(const RunFlags& flags) {
         1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));
   }
 
+  absl::StatusOr<std::unique_ptr<storage::Store>> reader = storage::Store::OpenReader(flags.db_path);
+  if (!reader.ok()) {
+    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
+                                "' for reading: ", reader.status().message()));
+  }
+
   std::printf("headevo run %s: database %s, device %s%s\n", flags.config_path.c_str(),
               flags.db_path.c_str(), flags.device.c_str(),
               worker_options.checkpoint_dir.empty()
@@ -120,6 +126,7 @@ int RunCommand(const RunFlags& flags) {
   PrintingListener listener(flags.quiet, std::move(dashboard));
   server::SearchDriver driver(store->get(), evaluator->get(), &listener);
   driver.set_initial_genomes(std::move(start_genomes));
+  driver.set_reader(reader->get());
   absl::StatusOr<server::SearchOutcome> outcome = driver.Run(*options, config_text);
   if (!outcome.ok()) return Fail(1, std::string(outcome.status().message()));
 

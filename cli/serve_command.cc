@@ -40,6 +40,7 @@ struct Serving {
   std::string checkpoint_dir;
   int64_t lease_ms = 0;
   std::unique_ptr<storage::Store> store;
+  std::unique_ptr<storage::Store> reader;  // queries, outside the coordinator's lock
   std::unique_ptr<server::CheckpointStore> checkpoints;
   std::unique_ptr<server::Coordinator> coordinator;
   std::unique_ptr<server::CoordinatorServer> server;
@@ -73,6 +74,12 @@ int OpenEngine(const ServeFlags& flags, Serving& s) {
         1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));
   }
   s.store = *std::move(store);
+  absl::StatusOr<std::unique_ptr<storage::Store>> reader = storage::Store::OpenReader(flags.db_path);
+  if (!reader.ok()) {
+    return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
+                                "' for reading: ", reader.status().message()));
+  }
+  s.reader = *std::move(reader);
   s.checkpoint_dir =
       flags.checkpoint_dir.empty() ? flags.db_path + ".checkpoints" : flags.checkpoint_dir;
   absl::StatusOr<std::unique_ptr<server::CheckpointStore>> checkpoints =
@@ -86,6 +93,7 @@ int OpenEngine(const ServeFlags& flags, Serving& s) {
   options.max_attempts = flags.max_attempts;
   options.keep_best_checkpoints = flags.keep_best;
   options.clock = server::SystemClockMs;
+  options.reader = s.reader.get();
   absl::StatusOr<std::unique_ptr<server::Coordinator>> coordinator =
       server::Coordinator::Create(s.store.get(), options);
   if (!coordinator.ok()) return Fail(1, std::string(coordinator.status().message()));

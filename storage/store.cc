@@ -20,4 +20,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   return std::unique_ptr<Store>(*std::move(store));
 }
 
+absl::StatusOr<std::unique_ptr<Store>> Store::OpenReader(const std::string& path) {
+  if (path == ":memory:") return std::unique_ptr<Store>();
+  StoreOptions options;
+  options.read_only = true;
+  return Open(path, options);
+}
+
 }  // namespace headevo::storage

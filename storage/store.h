@@ -119,6 +119,10 @@ class Store {
   // read_only open of a file with an older schema (open it read-write once to upgrade it).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const StoreOptions& options = {});
+  // A second, read-only connection to the database at `path`, which a writer has opened (and
+  // upgraded): queries on it read their own snapshot and never wait for the writer (WAL). Null
+  // for ":memory:", which no second connection can see. Errors as Open with read_only.
+  static absl::StatusOr<std::unique_ptr<Store>> OpenReader(const std::string& path);
 
   // Creates a search; returns its id (ids start at 1 and increase, and are never reused).
   // `search.id` is ignored. InvalidArgument for state UNSPECIFIED.

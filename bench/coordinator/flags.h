@@ -22,6 +22,11 @@ struct Flags {
   // in for training: 0 is the most load; W workers offer at most W / think jobs per second.
   double think_ms = 0;
   int population = 64;
+  // A client asks for the search's summary (GetSearch) this often, as a dashboard or
+  // `headevo status` in a loop would; 0: never.
+  int64_t status_every_ms = 0;
+  // Queries on the writer under the coordinator's lock, as before the coordinator had a reader.
+  bool reads_under_lock = false;
   bool keep = false;
 };
 

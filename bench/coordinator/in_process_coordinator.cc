@@ -44,12 +44,20 @@ absl::StatusOr<std::unique_ptr<InProcessCoordinator>> InProcessCoordinator::Star
       storage::Store::Open(dir + "/headevo.db", store_options);
   if (!store.ok()) return store.status();
   c->store_ = std::make_unique<TimedStore>(*std::move(store));
+  server::CoordinatorOptions options;
+  if (!flags.reads_under_lock) {
+    absl::StatusOr<std::unique_ptr<storage::Store>> reader =
+        storage::Store::OpenReader(dir + "/headevo.db");
+    if (!reader.ok()) return reader.status();
+    c->reader_ = *std::move(reader);
+    options.reader = c->reader_.get();
+  }
   absl::StatusOr<std::unique_ptr<server::CheckpointStore>> checkpoints =
       server::CheckpointStore::Open(dir + "/checkpoints");
   if (!checkpoints.ok()) return checkpoints.status();
   c->checkpoints_ = *std::move(checkpoints);
   absl::StatusOr<std::unique_ptr<server::Coordinator>> coordinator =
-      server::Coordinator::Create(c->store_.get(), server::CoordinatorOptions{});
+      server::Coordinator::Create(c->store_.get(), options);
   if (!coordinator.ok()) return coordinator.status();
   c->coordinator_ = *std::move(coordinator);
   server::ServerOptions server_options;

@@ -52,6 +52,7 @@ class InProcessCoordinator {
   void Housekeeping();
 
   std::unique_ptr<TimedStore> store_;
+  std::unique_ptr<storage::Store> reader_;  // as `headevo serve`, unless reads_under_lock
   std::unique_ptr<server::CheckpointStore> checkpoints_;
   std::unique_ptr<server::Coordinator> coordinator_;
   std::unique_ptr<server::CoordinatorServer> server_;

@@ -93,8 +93,10 @@ absl::Status RunBench(const Flags& flags) {
   for (int i = 0; i < flags.workers; ++i) {
     threads.emplace_back([&run, &logs, i] { FakeWorker(run, i, logs[i]); });
   }
+  StatusPoller poller(address, *search_id, flags.status_every_ms);
   for (std::thread& t : threads) t.join();
   const double wall_s = Seconds(run.start());
+  const std::vector<double> poll_ms = poller.Stop();
   if (absl::Status s = run.error(); !s.ok()) return s;
   const Figures f = Gather(logs, wall_s, ProcessCpuSeconds() - cpu_start);
 
@@ -112,6 +114,10 @@ absl::Status RunBench(const Flags& flags) {
   PrintQuarters(f);
   PrintLatency("LeaseJob", f.lease_ms);
   PrintLatency("ReportResult", f.report_ms);
+  if (flags.status_every_ms > 0) {
+    PrintLatency(flags.reads_under_lock ? "GetSearch (under the lock)" : "GetSearch (reader)",
+                 poll_ms);
+  }
   PrintStoreTime((*coordinator)->store(), f);
   PrintVerdict(f, flags);
   return absl::OkStatus();
@@ -157,6 +163,14 @@ int main(int argc, char** argv) {
   app.add_option("--population", flags.population, "The search's population")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--status-every-ms", flags.status_every_ms,
+                 "A client asks for the search's summary (GetSearch) this often, as a "
+                 "dashboard polls; 0: never. Its reads scan the search's rows")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--reads-under-lock", flags.reads_under_lock,
+               "Queries on the writer under the coordinator's lock (no reader connection), as "
+               "before: shows what a poll costs the workers");
   app.add_flag("--keep", flags.keep, "Keep the temp directory (database, checkpoints)");
   CLI11_PARSE(app, argc, argv);
   if (absl::Status s = headevo::bench_coordinator::RunBench(flags); !s.ok()) {

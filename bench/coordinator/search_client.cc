@@ -1,6 +1,8 @@
 #include "bench/coordinator/search_client.h"
 
 #include <chrono>
+#include <cstdio>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -59,6 +61,40 @@ absl::StatusOr<v1::SearchSummary> GetSearch(const std::string& address, int64_t 
     return s;
   }
   return summary;
+}
+
+StatusPoller::StatusPoller(std::string address, int64_t search_id, int64_t every_ms)
+    : address_(std::move(address)), search_id_(search_id), every_ms_(every_ms) {
+  if (every_ms_ > 0) thread_ = std::thread([this] { Poll(); });
+}
+
+std::vector<double> StatusPoller::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  return ms_;
+}
+
+void StatusPoller::Poll() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const Clock::time_point start = Clock::now();
+    absl::StatusOr<v1::SearchSummary> summary = GetSearch(address_, search_id_);
+    const double ms = Seconds(start) * 1000;
+    lock.lock();
+    if (!summary.ok()) {
+      std::fprintf(stderr, "bench_coordinator: status poll: %s\n",
+                   summary.status().ToString().c_str());
+      return;
+    }
+    ms_.push_back(ms);
+    cv_.wait_for(lock, std::chrono::milliseconds(every_ms_), [this] { return stopping_; });
+  }
 }
 
 }  // namespace headevo::bench_coordinator

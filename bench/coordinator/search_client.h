@@ -5,9 +5,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,6 +30,29 @@ absl::Status FromGrpc(const char* rpc, const grpc::Status& s);
 absl::StatusOr<int64_t> CreateSearch(const std::string& address, const Flags& flags);
 
 absl::StatusOr<v1::SearchSummary> GetSearch(const std::string& address, int64_t search_id);
+
+// Asks for the search's summary every `every_ms` from its own thread (its own connection), as a
+// dashboard polls, until Stop; for 0 it does nothing. A failed call ends the polling and is
+// printed on stderr.
+class StatusPoller {
+ public:
+  StatusPoller(std::string address, int64_t search_id, int64_t every_ms);
+  ~StatusPoller() { Stop(); }
+  // Stops (idempotent) and returns each call's latency in ms.
+  std::vector<double> Stop();
+
+ private:
+  void Poll();
+
+  const std::string address_;
+  const int64_t search_id_;
+  const int64_t every_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;     // GUARDED_BY(mu_)
+  std::vector<double> ms_;    // GUARDED_BY(mu_)
+  std::thread thread_;
+};
 
 }  // namespace headevo::bench_coordinator
 

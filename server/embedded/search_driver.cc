@@ -74,6 +74,7 @@ absl::StatusOr<SearchOutcome> SearchDriver::Run(const search::SearchOptions& opt
   // This process is the only worker: what failed here fails anywhere.
   coordinator_options.max_attempts = 1;
   coordinator_options.clock = clock_;
+  coordinator_options.reader = reader_;
   absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
       Coordinator::Create(store_, coordinator_options);
   if (!coordinator.ok()) return coordinator.status();

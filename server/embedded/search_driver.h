@@ -45,9 +45,13 @@ class SearchDriver {
   void set_initial_genomes(std::vector<headevo::v1::Genome> genomes) {
     initial_genomes_ = std::move(genomes);
   }
+  // A read-only store on the same database (Store::OpenReader; not owned, may be null): the
+  // dashboard's queries then never hold up the search (CoordinatorOptions::reader).
+  void set_reader(storage::Store* reader) { reader_ = reader; }
 
  private:
   storage::Store* store_;
+  storage::Store* reader_ = nullptr;
   search::Evaluator* evaluator_;
   SearchListener* listener_;
   std::function<int64_t()> clock_;

@@ -81,6 +81,12 @@ struct CoordinatorOptions {
   // Milliseconds since the Unix epoch; only for lease expiry and event times. Empty: the
   // system clock.
   std::function<int64_t()> clock;
+  // A read-only store on the same database (Store::Open with read_only), not owned; it must
+  // outlive the coordinator. Queries (WithStore, Summary, ListSummaries, the counts of Stats)
+  // then read from their own snapshot without the coordinator's lock, so that a summary of a
+  // million candidates (seconds) never holds up a worker's lease. Null: they read through the
+  // writer, under the lock (an in-memory database has no second connection).
+  storage::Store* reader = nullptr;
   // Monotonic milliseconds for how long WaitForJob and NextEvents wait. Empty: steady_clock.
   // A waiter also wakes at least every 200 ms of real time to read it (and to notice a
   // cancelled call), so a test moving a fake clock sees its deadline pass within that.
@@ -230,9 +236,15 @@ class Coordinator {
   // search. Everything else may be collected.
   absl::StatusOr<std::vector<std::string>> CheckpointsToKeep();
 
-  // Runs `read` with the store under the coordinator's lock (queries for the SearchService).
+  // Runs `read` on the store (queries for the SearchService and the dashboard): on the reader
+  // when there is one, serialised with other reads only; else on the writer under the
+  // coordinator's lock. Either way it sees every change already answered.
   template <typename Read>
   auto WithStore(Read read) {
+    if (options_.reader != nullptr) {
+      std::lock_guard<std::mutex> lock(reader_mu_);
+      return read(*options_.reader);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     return read(*store_);
   }
@@ -332,6 +344,7 @@ class Coordinator {
   storage::Store* store_;
   CoordinatorOptions options_;
   std::mutex mu_;
+  std::mutex reader_mu_;  // options_.reader is one connection: one read at a time
   std::condition_variable work_cv_;   // a job may be available
   std::condition_variable event_cv_;  // an event was published
   bool shutting_down_ = false;

@@ -219,21 +219,22 @@ absl::StatusOr<storage::DeletedSearch> Coordinator::DeleteSearch(int64_t search_
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::Summary(int64_t search_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return SummaryLocked(search_id);
+  return WithStore([&](storage::Store& store) { return QuerySummary(store, search_id); });
 }
 
 absl::StatusOr<std::vector<headevo::v1::SearchSummary>> Coordinator::ListSummaries() {
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<std::vector<storage::SearchRecord>> records = store_->ListSearches();
-  if (!records.ok()) return records.status();
-  std::vector<headevo::v1::SearchSummary> summaries;
-  for (const storage::SearchRecord& record : *records) {
-    absl::StatusOr<headevo::v1::SearchSummary> summary = SummaryLocked(record.id);
-    if (!summary.ok()) return summary.status();
-    summaries.push_back(*std::move(summary));
-  }
-  return summaries;
+  return WithStore(
+      [&](storage::Store& store) -> absl::StatusOr<std::vector<headevo::v1::SearchSummary>> {
+        absl::StatusOr<std::vector<storage::SearchRecord>> records = store.ListSearches();
+        if (!records.ok()) return records.status();
+        std::vector<headevo::v1::SearchSummary> summaries;
+        for (const storage::SearchRecord& record : *records) {
+          absl::StatusOr<headevo::v1::SearchSummary> summary = QuerySummary(store, record.id);
+          if (!summary.ok()) return summary.status();
+          summaries.push_back(*std::move(summary));
+        }
+        return summaries;
+      });
 }
 
 absl::StatusOr<headevo::v1::SearchSummary> Coordinator::SummaryLocked(int64_t search_id) {

@@ -11,47 +11,54 @@
 namespace headevo::server {
 
 absl::StatusOr<CoordinatorStats> Coordinator::Stats() {
-  std::lock_guard<std::mutex> lock(mu_);
-  const int64_t now = options_.clock();
   CoordinatorStats stats;
-  stats.evaluations_total = activity_.results_total();
-  stats.failures_total = activity_.failures_total();
-  stats.lease_expiries_total = activity_.lease_expiries_total();
-  stats.evaluations_per_second = activity_.ResultsPerSecond(now);
-  stats.live_workers = activity_.LiveWorkers(now, options_.lease_ms);
-  for (const auto& [id, search] : searches_) {
-    absl::StatusOr<storage::SearchCounts> counts = store_->CountSearch(id);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = options_.clock();
+    stats.evaluations_total = activity_.results_total();
+    stats.failures_total = activity_.failures_total();
+    stats.lease_expiries_total = activity_.lease_expiries_total();
+    stats.evaluations_per_second = activity_.ResultsPerSecond(now);
+    stats.live_workers = activity_.LiveWorkers(now, options_.lease_ms);
+    for (const auto& [id, search] : searches_) {
+      SearchStats entry;
+      entry.search_id = id;
+      entry.state = search->state;
+      entry.planned = search->planned();
+      if (search->best_id != 0) {
+        const headevo::v1::Candidate& best =
+            search->population[search->index.at(search->best_id)];
+        entry.has_best = true;
+        entry.best_fitness = search::Fitness(best, search->options.selection);
+        entry.best_val_loss = best.metrics().val_loss();
+        entry.best_connections = best.metrics().connections();
+      }
+      // From the population the coordinator keeps current, so a scrape costs no extra query;
+      // the same counts as SearchSummary.rung_finished, which counts DONE jobs per rung.
+      entry.rung_steps = search->rungs;
+      entry.rung_finished.assign(search->rungs.size(), 0);
+      for (const headevo::v1::Candidate& c : search->population) {
+        if (c.state() != headevo::v1::CANDIDATE_STATE_DONE) continue;
+        for (int r = 0; r <= c.rung() && r < static_cast<int>(search->rungs.size()); ++r) {
+          ++entry.rung_finished[r];
+        }
+      }
+      entry.steps_committed = search->steps_committed;
+      entry.budget_steps = search->options.budget_steps;
+      stats.searches.push_back(entry);
+    }
+  }
+  // The job counts scan the search's rows: on the reader, outside the lock, when there is one.
+  for (SearchStats& entry : stats.searches) {
+    absl::StatusOr<storage::SearchCounts> counts =
+        WithStore([&](storage::Store& store) { return store.CountSearch(entry.search_id); });
     if (!counts.ok()) return counts.status();
-    SearchStats entry;
-    entry.search_id = id;
-    entry.state = search->state;
-    entry.planned = search->planned();
     entry.done = counts->done;
     entry.failed = counts->failed;
     entry.queued = counts->queued;
     entry.running = counts->leased;
-    if (search->best_id != 0) {
-      const headevo::v1::Candidate& best = search->population[search->index.at(search->best_id)];
-      entry.has_best = true;
-      entry.best_fitness = search::Fitness(best, search->options.selection);
-      entry.best_val_loss = best.metrics().val_loss();
-      entry.best_connections = best.metrics().connections();
-    }
-    // From the population the coordinator keeps current, so a scrape costs no extra query; the
-    // same counts as SearchSummary.rung_finished, which counts DONE jobs per rung.
-    entry.rung_steps = search->rungs;
-    entry.rung_finished.assign(search->rungs.size(), 0);
-    for (const headevo::v1::Candidate& c : search->population) {
-      if (c.state() != headevo::v1::CANDIDATE_STATE_DONE) continue;
-      for (int r = 0; r <= c.rung() && r < static_cast<int>(search->rungs.size()); ++r) {
-        ++entry.rung_finished[r];
-      }
-    }
-    entry.steps_committed = search->steps_committed;
-    entry.budget_steps = search->options.budget_steps;
     stats.jobs_queued += entry.queued;
     stats.jobs_running += entry.running;
-    stats.searches.push_back(entry);
   }
   return stats;
 }

@@ -25,12 +25,16 @@ class CoordinatorFixture : public ::testing::Test {
   // A new coordinator (and store) on `file`; the same file again is a restart.
   void Open(const std::string& file = "c.db") {
     coordinator_.reset();
+    reader_.reset();
     store_.reset();
     // Group commit, as `headevo serve` runs: every answer waits for its fsync.
     storage::StoreOptions store_options;
     store_options.durability = storage::StoreOptions::Durability::kGroup;
     ASSERT_OK_AND_ASSIGN(store_, storage::Store::Open(dir_.File(file), store_options));
+    // Queries on their own connection, as `headevo serve` reads.
+    ASSERT_OK_AND_ASSIGN(reader_, storage::Store::OpenReader(dir_.File(file)));
     CoordinatorOptions options;
+    options.reader = reader_.get();
     options.lease_ms = 1000;
     options.max_attempts = 2;
     options.keep_best_checkpoints = 1;
@@ -85,6 +89,7 @@ class CoordinatorFixture : public ::testing::Test {
   headevo::testing::TempDir dir_;
   int64_t now_ms_ = 1'000'000;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::Store> reader_;
   std::unique_ptr<Coordinator> coordinator_;
   int64_t worker_ = 0;
   headevo::testing::FakeEvaluator evaluator_{{-1, -3}};
