@@ -32,6 +32,7 @@ Figures Gather(const std::vector<WorkerLog>& logs, double wall_s, double process
 // The rate over each quarter of the jobs: does it fall as the population grows?
 void PrintQuarters(const Figures& f);
 
+// One line of count and percentiles of `ms`, which must be sorted ascending.
 void PrintLatency(const char* rpc, const std::vector<double>& ms);
 
 // The store's share of the run, busiest methods first.

@@ -31,6 +31,7 @@
 // (the coordinator and its temp directory), search_client.h (SearchService calls),
 // fake_worker.h, figures.h (the report); this file runs them and parses the flags.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -96,7 +97,8 @@ absl::Status RunBench(const Flags& flags) {
   StatusPoller poller(address, *search_id, flags.status_every_ms);
   for (std::thread& t : threads) t.join();
   const double wall_s = Seconds(run.start());
-  const std::vector<double> poll_ms = poller.Stop();
+  std::vector<double> poll_ms = poller.Stop();
+  std::sort(poll_ms.begin(), poll_ms.end());  // PrintLatency reads percentiles off the order
   if (absl::Status s = run.error(); !s.ok()) return s;
   const Figures f = Gather(logs, wall_s, ProcessCpuSeconds() - cpu_start);
 
