@@ -112,7 +112,8 @@ int RunCommand(const RunFlags& flags) {
         1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));
   }
 
-  absl::StatusOr<std::unique_ptr<storage::Store>> reader = storage::Store::OpenReader(flags.db_path);
+  absl::StatusOr<std::unique_ptr<storage::Store>> reader =
+      storage::Store::OpenReader(flags.db_path);
   if (!reader.ok()) {
     return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
                                 "' for reading: ", reader.status().message()));

@@ -74,7 +74,8 @@ int OpenEngine(const ServeFlags& flags, Serving& s) {
         1, absl::StrCat("cannot open database '", flags.db_path, "': ", store.status().message()));
   }
   s.store = *std::move(store);
-  absl::StatusOr<std::unique_ptr<storage::Store>> reader = storage::Store::OpenReader(flags.db_path);
+  absl::StatusOr<std::unique_ptr<storage::Store>> reader =
+      storage::Store::OpenReader(flags.db_path);
   if (!reader.ok()) {
     return Fail(1, absl::StrCat("cannot open database '", flags.db_path,
                                 "' for reading: ", reader.status().message()));

@@ -89,7 +89,8 @@ if [ "$do_build" -eq 1 ]; then
     if [ "$2" -eq 1 ]; then echo "-D$1=ON"
     elif [ ! -f "$build_dir/CMakeCache.txt" ]; then echo "-D$1=OFF"; fi
   }
-  parts=($(choice HEADEVO_BUILD_TESTS "$with_tests") $(choice HEADEVO_BUILD_BENCHES "$with_benches"))
+  parts=($(choice HEADEVO_BUILD_TESTS "$with_tests")
+         $(choice HEADEVO_BUILD_BENCHES "$with_benches"))
   cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${parts[@]}"
   cmake --build "$build_dir" -j2
 fi
