@@ -35,14 +35,12 @@
 #include "bench/attention_step.h"
 #include "worker/allocator_tuning.h"
 #include "worker/genome_layout.h"
-#include "worker/matmul_attention.h"
-#include "worker/sparse_attention.h"
 #include "worker/thread_tuning.h"
 
 namespace {
 
+using headevo::bench::AttentionOpSeconds;
 using headevo::bench::BestSeconds;
-using headevo::worker::AttentionPattern;
 
 constexpr int64_t kBatch = 4, kHeads = 8, kHeadDim = 32;
 
@@ -66,35 +64,12 @@ int64_t ValidPairs(const std::vector<std::vector<int32_t>>& offsets, int64_t n) 
   return pairs;
 }
 
-double SparseSeconds(int64_t n, const AttentionPattern& pattern, int repetitions) {
-  torch::manual_seed(0);
-  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
-  torch::Tensor q = make(), k = make(), v = make();
-  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
-  torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
-  return BestSeconds(repetitions, [&] {
-    auto out = headevo::worker::SparseAttention(q, k, v, bias, pattern).output;
-    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
-  });
-}
-
-// The worker's dense path: causal dense offsets through MatmulAttention, with the bias.
+// The worker's dense path: causal dense offsets through the matrix products, with the bias.
 double DenseSeconds(int64_t n, int repetitions) {
   const std::vector<std::vector<int32_t>> heads(
       kHeads, headevo::worker::DenseOffsets(static_cast<int>(n), true));
-  const AttentionPattern pattern = AttentionPattern::Build(heads, n, torch::kCPU);
-  const auto plan = headevo::worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU);
-  torch::manual_seed(0);
-  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
-  torch::Tensor q = make(), k = make(), v = make();
-  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
-  torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
-  return BestSeconds(repetitions, [&] {
-    auto out = headevo::worker::MatmulAttention(q, k, v, bias, plan, pattern, 0,
-                                                headevo::worker::ProbsWanted::kNone)
-                   .output;
-    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
-  });
+  return AttentionOpSeconds({kBatch, kHeads, kHeadDim}, n, heads,
+                            headevo::worker::AttentionPath::kMatmul, repetitions);
 }
 
 double MatmulGflops() {
@@ -121,8 +96,9 @@ void KernelTable(bool quick, bool with_dense, double mm_gflops) {
     for (int64_t k : {8, 32, 128}) {
       if (quick && k != 32) continue;
       const auto offsets = RandomCausalOffsets(n, k, rng);
-      const AttentionPattern pattern = AttentionPattern::Build(offsets, n, torch::kCPU);
-      const double sparse = SparseSeconds(n, pattern, repetitions);
+      const double sparse = AttentionOpSeconds({kBatch, kHeads, kHeadDim}, n, offsets,
+                                                headevo::worker::AttentionPath::kOffsets,
+                                                repetitions);
       const double flops = 12.0 * kHeadDim * kBatch * static_cast<double>(ValidPairs(offsets, n));
       const double gflops = flops / sparse / 1e9;
       const double speedup = dense > 0 ? dense / sparse : 0.0;

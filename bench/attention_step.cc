@@ -80,44 +80,10 @@ double StepSeconds(int64_t n, const Offsets& heads, AttentionPath path, int repe
 // flops each per (batch, head), two forward and four backward, masked half included.
 double DenseAttentionGflops(int64_t n, int repetitions) {
   const Offsets heads(kHeads, worker::DenseOffsets(static_cast<int>(n), true));
-  const worker::AttentionPattern pattern = worker::AttentionPattern::Build(heads, n, torch::kCPU);
-  const worker::MatmulAttentionPlan plan =
-      worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU);
-  torch::manual_seed(0);
-  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
-  torch::Tensor q = make(), k = make(), v = make();
-  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
-  const torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
-  const double seconds = BestSeconds(repetitions, [&] {
-    auto out =
-        worker::MatmulAttention(q, k, v, bias, plan, pattern, 0, worker::ProbsWanted::kNone).output;
-    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
-  });
+  const double seconds = AttentionOpSeconds({kBatch, kHeads, kHeadDim}, n, heads,
+                                             AttentionPath::kMatmul, repetitions);
   const double flops = 6.0 * 2.0 * kBatch * kHeads * static_cast<double>(n) * n * kHeadDim;
   return flops / seconds / 1e9;
-}
-
-// Forward + backward of one layer's attention op alone, at the model's shapes (q, k, v of
-// [B, H, n, d_head], the bias), through `path` as the model would run it in training.
-double AttentionSeconds(int64_t n, const Offsets& heads, AttentionPath path, int repetitions) {
-  const worker::AttentionPattern pattern = worker::AttentionPattern::Build(heads, n, torch::kCPU);
-  const bool matmul = path == AttentionPath::kMatmul;
-  const worker::MatmulAttentionPlan plan =
-      matmul ? worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU)
-             : worker::MatmulAttentionPlan{};
-  torch::manual_seed(0);
-  auto make = [&] { return torch::randn({kBatch, kHeads, n, kHeadDim}).requires_grad_(true); };
-  torch::Tensor q = make(), k = make(), v = make();
-  torch::Tensor bias = torch::zeros({kHeads, pattern.max_k}).requires_grad_(true);
-  const torch::Tensor upstream = torch::randn({kBatch, kHeads, n, kHeadDim});
-  return BestSeconds(repetitions, [&] {
-    const torch::Tensor out =
-        matmul ? worker::MatmulAttention(q, k, v, bias, plan, pattern, kHeadDim,
-                                         worker::ProbsWanted::kNone)
-                     .output
-               : worker::SparseAttention(q, k, v, bias, pattern, kHeadDim).output;
-    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
-  });
 }
 
 // The model's flops in one training step: 6 per weight of its matrix products per token
@@ -184,6 +150,30 @@ double BestSeconds(int repetitions, const std::function<void()>& run) {
   return best;
 }
 
+double AttentionOpSeconds(const AttentionShape& shape, int64_t n, const Offsets& heads,
+                          AttentionPath path, int repetitions) {
+  const worker::AttentionPattern pattern = worker::AttentionPattern::Build(heads, n, torch::kCPU);
+  const bool matmul = path == AttentionPath::kMatmul;
+  const worker::MatmulAttentionPlan plan =
+      matmul ? worker::MatmulAttentionPlan::Build(heads, pattern, torch::kCPU)
+             : worker::MatmulAttentionPlan{};
+  torch::manual_seed(0);
+  auto make = [&] {
+    return torch::randn({shape.batch, shape.heads, n, shape.head_dim}).requires_grad_(true);
+  };
+  torch::Tensor q = make(), k = make(), v = make();
+  torch::Tensor bias = torch::zeros({shape.heads, pattern.max_k}).requires_grad_(true);
+  const torch::Tensor upstream = torch::randn({shape.batch, shape.heads, n, shape.head_dim});
+  return BestSeconds(repetitions, [&] {
+    const torch::Tensor out =
+        matmul ? worker::MatmulAttention(q, k, v, bias, plan, pattern, shape.head_dim,
+                                         worker::ProbsWanted::kNone)
+                     .output
+               : worker::SparseAttention(q, k, v, bias, pattern, shape.head_dim).output;
+    torch::autograd::grad({out}, {q, k, v, bias}, {upstream});
+  });
+}
+
 DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
   std::printf(
       "\nTraining step of the worker's model (d_model %lld, %lld layers x %lld heads, d_head "
@@ -211,7 +201,9 @@ DenseStepFigures RunTrainingSteps(bool quick, double mm_gflops) {
                   matmul * 1e3, offsets / matmul);
       std::fflush(stdout);
       const AttentionPath path = automatic ? AttentionPath::kMatmul : AttentionPath::kOffsets;
-      const double attention = kLayers * AttentionSeconds(n, genome.heads, path, n >= 4096 ? 1 : 3);
+      const double attention =
+          kLayers * AttentionOpSeconds({kBatch, kHeads, kHeadDim}, n, genome.heads, path,
+                                       n >= 4096 ? 1 : 3);
       breakdown.back().push_back(
           {genome.name, path, automatic ? matmul : offsets, attention, StepFlops(n, genome.heads)});
       if (n == 784 && genome.name == "dense") {

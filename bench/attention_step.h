@@ -7,13 +7,29 @@
 #ifndef HEADEVO_BENCH_ATTENTION_STEP_H_
 #define HEADEVO_BENCH_ATTENTION_STEP_H_
 
+#include <cstdint>
 #include <functional>
+#include <vector>
+
+#include "worker/model.h"
 
 namespace headevo::bench {
 
 // The best of `repetitions` timed runs after one warm-up run; repetitions 0: one run, untimed
 // warm-up skipped (for shapes too slow to repeat).
 double BestSeconds(int repetitions, const std::function<void()>& run);
+
+// The shape of q, k and v: [batch, heads, n, head_dim].
+struct AttentionShape {
+  int64_t batch, heads, head_dim;
+};
+
+// Forward + backward of one layer's attention op alone (random q, k, v from seed 0, zero bias),
+// with the offsets `heads` (one list per head) over n positions, through `path`; the pattern
+// and the matrix-product plan are built before the timing. BestSeconds of `repetitions`.
+double AttentionOpSeconds(const AttentionShape& shape, int64_t n,
+                          const std::vector<std::vector<int32_t>>& heads,
+                          worker::AttentionPath path, int repetitions);
 
 struct DenseStepFigures {
   double offsets_seconds = 0;     // one dense training step at n = 784 through the offset kernel
